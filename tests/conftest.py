@@ -1,0 +1,87 @@
+"""Shared fixtures: a small unit tree and one user per role, in the style of alice/bob.
+
+    city (市委)            ← top supervisor `chief` (sees everything)
+    ├── bureau (市教育局)   ← officer `alice`
+    └── county (东湖区)     ← supervisor `sam` (sees the county's subtree)
+        └── town (湖滨街道) ← officer `bob`
+"""
+
+import os
+
+import pytest
+from django.db import connection
+
+from tests.tracker.factories import TaskFactory, UnitFactory, UserFactory
+from tracker.models import Role, UnitKind
+
+# In CI's PostgreSQL + Redis run, a test that needs those services must run, never skip.
+REQUIRE_SERVICES = os.environ.get("TRACKER_REQUIRE_SERVICES") == "1"
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _skip_or_fail("needs PostgreSQL (set DATABASE_URL)")
+    if item.get_closest_marker("redis") and not os.environ.get(
+        "CELERY_BROKER_URL", ""
+    ).startswith("redis://"):
+        _skip_or_fail("needs the Redis broker (set CELERY_BROKER_URL)")
+
+
+def _skip_or_fail(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"TRACKER_REQUIRE_SERVICES=1 but this test would skip: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def city(db):
+    return UnitFactory(name="江屿市委", kind=UnitKind.PARTY_COMMITTEE)
+
+
+@pytest.fixture
+def bureau(city):
+    return UnitFactory(name="市教育局", kind=UnitKind.CITY_DEPARTMENT, parent=city)
+
+
+@pytest.fixture
+def county(city):
+    return UnitFactory(name="东湖区", kind=UnitKind.COUNTY, parent=city)
+
+
+@pytest.fixture
+def town(county):
+    return UnitFactory(name="湖滨街道", kind=UnitKind.TOWNSHIP, parent=county)
+
+
+@pytest.fixture
+def alice(bureau):
+    """Officer of the bureau."""
+    return UserFactory(username="alice", unit=bureau, role=Role.OFFICER)
+
+
+@pytest.fixture
+def bob(town):
+    """Officer of a township in the county."""
+    return UserFactory(username="bob", unit=town, role=Role.OFFICER)
+
+
+@pytest.fixture
+def sam(county):
+    """Supervisor over the county's subtree."""
+    return UserFactory(username="sam", unit=county, supervisor=True)
+
+
+@pytest.fixture
+def chief(city):
+    """Top supervisor: the root unit, so every task is in scope."""
+    return UserFactory(username="chief", unit=city, supervisor=True)
+
+
+@pytest.fixture
+def root_admin(db):
+    return UserFactory(username="root", admin=True)
+
+
+@pytest.fixture
+def bureau_task(bureau):
+    return TaskFactory(lead_unit=bureau)

@@ -1,0 +1,39 @@
+"""Domain errors. Each carries a stable machine code and a Chinese message for people.
+
+The API's exception handler maps them to one error shape; the admin shows the message.
+"""
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    status_code = 400
+    default_message = "操作未能完成"
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, str] | None = None):
+        self.message = message or self.default_message
+        self.fields = fields or {}
+        super().__init__(self.message)
+
+
+class TransitionNotAllowed(DomainError):
+    code = "transition_not_allowed"
+    status_code = 409
+    default_message = "当前状态下不能执行该操作"
+
+
+class ActionForbidden(DomainError):
+    code = "permission_denied"
+    status_code = 403
+    default_message = "您没有执行该操作的权限"
+
+
+class StaleWrite(DomainError):
+    code = "stale_version"
+    status_code = 409
+    default_message = "任务已被他人修改，请刷新后再操作"
+
+
+class InvalidInput(DomainError):
+    code = "invalid"
+    status_code = 400
+    default_message = "输入有误"

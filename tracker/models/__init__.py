@@ -1,0 +1,38 @@
+from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
+from tracker.models.tasks import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    DeadlineExtension,
+    Evidence,
+    ExtensionStatus,
+    ProgressReport,
+    Task,
+    TaskAction,
+    TaskEvent,
+    TaskStatus,
+    TaskType,
+)
+from tracker.models.units import Unit, UnitKind
+from tracker.models.users import Role, User
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "OPEN_STATUSES",
+    "DeadlineExtension",
+    "Evidence",
+    "ExtensionStatus",
+    "Inspection",
+    "InspectionKind",
+    "InspectionMode",
+    "Problem",
+    "ProgressReport",
+    "Role",
+    "Task",
+    "TaskAction",
+    "TaskEvent",
+    "TaskStatus",
+    "TaskType",
+    "Unit",
+    "UnitKind",
+    "User",
+]

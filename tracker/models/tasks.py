@@ -1,0 +1,371 @@
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class TaskStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "未启动"
+    IN_PROGRESS = "in_progress", "整改中"
+    SUBMITTED = "submitted", "已提交待审核"
+    COMPLETED = "completed", "已完成整改（已销号）"
+    BASICALLY_COMPLETED = "basically_completed", "基本完成整改"
+    LONG_TERM = "long_term", "长期坚持"
+
+
+# Statuses in which a task still needs work from its unit and is chased by the scheduler.
+OPEN_STATUSES = (TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS, TaskStatus.SUBMITTED)
+# Statuses that never become overdue (DOMAIN: overdue = deadline passed and not completed,
+# nor long term).
+CLOSED_STATUSES = (TaskStatus.COMPLETED, TaskStatus.LONG_TERM)
+# Statuses that carry a completion timestamp: the unit says the work is done.
+DONE_STATUSES = (TaskStatus.SUBMITTED, TaskStatus.COMPLETED, TaskStatus.BASICALLY_COMPLETED)
+
+
+class TaskType(models.TextChoices):
+    IMMEDIATE = "immediate", "立行立改"
+    BY_DEADLINE = "by_deadline", "限期整改"
+    LONG_TERM = "long_term", "长期坚持"
+
+
+class TaskQuerySet(models.QuerySet):
+    def overdue(self, today: dt.date) -> "TaskQuerySet":
+        return self.filter(deadline__lt=today).exclude(status__in=CLOSED_STATUSES)
+
+    def not_overdue(self, today: dt.date) -> "TaskQuerySet":
+        return self.exclude(pk__in=self.overdue(today).values("pk"))
+
+
+class Task(models.Model):
+    """A rectification task (整改任务): one measure for a problem, owned by a lead unit.
+
+    Status changes only through tracker.services.tasks; `version` is bumped by every write so
+    that a client holding an old copy is refused instead of overwriting someone else's change.
+    """
+
+    inspection = models.ForeignKey(
+        "tracker.Inspection",
+        verbose_name="巡视巡察",
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        # Kept on the task (always the problem's inspection) so that rollups and filters by
+        # inspection need no join through problems.
+        editable=False,
+    )
+    problem = models.ForeignKey(
+        "tracker.Problem", verbose_name="反馈问题", on_delete=models.PROTECT, related_name="tasks"
+    )
+    title = models.CharField("任务名称", max_length=300)
+    measures = models.TextField("整改措施", blank=True)
+    task_type = models.CharField(
+        "整改类型", max_length=20, choices=TaskType.choices, default=TaskType.BY_DEADLINE
+    )
+    lead_unit = models.ForeignKey(
+        "tracker.Unit", verbose_name="牵头单位", on_delete=models.PROTECT, related_name="led_tasks"
+    )
+    supporting_units = models.ManyToManyField(
+        "tracker.Unit", verbose_name="配合单位", blank=True, related_name="supported_tasks"
+    )
+    responsible_leader = models.CharField("责任领导", max_length=100, blank=True)
+    responsible_person = models.CharField("责任人", max_length=100, blank=True)
+    deadline = models.DateField("完成时限", null=True, blank=True)
+    original_deadline = models.DateField("原定完成时限", null=True, blank=True, editable=False)
+    status = models.CharField(
+        "状态",
+        max_length=30,
+        choices=TaskStatus.choices,
+        default=TaskStatus.NOT_STARTED,
+        editable=False,
+    )
+    progress_percent = models.PositiveSmallIntegerField("进度（%）", default=0, editable=False)
+    started_at = models.DateTimeField("启动时间", null=True, blank=True, editable=False)
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField("销号时间", null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField("版本", default=1, editable=False)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "整改任务"
+        verbose_name_plural = "整改任务"
+        ordering = ["deadline", "id"]
+        indexes = [
+            models.Index(fields=["inspection", "status"], name="task_inspection_status"),
+            models.Index(fields=["lead_unit", "status"], name="task_lead_unit_status"),
+            models.Index(
+                fields=["deadline"],
+                name="task_open_deadline",
+                condition=models.Q(status__in=["not_started", "in_progress", "submitted"]),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=TaskStatus.values), name="task_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(task_type__in=TaskType.values), name="task_type_valid"
+            ),
+            # 销号 is exactly the completed status: a closure time without it, or the status
+            # without a closure time, would make the ledger and its rollups disagree.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status=TaskStatus.COMPLETED, closed_at__isnull=False)
+                    | (~models.Q(status=TaskStatus.COMPLETED) & models.Q(closed_at__isnull=True))
+                ),
+                name="task_closed_at_iff_completed",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status__in=DONE_STATUSES, completed_at__isnull=False)
+                    | (~models.Q(status__in=DONE_STATUSES) & models.Q(completed_at__isnull=True))
+                ),
+                name="task_completed_at_iff_done",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(deadline__isnull=False)
+                | models.Q(task_type=TaskType.LONG_TERM),
+                name="task_deadline_required_unless_long_term",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(original_deadline__isnull=True)
+                | models.Q(deadline__isnull=False),
+                name="task_original_deadline_implies_deadline",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="task_version_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(progress_percent__lte=100), name="task_progress_percent_max"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_overdue_on(timezone.localdate())
+
+    def is_overdue_on(self, today: dt.date) -> bool:
+        return (
+            self.deadline is not None
+            and self.deadline < today
+            and self.status not in CLOSED_STATUSES
+        )
+
+
+class TaskAction(models.TextChoices):
+    CREATE = "create", "创建任务"
+    START = "start", "启动整改"
+    PROGRESS = "progress", "填报进展"
+    SUBMIT = "submit", "提交销号"
+    CLOSE = "close", "审核销号"
+    SEND_BACK = "send_back", "退回整改"
+    MARK_BASICALLY_COMPLETED = "mark_basically_completed", "认定基本完成"
+    MARK_LONG_TERM = "mark_long_term", "转为长期坚持"
+    REOPEN = "reopen", "重新打开"
+    EXTEND_DEADLINE = "extend_deadline", "延期"
+    EDIT = "edit", "修改任务"
+
+
+class TaskEvent(models.Model):
+    """One immutable history row per state change: who, when, from, to, note.
+
+    It is the audit trail, the source of as-of rollups and the trigger for notifications.
+    """
+
+    task = models.ForeignKey(
+        Task, verbose_name="整改任务", on_delete=models.PROTECT, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField("时间", db_index=True)
+    action = models.CharField("操作", max_length=30, choices=TaskAction.choices)
+    from_status = models.CharField(
+        "原状态", max_length=30, choices=TaskStatus.choices, blank=True
+    )
+    to_status = models.CharField("新状态", max_length=30, choices=TaskStatus.choices)
+    note = models.TextField("说明", blank=True)
+    data = models.JSONField("附加信息", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "任务历史"
+        verbose_name_plural = "任务历史"
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["task", "at"], name="taskevent_task_at")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        # History is append-only; a correction is a new row, never an edit.
+        if not self._state.adding:
+            raise ValueError("任务历史不可修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("任务历史不可删除")
+
+
+class ProgressReport(models.Model):
+    """A progress note (整改进展) written by the unit; immutable once written."""
+
+    task = models.ForeignKey(
+        Task, verbose_name="整改任务", on_delete=models.PROTECT, related_name="progress_reports"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="填报人", on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField("进展情况")
+    percent = models.PositiveSmallIntegerField("完成进度（%）", null=True, blank=True)
+    created_at = models.DateTimeField("填报时间")
+
+    class Meta:
+        verbose_name = "整改进展"
+        verbose_name_plural = "整改进展"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(percent__isnull=True) | models.Q(percent__lte=100),
+                name="progress_percent_at_most_100",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(note=""), name="progress_note_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.created_at:%Y-%m-%d}"
+
+
+def evidence_upload_to(instance: "Evidence", filename: str) -> str:
+    # The stored name never reuses the uploader's file name, which may hold anything.
+    return f"evidence/{instance.task_id}/{instance.sha256[:16]}{_extension(filename)}"
+
+
+def _extension(filename: str) -> str:
+    dot = filename.rfind(".")
+    return filename[dot:].lower() if dot != -1 else ""
+
+
+def _private_storage():
+    from tracker.storage import private_storage
+
+    return private_storage
+
+
+class Evidence(models.Model):
+    """A supporting document (佐证材料). Stored privately; downloads are permission-checked."""
+
+    task = models.ForeignKey(
+        Task, verbose_name="整改任务", on_delete=models.PROTECT, related_name="evidence"
+    )
+    progress_report = models.ForeignKey(
+        ProgressReport,
+        verbose_name="所属进展",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evidence",
+    )
+    file = models.FileField("文件", upload_to=evidence_upload_to, storage=_private_storage)
+    original_name = models.CharField("原文件名", max_length=255)
+    content_type = models.CharField("文件类型", max_length=100)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField("上传时间")
+
+    class Meta:
+        verbose_name = "佐证材料"
+        verbose_name_plural = "佐证材料"
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(size__gt=0), name="evidence_not_empty"),
+            models.UniqueConstraint(
+                fields=["task", "sha256"], name="evidence_unique_file_per_task"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", "待审批"
+    APPROVED = "approved", "已批准"
+    REJECTED = "rejected", "已驳回"
+
+
+class DeadlineExtension(models.Model):
+    """A request to move a task's deadline (延期), approved or rejected by a supervisor.
+
+    Approved rows, with the task's original deadline, are every deadline the task ever had.
+    """
+
+    task = models.ForeignKey(
+        Task, verbose_name="整改任务", on_delete=models.PROTECT, related_name="extensions"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField("申请时间")
+    previous_deadline = models.DateField("原完成时限")
+    requested_deadline = models.DateField("申请延至")
+    reason = models.TextField("延期理由")
+    status = models.CharField(
+        "审批状态", max_length=20, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="审批人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    decision_note = models.TextField("审批意见", blank=True)
+
+    class Meta:
+        verbose_name = "延期申请"
+        verbose_name_plural = "延期申请"
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(requested_deadline__gt=models.F("previous_deadline")),
+                name="extension_moves_deadline_later",
+            ),
+            models.UniqueConstraint(
+                fields=["task"],
+                condition=models.Q(status="pending"),
+                name="extension_one_pending_per_task",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="pending", decided_at__isnull=True, decided_by__isnull=True)
+                    | (
+                        ~models.Q(status="pending")
+                        & models.Q(decided_at__isnull=False, decided_by__isnull=False)
+                    )
+                ),
+                name="extension_decided_iff_not_pending",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="extension_reason_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.previous_deadline} → {self.requested_deadline}"

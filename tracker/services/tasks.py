@@ -1,0 +1,347 @@
+"""Task life cycle: one service function per transition, each in a transaction.
+
+A transition checks who acts and the current status, moves the status with a conditional
+UPDATE (it must change exactly one row: same status and same version as read), and writes
+one immutable TaskEvent in the same transaction.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from tracker import access
+from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
+from tracker.models import (
+    Problem,
+    ProgressReport,
+    Task,
+    TaskAction,
+    TaskEvent,
+    TaskStatus,
+    TaskType,
+    Unit,
+    User,
+)
+
+S = TaskStatus
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: TaskAction
+    sources: frozenset[TaskStatus]
+    target: TaskStatus | None  # None: the status stays as it is (progress on a kept status)
+    may_act: Callable[[User, Task], bool]
+    note_required: bool = False
+
+
+TRANSITIONS: dict[TaskAction, Transition] = {
+    t.action: t
+    for t in [
+        Transition(
+            TaskAction.START, frozenset({S.NOT_STARTED}), S.IN_PROGRESS,
+            access.can_act_for_lead_unit,
+        ),
+        Transition(
+            TaskAction.PROGRESS,
+            frozenset({S.NOT_STARTED, S.IN_PROGRESS, S.BASICALLY_COMPLETED, S.LONG_TERM}),
+            None,
+            access.can_contribute,
+            note_required=True,
+        ),
+        Transition(
+            TaskAction.SUBMIT, frozenset({S.IN_PROGRESS, S.BASICALLY_COMPLETED}), S.SUBMITTED,
+            access.can_act_for_lead_unit,
+        ),
+        Transition(TaskAction.CLOSE, frozenset({S.SUBMITTED}), S.COMPLETED, access.can_supervise),
+        Transition(
+            TaskAction.SEND_BACK, frozenset({S.SUBMITTED}), S.IN_PROGRESS, access.can_supervise,
+            note_required=True,
+        ),
+        Transition(
+            TaskAction.MARK_BASICALLY_COMPLETED,
+            frozenset({S.IN_PROGRESS, S.SUBMITTED}),
+            S.BASICALLY_COMPLETED,
+            access.can_supervise,
+        ),
+        Transition(
+            TaskAction.MARK_LONG_TERM,
+            frozenset({S.NOT_STARTED, S.IN_PROGRESS, S.SUBMITTED, S.BASICALLY_COMPLETED}),
+            S.LONG_TERM,
+            access.can_supervise,
+            note_required=True,
+        ),
+        Transition(
+            TaskAction.REOPEN,
+            frozenset({S.COMPLETED, S.BASICALLY_COMPLETED, S.LONG_TERM}),
+            S.IN_PROGRESS,
+            access.can_supervise,
+            note_required=True,
+        ),
+    ]
+}
+
+
+def _timestamp_updates(target: TaskStatus, now: dt.datetime) -> dict:
+    """Timestamps that the target status implies (the database checks they agree)."""
+    if target == S.IN_PROGRESS:
+        return {"started_at": Coalesce(F("started_at"), Value(now)), "completed_at": None,
+                "closed_at": None}
+    if target == S.SUBMITTED:
+        return {"completed_at": now, "closed_at": None}
+    if target == S.COMPLETED:
+        return {"completed_at": Coalesce(F("completed_at"), Value(now)), "closed_at": now}
+    if target == S.BASICALLY_COMPLETED:
+        return {"completed_at": Coalesce(F("completed_at"), Value(now)), "closed_at": None}
+    if target == S.LONG_TERM:
+        return {"completed_at": None, "closed_at": None}
+    return {}
+
+
+def _check_version(task: Task, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != task.version:
+        raise StaleWrite(
+            f"任务已被他人修改（您读取的是第{expected_version}版，当前为第{task.version}版），"
+            "请刷新后再操作"
+        )
+
+
+def _apply(
+    *,
+    task: Task,
+    actor: User | None,
+    action: TaskAction,
+    note: str,
+    expected_version: int | None,
+    now: dt.datetime,
+    extra_updates: dict | None = None,
+    data: dict | None = None,
+    check_actor: bool = True,
+) -> Task:
+    """Run one transition on `task` as read by the caller. Must be called inside atomic()."""
+    rule = TRANSITIONS[action]
+    if check_actor and (actor is None or not rule.may_act(actor, task)):
+        raise ActionForbidden(f"您没有权限对该任务执行“{action.label}”")
+    _check_version(task, expected_version)
+    if task.status not in rule.sources:
+        raise TransitionNotAllowed(
+            f"任务当前状态为“{S(task.status).label}”，不能执行“{action.label}”"
+        )
+    note = (note or "").strip()
+    if rule.note_required and not note:
+        raise InvalidInput(f"“{action.label}”须填写说明", fields={"note": "请填写说明"})
+
+    target = rule.target or S(task.status)
+    if action == TaskAction.PROGRESS and task.status == S.NOT_STARTED:
+        target = S.IN_PROGRESS  # the first progress note starts the work
+    updates = {
+        "status": target,
+        "version": F("version") + 1,
+        "updated_at": now,
+        **(_timestamp_updates(target, now) if target != task.status else {}),
+        **(extra_updates or {}),
+    }
+    changed = Task.objects.filter(pk=task.pk, status=task.status, version=task.version).update(
+        **updates
+    )
+    if changed != 1:
+        raise StaleWrite()
+    TaskEvent.objects.create(
+        task=task,
+        actor=actor,
+        at=now,
+        action=action,
+        from_status=task.status,
+        to_status=target,
+        note=note,
+        data=data or {},
+    )
+    task.refresh_from_db()
+    return task
+
+
+def _transition(action: TaskAction):
+    """Build the public service for a plain status transition."""
+
+    @transaction.atomic
+    def service(
+        *,
+        task: Task,
+        actor: User,
+        note: str = "",
+        expected_version: int | None = None,
+        now: dt.datetime | None = None,
+    ) -> Task:
+        return _apply(
+            task=task,
+            actor=actor,
+            action=action,
+            note=note,
+            expected_version=expected_version,
+            now=now or timezone.now(),
+        )
+
+    service.__name__ = f"task_{action.value}"
+    service.__doc__ = f"{action.label}：{TRANSITIONS[action].sources} → {TRANSITIONS[action].target}"
+    return service
+
+
+task_start = _transition(TaskAction.START)
+task_submit = _transition(TaskAction.SUBMIT)
+task_close = _transition(TaskAction.CLOSE)
+task_send_back = _transition(TaskAction.SEND_BACK)
+task_mark_basically_completed = _transition(TaskAction.MARK_BASICALLY_COMPLETED)
+task_mark_long_term = _transition(TaskAction.MARK_LONG_TERM)
+task_reopen = _transition(TaskAction.REOPEN)
+
+
+@transaction.atomic
+def task_report_progress(
+    *,
+    task: Task,
+    actor: User,
+    note: str,
+    percent: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> ProgressReport:
+    """Record a progress note (整改进展); the first one starts a task that had not started."""
+    now = now or timezone.now()
+    if percent is not None and not 0 <= percent <= 100:
+        raise InvalidInput("完成进度须在0到100之间", fields={"percent": "须在0到100之间"})
+    _apply(
+        task=task,
+        actor=actor,
+        action=TaskAction.PROGRESS,
+        note=note,
+        expected_version=expected_version,
+        now=now,
+        extra_updates={"progress_percent": percent} if percent is not None else None,
+        data={"percent": percent} if percent is not None else None,
+    )
+    return ProgressReport.objects.create(
+        task=task, author=actor, note=note.strip(), percent=percent, created_at=now
+    )
+
+
+def _ensure_supervisor_over(actor: User, unit: Unit) -> None:
+    if access.sees_everything(actor):
+        return
+    scope = access.scope_unit(actor)
+    if actor.role != "supervisor" or scope is None or not unit.is_within(scope):
+        raise ActionForbidden(f"您无权为“{unit.name}”创建或修改整改任务")
+
+
+@transaction.atomic
+def task_create(
+    *,
+    problem: Problem,
+    actor: User | None,
+    title: str,
+    lead_unit: Unit,
+    deadline: dt.date | None,
+    measures: str = "",
+    task_type: TaskType = TaskType.BY_DEADLINE,
+    supporting_units: Iterable[Unit] = (),
+    responsible_leader: str = "",
+    responsible_person: str = "",
+    now: dt.datetime | None = None,
+) -> Task:
+    """Create a task under a problem. `actor` None is the system (demo data, imports)."""
+    now = now or timezone.now()
+    if actor is not None:
+        _ensure_supervisor_over(actor, lead_unit)
+    if not title.strip():
+        raise InvalidInput("任务名称不能为空", fields={"title": "不能为空"})
+    if deadline is None and task_type != TaskType.LONG_TERM:
+        raise InvalidInput("请填写完成时限", fields={"deadline": "除长期坚持外须填写完成时限"})
+    task = Task.objects.create(
+        inspection_id=problem.inspection_id,
+        problem=problem,
+        title=title.strip(),
+        measures=measures,
+        task_type=task_type,
+        lead_unit=lead_unit,
+        responsible_leader=responsible_leader,
+        responsible_person=responsible_person,
+        deadline=deadline,
+        original_deadline=deadline,
+    )
+    supporting = [unit for unit in supporting_units if unit.pk != lead_unit.pk]
+    task.supporting_units.set(supporting)
+    TaskEvent.objects.create(
+        task=task, actor=actor, at=now, action=TaskAction.CREATE, from_status="",
+        to_status=task.status,
+    )
+    return task
+
+
+EDITABLE_FIELDS = (
+    "title", "measures", "task_type", "lead_unit", "responsible_leader", "responsible_person",
+    "deadline",
+)
+
+
+@transaction.atomic
+def task_update(
+    *,
+    task: Task,
+    actor: User,
+    expected_version: int | None = None,
+    supporting_units: Iterable[Unit] | None = None,
+    now: dt.datetime | None = None,
+    **changes,
+) -> Task:
+    """Supervisor edits to a task's plan. Status is never set here: only transitions move it."""
+    now = now or timezone.now()
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
+    if not access.can_supervise(actor, task):
+        raise ActionForbidden("只有督导人员可以修改整改任务")
+    if "lead_unit" in changes:
+        _ensure_supervisor_over(actor, changes["lead_unit"])
+    _check_version(task, expected_version)
+    changed = {k: v for k, v in changes.items() if getattr(task, k) != v}
+    if changes.get("deadline", task.deadline) is None and changes.get(
+        "task_type", task.task_type
+    ) != TaskType.LONG_TERM:
+        raise InvalidInput("请填写完成时限", fields={"deadline": "除长期坚持外须填写完成时限"})
+    if not changed and supporting_units is None:
+        return task
+    updates = {**changed, "version": F("version") + 1, "updated_at": now}
+    if "deadline" in changed and task.original_deadline is None:
+        updates["original_deadline"] = changed["deadline"]
+    rows = Task.objects.filter(pk=task.pk, version=task.version).update(**updates)
+    if rows != 1:
+        raise StaleWrite()
+    if supporting_units is not None:
+        lead_id = changes.get("lead_unit", task.lead_unit).pk
+        task.supporting_units.set([u for u in supporting_units if u.pk != lead_id])
+    TaskEvent.objects.create(
+        task=task,
+        actor=actor,
+        at=now,
+        action=TaskAction.EDIT,
+        from_status=task.status,
+        to_status=task.status,
+        data={
+            field: {"from": _plain(getattr(task, field)), "to": _plain(value)}
+            for field, value in changed.items()
+        },
+    )
+    task.refresh_from_db()
+    return task
+
+
+def _plain(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Unit):
+        return value.name
+    return value

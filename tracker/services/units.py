@@ -1,0 +1,40 @@
+"""The unit tree. Paths are maintained here so descendants stay one prefix match away."""
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+
+from tracker.errors import InvalidInput
+from tracker.models import Unit, UnitKind
+
+
+@transaction.atomic
+def unit_create(
+    *, name: str, kind: UnitKind, parent: Unit | None = None, short_name: str = "",
+    sort_order: int = 0,
+) -> Unit:
+    # A unique temporary path satisfies the constraints until the id is known.
+    unit = Unit.objects.create(
+        name=name, kind=kind, parent=parent, short_name=short_name, sort_order=sort_order,
+        path=f"/new-{name}/", depth=0 if parent is None else parent.depth + 1,
+    )
+    unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
+    Unit.objects.filter(pk=unit.pk).update(path=unit.path)
+    return unit
+
+
+@transaction.atomic
+def unit_move(*, unit: Unit, new_parent: Unit | None) -> Unit:
+    """Move a unit with its whole subtree: one UPDATE rewrites every descendant's path."""
+    if new_parent is not None and new_parent.is_within(unit):
+        raise InvalidInput("不能把单位移到它自己或其下级单位之下")
+    old_path = unit.path
+    new_path = f"{new_parent.path if new_parent else '/'}{unit.pk}/"
+    depth_change = (0 if new_parent is None else new_parent.depth + 1) - unit.depth
+    Unit.objects.filter(pk=unit.pk).update(parent=new_parent)
+    Unit.objects.filter(path__startswith=old_path).update(
+        path=Concat(Value(new_path), Substr(F("path"), len(old_path) + 1)),
+        depth=F("depth") + depth_change,
+    )
+    unit.refresh_from_db()
+    return unit
