@@ -94,11 +94,13 @@ def test_forbidden_transition_is_refused_in_chinese_and_changes_nothing(
 def test_timestamps_follow_the_life_cycle(alice, chief, bureau):
     task = TaskFactory(lead_unit=bureau)
     services.task_start(task=task, actor=alice, now=NOW)
-    assert task.started_at == NOW and task.completed_at is None
+    assert task.started_at == NOW
+    assert task.completed_at is None
 
     submitted_at = NOW + dt.timedelta(days=3)
     services.task_submit(task=task, actor=alice, now=submitted_at)
-    assert task.completed_at == submitted_at and task.closed_at is None
+    assert task.completed_at == submitted_at
+    assert task.closed_at is None
 
     closed_at = NOW + dt.timedelta(days=5)
     services.task_close(task=task, actor=chief, now=closed_at)
@@ -135,8 +137,11 @@ def test_supervisor_out_of_scope_cannot_close(sam, bureau):
 
 def test_supporting_unit_officer_reports_progress_but_cannot_submit(bob, bureau, town):
     task = TaskFactory(lead_unit=bureau, status=S.IN_PROGRESS, supporting_units=[town])
-    report = services.task_report_progress(task=task, actor=bob, note="配合单位已完成排查", percent=40)
-    assert report.task == task and task.progress_percent == 40
+    report = services.task_report_progress(
+        task=task, actor=bob, note="配合单位已完成排查", percent=40
+    )
+    assert report.task == task
+    assert task.progress_percent == 40
     with pytest.raises(ActionForbidden):
         services.task_submit(task=task, actor=bob)
 

@@ -187,7 +187,8 @@ def _transition(action: TaskAction):
         )
 
     service.__name__ = f"task_{action.value}"
-    service.__doc__ = f"{action.label}：{TRANSITIONS[action].sources} → {TRANSITIONS[action].target}"
+    rule = TRANSITIONS[action]
+    service.__doc__ = f"{action.label}：{sorted(rule.sources)} → {rule.target}"
     return service
 
 

@@ -1,0 +1,2 @@
+# In-app notifications API under /api/v1/notifications/ (see the reminders issue).
+urlpatterns: list = []
