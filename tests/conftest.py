@@ -7,8 +7,10 @@
 """
 
 import os
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from tests.tracker.factories import TaskFactory, UnitFactory, UserFactory
@@ -16,6 +18,21 @@ from tracker.models import Role, UnitKind
 
 # In CI's PostgreSQL + Redis run, a test that needs those services must run, never skip.
 REQUIRE_SERVICES = os.environ.get("TRACKER_REQUIRE_SERVICES") == "1"
+# The real seed reports live beside the checkout (../shared/seeds) when it is there.
+SEEDS_DIR = Path(
+    os.environ.get("SEEDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "seeds")
+)
+REQUIRE_SEEDS = os.environ.get("TRACKER_REQUIRE_SEEDS") == "1"
+
+
+def pytest_report_header(config):
+    database = settings.DATABASES["default"]
+    broker = settings.CELERY_BROKER_URL.split("@")[-1]
+    return [
+        f"tracker database: {database['ENGINE'].rsplit('.', 1)[-1]} ({database['NAME']})",
+        f"tracker broker: {broker}",
+        f"services required (TRACKER_REQUIRE_SERVICES): {REQUIRE_SERVICES}",
+    ]
 
 
 def pytest_runtest_setup(item):
@@ -25,12 +42,21 @@ def pytest_runtest_setup(item):
         "CELERY_BROKER_URL", ""
     ).startswith("redis://"):
         _skip_or_fail("needs the Redis broker (set CELERY_BROKER_URL)")
+    if item.get_closest_marker("seeds") and not SEEDS_DIR.is_dir():
+        if REQUIRE_SEEDS:
+            pytest.fail(f"TRACKER_REQUIRE_SEEDS=1 but the seed reports are missing: {SEEDS_DIR}")
+        pytest.skip(f"no seed reports at {SEEDS_DIR}")
 
 
 def _skip_or_fail(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"TRACKER_REQUIRE_SERVICES=1 but this test would skip: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def seeds_dir() -> Path:
+    return SEEDS_DIR
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils import timezone
 
+from tracker import access
 from tracker.errors import DomainError
 from tracker.models import (
     DeadlineExtension,
@@ -23,6 +24,21 @@ from tracker.services import units as unit_services
 admin.site.site_header = "巡视整改任务跟踪"
 admin.site.site_title = "巡视整改任务跟踪"
 admin.site.index_title = "整改台账管理"
+
+
+class UnitScopedAdmin(admin.ModelAdmin):
+    """Lists only what the user may see by unit and role, as the API does."""
+
+    task_path = "task"  # how this model reaches its task; "" for Task itself
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if access.sees_everything(request.user):
+            return queryset
+        visible = Task.objects.filter(access.visible_tasks_q(request.user))
+        if not self.task_path:
+            return queryset.filter(pk__in=visible.values("pk"))
+        return queryset.filter(**{f"{self.task_path}__in": visible.values("pk")})
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -156,7 +172,9 @@ class ExtensionInline(ReadOnlyInline):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(UnitScopedAdmin):
+    task_path = ""
+
     list_display = ["title", "lead_unit", "status", "deadline", "overdue", "inspection"]
     list_filter = ["status", "task_type", OverdueFilter, "inspection", "lead_unit"]
     search_fields = ["title", "measures", "responsible_leader", "responsible_person",
@@ -213,7 +231,7 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaskEvent)
-class TaskEventAdmin(admin.ModelAdmin):
+class TaskEventAdmin(UnitScopedAdmin):
     list_display = ["at", "task", "action", "from_status", "to_status", "actor"]
     list_filter = ["action", "to_status", "task__inspection"]
     search_fields = ["task__title", "note", "actor__username", "actor__full_name"]
@@ -231,7 +249,7 @@ class TaskEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(admin.ModelAdmin):
+class ProgressReportAdmin(UnitScopedAdmin):
     list_display = ["created_at", "task", "author", "percent"]
     list_filter = ["task__inspection", "task__lead_unit"]
     search_fields = ["note", "task__title"]
@@ -248,7 +266,7 @@ class ProgressReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(admin.ModelAdmin):
+class EvidenceAdmin(UnitScopedAdmin):
     list_display = ["uploaded_at", "original_name", "task", "uploaded_by", "size"]
     list_filter = ["task__inspection", "task__lead_unit"]
     search_fields = ["original_name", "task__title"]
@@ -264,7 +282,7 @@ class EvidenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeadlineExtension)
-class DeadlineExtensionAdmin(admin.ModelAdmin):
+class DeadlineExtensionAdmin(UnitScopedAdmin):
     list_display = ["task", "previous_deadline", "requested_deadline", "status", "requested_by",
                     "decided_by"]
     list_filter = ["status", "task__inspection", "task__lead_unit"]

@@ -165,7 +165,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {
         "task": "tracker.tasks.beat_heartbeat",
-        "schedule": env.float("BEAT_HEARTBEAT_SECONDS", default=60.0),
+        "schedule": env.float("BEAT_HEARTBEAT_SECONDS", default=30.0),
     },
 }
 

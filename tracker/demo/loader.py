@@ -1,0 +1,150 @@
+"""Load the demo city through the services, so its history is as real as a user's would be."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from tracker.demo.content import DEMO_PASSWORD, INSPECTIONS, ROOT, UNIT_TREE, USERS
+from tracker.models import Inspection, Role, Task, TaskStatus, TaskType, Unit, User
+from tracker.services import tasks as task_services
+from tracker.services.inspections import inspection_create, problem_create
+from tracker.services.units import unit_create
+from tracker.services.users import user_create
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+S = TaskStatus
+
+
+@dataclass
+class DemoSummary:
+    units_created: int = 0
+    users_created: int = 0
+    inspections_created: int = 0
+    tasks_created: int = 0
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _at(day: dt.date, hour: int = 10) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=LOCAL)
+
+
+def _ensure_units(summary: DemoSummary) -> dict[str, Unit]:
+    units: dict[str, Unit] = {}
+
+    def ensure(name, kind, parent, order):
+        unit = Unit.objects.filter(name=name, parent=parent).first()
+        if unit is None:
+            unit = unit_create(name=name, kind=kind, parent=parent, sort_order=order)
+            summary.units_created += 1
+        units[name] = unit
+        return unit
+
+    root = ensure(*ROOT, None, 0)
+
+    def walk(children, parent):
+        for order, (name, kind, grandchildren) in enumerate(children, start=1):
+            walk(grandchildren, ensure(name, kind, parent, order))
+
+    walk(UNIT_TREE, root)
+    return units
+
+
+def _ensure_users(units: dict[str, Unit], summary: DemoSummary) -> dict[str, User]:
+    users = {}
+    for username, full_name, role, unit, covers, scope, description in USERS:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = user_create(
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                unit=units[unit] if unit else None,
+                full_name=full_name,
+                email=f"{username}@jiangyu.example",
+                covers_subunits=covers,
+                supervision_root=units[scope] if scope else None,
+            )
+            summary.users_created += 1
+        users[username] = user
+        summary.logins.append((username, DEMO_PASSWORD, description))
+    return users
+
+
+def _drive(task: Task, target: TaskStatus, *, officer: User, supervisor: User,
+           start: dt.date, today: dt.date) -> None:
+    """Move a new task to `target` through the services, on plausible past dates."""
+    if target == S.NOT_STARTED:
+        return
+    deadline = task.deadline or today
+    worked = min(start + dt.timedelta(days=10), today)
+    done = max(worked, min(deadline - dt.timedelta(days=2), today - dt.timedelta(days=3)))
+    reviewed = min(done + dt.timedelta(days=2), today)
+    if target == S.LONG_TERM:
+        task_services.task_mark_long_term(
+            task=task, actor=supervisor, note="属于需长期坚持的制度性任务，转入常态化推进。",
+            now=_at(worked),
+        )
+        task_services.task_report_progress(
+            task=task, actor=officer, note="已建立常态化工作机制，按季度报送落实情况。",
+            now=_at(worked, 15),
+        )
+        return
+    task_services.task_report_progress(
+        task=task, actor=officer, note="已召开专题会议研究部署，制定整改工作方案并明确责任人。",
+        percent=30, now=_at(worked),
+    )
+    if target == S.IN_PROGRESS:
+        return
+    if target == S.BASICALLY_COMPLETED:
+        task_services.task_mark_basically_completed(
+            task=task, actor=supervisor, note="主体工作已完成，个别事项仍需持续推进。",
+            now=_at(reviewed),
+        )
+        return
+    task_services.task_submit(
+        task=task, actor=officer, note="各项整改措施已落实到位，申请销号。", now=_at(done)
+    )
+    if target == S.COMPLETED:
+        task_services.task_close(
+            task=task, actor=supervisor, note="经核查，整改到位，同意销号。", now=_at(reviewed)
+        )
+
+
+@transaction.atomic
+def load_demo(*, today: dt.date) -> DemoSummary:
+    """Create what is missing of the demo city; running it again changes nothing."""
+    summary = DemoSummary()
+    units = _ensure_units(summary)
+    users = _ensure_users(units, summary)
+    supervisor = users["zgb"]
+    officers_by_unit = {u.unit_id: u for u in users.values() if u.role == Role.OFFICER}
+
+    for spec in INSPECTIONS:
+        if Inspection.objects.filter(title=spec["title"]).exists():
+            continue
+        feedback = today - dt.timedelta(days=spec["feedback_days_ago"])
+        inspection = inspection_create(
+            title=spec["title"], kind=spec["kind"], mode=spec["mode"], team=spec["team"],
+            target=spec["target"], target_unit=units[spec["target_unit"]],
+            feedback_date=feedback,
+            rectification_deadline=today + dt.timedelta(days=spec["deadline_offset"]),
+        )
+        summary.inspections_created += 1
+        start = feedback + dt.timedelta(days=7)
+        for number, (aspect, text, tasks) in enumerate(spec["problems"], start=1):
+            problem = problem_create(inspection=inspection, number=number, text=text, aspect=aspect)
+            for title, measures, lead, supporting, offset, target, leader, person in tasks:
+                task = task_services.task_create(
+                    problem=problem, actor=None, title=title, measures=measures,
+                    task_type=TaskType.LONG_TERM if offset is None else TaskType.BY_DEADLINE,
+                    lead_unit=units[lead], supporting_units=[units[name] for name in supporting],
+                    deadline=None if offset is None else today + dt.timedelta(days=offset),
+                    responsible_leader=leader, responsible_person=person, now=_at(start),
+                )
+                summary.tasks_created += 1
+                officer = officers_by_unit.get(task.lead_unit_id, supervisor)
+                _drive(task, target, officer=officer, supervisor=supervisor, start=start,
+                       today=today)
+    return summary

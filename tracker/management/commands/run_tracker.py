@@ -1,0 +1,63 @@
+"""`make run`: the whole tracker on one machine with nothing but Python.
+
+Migrates, loads the demo city if absent, collects static files, then starts a Celery worker
+with the beat scheduler embedded (on the configured broker: the filesystem one by default)
+and serves the site with waitress until interrupted.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "启动整改跟踪系统：网站、接口、后台任务进程与定时调度（嵌入式默认配置，含演示数据）。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-worker", action="store_true", help="不启动后台任务进程")
+
+    def handle(self, *args, host, port, no_worker, **options):
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("load_demo", stdout=self.stdout)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        from config.celery_app import ensure_broker_folders
+
+        ensure_broker_folders()
+
+        worker = None if no_worker else self._start_worker()
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        address = f"http://{host}:{port}/"
+        self.stdout.write(
+            self.style.SUCCESS(f"整改跟踪系统已启动：{address}  （管理后台 {address}admin/）")
+        )
+        self.stdout.write("按 Ctrl+C 停止。")
+        self.stdout.flush()
+        try:
+            from waitress import serve
+
+            from config.wsgi import application
+
+            serve(application, host=host, port=port, threads=8, _quiet=True)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+
+    def _start_worker(self) -> subprocess.Popen:
+        command = [
+            sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--beat",
+            "--loglevel", "INFO", "--concurrency", "2",
+            "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
+        ]
+        return subprocess.Popen(command, env=os.environ.copy())
