@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django.utils import timezone
 
 from tracker import access
@@ -61,6 +62,7 @@ class UnitAdmin(admin.ModelAdmin):
     search_fields = ["name", "short_name"]
     readonly_fields = ["path", "depth"]
     autocomplete_fields = ["parent"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="单位名称", ordering="path")
     def indented_name(self, unit: Unit) -> str:
@@ -271,8 +273,14 @@ class EvidenceAdmin(UnitScopedAdmin):
     list_filter = ["task__inspection", "task__lead_unit"]
     search_fields = ["original_name", "task__title"]
     list_select_related = ["task", "uploaded_by"]
-    readonly_fields = ["task", "progress_report", "file", "original_name", "content_type", "size",
-                       "sha256", "uploaded_by", "uploaded_at"]
+    # The file itself has no public URL, so the admin shows where it is stored, not a link.
+    fields = ["task", "progress_report", "stored_as", "original_name", "content_type", "size",
+              "sha256", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+
+    @admin.display(description="存储位置")
+    def stored_as(self, evidence: Evidence) -> str:
+        return evidence.file.name
 
     def has_add_permission(self, request):
         return False

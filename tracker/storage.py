@@ -1,5 +1,26 @@
+import os
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
-# No base_url: evidence has no public URL and is only streamed by a permission-checked view.
-private_storage = FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
+class PrivateStorage(FileSystemStorage):
+    """Evidence files: kept outside any public URL, streamed only by a permission-checked view.
+
+    The location is read from settings on every use (not cached at import), so a deployment
+    or a test that sets PRIVATE_MEDIA_ROOT is always honoured.
+    """
+
+    @property
+    def base_location(self):
+        return settings.PRIVATE_MEDIA_ROOT
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    def url(self, name):
+        raise ValueError("佐证材料没有公开URL，只能通过经权限检查的下载接口获取")
+
+
+private_storage = PrivateStorage()

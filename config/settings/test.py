@@ -21,3 +21,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
     }
+
+# Serve static files from the apps' folders without a collectstatic step in tests.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

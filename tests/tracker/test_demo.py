@@ -1,0 +1,47 @@
+"""The demo city: dozens of units, every role, several inspection kinds, every status, deadlines
+past and future, history written through the services; loading it twice changes nothing."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth import authenticate
+
+from tracker.demo.content import DEMO_PASSWORD
+from tracker.demo.loader import load_demo
+from tracker.models import Inspection, Role, Task, TaskEvent, TaskStatus, Unit, User
+
+pytestmark = pytest.mark.django_db
+TODAY = dt.date(2026, 11, 24)
+
+
+def test_demo_covers_every_status_role_and_kind():
+    summary = load_demo(today=TODAY)
+    assert summary.units_created == Unit.objects.count() >= 36
+    assert set(Task.objects.values_list("status", flat=True)) == set(TaskStatus.values)
+    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+    assert Inspection.objects.values("kind").distinct().count() >= 4
+    assert Task.objects.overdue(TODAY).exists()
+    assert Task.objects.filter(deadline__gte=TODAY).exists()
+    # Every task's history starts with its creation and ends in its current status.
+    for task in Task.objects.all():
+        events = list(task.events.order_by("at", "id"))
+        assert events[0].action == "create"
+        assert events[-1].to_status == task.status
+        assert all(e.at.date() <= TODAY for e in events)
+
+
+def test_demo_logins_work_with_the_printed_password():
+    summary = load_demo(today=TODAY)
+    for username, password, _ in summary.logins:
+        assert password == DEMO_PASSWORD
+        assert authenticate(username=username, password=password) is not None
+
+
+def test_loading_the_demo_twice_changes_nothing():
+    load_demo(today=TODAY)
+    counts = (Unit.objects.count(), User.objects.count(), Task.objects.count(),
+              TaskEvent.objects.count())
+    again = load_demo(today=TODAY + dt.timedelta(days=3))
+    assert (again.units_created, again.users_created, again.tasks_created) == (0, 0, 0)
+    assert counts == (Unit.objects.count(), User.objects.count(), Task.objects.count(),
+                      TaskEvent.objects.count())
