@@ -247,6 +247,11 @@ def _item(reminder: Reminder, today: dt.date, stages: dict[str, Stage]) -> dict:
     }
 
 
+def _rank(reminder: Reminder, stages: dict[str, Stage]) -> tuple:
+    stage = stages.get(reminder.stage)
+    return (reminder.deadline, stage.offset if stage else 0)
+
+
 def _sort_key(item: dict) -> tuple:
     # Red first, then by deadline: the most pressing on top.
     return (item["level"] != "red", item["deadline"], item["task_id"])
@@ -271,9 +276,18 @@ def digests_compose_batch(
         ).select_related("task__lead_unit")
     )
     by_code = {stage.code: stage for stage in stages}
-    items: dict[int, list[dict]] = defaultdict(list)
+    # A task listed once per message, at its latest stage (one that waited since yesterday
+    # may have moved on today).
+    latest: dict[int, dict[int, Reminder]] = defaultdict(dict)
     for reminder in reminders:
-        items[getattr(reminder, f"{recipient_field}_id")].append(_item(reminder, today, by_code))
+        per_task = latest[getattr(reminder, f"{recipient_field}_id")]
+        known = per_task.get(reminder.task_id)
+        if known is None or _rank(reminder, by_code) > _rank(known, by_code):
+            per_task[reminder.task_id] = reminder
+    items = {
+        recipient_id: [_item(r, today, by_code) for r in per_task.values()]
+        for recipient_id, per_task in latest.items()
+    }
     # Attach exactly the reminders listed: one UPDATE, each row to its recipient's digest.
     Reminder.objects.filter(pk__in=[r.pk for r in reminders], notification__isnull=True).update(
         notification_id=Subquery(
@@ -287,7 +301,7 @@ def digests_compose_batch(
     for recipient_id, notification_id in won.items():
         notification = Notification(
             pk=notification_id, kind=NotificationKind.DIGEST, day=today,
-            items=sorted(items[recipient_id], key=_sort_key),
+            items=sorted(items.get(recipient_id, []), key=_sort_key),
             **{f"{recipient_field}_id": recipient_id},
         )
         notifications[recipient_id] = notification
