@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from tracker.models import (
     OPEN_STATUSES,
@@ -91,26 +91,42 @@ def _remindable_tasks():
 
 def candidate_task_ids(
     *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int
-) -> list[int]:
-    """Ids of open tasks, above `after_id`, in a stage today that has no reminder yet for the
-    deadline in force. What was selected is only a candidate: recording decides."""
+) -> tuple[list[int], int | None]:
+    """One keyset page of open tasks above `after_id` whose deadline puts them in a stage today,
+    narrowed to those with no reminder yet for that stage and the deadline in force.
+
+    Returns (candidate ids, last id of the page, None when the backlog is done). Two indexed
+    queries whatever the backlog: the page by (id, deadline window), then the reminders of
+    the page's tasks. What was selected is only a candidate: recording decides.
+    """
+    windows = deadline_windows(stages, today)
+    if not windows:
+        return [], None
     condition = Q()
-    for stage, after, up_to in deadline_windows(stages, today):
+    for _stage, after, up_to in windows:
         window = Q(deadline__lte=up_to)
         if after is not None:
             window &= Q(deadline__gt=after)
-        recorded = Reminder.objects.filter(
-            task_id=OuterRef("pk"), stage=stage.code, deadline=OuterRef("deadline")
-        )
-        condition |= window & ~Exists(recorded)
-    if not condition:
-        return []
-    return list(
+        condition |= window
+    page = list(
         _remindable_tasks()
         .filter(condition, pk__gt=after_id)
         .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "deadline")[:limit]
     )
+    if not page:
+        return [], None
+    recorded = set(
+        Reminder.objects.filter(task_id__in=[pk for pk, _ in page])
+        .values_list("task_id", "stage", "deadline")
+        .distinct()
+    )
+    ids = []
+    for pk, deadline in page:
+        stage = current_stage(stages, deadline, today)
+        if stage is not None and (pk, stage.code, deadline) not in recorded:
+            ids.append(pk)
+    return ids, page[-1][0]
 
 
 class Supervisors:
@@ -344,13 +360,15 @@ def reminders_sweep(
     last_id = 0
     while True:
         started = time.perf_counter()
-        ids = candidate_task_ids(stages=stages, today=today, after_id=last_id, limit=batch)
-        if not ids:
+        ids, page_end = candidate_task_ids(
+            stages=stages, today=today, after_id=last_id, limit=batch
+        )
+        if page_end is None:
             break
-        last_id = ids[-1]
+        last_id = page_end
         created = reminders_record_batch(
             task_ids=ids, stages=stages, today=today, now=now, supervisors=supervisors
-        )
+        ) if ids else 0
         result.reminders += created
         observed("record", len(ids), created, started)
 
