@@ -22,9 +22,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import (
+    BooleanField,
     Count,
     DateField,
     DateTimeField,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -228,10 +230,14 @@ class _Fields:
     status: str = "status"
     deadline: str = "deadline"
     closed_at: str = "closed_at"
+    on_time: str | None = None  # a boolean alias, where F() on aliases cannot be aggregated
 
 
 NOW_FIELDS = _Fields()
-AS_OF_FIELDS = _Fields(status="as_of_status", deadline="as_of_deadline", closed_at="as_of_closed")
+AS_OF_FIELDS = _Fields(
+    status="as_of_status", deadline="as_of_deadline", closed_at="as_of_closed",
+    on_time="as_of_on_time",
+)
 
 
 def _as_of_aliases(qs: QuerySet[Task], cutoff: dt.datetime) -> QuerySet[Task]:
@@ -261,13 +267,23 @@ def _as_of_aliases(qs: QuerySet[Task], cutoff: dt.datetime) -> QuerySet[Task]:
         .order_by("-at", "-id")
         .values("at")[:1]
     )
-    return qs.alias(
-        as_of_status=Subquery(last_status),
-        as_of_deadline=Coalesce(
-            Cast(Subquery(later_change), output_field=DateField()), F("deadline")
-        ),
-        as_of_closed=Subquery(last_close, output_field=DateTimeField()),
-    ).filter(as_of_status__isnull=False)  # not yet created at the cutoff
+    return (
+        qs.alias(
+            as_of_status=Subquery(last_status),
+            as_of_deadline=Coalesce(
+                Cast(Subquery(later_change), output_field=DateField()), F("deadline")
+            ),
+            as_of_closed=Subquery(last_close, output_field=DateTimeField()),
+        )
+        .alias(
+            as_of_on_time=ExpressionWrapper(
+                Q(as_of_deadline__isnull=True)
+                | Q(as_of_closed__date__lte=F("as_of_deadline")),
+                output_field=BooleanField(),
+            )
+        )
+        .filter(as_of_status__isnull=False)  # not yet created at the cutoff
+    )
 
 
 def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task], _Fields]:
@@ -295,6 +311,12 @@ def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task],
 def _aggregates(f: _Fields, today: dt.date, limits: LightThresholds) -> dict:
     status, deadline = f.status, f.deadline
     not_closed = ~Q(**{f"{status}__in": CLOSED_STATUSES})
+    if f.on_time:
+        on_time = Q(**{f.on_time: True})
+    else:
+        on_time = Q(**{f"{deadline}__isnull": True}) | Q(
+            **{f"{f.closed_at}__date__lte": F(deadline)}
+        )
     return {
         "total": Count("id"),
         "completed": Count("id", filter=Q(**{status: S.COMPLETED})),
@@ -314,11 +336,7 @@ def _aggregates(f: _Fields, today: dt.date, limits: LightThresholds) -> dict:
         ),
         "closed_on_time": Count(
             "id",
-            filter=Q(**{status: S.COMPLETED})
-            & (
-                Q(**{f"{deadline}__isnull": True})
-                | Q(**{f"{f.closed_at}__date__lte": F(deadline)})
-            ),
+            filter=Q(**{status: S.COMPLETED}) & on_time,
         ),
     }
 
