@@ -183,9 +183,8 @@ def test_only_supervisors_save_snapshots_and_names_are_unique(history, chief, al
 def test_snapshot_api_create_list_read_and_scope(history, chief, sam, alice, root_admin):
     client = APIClient()
     client.force_authenticate(chief)
-    response = client.post("/api/v1/rollups/snapshots/",
-                           {"name": "第一季度报送", "group_by": "inspection", "as_of": "2026-03-04"},
-                           format="json")
+    body = {"name": "第一季度报送", "group_by": "inspection", "as_of": "2026-03-04"}
+    response = client.post("/api/v1/rollups/snapshots/", body, format="json")
     assert response.status_code == 201, response.content
     created = response.json()
     assert created["total"]["completed"] == 1

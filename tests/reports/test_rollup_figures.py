@@ -68,8 +68,10 @@ def _at(day: dt.date, hour: int, minute: int) -> dt.datetime:
 def ledger(bureau, town):
     today = timezone.localdate()
     past, future = today - dt.timedelta(days=30), today + dt.timedelta(days=60)
-    a = InspectionFactory(title="中央第七巡视组反馈意见整改", kind=InspectionKind.CENTRAL_INSPECTION,
-                          feedback_date=dt.date(2026, 1, 5))
+    a = InspectionFactory(
+        title="中央第七巡视组反馈意见整改", kind=InspectionKind.CENTRAL_INSPECTION,
+        feedback_date=dt.date(2026, 1, 5),
+    )
     b = InspectionFactory(title="市委第二巡察组反馈意见整改", kind=InspectionKind.CITY_PATROL,
                           feedback_date=dt.date(2026, 2, 5))
     pa = ProblemFactory(inspection=a, aspect="方面一")
