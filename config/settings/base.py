@@ -207,3 +207,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Excel ledger ------------------------------------------------------------------------
+# Limits on an imported ledger (整改台账) file: its size in bytes and its number of rows.
+TRACKER_LEDGER_MAX_BYTES = env.int("TRACKER_LEDGER_MAX_BYTES", default=10 * 1024 * 1024)
+TRACKER_LEDGER_MAX_ROWS = env.int("TRACKER_LEDGER_MAX_ROWS", default=5000)
