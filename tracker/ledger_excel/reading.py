@@ -102,8 +102,11 @@ class _Grid:
     """A sheet's values with merged ranges filled from their top-left cell."""
 
     def __init__(self, ws: Worksheet, max_rows: int):
+        # Read max_row first: iterating past it would create cells and move it.
+        self.sheet_rows = ws.max_row
         self.values: list[list[object]] = [
-            list(row) for row in ws.iter_rows(max_row=max_rows, values_only=True)
+            list(row)
+            for row in ws.iter_rows(max_row=min(self.sheet_rows, max_rows), values_only=True)
         ]
         self.width = max((len(r) for r in self.values), default=0)
         # (row, col) → (merge range, first row, spans columns)
@@ -171,10 +174,8 @@ _ASPECT_ENUM = re.compile(r"^([一二三四五六七八九十]+[、.．]|[（(][
 
 def _section_heading(grid: _Grid, row: int, columns: dict[str, int]) -> str | None:
     """A row such as "一、落实全面从严治党主体责任方面" that names the aspect of the problems
-    below it, or None. It has one text, no measure, no unit, no deadline."""
-    for key in ("measures", "lead_unit", "deadline"):
-        if one_line(grid.get(row, columns.get(key))):
-            return None
+    below it, or None: one text in the row, either merged across columns or alone with no
+    measure, unit or deadline and reading like a heading (an enumerator, or ending in 方面)."""
     texts = set(grid.row_texts(row))
     if len(texts) != 1:
         return None
@@ -184,7 +185,11 @@ def _section_heading(grid: _Grid, row: int, columns: dict[str, int]) -> str | No
     if merged and merged[1] < row and not merged[2]:
         return None  # the tail of a problem merged from above
     wide = any(m[2] for c in range(1, grid.width + 1) if (m := grid.merge.get((row, c))))
-    if wide or text.endswith("方面") or _ASPECT_ENUM.match(text):
+    if wide:
+        return _ASPECT_ENUM.sub("", text)
+    if any(one_line(grid.get(row, columns.get(k))) for k in ("measures", "lead_unit", "deadline")):
+        return None
+    if text.endswith("方面") or _ASPECT_ENUM.match(text):
         return _ASPECT_ENUM.sub("", text)
     return None
 
@@ -217,7 +222,7 @@ def read_ledger(
     missing = [c.label for c in REQUIRED if c.key not in columns]
     if missing:
         raise LedgerFileError(f"缺少必填列：{'、'.join(missing)}")
-    if ws.max_row - data_row + 1 > max_rows:
+    if grid.sheet_rows - data_row + 1 > max_rows:
         raise LedgerFileError(f"表格超过{max_rows}行，请分批导入")
 
     ledger = ParsedLedger(sheet=ws.title, header_row=header_row, columns=columns)
