@@ -175,6 +175,30 @@ def test_merged_problem_cells_make_one_problem_for_all_their_rows(inspection, ch
     }
 
 
+def test_merged_problem_cell_groups_rows_even_when_each_row_has_its_own_number(
+    inspection, chief, bureau
+):
+    """Some ledgers number tasks, not problems: the merged 反馈问题 cell decides the grouping
+    and the problem takes the 序号 of its first row."""
+    rows = [
+        [1, "问题甲", "措施一", "市教育局", None, "2026-06-30", None, None],
+        [2, None, "措施二", "市教育局", None, "2026-06-30", None, None],
+        [3, None, "措施三", "市教育局", None, "2026-06-30", None, None],
+        [4, "问题甲", "措施四", "市教育局", None, "2026-06-30", None, None],
+        [5, None, "措施五", "市教育局", None, "2026-06-30", None, None],
+    ]
+    ledger_import(inspection=inspection, actor=chief, data=xlsx(rows, merges=("B3:B5", "B6:B7")))
+
+    grouped = {
+        p.number: (p.text, list(p.tasks.order_by("id").values_list("measures", flat=True)))
+        for p in inspection.problems.all()
+    }
+    assert grouped == {
+        1: ("问题甲", ["措施一", "措施二", "措施三"]),
+        4: ("问题甲", ["措施四", "措施五"]),
+    }
+
+
 def test_error_inside_a_merged_problem_names_its_own_row(inspection, chief, bureau):
     rows = [
         [1, "问题甲", "措施一", "市教育局", None, "2026-06-30", None, None],
