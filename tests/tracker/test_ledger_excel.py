@@ -484,6 +484,7 @@ def test_status_words(value, status):
             ("市教育局", ["市财政局", "东湖区"]),
         ),
         ("市财政局、市教育局（牵头）", None, ("市教育局", ["市财政局"])),
+        ("牵头单位：市教育局（牵头）；配合单位：东湖区（配合）", None, ("市教育局", ["东湖区"])),
         ("市教育局", "市财政局、市教育局", ("市教育局", ["市财政局"])),
     ],
 )
@@ -547,7 +548,7 @@ def rich_ledger(city, bureau, county, town, two_chengguan):
     ]
     for i, (problem, lead, supporting, task_type, deadline, status) in enumerate(specs):
         task = TaskFactory(
-            problem=problem, title=f"任务{i}", measures=f"第一步{i}。\n第二步{i}。",
+            problem=problem, title=f"任务{i}" if i else "=SUM(1,2)", measures=f"第一步{i}。\n第二步{i}。",
             lead_unit=lead, supporting_units=supporting, task_type=task_type,
             deadline=deadline, original_deadline=deadline, status=status,
             responsible_leader="" if i % 2 else f"领导{i}",
@@ -595,6 +596,15 @@ def test_export_layout_title_frozen_header_merged_problems_real_dates(rich_ledge
     assert ws["K3"].value == "最新进展0"
     assert ws["L3"].value == "已完成整改（已销号）"
     assert ws.column_dimensions["E"].width == 48
+
+
+def test_export_writes_formula_like_text_as_text_and_drops_control_characters(bureau):
+    TaskFactory(lead_unit=bureau, title="=1+1", measures="从Word粘贴\x0b的措施")
+    ws = load_workbook(io.BytesIO(ledger_export(tasks=Task.objects.all()))).active
+
+    assert ws["D3"].data_type == "s"
+    assert ws["D3"].value == "=1+1"
+    assert ws["E3"].value == "从Word粘贴的措施"
 
 
 def test_export_of_any_filter_is_scoped_to_the_user(rich_ledger, sam):

@@ -225,7 +225,7 @@ def parse_units(lead_cell: object, supporting_cell: object = None) -> tuple[str,
             lead, supporting = names[:1], names[1:]
     supporting.extend(split_unit_names(supporting_cell))
     supporting = [_SUPPORT_MARK.sub("", _LEAD_MARK.sub("", n)) for n in supporting]
-    lead = [_SUPPORT_MARK.sub("", n) for n in lead]
+    lead = [_SUPPORT_MARK.sub("", _LEAD_MARK.sub("", n)) for n in lead]
     # Several units labelled as leading: the first leads, the others support.
     first = lead[0] if lead else ""
     rest = lead[1:] + supporting

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
@@ -94,9 +95,14 @@ def write_ledger(
     for i, row in enumerate(rows):
         r = 3 + i
         if with_inspection:
-            ws.cell(r, 1, row.inspection)
+            ws.cell(r, 1, ILLEGAL_CHARACTERS_RE.sub("", row.inspection))
         for key, value in _values(row).items():
+            if isinstance(value, str):
+                # Control characters pasted from Word are not allowed in a sheet.
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
             cell = ws.cell(r, col_of[key], value if value != "" else None)
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # text, never a formula
             if isinstance(value, dt.date):
                 cell.number_format = DATE_FORMAT
             cell.alignment = centred if key in ("number", "deadline", "status") else wrap
