@@ -548,7 +548,8 @@ def rich_ledger(city, bureau, county, town, two_chengguan):
     ]
     for i, (problem, lead, supporting, task_type, deadline, status) in enumerate(specs):
         task = TaskFactory(
-            problem=problem, title=f"任务{i}" if i else "=SUM(1,2)", measures=f"第一步{i}。\n第二步{i}。",
+            problem=problem, title=f"任务{i}" if i else "=SUM(1,2)",  # text, not a formula
+            measures=f"第一步{i}。\n第二步{i}。",
             lead_unit=lead, supporting_units=supporting, task_type=task_type,
             deadline=deadline, original_deadline=deadline, status=status,
             responsible_leader="" if i % 2 else f"领导{i}",
