@@ -37,3 +37,18 @@ class InvalidInput(DomainError):
     code = "invalid"
     status_code = 400
     default_message = "输入有误"
+
+
+class ImportRejected(InvalidInput):
+    """A ledger file was refused as a whole; `errors` lists every reason, one per line
+    ("第5行：责任单位“市教育厅”不存在"). Nothing was stored."""
+
+    code = "import_rejected"
+    default_message = "整改台账有误，未导入任何内容"
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        super().__init__(
+            f"整改台账有{len(self.errors)}处错误，未导入任何内容",
+            fields={"file": "\n".join(self.errors)},
+        )

@@ -2,10 +2,10 @@
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from tracker import access
-from tracker.models import Task, Unit, User
+from tracker.models import ProgressReport, Task, Unit, User
 
 
 def task_list(*, user: User) -> QuerySet[Task]:
@@ -24,3 +24,22 @@ def task_overdue_list(*, user: User, today: dt.date) -> QuerySet[Task]:
 
 def unit_subtree(*, unit: Unit) -> QuerySet[Unit]:
     return Unit.objects.subtree_of(unit)
+
+
+def ledger_task_list(*, tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """Tasks in ledger order (inspection, problem number, creation) with everything a ledger
+    row shows: problem, inspection and lead unit joined, supporting units prefetched and the
+    latest progress note (整改进展) annotated as `latest_progress`.
+
+    `tasks` is any filter of tasks; callers scope it first (`task_list(user=...)`)."""
+    latest = (
+        ProgressReport.objects.filter(task=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values("note")[:1]
+    )
+    return (
+        tasks.select_related("lead_unit", "problem", "inspection")
+        .prefetch_related("supporting_units")
+        .annotate(latest_progress=Subquery(latest))
+        .order_by("inspection_id", "problem__number", "id")
+    )

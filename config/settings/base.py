@@ -275,3 +275,8 @@ ROLLUP_LIGHT_YELLOW_DUE_WITHIN_WORKDAYS = env.int(
 )
 # Trend series: at most this many periods (weeks or months) in one response.
 ROLLUP_TREND_MAX_PERIODS = env.int("ROLLUP_TREND_MAX_PERIODS", default=260)
+
+# --- Excel ledger ------------------------------------------------------------------------
+# Limits on an imported ledger (整改台账) file: its size in bytes and its number of rows.
+TRACKER_LEDGER_MAX_BYTES = env.int("TRACKER_LEDGER_MAX_BYTES", default=10 * 1024 * 1024)
+TRACKER_LEDGER_MAX_ROWS = env.int("TRACKER_LEDGER_MAX_ROWS", default=5000)
