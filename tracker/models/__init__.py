@@ -1,4 +1,5 @@
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
+from tracker.models.security import LoginFailure
 from tracker.models.tasks import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -24,6 +25,7 @@ __all__ = [
     "Inspection",
     "InspectionKind",
     "InspectionMode",
+    "LoginFailure",
     "Problem",
     "ProgressReport",
     "Role",
