@@ -1,5 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 from config.views import health
 
@@ -9,4 +14,8 @@ urlpatterns = [
     path("api/v1/", include("tracker.api.urls")),
     path("api/v1/", include("reports.api.urls")),
     path("api/v1/notifications/", include("tracker.api.notifications")),
+    # OpenAPI 3 schema and its docs, served from our own static files (sidecar, no CDN).
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]

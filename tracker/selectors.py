@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import QuerySet
 
 from tracker import access
-from tracker.models import Task, Unit, User
+from tracker.models import Task, TaskAction, Unit, User
 
 
 def task_list(*, user: User) -> QuerySet[Task]:
@@ -24,3 +24,27 @@ def task_overdue_list(*, user: User, today: dt.date) -> QuerySet[Task]:
 
 def unit_subtree(*, unit: Unit) -> QuerySet[Unit]:
     return Unit.objects.subtree_of(unit)
+
+
+def task_deadline_history(*, task: Task) -> list[dict]:
+    """Every deadline the task ever had, oldest first: the original one, then each approved
+    extension and each edit that moved it (from the immutable history)."""
+    entries: list[dict] = []
+    if task.original_deadline is not None:
+        entries.append({"deadline": task.original_deadline, "source": "original",
+                        "at": task.created_at, "actor": None, "note": ""})
+    events = task.events.filter(
+        action__in=[TaskAction.EXTEND_DEADLINE, TaskAction.EDIT]
+    ).select_related("actor").order_by("at", "id")
+    for event in events:
+        if event.action == TaskAction.EXTEND_DEADLINE:
+            source, to = "extension", event.data.get("to")
+        else:
+            change = event.data.get("deadline") or {}
+            source, to = "edit", change.get("to")
+            if change.get("from") is None:
+                continue  # the first deadline of an undated task is its original one
+        if to:
+            entries.append({"deadline": dt.date.fromisoformat(to), "source": source,
+                            "at": event.at, "actor": event.actor, "note": event.note})
+    return entries
