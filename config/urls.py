@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
-    SpectacularRedocView,
     SpectacularSwaggerView,
 )
 
 from config.views import health
+from tracker.api.views import LocalRedocView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,5 +17,5 @@ urlpatterns = [
     # OpenAPI 3 schema and its docs, served from our own static files (sidecar, no CDN).
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/redoc/", LocalRedocView.as_view(url_name="schema"), name="redoc"),
 ]
