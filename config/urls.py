@@ -19,3 +19,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", LocalRedocView.as_view(url_name="schema"), name="redoc"),
 ]
+
+handler404 = "tracker.api.exceptions.api_aware_not_found"
+handler500 = "tracker.api.exceptions.api_aware_server_error"

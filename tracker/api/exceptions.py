@@ -112,3 +112,29 @@ def api_exception_handler(exc, context):
     else:
         detail = MESSAGES.get(code, "请求未能完成")
     return error_response(exc.status_code, code, detail, headers=headers)
+
+
+def api_aware_not_found(request, exception=None):
+    """handler404: under /api/ a URL that matches no route answers in the one error shape."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "not_found", "detail": MESSAGES["not_found"], "fields": {}}, status=404,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return page_not_found(request, exception)
+
+
+def api_aware_server_error(request):
+    """handler500: no stack trace, and under /api/ the one error shape."""
+    from django.http import JsonResponse
+    from django.views.defaults import server_error
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "server_error", "detail": "服务器内部错误，请稍后再试或联系管理员",
+             "fields": {}}, status=500, json_dumps_params={"ensure_ascii": False},
+        )
+    return server_error(request)

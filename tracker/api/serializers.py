@@ -76,8 +76,17 @@ class UnitSerializer(serializers.ModelSerializer):
             "id", "name", "short_name", "kind", "kind_display", "parent", "depth", "sort_order",
         ]
         read_only_fields = ["depth"]
-        # Sibling-name uniqueness is checked by the services (one Chinese message).
         validators: list = []
+
+    def validate(self, attrs):
+        parent = attrs.get("parent", self.instance.parent if self.instance else None)
+        name = attrs.get("name", self.instance.name if self.instance else None)
+        siblings = Unit.objects.filter(parent=parent, name=name)
+        if self.instance is not None:
+            siblings = siblings.exclude(pk=self.instance.pk)
+        if siblings.exists():
+            raise serializers.ValidationError({"name": ["同一上级单位下已有同名单位"]})
+        return attrs
 
 
 class UnitTreeSerializer(serializers.Serializer):
@@ -89,7 +98,7 @@ class UnitTreeSerializer(serializers.Serializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
-    unit = UnitBriefSerializer(read_only=True)
+    unit = UnitBriefSerializer(read_only=True, allow_null=True)
     role_display = serializers.CharField(source="get_role_display", read_only=True)
 
     class Meta:
@@ -272,7 +281,7 @@ class ProgressSerializer(TransitionSerializer):
 
 
 class TaskEventSerializer(serializers.ModelSerializer):
-    actor = UserBriefSerializer(read_only=True)
+    actor = UserBriefSerializer(read_only=True, allow_null=True)
     action_display = serializers.CharField(source="get_action_display", read_only=True)
 
     class Meta:
@@ -326,7 +335,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
 
 class ExtensionSerializer(serializers.ModelSerializer):
     requested_by = UserBriefSerializer(read_only=True)
-    decided_by = UserBriefSerializer(read_only=True)
+    decided_by = UserBriefSerializer(read_only=True, allow_null=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
 
     class Meta:
