@@ -76,3 +76,61 @@ def can_supervise(user: User, task: Task) -> bool:
     if sees_everything(user):
         return True
     return user.role == Role.SUPERVISOR and user.is_active and can_view_task(user, task)
+
+
+# --- Inspections, problems, units and users (issue 3) -------------------------------------
+
+
+def is_supervisor_or_admin(user: User) -> bool:
+    return user.is_active and (sees_everything(user) or user.role == Role.SUPERVISOR)
+
+
+def _is_top_supervisor(user: User) -> bool:
+    scope = scope_unit(user)
+    return user.role == Role.SUPERVISOR and scope is not None and scope.parent_id is None
+
+
+def covers_unit(user: User, unit: Unit | None) -> bool:
+    """A supervisor whose scope includes `unit`; None (no target unit) needs a top supervisor."""
+    if sees_everything(user):
+        return True
+    if not user.is_active or user.role != Role.SUPERVISOR:
+        return False
+    if unit is None:
+        return _is_top_supervisor(user)
+    scope = scope_unit(user)
+    return scope is not None and unit.is_within(scope)
+
+
+def visible_inspections_q(user: User) -> Q:
+    """A Q over Inspection: those with a task the user sees, plus, for a supervisor, those
+    aimed at a unit in their scope (a top supervisor sees them all)."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if sees_everything(user) or _is_top_supervisor(user):
+        return Q()
+    tasks = Task.objects.filter(visible_tasks_q(user), inspection_id=OuterRef("pk"))
+    q = Q(Exists(tasks))
+    scope = scope_unit(user)
+    if user.role == Role.SUPERVISOR and scope is not None:
+        q |= Q(target_unit__path__startswith=scope.path)
+    return q
+
+
+def visible_problems_q(user: User) -> Q:
+    """A Q over Problem: officers see the problems behind their tasks; supervisors also see
+    every problem of an inspection aimed at their scope."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if sees_everything(user) or _is_top_supervisor(user):
+        return Q()
+    tasks = Task.objects.filter(visible_tasks_q(user), problem_id=OuterRef("pk"))
+    q = Q(Exists(tasks))
+    scope = scope_unit(user)
+    if user.role == Role.SUPERVISOR and scope is not None:
+        q |= Q(inspection__target_unit__path__startswith=scope.path)
+    return q
+
+
+def can_edit_inspection(user: User, inspection) -> bool:
+    return covers_unit(user, inspection.target_unit)

@@ -52,3 +52,19 @@ class ImportRejected(InvalidInput):
             f"整改台账有{len(self.errors)}处错误，未导入任何内容",
             fields={"file": "\n".join(self.errors)},
         )
+
+
+class LoginLocked(DomainError):
+    code = "login_locked"
+    status_code = 429
+    default_message = "登录失败次数过多，账号已暂时锁定，请稍后再试"
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    status_code = 400
+    default_message = "用户名或密码错误"

@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from tracker import access
-from tracker.models import ProgressReport, Task, Unit, User
+from tracker.models import ProgressReport, Task, TaskAction, Unit, User
 
 
 def task_list(*, user: User) -> QuerySet[Task]:
@@ -43,3 +43,27 @@ def ledger_task_list(*, tasks: QuerySet[Task]) -> QuerySet[Task]:
         .annotate(latest_progress=Subquery(latest))
         .order_by("inspection_id", "problem__number", "id")
     )
+
+
+def task_deadline_history(*, task: Task) -> list[dict]:
+    """Every deadline the task ever had, oldest first: the original one, then each approved
+    extension and each edit that moved it (from the immutable history)."""
+    entries: list[dict] = []
+    if task.original_deadline is not None:
+        entries.append({"deadline": task.original_deadline, "source": "original",
+                        "at": task.created_at, "actor": None, "note": ""})
+    events = task.events.filter(
+        action__in=[TaskAction.EXTEND_DEADLINE, TaskAction.EDIT]
+    ).select_related("actor").order_by("at", "id")
+    for event in events:
+        if event.action == TaskAction.EXTEND_DEADLINE:
+            source, to = "extension", event.data.get("to")
+        else:
+            change = event.data.get("deadline") or {}
+            source, to = "edit", change.get("to")
+            if change.get("from") is None:
+                continue  # the first deadline of an undated task is its original one
+        if to:
+            entries.append({"deadline": dt.date.fromisoformat(to), "source": source,
+                            "at": event.at, "actor": event.actor, "note": event.note})
+    return entries

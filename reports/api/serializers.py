@@ -71,3 +71,52 @@ class SnapshotListSerializer(SnapshotSerializer):
     class Meta(SnapshotSerializer.Meta):
         fields = ["id", "name", "group_by", "as_of", "params", "total", "created_by", "created_at"]
         read_only_fields = fields
+
+
+# --- Responses (documented in the OpenAPI schema) ---------------------------------------
+
+
+class FiguresSerializer(serializers.Serializer):
+    """One set of rollup figures, as the reports phrase them."""
+
+    total = serializers.IntegerField(label="任务总数")
+    completed = serializers.IntegerField(label="已完成整改（已销号）")
+    basically_completed = serializers.IntegerField(label="基本完成整改")
+    long_term = serializers.IntegerField(label="长期坚持")
+    not_completed = serializers.IntegerField(label="未完成整改")
+    not_started = serializers.IntegerField(label="未启动")
+    in_progress = serializers.IntegerField(label="整改中")
+    submitted = serializers.IntegerField(label="已提交待审核")
+    overdue = serializers.IntegerField(label="逾期")
+    overdue_red = serializers.IntegerField(label="严重逾期（红灯）")
+    due_soon = serializers.IntegerField(label="即将到期")
+    closed_on_time = serializers.IntegerField(label="按期销号")
+    completion_rate = serializers.FloatField(allow_null=True, label="整改完成率（%）")
+    broad_rate = serializers.FloatField(allow_null=True, label="含基本完成的完成率（%）")
+    on_time_rate = serializers.FloatField(allow_null=True, label="按期完成率（%），无销号时为空")
+    light = serializers.CharField(label="红黄绿灯")
+    light_label = serializers.CharField(label="灯色")
+    sentence = serializers.CharField(label="报告表述")
+
+
+class RollupRowSerializer(FiguresSerializer):
+    # The key is an id (inspection, unit), a code (kind) or text (aspect, month).
+    key = serializers.JSONField(label="分组键")
+    label = serializers.CharField(allow_null=True, label="分组名称")
+    children = serializers.ListField(
+        child=serializers.DictField(), required=False, label="下级单位（tree=true 时）"
+    )
+
+
+class RollupResponseSerializer(serializers.Serializer):
+    group_by = serializers.CharField()
+    as_of = serializers.DateField(allow_null=True)
+    today = serializers.DateField()
+    filters = serializers.DictField()
+    total = FiguresSerializer()
+    rows = RollupRowSerializer(many=True)
+
+
+class TrendResponseSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    series = serializers.ListField(child=serializers.DictField())

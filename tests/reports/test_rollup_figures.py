@@ -216,7 +216,7 @@ def test_officer_cannot_ask_for_another_units_rollup(ledger, alice, county):
     client.force_authenticate(alice)
     response = client.get("/api/v1/rollups/", {"unit": county.pk})
     assert response.status_code == 400
-    assert "unit" in response.json()
+    assert response.json()["fields"] == {"unit": ["您无权查看该单位的统计"]}
 
 
 def test_county_supervisor_sees_only_the_county(ledger, sam, county, town):

@@ -5,11 +5,13 @@ anyone else's notifications.
 """
 
 from django.urls import path
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tracker.api.permissions import anyone_signed_in
 from tracker.models import Notification
 from tracker.services.notifications import notification_mark_all_read, notification_mark_read
 
@@ -32,7 +34,7 @@ class NotificationListView(generics.ListAPIView):
     """我的通知，最新的在前；?unread=1 只看未读。"""
 
     serializer_class = NotificationSerializer
-    permission_classes = [IsAuthenticated]
+    rules = {"get": anyone_signed_in}
     filter_backends: list = []
 
     def get_queryset(self):
@@ -45,8 +47,11 @@ class NotificationListView(generics.ListAPIView):
 
 
 class UnreadCountView(APIView):
-    permission_classes = [IsAuthenticated]
+    rules = {"get": anyone_signed_in}
 
+    @extend_schema(
+        responses=inline_serializer("UnreadCount", {"unread": serializers.IntegerField()})
+    )
     def get(self, request):
         count = Notification.objects.filter(
             recipient_user=request.user, read_at__isnull=True
@@ -55,17 +60,22 @@ class UnreadCountView(APIView):
 
 
 class MarkReadView(APIView):
-    permission_classes = [IsAuthenticated]
+    rules = {"post": anyone_signed_in}
 
+    @extend_schema(request=None, responses={204: None})
     def post(self, request, pk: int):
         if not notification_mark_read(user=request.user, notification_id=pk):
-            return Response({"detail": "通知不存在"}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound("通知不存在")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MarkAllReadView(APIView):
-    permission_classes = [IsAuthenticated]
+    rules = {"post": anyone_signed_in}
 
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("MarkedRead", {"marked": serializers.IntegerField()}),
+    )
     def post(self, request):
         return Response({"marked": notification_mark_all_read(user=request.user)})
 

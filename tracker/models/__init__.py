@@ -8,6 +8,7 @@ from tracker.models.reminders import (
     NotificationKind,
     Reminder,
 )
+from tracker.models.security import LoginFailure
 from tracker.models.tasks import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -37,6 +38,7 @@ __all__ = [
     "Inspection",
     "InspectionKind",
     "InspectionMode",
+    "LoginFailure",
     "Notification",
     "NotificationKind",
     "Problem",

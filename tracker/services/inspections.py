@@ -1,8 +1,11 @@
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from tracker.models import Inspection, InspectionKind, InspectionMode, Problem, Unit
+from tracker import access
+from tracker.errors import ActionForbidden, InvalidInput
+from tracker.models import Inspection, InspectionKind, InspectionMode, Problem, Unit, User
 
 
 @transaction.atomic
@@ -16,21 +19,74 @@ def inspection_create(
     mode: InspectionMode = InspectionMode.REGULAR,
     target_unit: Unit | None = None,
     rectification_deadline: dt.date | None = None,
+    actor: User | None = None,
 ) -> Inspection:
+    """Create an inspection. `actor` None is the system (demo data, imports)."""
+    _ensure_covers(actor, target_unit)
     inspection = Inspection(
         title=title, kind=kind, mode=mode, team=team, target=target, target_unit=target_unit,
         feedback_date=feedback_date, rectification_deadline=rectification_deadline,
     )
-    inspection.full_clean()
-    inspection.save()
+    _validated_save(inspection)
     return inspection
 
 
 @transaction.atomic
 def problem_create(
-    *, inspection: Inspection, number: int, text: str, aspect: str = ""
+    *, inspection: Inspection, number: int, text: str, aspect: str = "",
+    actor: User | None = None,
 ) -> Problem:
+    _ensure_covers(actor, inspection.target_unit)
     problem = Problem(inspection=inspection, number=number, text=text, aspect=aspect)
-    problem.full_clean()
-    problem.save()
+    _validated_save(problem)
+    return problem
+
+
+INSPECTION_EDITABLE_FIELDS = (
+    "title", "kind", "mode", "team", "target", "target_unit", "feedback_date",
+    "rectification_deadline",
+)
+PROBLEM_EDITABLE_FIELDS = ("aspect", "number", "text")
+
+
+def _ensure_covers(actor: User | None, unit: Unit | None) -> None:
+    if actor is not None and not access.covers_unit(actor, unit):
+        name = unit.name if unit else "未指定被巡视（巡察）单位的巡视巡察"
+        raise ActionForbidden(f"您无权管理“{name}”的巡视巡察及反馈问题")
+
+
+def _validated_save(obj) -> None:
+    try:
+        obj.full_clean()
+    except ValidationError as error:
+        errors = dict(error.message_dict)
+        general = errors.pop("__all__", [])
+        fields = {field: "；".join(messages) for field, messages in errors.items()}
+        raise InvalidInput("；".join(general) or "输入有误，请检查各字段", fields=fields) from error
+    obj.save()
+
+
+@transaction.atomic
+def inspection_update(*, inspection: Inspection, actor: User, **changes) -> Inspection:
+    unknown = set(changes) - set(INSPECTION_EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
+    _ensure_covers(actor, inspection.target_unit)
+    if "target_unit" in changes:
+        _ensure_covers(actor, changes["target_unit"])
+    for field, value in changes.items():
+        setattr(inspection, field, value)
+    _validated_save(inspection)
+    return inspection
+
+
+@transaction.atomic
+def problem_update(*, problem: Problem, actor: User, **changes) -> Problem:
+    unknown = set(changes) - set(PROBLEM_EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
+    _ensure_covers(actor, problem.inspection.target_unit)
+    for field, value in changes.items():
+        setattr(problem, field, value)
+    _validated_save(problem)
     return problem

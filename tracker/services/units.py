@@ -38,3 +38,24 @@ def unit_move(*, unit: Unit, new_parent: Unit | None) -> Unit:
     )
     unit.refresh_from_db()
     return unit
+
+
+UNIT_EDITABLE_FIELDS = ("name", "short_name", "kind", "sort_order", "parent")
+
+
+@transaction.atomic
+def unit_update(*, unit: Unit, **changes) -> Unit:
+    """Rename or re-order a unit; a new parent moves its whole subtree."""
+    unknown = set(changes) - set(UNIT_EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
+    if "parent" in changes and changes["parent"] != unit.parent:
+        unit = unit_move(unit=unit, new_parent=changes["parent"])
+    plain = {k: v for k, v in changes.items() if k != "parent"}
+    if plain:
+        siblings = Unit.objects.filter(parent=unit.parent).exclude(pk=unit.pk)
+        if "name" in plain and siblings.filter(name=plain["name"]).exists():
+            raise InvalidInput("同一上级单位下已有同名单位", fields={"name": "名称重复"})
+        Unit.objects.filter(pk=unit.pk).update(**plain)
+        unit.refresh_from_db()
+    return unit

@@ -1,0 +1,201 @@
+"""One FilterSet per resource, with explicit ordering fields."""
+
+import datetime as dt
+
+import django_filters as filters
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.filters import OrderingFilter
+
+from tracker.models import (
+    CLOSED_STATUSES,
+    DeadlineExtension,
+    Evidence,
+    ExtensionStatus,
+    Inspection,
+    InspectionKind,
+    InspectionMode,
+    Problem,
+    Task,
+    TaskStatus,
+    TaskType,
+    Unit,
+    UnitKind,
+)
+
+
+class AliasOrderingFilter(OrderingFilter):
+    """OrderingFilter whose public names may map to annotations (`ordering_aliases`), and
+    which always ends with the primary key so that the order, and a cursor, is stable."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        if not ordering:
+            return ordering
+        aliases = getattr(view, "ordering_aliases", {})
+        result = []
+        for term in ordering:
+            desc = term.startswith("-")
+            name = aliases.get(term.lstrip("-"), term.lstrip("-"))
+            result.append(f"-{name}" if desc else name)
+        if result[-1].lstrip("-") not in ("id", "pk"):
+            result.append("-id" if result[0].startswith("-") else "id")
+        return result
+
+    def get_valid_fields(self, queryset, view, context=None):
+        fields = super().get_valid_fields(queryset, view, context or {})
+        aliases = getattr(view, "ordering_aliases", {})
+        return fields + [(alias, alias) for alias in aliases]
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class UnitIdFilter(filters.ModelChoiceFilter):
+    """A unit id; the filter method matches the unit and every unit below it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", Unit.objects.all())
+        super().__init__(*args, **kwargs)
+
+
+def _subtree(units_field: str):
+    def method(queryset, name, unit: Unit):
+        return queryset.filter(**{f"{units_field}__path__startswith": unit.path})
+
+    return method
+
+
+class TaskFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=TaskStatus.choices, label="状态")
+    unit = UnitIdFilter(
+        method="filter_unit",
+        label="单位（牵头或配合，含下级单位）",
+    )
+    lead_unit = UnitIdFilter(
+        method="filter_lead_unit", label="牵头单位（含下级单位）"
+    )
+    inspection = filters.NumberFilter(field_name="inspection_id", label="巡视巡察")
+    problem = filters.NumberFilter(field_name="problem_id", label="反馈问题")
+    kind = filters.ChoiceFilter(
+        field_name="inspection__kind", choices=InspectionKind.choices, label="巡视巡察类别"
+    )
+    type = filters.ChoiceFilter(field_name="task_type", choices=TaskType.choices, label="整改类型")
+    overdue = filters.BooleanFilter(method="filter_overdue", label="是否逾期")
+    deadline = filters.DateFromToRangeFilter(label="完成时限范围")
+    search = filters.CharFilter(method="filter_search", label="关键词")
+
+    class Meta:
+        model = Task
+        fields = ["status", "unit", "lead_unit", "inspection", "problem", "kind", "type",
+                  "overdue", "deadline", "search"]
+
+    def filter_unit(self, queryset, name, unit: Unit):
+        supporting = Task.supporting_units.through.objects.filter(
+            task_id=OuterRef("pk"), unit__path__startswith=unit.path
+        )
+        return queryset.filter(Q(lead_unit__path__startswith=unit.path) | Q(Exists(supporting)))
+
+    def filter_lead_unit(self, queryset, name, unit: Unit):
+        return queryset.filter(lead_unit__path__startswith=unit.path)
+
+    def filter_overdue(self, queryset, name, value: bool):
+        today: dt.date = timezone.localdate()
+        overdue = Q(deadline__lt=today) & ~Q(status__in=CLOSED_STATUSES)
+        return queryset.filter(overdue if value else ~overdue | Q(deadline__isnull=True))
+
+    def filter_search(self, queryset, name, value: str):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=value)
+            | Q(measures__icontains=value)
+            | Q(problem__text__icontains=value)
+            | Q(responsible_leader__icontains=value)
+            | Q(responsible_person__icontains=value)
+        )
+
+
+class InspectionFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=InspectionKind.choices, label="类别")
+    mode = filters.ChoiceFilter(choices=InspectionMode.choices, label="方式")
+    unit = UnitIdFilter(
+        method=_subtree("target_unit"),
+        label="被巡视（巡察）单位（含下级单位）",
+    )
+    feedback_date = filters.DateFromToRangeFilter(label="反馈日期范围")
+    search = filters.CharFilter(method="filter_search", label="关键词")
+
+    class Meta:
+        model = Inspection
+        fields = ["kind", "mode", "unit", "feedback_date", "search"]
+
+    def filter_search(self, queryset, name, value: str):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=value) | Q(team__icontains=value) | Q(target__icontains=value)
+        )
+
+
+class ProblemFilter(filters.FilterSet):
+    inspection = filters.NumberFilter(field_name="inspection_id", label="巡视巡察")
+    kind = filters.ChoiceFilter(
+        field_name="inspection__kind", choices=InspectionKind.choices, label="巡视巡察类别"
+    )
+    search = filters.CharFilter(method="filter_search", label="关键词")
+
+    class Meta:
+        model = Problem
+        fields = ["inspection", "kind", "search"]
+
+    def filter_search(self, queryset, name, value: str):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(text__icontains=value) | Q(aspect__icontains=value))
+
+
+class UnitFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=UnitKind.choices, label="单位类型")
+    parent = filters.NumberFilter(field_name="parent_id", label="上级单位")
+    within = UnitIdFilter(
+        method="filter_within", label="某单位及其下级单位"
+    )
+    search = filters.CharFilter(method="filter_search", label="关键词")
+
+    class Meta:
+        model = Unit
+        fields = ["kind", "parent", "within", "search"]
+
+    def filter_within(self, queryset, name, unit: Unit):
+        return queryset.filter(path__startswith=unit.path)
+
+    def filter_search(self, queryset, name, value: str):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(short_name__icontains=value))
+
+
+class ExtensionFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=ExtensionStatus.choices, label="审批状态")
+    task = filters.NumberFilter(field_name="task_id", label="整改任务")
+    unit = UnitIdFilter(
+        method=_subtree("task__lead_unit"),
+        label="牵头单位（含下级单位）",
+    )
+
+    class Meta:
+        model = DeadlineExtension
+        fields = ["status", "task", "unit"]
+
+
+class EvidenceFilter(filters.FilterSet):
+    task = filters.NumberFilter(field_name="task_id", label="整改任务")
+
+    class Meta:
+        model = Evidence
+        fields = ["task"]

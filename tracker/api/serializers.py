@@ -1,0 +1,370 @@
+"""Serializers only parse and render; every rule lives in the services."""
+
+import datetime as dt
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from tracker import access
+from tracker.models import (
+    DeadlineExtension,
+    Evidence,
+    Inspection,
+    Problem,
+    ProgressReport,
+    Role,
+    Task,
+    TaskEvent,
+    Unit,
+    User,
+)
+from tracker.services.tasks import EDITABLE_FIELDS as TASK_EDITABLE_FIELDS
+
+# --- Errors (documentation only: the exception handler renders them) ---------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="稳定的机器可读错误码，如 stale_version")
+    detail = serializers.CharField(help_text="中文说明")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="按字段的错误信息",
+    )
+
+
+# --- Brief forms used inside other resources ----------------------------------------------
+
+
+class UnitBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Unit
+        fields = ["id", "name", "short_name"]
+
+
+class UserBriefSerializer(serializers.ModelSerializer):
+    display_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "display_name"]
+
+
+class InspectionBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Inspection
+        fields = ["id", "title", "kind", "team"]
+
+
+class ProblemBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Problem
+        fields = ["id", "number", "aspect", "text"]
+
+
+# --- Units and users ----------------------------------------------------------------------
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = Unit
+        fields = [
+            "id", "name", "short_name", "kind", "kind_display", "parent", "depth", "sort_order",
+        ]
+        read_only_fields = ["depth"]
+        validators: list = []
+
+    def validate(self, attrs):
+        parent = attrs.get("parent", self.instance.parent if self.instance else None)
+        name = attrs.get("name", self.instance.name if self.instance else None)
+        siblings = Unit.objects.filter(parent=parent, name=name)
+        if self.instance is not None:
+            siblings = siblings.exclude(pk=self.instance.pk)
+        if siblings.exists():
+            raise serializers.ValidationError({"name": ["同一上级单位下已有同名单位"]})
+        return attrs
+
+
+class UnitTreeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    short_name = serializers.CharField()
+    kind = serializers.CharField()
+    children = serializers.ListField(child=serializers.DictField(), help_text="下级单位（同结构）")
+
+
+class UserSerializer(serializers.ModelSerializer):
+    unit = UnitBriefSerializer(read_only=True, allow_null=True)
+    role_display = serializers.CharField(source="get_role_display", read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id", "username", "full_name", "email", "role", "role_display", "unit",
+            "covers_subunits", "supervision_root", "is_active",
+        ]
+        read_only_fields = fields
+
+
+class UserCreateSerializer(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150)
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    role = serializers.ChoiceField(choices=Role.choices)
+    unit = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(), allow_null=True, required=False
+    )
+    full_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    covers_subunits = serializers.BooleanField(required=False, default=False)
+    supervision_root = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(), allow_null=True, required=False
+    )
+
+    def validate_username(self, value: str) -> str:
+        if User.objects.filter(username=value).exists():
+            raise serializers.ValidationError("该用户名已被使用")
+        return value
+
+    def validate(self, attrs):
+        if attrs["role"] != Role.ADMIN and attrs.get("unit") is None:
+            raise serializers.ValidationError({"unit": "除系统管理员外须指定所在单位"})
+        try:
+            password_validation.validate_password(
+                attrs["password"], User(username=attrs["username"])
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"password": list(error.messages)}) from error
+        return attrs
+
+
+# --- Inspections and problems -------------------------------------------------------------
+
+
+class InspectionSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    mode_display = serializers.CharField(source="get_mode_display", read_only=True)
+
+    class Meta:
+        model = Inspection
+        fields = [
+            "id", "title", "kind", "kind_display", "mode", "mode_display", "team", "target",
+            "target_unit", "feedback_date", "rectification_deadline", "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+
+class ProblemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Problem
+        fields = ["id", "inspection", "aspect", "number", "text"]
+        # Number uniqueness within an inspection is checked by the services.
+        validators: list = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and "inspection" in self.fields:
+            self.fields["inspection"].queryset = Inspection.objects.filter(
+                access.visible_inspections_q(request.user)
+            )
+
+
+class ProblemUpdateSerializer(ProblemSerializer):
+    class Meta(ProblemSerializer.Meta):
+        read_only_fields = ["inspection"]
+
+
+# --- Tasks --------------------------------------------------------------------------------
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    """A task as lists and the detail show it; needs task_list()'s joins and prefetch."""
+
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    task_type_display = serializers.CharField(source="get_task_type_display", read_only=True)
+    lead_unit = UnitBriefSerializer(read_only=True)
+    supporting_units = UnitBriefSerializer(many=True, read_only=True)
+    problem = ProblemBriefSerializer(read_only=True)
+    inspection = InspectionBriefSerializer(read_only=True)
+    is_overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = [
+            "id", "title", "measures", "status", "status_display", "task_type",
+            "task_type_display", "inspection", "problem", "lead_unit", "supporting_units",
+            "responsible_leader", "responsible_person", "deadline", "original_deadline",
+            "is_overdue", "progress_percent", "started_at", "completed_at", "closed_at",
+            "version", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_is_overdue(self, task: Task) -> bool:
+        today: dt.date = self.context.get("today") or timezone.localdate()
+        return task.is_overdue_on(today)
+
+
+class TaskCreateSerializer(serializers.Serializer):
+    problem = serializers.PrimaryKeyRelatedField(queryset=Problem.objects.none())
+    title = serializers.CharField(max_length=300)
+    measures = serializers.CharField(required=False, allow_blank=True, default="")
+    task_type = serializers.ChoiceField(choices=Task._meta.get_field("task_type").choices,
+                                        required=False)
+    lead_unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    supporting_units = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(), many=True, required=False
+    )
+    responsible_leader = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    responsible_person = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    deadline = serializers.DateField(allow_null=True, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["problem"].queryset = Problem.objects.filter(
+                access.visible_problems_q(request.user)
+            )
+
+
+class TaskUpdateSerializer(serializers.Serializer):
+    """A supervisor's edit of the plan. Status, progress and the rest are not fields here:
+    sending them is refused by name, not silently ignored."""
+
+    title = serializers.CharField(max_length=300, required=False)
+    measures = serializers.CharField(required=False, allow_blank=True)
+    task_type = serializers.ChoiceField(choices=Task._meta.get_field("task_type").choices,
+                                        required=False)
+    lead_unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), required=False)
+    supporting_units = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(), many=True, required=False
+    )
+    responsible_leader = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    responsible_person = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    deadline = serializers.DateField(allow_null=True, required=False)
+    version = serializers.IntegerField(
+        min_value=1, max_value=2_147_483_647, required=False,
+        help_text="读取时的版本号（或使用 If-Match 请求头）",
+    )
+
+    def validate(self, attrs):
+        allowed = set(self.fields)
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        unknown = sorted(str(key) for key in data if key not in allowed)
+        if unknown:
+            raise serializers.ValidationError(
+                {key: ["该字段不能修改（状态只能通过流转操作改变）"] for key in unknown}
+            )
+        return attrs
+
+
+assert set(TASK_EDITABLE_FIELDS) <= set(TaskUpdateSerializer._declared_fields)
+
+
+class TransitionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 help_text="说明（退回、转为长期坚持、重新打开时必填）")
+    version = serializers.IntegerField(
+        min_value=1, max_value=2_147_483_647, required=False,
+        help_text="读取时的版本号（或使用 If-Match 请求头）",
+    )
+
+
+class ProgressSerializer(TransitionSerializer):
+    note = serializers.CharField(help_text="进展情况")
+    percent = serializers.IntegerField(min_value=0, max_value=100, required=False,
+                                       allow_null=True)
+
+
+class TaskEventSerializer(serializers.ModelSerializer):
+    actor = UserBriefSerializer(read_only=True, allow_null=True)
+    action_display = serializers.CharField(source="get_action_display", read_only=True)
+
+    class Meta:
+        model = TaskEvent
+        fields = ["id", "at", "actor", "action", "action_display", "from_status", "to_status",
+                  "note", "data"]
+        read_only_fields = fields
+
+
+class ProgressReportSerializer(serializers.ModelSerializer):
+    author = UserBriefSerializer(read_only=True)
+
+    class Meta:
+        model = ProgressReport
+        fields = ["id", "task", "author", "note", "percent", "created_at"]
+        read_only_fields = fields
+
+
+class DeadlineEntrySerializer(serializers.Serializer):
+    deadline = serializers.DateField()
+    source = serializers.ChoiceField(choices=[("original", "原定"), ("extension", "延期"),
+                                              ("edit", "修改")])
+    at = serializers.DateTimeField(allow_null=True)
+    actor = UserBriefSerializer(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+
+
+# --- Evidence and extensions --------------------------------------------------------------
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    uploaded_by = UserBriefSerializer(read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "task", "progress_report", "original_name", "content_type", "size",
+                  "sha256", "uploaded_by", "uploaded_at", "download_url"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField())
+    def get_download_url(self, evidence: Evidence) -> str:
+        return f"/api/v1/evidence/{evidence.pk}/download/"
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(max_length=255, allow_empty_file=False)
+    progress_report = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                               max_value=2**62)
+
+
+class ExtensionSerializer(serializers.ModelSerializer):
+    requested_by = UserBriefSerializer(read_only=True)
+    decided_by = UserBriefSerializer(read_only=True, allow_null=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = DeadlineExtension
+        fields = ["id", "task", "status", "status_display", "previous_deadline",
+                  "requested_deadline", "reason", "requested_by", "requested_at",
+                  "decided_by", "decided_at", "decision_note"]
+        read_only_fields = fields
+
+
+class ExtensionRequestSerializer(serializers.Serializer):
+    requested_deadline = serializers.DateField()
+    reason = serializers.CharField()
+
+
+class ExtensionDecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 help_text="审批意见（驳回时必填）")
+
+
+# --- Authentication -----------------------------------------------------------------------
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False,
+                                     style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
+    user = UserSerializer(read_only=True)
