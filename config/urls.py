@@ -9,4 +9,6 @@ urlpatterns = [
     path("api/v1/", include("tracker.api.urls")),
     path("api/v1/", include("reports.api.urls")),
     path("api/v1/notifications/", include("tracker.api.notifications")),
+    # Pages for people (issue 7): "/" is 我的任务 for officers, the dashboard for supervisors.
+    path("", include("tracker.web.urls")),
 ]
