@@ -1,1 +1,163 @@
-# Source reports, extracted figures and rollup snapshots live here (see the reports issues).
+from django.conf import settings
+from django.db import models
+
+from tracker.storage import get_private_storage
+
+
+class ReviewState(models.TextChoices):
+    PROPOSED = "proposed", "待确认"
+    CONFIRMED = "confirmed", "已确认"
+    REJECTED = "rejected", "已驳回"
+
+
+class SourceReport(models.Model):
+    """A report document read into the tracker: the file, its cleaned text and metadata.
+
+    Offsets of everything extracted index `text`, the cleaned text (reports.parsing).
+    """
+
+    file = models.FileField("原文件", upload_to="reports/", storage=get_private_storage)
+    original_name = models.CharField("文件名", max_length=255)
+    sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    format = models.CharField("格式", max_length=10)
+    encoding = models.CharField("编码", max_length=30, blank=True)
+    text = models.TextField("清理后的正文")
+    title = models.CharField("标题", max_length=500, blank=True)
+    issuing_body = models.CharField("发文单位", max_length=100, blank=True)
+    year = models.PositiveSmallIntegerField("年度", null=True, blank=True)
+    period = models.CharField("期间", max_length=50, blank=True)
+    report_date = models.DateField(
+        "报告日期", null=True, blank=True,
+        help_text="对账时按此日期取台账数据；文中未写明时由督导人员填写。",
+    )
+    inspection = models.ForeignKey(
+        "tracker.Inspection", verbose_name="对应巡视巡察", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="source_reports",
+    )
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="导入人", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    imported_at = models.DateTimeField("导入时间")
+
+    class Meta:
+        verbose_name = "报告文件"
+        verbose_name_plural = "报告文件"
+        ordering = ["-imported_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title or self.original_name
+
+
+class FigureKind(models.TextChoices):
+    PROGRESS = "progress", "整改进度"
+    FOUND = "found", "发现问题数"
+    HANDLED = "handled", "受理办结数"
+
+
+class ExtractedFigure(models.Model):
+    """A number statement read from a report, proposed until a supervisor confirms it."""
+
+    report = models.ForeignKey(
+        SourceReport, verbose_name="报告", on_delete=models.CASCADE, related_name="figures"
+    )
+    kind = models.CharField("类别", max_length=20, choices=FigureKind.choices)
+    body = models.CharField("报告主体", max_length=100, blank=True)
+    counting_word = models.CharField("量词", max_length=2, blank=True)
+    # None means not stated or redacted in the report: never zero.
+    total = models.PositiveIntegerField("总数", null=True, blank=True)
+    completed = models.PositiveIntegerField("已完成", null=True, blank=True)
+    basically_completed = models.PositiveIntegerField("基本完成", null=True, blank=True)
+    long_term = models.PositiveIntegerField("长期坚持", null=True, blank=True)
+    not_completed = models.PositiveIntegerField("未完成", null=True, blank=True)
+    in_progress = models.PositiveIntegerField("正在整改", null=True, blank=True)
+    quote = models.TextField("原文")
+    start = models.PositiveIntegerField("起始位置")
+    end = models.PositiveIntegerField("结束位置")
+    review_state = models.CharField(
+        "确认状态", max_length=20, choices=ReviewState.choices, default=ReviewState.PROPOSED
+    )
+    inspection = models.ForeignKey(
+        "tracker.Inspection", verbose_name="对应巡视巡察", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="reported_figures",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="确认人", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    reviewed_at = models.DateTimeField("确认时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "报告数据"
+        verbose_name_plural = "报告数据"
+        ordering = ["report_id", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="figure_span_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(review_state="confirmed", inspection__isnull=True),
+                name="figure_confirmed_has_inspection",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.quote[:60]
+
+
+class ItemKind(models.TextChoices):
+    PROBLEM = "problem", "存在的问题"
+    MEASURE = "measure", "下步措施"
+
+
+class ExtractedItem(models.Model):
+    """An enumerated problem or planned measure read from a report, proposed until confirmed
+    into the ledger as a Problem or a Task."""
+
+    report = models.ForeignKey(
+        SourceReport, verbose_name="报告", on_delete=models.CASCADE, related_name="items"
+    )
+    kind = models.CharField("类别", max_length=20, choices=ItemKind.choices)
+    position = models.PositiveSmallIntegerField("序号")
+    text = models.TextField("内容")
+    start = models.PositiveIntegerField("起始位置")
+    end = models.PositiveIntegerField("结束位置")
+    review_state = models.CharField(
+        "确认状态", max_length=20, choices=ReviewState.choices, default=ReviewState.PROPOSED
+    )
+    problem = models.ForeignKey(
+        "tracker.Problem", verbose_name="生成的问题", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    task = models.ForeignKey(
+        "tracker.Task", verbose_name="生成的任务", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="确认人", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    reviewed_at = models.DateTimeField("确认时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "报告条目"
+        verbose_name_plural = "报告条目"
+        ordering = ["report_id", "kind", "position"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="item_span_not_empty"
+            ),
+            models.UniqueConstraint(
+                fields=["report", "kind", "position"], name="item_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(review_state="confirmed")
+                | models.Q(kind="problem", problem__isnull=False)
+                | models.Q(kind="measure", task__isnull=False),
+                name="item_confirmed_has_ledger_row",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -66,8 +66,9 @@ def can_act_for_lead_unit(user: User, task: Task) -> bool:
 
 
 def can_contribute(user: User, task: Task) -> bool:
-    """Report progress and upload evidence: anyone who sees the task, but read-only roles."""
-    return user.role in (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN) and can_view_task(user, task)
+    """Report progress and upload evidence: anyone who sees the task (lead or supporting unit,
+    or a supervisor over either)."""
+    return can_view_task(user, task)
 
 
 def can_supervise(user: User, task: Task) -> bool:

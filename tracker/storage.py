@@ -24,3 +24,8 @@ class PrivateStorage(FileSystemStorage):
 
 
 private_storage = PrivateStorage()
+
+
+def get_private_storage() -> PrivateStorage:
+    """For FileField(storage=...): a callable keeps the storage out of migrations."""
+    return private_storage

@@ -79,9 +79,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}"),
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default lives under var/; SQLite cannot create the folder itself.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Several processes (web, worker, beat) share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
@@ -200,7 +201,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Domain ------------------------------------------------------------------------------
-# Days (calendar) before the deadline within which a task counts as "due soon" on lists.
+# Working days before the deadline within which an open task counts as "due soon".
 TRACKER_DUE_SOON_WORKING_DAYS = env.int("TRACKER_DUE_SOON_WORKING_DAYS", default=7)
 
 # --- Logging -----------------------------------------------------------------------------

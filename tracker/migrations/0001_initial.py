@@ -5,6 +5,7 @@ import django.contrib.auth.validators
 import django.db.models.deletion
 import django.utils.timezone
 import tracker.models.tasks
+import tracker.storage
 from django.conf import settings
 from django.db import migrations, models
 
@@ -129,7 +130,7 @@ class Migration(migrations.Migration):
             name='Evidence',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(storage=tracker.models.tasks._private_storage, upload_to=tracker.models.tasks.evidence_upload_to, verbose_name='文件')),
+                ('file', models.FileField(storage=tracker.storage.get_private_storage, upload_to=tracker.models.tasks.evidence_upload_to, verbose_name='文件')),
                 ('original_name', models.CharField(max_length=255, verbose_name='原文件名')),
                 ('content_type', models.CharField(max_length=100, verbose_name='文件类型')),
                 ('size', models.PositiveBigIntegerField(verbose_name='大小（字节）')),

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from tracker.storage import get_private_storage
+
 
 class TaskStatus(models.TextChoices):
     NOT_STARTED = "not_started", "未启动"
@@ -257,12 +259,6 @@ def _extension(filename: str) -> str:
     return filename[dot:].lower() if dot != -1 else ""
 
 
-def _private_storage():
-    from tracker.storage import private_storage
-
-    return private_storage
-
-
 class Evidence(models.Model):
     """A supporting document (佐证材料). Stored privately; downloads are permission-checked."""
 
@@ -277,7 +273,7 @@ class Evidence(models.Model):
         on_delete=models.PROTECT,
         related_name="evidence",
     )
-    file = models.FileField("文件", upload_to=evidence_upload_to, storage=_private_storage)
+    file = models.FileField("文件", upload_to=evidence_upload_to, storage=get_private_storage)
     original_name = models.CharField("原文件名", max_length=255)
     content_type = models.CharField("文件类型", max_length=100)
     size = models.PositiveBigIntegerField("大小（字节）")

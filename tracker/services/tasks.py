@@ -114,18 +114,17 @@ def _check_version(task: Task, expected_version: int | None) -> None:
 def _apply(
     *,
     task: Task,
-    actor: User | None,
+    actor: User,
     action: TaskAction,
     note: str,
     expected_version: int | None,
     now: dt.datetime,
     extra_updates: dict | None = None,
     data: dict | None = None,
-    check_actor: bool = True,
 ) -> Task:
     """Run one transition on `task` as read by the caller. Must be called inside atomic()."""
     rule = TRANSITIONS[action]
-    if check_actor and (actor is None or not rule.may_act(actor, task)):
+    if actor is None or not rule.may_act(actor, task):
         raise ActionForbidden(f"您没有权限对该任务执行“{action.label}”")
     _check_version(task, expected_version)
     if task.status not in rule.sources:

@@ -1,0 +1,182 @@
+"""Writes of the reports app: importing report documents and confirming what they propose."""
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from reports.models import (
+    ExtractedFigure,
+    ExtractedItem,
+    ItemKind,
+    ReviewState,
+    SourceReport,
+)
+from reports.parsing import DocumentError, extract, read_document
+from tracker import access
+from tracker.errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
+from tracker.models import Inspection, Problem, Role, Task, TaskType, Unit, User
+from tracker.services.inspections import problem_create
+from tracker.services.tasks import task_create
+
+
+class DocumentRefused(DomainError):
+    """A report file that cannot be read faithfully; `reason` is the reader's stable code."""
+
+    code = "document_refused"
+    status_code = 400
+
+    def __init__(self, error: DocumentError):
+        super().__init__(error.message)
+        self.reason = error.code
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    report: SourceReport
+    created: bool  # False: the same file (by SHA-256) was imported before; nothing changed
+
+
+def _ensure_supervisor(actor: User | None) -> None:
+    # None is the command line, run by whoever administers the server.
+    if actor is not None and not (actor.role == Role.SUPERVISOR or access.sees_everything(actor)):
+        raise ActionForbidden("只有督导人员可以导入和确认报告内容")
+
+
+def report_import(
+    *, data: bytes, filename: str, actor: User | None, now: dt.datetime | None = None
+) -> ImportOutcome:
+    """Read a report and store it with its proposed figures and items, all or nothing.
+
+    The same file imported again (same SHA-256) changes nothing and returns the first import.
+    """
+    _ensure_supervisor(actor)
+    digest = hashlib.sha256(data).hexdigest()
+    existing = SourceReport.objects.filter(sha256=digest).first()
+    if existing is not None:
+        return ImportOutcome(existing, created=False)
+    try:
+        document = read_document(data, filename)
+    except DocumentError as error:
+        raise DocumentRefused(error) from error
+    extraction = extract(document.text)
+    try:
+        report = _store(extraction, document, data, filename, digest, actor, now or timezone.now())
+    except IntegrityError:
+        # The same file, imported by someone else a moment ago: theirs stands.
+        return ImportOutcome(SourceReport.objects.get(sha256=digest), created=False)
+    return ImportOutcome(report, created=True)
+
+
+@transaction.atomic
+def _store(extraction, document, data, filename, digest, actor, now) -> SourceReport:
+    metadata = extraction.metadata
+    report = SourceReport(
+        original_name=filename[:255], sha256=digest, size=len(data), format=document.format,
+        encoding=document.encoding or "", text=extraction.text,
+        title=(metadata.title or "")[:500], issuing_body=metadata.issuing_body or "",
+        year=metadata.year, period=metadata.period or "",
+        report_date=dt.date.fromisoformat(metadata.date) if metadata.date else None,
+        imported_by=actor, imported_at=now,
+    )
+    report.file.save(f"{digest[:16]}.{document.format}", ContentFile(data), save=False)
+    try:
+        report.save()
+        ExtractedFigure.objects.bulk_create(
+            ExtractedFigure(
+                report=report, kind=f.kind, body=f.body or "", counting_word=f.counting_word,
+                total=f.total, completed=f.completed, basically_completed=f.basically_completed,
+                long_term=f.long_term, not_completed=f.not_completed, in_progress=f.in_progress,
+                quote=f.quote, start=f.start, end=f.end,
+            )
+            for f in extraction.figures
+        )
+        ExtractedItem.objects.bulk_create(
+            ExtractedItem(report=report, kind=kind, position=position, text=item.text,
+                          start=item.start, end=item.end)
+            for kind, items in ((ItemKind.PROBLEM, extraction.problems),
+                                (ItemKind.MEASURE, extraction.measures))
+            for position, item in enumerate(items or (), start=1)
+        )
+    except Exception:
+        # Nothing half-stored: the rows roll back with the transaction, the file goes here.
+        report.file.delete(save=False)
+        raise
+    return report
+
+
+def _mark_reviewed(model, pk: int, state: ReviewState, actor: User, now, **links) -> None:
+    rows = model.objects.filter(pk=pk, review_state=ReviewState.PROPOSED).update(
+        review_state=state, reviewed_by=actor, reviewed_at=now, **links
+    )
+    if rows != 1:
+        raise TransitionNotAllowed("该条内容已确认或驳回，不能重复处理")
+
+
+@transaction.atomic
+def figure_confirm(
+    *, figure: ExtractedFigure, actor: User, inspection: Inspection,
+    now: dt.datetime | None = None,
+) -> ExtractedFigure:
+    """Link a reported figure to the inspection it reports on, for reconciliation."""
+    _ensure_supervisor(actor)
+    _mark_reviewed(ExtractedFigure, figure.pk, ReviewState.CONFIRMED, actor,
+                   now or timezone.now(), inspection=inspection)
+    figure.refresh_from_db()
+    return figure
+
+
+@transaction.atomic
+def figure_reject(
+    *, figure: ExtractedFigure, actor: User, now: dt.datetime | None = None
+) -> ExtractedFigure:
+    _ensure_supervisor(actor)
+    _mark_reviewed(ExtractedFigure, figure.pk, ReviewState.REJECTED, actor, now or timezone.now())
+    figure.refresh_from_db()
+    return figure
+
+
+@transaction.atomic
+def item_confirm_as_problem(
+    *, item: ExtractedItem, actor: User, inspection: Inspection, aspect: str = "",
+    number: int | None = None, now: dt.datetime | None = None,
+) -> Problem:
+    """A problem item becomes a Problem of the inspection (numbered after the last one)."""
+    _ensure_supervisor(actor)
+    if item.kind != ItemKind.PROBLEM:
+        raise InvalidInput("只有“存在的问题”条目可以确认为反馈问题")
+    if number is None:
+        last = inspection.problems.order_by("-number").values_list("number", flat=True).first()
+        number = (last or 0) + 1
+    problem = problem_create(inspection=inspection, number=number, text=item.text, aspect=aspect)
+    _mark_reviewed(ExtractedItem, item.pk, ReviewState.CONFIRMED, actor, now or timezone.now(),
+                   problem=problem)
+    return problem
+
+
+@transaction.atomic
+def item_confirm_as_task(
+    *, item: ExtractedItem, actor: User, problem: Problem, lead_unit: Unit,
+    deadline: dt.date | None, task_type: TaskType = TaskType.BY_DEADLINE, title: str = "",
+    now: dt.datetime | None = None,
+) -> Task:
+    """A measure item becomes a Task once a lead unit and a deadline are given."""
+    _ensure_supervisor(actor)
+    if item.kind != ItemKind.MEASURE:
+        raise InvalidInput("只有“下步措施”条目可以确认为整改任务")
+    task = task_create(
+        problem=problem, actor=actor, title=title or item.text[:300], measures=item.text,
+        lead_unit=lead_unit, deadline=deadline, task_type=task_type, now=now,
+    )
+    _mark_reviewed(ExtractedItem, item.pk, ReviewState.CONFIRMED, actor, now or timezone.now(),
+                   task=task)
+    return task
+
+
+@transaction.atomic
+def item_reject(*, item: ExtractedItem, actor: User, now: dt.datetime | None = None) -> None:
+    _ensure_supervisor(actor)
+    _mark_reviewed(ExtractedItem, item.pk, ReviewState.REJECTED, actor, now or timezone.now())

@@ -1,0 +1,50 @@
+"""factory-boy factories for the reports models."""
+
+import factory
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from reports.models import ExtractedFigure, ExtractedItem, FigureKind, ItemKind, SourceReport
+
+
+class SourceReportFactory(DjangoModelFactory):
+    class Meta:
+        model = SourceReport
+
+    original_name = factory.Sequence(lambda n: f"工作汇报{n}.txt")
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    text = "江屿市整改工作情况汇报\n省委巡视组反馈的30项整改任务已完成20项。"
+    file = factory.LazyAttribute(lambda r: ContentFile(r.text.encode(), name=r.original_name))
+    size = factory.LazyAttribute(lambda r: len(r.text.encode()))
+    format = "txt"
+    encoding = "utf-8"
+    title = "江屿市整改工作情况汇报"
+    imported_at = factory.LazyFunction(timezone.now)
+
+
+class ExtractedFigureFactory(DjangoModelFactory):
+    class Meta:
+        model = ExtractedFigure
+
+    report = factory.SubFactory(SourceReportFactory)
+    kind = FigureKind.PROGRESS
+    body = "省委巡视组"
+    counting_word = "项"
+    total = 30
+    completed = 20
+    quote = "省委巡视组反馈的30项整改任务已完成20项"
+    start = 12
+    end = 33
+
+
+class ExtractedItemFactory(DjangoModelFactory):
+    class Meta:
+        model = ExtractedItem
+
+    report = factory.SubFactory(SourceReportFactory)
+    kind = ItemKind.PROBLEM
+    position = factory.Sequence(lambda n: n + 1)
+    text = "基层监督力量薄弱，发现问题能力不足。"
+    start = 0
+    end = 18
