@@ -21,8 +21,7 @@ class BootstrapMixin:
             widget.attrs.setdefault("class", css)
 
     def add_domain_error(self, error: DomainError) -> None:
-        """Show a service's refusal: its Chinese message on top, field hints where known."""
-        self.add_error(None, error.message)
+        """A service's field hints on the fields (its message is shown on top of the page)."""
         for name, hint in error.fields.items():
             if name in self.fields and hint != error.message:
                 self.add_error(name, hint)
@@ -99,6 +98,8 @@ class ExtensionDecisionForm(BootstrapMixin, forms.Form):
 
 
 class TaskFilterForm(BootstrapMixin, forms.Form):
+    label_suffix = ""
+
     inspection = forms.ModelChoiceField(
         label="巡视巡察", queryset=Inspection.objects.none(), required=False,
         empty_label="全部巡视巡察",

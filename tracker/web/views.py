@@ -132,7 +132,7 @@ def _visible_task(request: HttpRequest, pk: int) -> Task:
 
 
 def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
-               status: int = 200) -> HttpResponse:
+               status: int = 200, error: str = "") -> HttpResponse:
     user = request.user
     version = {"version": task.version}
     may_lead = access.can_act_for_lead_unit(user, task)
@@ -159,6 +159,7 @@ def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
         "extensions": extensions,
         "pending_extension": pending[0] if pending else None,
         "forms": context_forms,
+        "error": error,
         "can": {
             "progress": may_contribute and task.status in progress_states,
             "submit": may_lead and task.status in (TaskStatus.IN_PROGRESS,
@@ -195,10 +196,12 @@ def _handle(request: HttpRequest, task: Task, name: str, form, call: Callable,
             call(form.cleaned_data)
         except DomainError as error:
             form.add_domain_error(error)
-            return _task_page(request, task, forms={name: form}, status=error.status_code)
+            return _task_page(request, task, forms={name: form}, status=error.status_code,
+                              error=error.message)
         messages.success(request, done)
         return _after(request, task)
-    return _task_page(request, task, forms={name: form}, status=400)
+    return _task_page(request, task, forms={name: form}, status=400,
+                      error="填写的内容有误，请按提示修改后重新提交")
 
 
 @login_required
