@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/v1/notifications/", include("tracker.api.notifications")),
     # Pages for people (issue 7): "/" is 我的任务 for officers, the dashboard for supervisors.
     path("", include("tracker.web.urls")),
+    path("", include("reports.web.urls")),
 ]

@@ -98,8 +98,6 @@ class ExtensionDecisionForm(BootstrapMixin, forms.Form):
 
 
 class TaskFilterForm(BootstrapMixin, forms.Form):
-    label_suffix = ""
-
     inspection = forms.ModelChoiceField(
         label="巡视巡察", queryset=Inspection.objects.none(), required=False,
         empty_label="全部巡视巡察",
@@ -112,5 +110,6 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
     unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, inspections, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["inspection"].queryset = inspections
