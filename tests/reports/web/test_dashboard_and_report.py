@@ -101,4 +101,5 @@ def test_every_page_references_only_our_own_files(chief_client, alice_client, le
         html = client.get(path).content.decode()
         outside = re.findall(r'(?:src|href|action)\s*=\s*"((?:https?:)?//[^"]*)"', html)
         assert outside == [], (path, outside)
-        assert "@import" not in html and "url(http" not in html
+        assert "@import" not in html
+        assert "url(http" not in html
