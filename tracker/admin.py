@@ -305,3 +305,83 @@ class DeadlineExtensionAdmin(UnitScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Reminders (issue 5) -----------------------------------------------------------------
+from tracker.models import Delivery, DispatchRequest, Notification, Reminder  # noqa: E402
+from tracker.services.notifications import delivery_retry  # noqa: E402
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    list_display = ["recorded_on", "task", "stage", "level", "deadline", "recipient_user",
+                    "recipient_unit", "notification"]
+    list_filter = ["stage", "level", "recorded_on"]
+    search_fields = ["task__title", "recipient_user__username", "recipient_user__full_name"]
+    list_select_related = ["task", "recipient_user", "recipient_unit", "notification"]
+    raw_id_fields = ["task", "recipient_user", "recipient_unit", "notification"]
+    date_hierarchy = "recorded_on"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    can_delete = False
+    fields = ["channel", "status", "attempts", "sent_at", "last_error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["day", "kind", "title", "recipient_user", "recipient_unit", "read_at"]
+    list_filter = ["kind", "day"]
+    search_fields = ["title", "recipient_user__username", "recipient_user__full_name"]
+    list_select_related = ["recipient_user", "recipient_unit"]
+    readonly_fields = ["kind", "recipient_user", "recipient_unit", "day", "title", "body",
+                       "items", "created_at", "read_at"]
+    inlines = [DeliveryInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "notification", "channel", "status", "attempts", "sent_at",
+                    "last_error"]
+    list_filter = ["status", "channel"]
+    list_select_related = ["notification"]
+    readonly_fields = ["notification", "channel", "status", "attempts", "last_error",
+                       "created_at", "claimed_at", "next_attempt_at", "sent_at"]
+    actions = ["retry_failed"]
+
+    @admin.action(description="重新发送选中的失败记录")
+    def retry_failed(self, request, queryset):
+        queued = sum(delivery_retry(delivery=d) for d in queryset.filter(status="failed"))
+        self.message_user(request, f"已重新排队{queued}条发送记录")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DispatchRequest)
+class DispatchRequestAdmin(admin.ModelAdmin):
+    list_display = ["month", "unit", "open_tasks", "report_by", "created_at"]
+    list_filter = ["month"]
+    list_select_related = ["unit"]
+    readonly_fields = ["unit", "month", "report_by", "open_tasks", "created_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -3,7 +3,10 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
+
+from tracker.services import notifications, reminders
 
 logger = logging.getLogger(__name__)
 
@@ -14,3 +17,41 @@ def beat_heartbeat() -> str:
     stamp = timezone.localtime().isoformat(timespec="seconds")
     logger.info("beat tick %s", stamp)
     return stamp
+
+
+@shared_task(name="tracker.tasks.reminders_sweep", ignore_result=True)
+def reminders_sweep() -> dict:
+    """Periodic: record what is due today and queue the messages (idempotent by state)."""
+    result = reminders.reminders_sweep(now=timezone.now())
+    return {"reminders": result.reminders, "notifications": result.notifications,
+            "deliveries": result.deliveries, "requeued": result.requeued}
+
+
+@shared_task(name="tracker.tasks.dispatch_monthly", ignore_result=True)
+def dispatch_monthly() -> int:
+    """Periodic: the monthly request to units to report progress (once per unit and month)."""
+    return reminders.dispatch_monthly(now=timezone.now())
+
+
+@shared_task(name="tracker.tasks.send_delivery_batch", ignore_result=True)
+def send_delivery_batch(delivery_ids: list[int]) -> dict:
+    """Send one batch; transient failures continue in send_delivery with backoff."""
+    return notifications.deliveries_send_batch(delivery_ids=delivery_ids)
+
+
+@shared_task(
+    bind=True,
+    name="tracker.tasks.send_delivery",
+    ignore_result=True,
+    autoretry_for=(notifications.DeliveryTryLater,),
+    retry_backoff=True,
+    retry_backoff_max=settings.TRACKER_DELIVERY_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=settings.TRACKER_DELIVERY_MAX_RETRIES,
+)
+def send_delivery(self, delivery_id: int) -> str:
+    """Send one delivery that failed transiently; on the last attempt a failure is recorded
+    as failed by the service instead of raising."""
+    return notifications.delivery_send(
+        delivery_id=delivery_id, final=self.request.retries >= self.max_retries
+    )

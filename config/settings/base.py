@@ -8,6 +8,7 @@ the defaults are the embedded ones (SQLite under var/, a broker that needs no se
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -146,6 +147,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),  # default: ./control in the cwd
         "store_processed": False,
     }
 else:
@@ -213,3 +215,57 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Reminders (issue 5) -----------------------------------------------------------------
+# Stages in working days relative to the deadline (see tracker/reminder_rules.py): notices
+# before it (0 = on the day), overdue on the first working day after it, escalation (督办) to
+# the supervisors after N working days overdue, a second level after M more.
+TRACKER_REMINDER_BEFORE_WORKDAYS = env.list(
+    "TRACKER_REMINDER_BEFORE_WORKDAYS", cast=int, default=[7, 3, 0]
+)
+TRACKER_REMINDER_ESCALATE_AFTER_WORKDAYS = env.int(
+    "TRACKER_REMINDER_ESCALATE_AFTER_WORKDAYS", default=5
+)
+TRACKER_REMINDER_ESCALATE_AGAIN_AFTER_WORKDAYS = env.int(
+    "TRACKER_REMINDER_ESCALATE_AGAIN_AFTER_WORKDAYS", default=5
+)
+# Tasks per claim-and-record batch, recipients per digest batch (one queued message each).
+TRACKER_REMINDER_BATCH_SIZE = env.int("TRACKER_REMINDER_BATCH_SIZE", default=1000)
+TRACKER_DIGEST_BATCH_SIZE = env.int("TRACKER_DIGEST_BATCH_SIZE", default=200)
+# At most this many tasks are listed in one message; the rest are counted.
+TRACKER_DIGEST_MAX_ITEMS = env.int("TRACKER_DIGEST_MAX_ITEMS", default=30)
+# Sending: retries with exponential backoff (seconds, capped well under the broker's
+# visibility timeout), then the delivery is marked failed for the admin.
+TRACKER_DELIVERY_MAX_RETRIES = env.int("TRACKER_DELIVERY_MAX_RETRIES", default=5)
+TRACKER_DELIVERY_RETRY_BACKOFF_MAX = env.int("TRACKER_DELIVERY_RETRY_BACKOFF_MAX", default=600)
+# A delivery claimed ("sending") longer than this belongs to a worker that died: the sweep
+# returns it to pending. Longer than CELERY_TASK_TIME_LIMIT.
+TRACKER_DELIVERY_LEASE_SECONDS = env.int("TRACKER_DELIVERY_LEASE_SECONDS", default=20 * 60)
+TRACKER_WEBHOOK_TIMEOUT = env.float("TRACKER_WEBHOOK_TIMEOUT", default=10.0)
+# Monthly dispatch (按月调度): from this day of the month on, every unit with open tasks is
+# asked once per month to report progress within this many working days.
+TRACKER_DISPATCH_DAY = env.int("TRACKER_DISPATCH_DAY", default=25)
+TRACKER_DISPATCH_REPORT_WITHIN_WORKDAYS = env.int(
+    "TRACKER_DISPATCH_REPORT_WITHIN_WORKDAYS", default=5
+)
+# Links in messages point here (empty: no link).
+TRACKER_SITE_URL = env.str("TRACKER_SITE_URL", default="")
+
+# The sweeps select on state, so running them often is harmless and catches up after any
+# outage; the digest still goes out at most once per person per day. The admin
+# (django-celery-beat) can change these times.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "reminders-sweep": {
+            "task": "tracker.tasks.reminders_sweep",
+            "schedule": crontab(
+                minute=env.str("TRACKER_REMINDER_SWEEP_MINUTE", default="30"),
+                hour=env.str("TRACKER_REMINDER_SWEEP_HOURS", default="8-20"),
+            ),
+        },
+        "dispatch-monthly": {
+            "task": "tracker.tasks.dispatch_monthly",
+            "schedule": crontab(minute="0", hour=env.str("TRACKER_DISPATCH_HOUR", default="9")),
+        },
+    }
+)

@@ -1,7 +1,11 @@
 """Tests: the same code as production, on whatever DATABASE_URL / CELERY_BROKER_URL say."""
 
+import hashlib
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import BASE_DIR, DATABASES, env
 
 SECRET_KEY = env.str("SECRET_KEY", default="test-only-secret-key-not-for-production-use-0123456789")
 DEBUG = False
@@ -19,9 +23,20 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),  # default: ./control in the cwd
         "store_processed": False,
     }
 
 # Serve static files from the apps' folders without a collectstatic step in tests.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests that drive a real worker process need a test database the worker can open too:
+    # a file (per checkout) instead of SQLite's in-memory default.
+    _checkout = hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:8]
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
+        Path(env.str("TRACKER_TEST_DB_DIR", default=tempfile.gettempdir()))
+        / f"test_tracker_{_checkout}.sqlite3"
+    )
+

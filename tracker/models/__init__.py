@@ -1,4 +1,13 @@
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
+from tracker.models.reminders import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    DispatchRequest,
+    Notification,
+    NotificationKind,
+    Reminder,
+)
 from tracker.models.tasks import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -18,14 +27,21 @@ from tracker.models.users import Role, User
 __all__ = [
     "CLOSED_STATUSES",
     "OPEN_STATUSES",
+    "Channel",
     "DeadlineExtension",
+    "Delivery",
+    "DeliveryStatus",
+    "DispatchRequest",
     "Evidence",
     "ExtensionStatus",
     "Inspection",
     "InspectionKind",
     "InspectionMode",
+    "Notification",
+    "NotificationKind",
     "Problem",
     "ProgressReport",
+    "Reminder",
     "Role",
     "Task",
     "TaskAction",

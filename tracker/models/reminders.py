@@ -1,0 +1,231 @@
+"""Reminders (催办、督办), the messages that carry them, and their deliveries per channel.
+
+- Reminder: one row per (task, stage, deadline in force, recipient). The unique constraints are
+  what make a reminder happen exactly once; a sweep sends only what its INSERT actually created.
+- Notification: one message to one recipient (a person, or a unit's group robots) on one day:
+  the daily digest (at most one per recipient and day) or the monthly dispatch request. For a
+  person it is also the in-app notification, with its read state.
+- Delivery: one outbound send of a notification on one channel (e-mail, WeCom, DingTalk), claimed
+  pending → sending → sent by a conditional UPDATE, or failed after its retries.
+- DispatchRequest: the monthly request (按月调度) to a unit to report progress by a date.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Reminder(models.Model):
+    task = models.ForeignKey(
+        "tracker.Task", verbose_name="整改任务", on_delete=models.CASCADE, related_name="reminders"
+    )
+    stage = models.CharField("提醒阶段", max_length=30)
+    level = models.CharField("灯色", max_length=10)
+    deadline = models.DateField("对应完成时限")
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="接收人",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reminders",
+    )
+    recipient_unit = models.ForeignKey(
+        "tracker.Unit",
+        verbose_name="接收单位群",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="group_reminders",
+    )
+    recorded_on = models.DateField("提醒日期")
+    created_at = models.DateTimeField("记录时间")
+    notification = models.ForeignKey(
+        "tracker.Notification",
+        verbose_name="所在消息",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reminders",
+    )
+
+    class Meta:
+        verbose_name = "催办提醒"
+        verbose_name_plural = "催办提醒"
+        ordering = ["-recorded_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recipient_user__isnull=False, recipient_unit__isnull=True)
+                | Q(recipient_user__isnull=True, recipient_unit__isnull=False),
+                name="reminder_exactly_one_recipient",
+            ),
+            models.UniqueConstraint(
+                fields=["task", "stage", "deadline", "recipient_user"],
+                condition=Q(recipient_user__isnull=False),
+                name="reminder_once_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["task", "stage", "deadline", "recipient_unit"],
+                condition=Q(recipient_unit__isnull=False),
+                name="reminder_once_per_unit_group",
+            ),
+        ]
+        indexes = [
+            # The digest step finds reminders not yet in a message, recipient by recipient.
+            models.Index(
+                fields=["recipient_user", "id"],
+                condition=Q(notification__isnull=True, recipient_user__isnull=False),
+                name="reminder_unsent_user",
+            ),
+            models.Index(
+                fields=["recipient_unit", "id"],
+                condition=Q(notification__isnull=True, recipient_unit__isnull=False),
+                name="reminder_unsent_unit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.stage} {self.deadline}"
+
+
+class NotificationKind(models.TextChoices):
+    DIGEST = "digest", "每日提醒汇总"
+    DISPATCH = "dispatch", "按月调度"
+
+
+class Notification(models.Model):
+    kind = models.CharField("类型", max_length=20, choices=NotificationKind.choices)
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="接收人",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    recipient_unit = models.ForeignKey(
+        "tracker.Unit",
+        verbose_name="接收单位群",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="group_notifications",
+    )
+    day = models.DateField("日期")
+    title = models.CharField("标题", max_length=200, blank=True)
+    body = models.TextField("内容", blank=True)
+    items = models.JSONField("事项", default=list, blank=True)
+    created_at = models.DateTimeField("创建时间")
+    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "通知"
+        verbose_name_plural = "通知"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recipient_user__isnull=False, recipient_unit__isnull=True)
+                | Q(recipient_user__isnull=True, recipient_unit__isnull=False),
+                name="notification_exactly_one_recipient",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient_user", "kind", "day"],
+                condition=Q(recipient_user__isnull=False),
+                name="notification_once_per_user_day",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient_unit", "kind", "day"],
+                condition=Q(recipient_unit__isnull=False),
+                name="notification_once_per_unit_day",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient_user", "read_at"],
+                condition=Q(recipient_user__isnull=False),
+                name="notification_user_read",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.get_kind_display()} {self.day}"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "电子邮件"
+    WECOM = "wecom", "企业微信群机器人"
+    DINGTALK = "dingtalk", "钉钉群机器人"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "待发送"
+    SENDING = "sending", "发送中"
+    SENT = "sent", "已发送"
+    FAILED = "failed", "发送失败"
+
+
+class Delivery(models.Model):
+    notification = models.ForeignKey(
+        Notification, verbose_name="通知", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField("渠道", max_length=20, choices=Channel.choices)
+    status = models.CharField(
+        "状态", max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    last_error = models.TextField("最近错误", blank=True)
+    created_at = models.DateTimeField("创建时间")
+    claimed_at = models.DateTimeField("开始发送时间", null=True, blank=True)
+    # A pending delivery whose queued message got lost is queued again by the sweep once this
+    # time has passed (retries scheduled by the worker set it past their own countdown).
+    next_attempt_at = models.DateTimeField("下次尝试时间", null=True, blank=True)
+    sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "发送记录"
+        verbose_name_plural = "发送记录"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel"], name="delivery_once_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=DeliveryStatus.values), name="delivery_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="delivery_sent_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="delivery_unfinished",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} #{self.notification_id} {self.get_status_display()}"
+
+
+class DispatchRequest(models.Model):
+    unit = models.ForeignKey(
+        "tracker.Unit", verbose_name="责任单位", on_delete=models.CASCADE,
+        related_name="dispatch_requests",
+    )
+    month = models.DateField("调度月份")
+    report_by = models.DateField("报送截止日期")
+    open_tasks = models.PositiveIntegerField("未完成任务数")
+    created_at = models.DateTimeField("发起时间")
+
+    class Meta:
+        verbose_name = "按月调度"
+        verbose_name_plural = "按月调度"
+        ordering = ["-month", "unit_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "month"], name="dispatch_once_per_unit_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.month:%Y-%m}"

@@ -1,0 +1,112 @@
+"""Which reminder stage a task is in on a given day. Pure logic: dates in, stages out.
+
+Every stage sits at a signed offset in working days from the deadline:
+
+    before_7 (-7), before_3 (-3), due_today (0), overdue (+1), escalation_1 (+N),
+    escalation_2 (+N+M)
+
+A stage fires on its fire date (`fire_date`), and a task is in the latest stage whose fire date
+has come (`current_stage`). Only the current stage is ever recorded, so a task that enters the
+ledger already overdue gets one overdue or escalation notice, not the whole history.
+
+Because every fire date grows with the deadline, "stage S is current today" is the same as "the
+deadline lies in a window of dates" (`deadline_windows`), which is what lets the sweep select
+candidate tasks with plain date comparisons in SQL.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from tracker.workdays import add_workdays, previous_or_same_workday, workdays_between
+
+
+@dataclass(frozen=True)
+class Stage:
+    code: str
+    offset: int  # working days relative to the deadline (negative: before it)
+    level: str  # green / yellow / red (红黄绿灯)
+    audience: str  # "unit": the lead unit; "supervisors_1"/"supervisors_2": 督办 levels
+    label: str
+
+
+LEVEL_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+
+
+def build_stages(
+    *, before: list[int] | tuple[int, ...], escalate_after: int, escalate_again_after: int
+) -> tuple[Stage, ...]:
+    """Stages from the settings, ordered by offset. The earliest notice before the deadline is
+    green, the later ones yellow; overdue and escalations are red."""
+    if escalate_after < 2 or escalate_again_after < 1:
+        raise ValueError("督办须在逾期至少2个工作日后，二级督办须在督办之后")
+    before = sorted({int(k) for k in before if int(k) >= 0}, reverse=True)
+    stages = []
+    for index, k in enumerate(before):
+        level = "green" if index == 0 and k > 0 and len(before) > 1 else "yellow"
+        if k == 0:
+            stages.append(Stage("due_today", 0, level, "unit", "今日到期"))
+        else:
+            stages.append(Stage(f"before_{k}", -k, level, "unit", f"距完成时限{k}个工作日"))
+    stages.append(Stage("overdue", 1, "red", "unit", "已逾期"))
+    stages.append(Stage("escalation_1", escalate_after, "red", "supervisors_1", "逾期督办"))
+    stages.append(
+        Stage(
+            "escalation_2",
+            escalate_after + escalate_again_after,
+            "red",
+            "supervisors_2",
+            "逾期二级督办",
+        )
+    )
+    return tuple(sorted(stages, key=lambda s: s.offset))
+
+
+def fire_date(deadline: dt.date, stage: Stage) -> dt.date:
+    """The working day on which `stage` fires for `deadline`.
+
+    "On the day" of a deadline that falls on a holiday fires on the last working day before it;
+    "overdue" fires on the first working day after the deadline.
+    """
+    if stage.offset == 0:
+        return previous_or_same_workday(deadline)
+    return add_workdays(deadline, stage.offset)
+
+
+def current_stage(stages: tuple[Stage, ...], deadline: dt.date, today: dt.date) -> Stage | None:
+    """The latest stage whose fire date is on or before `today`, or None (nothing due yet)."""
+    for stage in reversed(stages):
+        if fire_date(deadline, stage) <= today:
+            return stage
+    return None
+
+
+def _last_deadline_fired(stage: Stage, today: dt.date) -> dt.date:
+    """The latest deadline for which `stage` has fired by `today` (fire dates grow with it)."""
+    day = today + dt.timedelta(days=3 * max(0, -stage.offset) + 30)
+    while fire_date(day, stage) > today:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def deadline_windows(
+    stages: tuple[Stage, ...], today: dt.date
+) -> list[tuple[Stage, dt.date | None, dt.date]]:
+    """For each stage, (stage, after, up_to): the stage is current today exactly for deadlines
+    with after < deadline <= up_to (after None: no lower bound, the last stage)."""
+    limits = [_last_deadline_fired(stage, today) for stage in stages]
+    windows = []
+    for index, stage in enumerate(stages):
+        after = limits[index + 1] if index + 1 < len(stages) else None
+        if after is None or after < limits[index]:
+            windows.append((stage, after, limits[index]))
+    return windows
+
+
+def remaining_workdays_text(deadline: dt.date, today: dt.date) -> str:
+    """What a person reads about the deadline: 今日到期 / 还有N个工作日 / 已逾期N个工作日."""
+    if deadline == today:
+        return "今日到期"
+    if deadline > today:
+        return f"还有{workdays_between(today, deadline)}个工作日"
+    overdue = workdays_between(deadline, today)
+    return f"已逾期{overdue}个工作日" if overdue else "已过完成时限"
