@@ -56,7 +56,8 @@ def test_no_page_asks_any_host_but_the_project(open_as, live_server, city_ledger
     that every request went to the live server's own host."""
     inspection, task = city_ledger["inspection"], city_ledger["task"]
     officer = open_as("jiaoyu")
-    for path in ("/tasks/", f"/tasks/{task.pk}/", "/tasks/?status=overdue", "/password/"):
+    for path in ("/tasks/", f"/tasks/{task.pk}/", "/tasks/?status=overdue", "/password/",
+                 "/inbox/"):
         officer.goto(f"{live_server.url}{path}")
         officer.wait_for_load_state("networkidle")
     supervisor = open_as("zgb")

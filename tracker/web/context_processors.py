@@ -32,6 +32,11 @@ def navigation(request):
             continue
         if label is None:
             label = "任务列表" if supervisor else "我的任务"
+        if name == "web:inbox":
+            from tracker.web.selectors import unread_count
+
+            unread = unread_count(user=user)
+            label = f"消息（{unread}）" if unread else label
         active = request.path == url or (url != "/" and request.path.startswith(url))
         items.append({"url": url, "label": label, "active": active})
     return {"nav_items": items}

@@ -13,6 +13,7 @@ from tracker.models import (
     Evidence,
     ExtensionStatus,
     Inspection,
+    Notification,
     ProgressReport,
     Task,
     TaskAction,
@@ -176,3 +177,12 @@ def unit_for_filter(*, user: User, pk: int | None) -> Unit | None:
     return unit if (unit.is_within(scope) if reaches else unit.pk == scope.pk) else None
 
 
+
+
+def notifications_for(*, user: User) -> QuerySet[Notification]:
+    """The reader's own in-app notifications (never a unit group's), newest first."""
+    return Notification.objects.filter(recipient_user=user).order_by("-created_at", "-id")
+
+
+def unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient_user=user, read_at__isnull=True).count()

@@ -25,4 +25,7 @@ urlpatterns = [
     path("extensions/<int:pk>/reject/", views.extension_reject, name="extension_reject"),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence_download"),
     path("review/", views.review, name="review"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:pk>/read/", views.inbox_mark_read, name="inbox_mark_read"),
+    path("inbox/read-all/", views.inbox_mark_all_read, name="inbox_mark_all_read"),
 ]

@@ -25,6 +25,7 @@ from tracker.errors import DomainError
 from tracker.models import DeadlineExtension, ExtensionStatus, Role, Task, TaskStatus
 from tracker.services import extensions as extension_services
 from tracker.services import tasks as task_services
+from tracker.services.notifications import notification_mark_all_read, notification_mark_read
 from tracker.services.progress import task_report_progress_with_evidence
 from tracker.web import selectors
 from tracker.web.forms import (
@@ -315,3 +316,32 @@ def review(request: HttpRequest) -> HttpResponse:
         "send_back_form": SendBackForm(prefix="send_back"),
         "decision_form": ExtensionDecisionForm(),
     })
+
+
+# --- The notification inbox ------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    """消息: the reader's own reminders and dispatch notices, newest first."""
+    page = Paginator(selectors.notifications_for(user=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "web/inbox.html", {"title": "消息", "page": page})
+
+
+@login_required
+@require_POST
+def inbox_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+    if not notification_mark_read(user=request.user, notification_id=pk):
+        raise Http404("消息不存在")
+    return redirect("web:inbox")
+
+
+@login_required
+@require_POST
+def inbox_mark_all_read(request: HttpRequest) -> HttpResponse:
+    count = notification_mark_all_read(user=request.user)
+    messages.success(request, f"已将{count}条消息标为已读")
+    return redirect("web:inbox")

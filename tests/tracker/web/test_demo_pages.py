@@ -14,7 +14,7 @@ from tracker.web.selectors import inspections_for_filter
 
 pytestmark = pytest.mark.django_db
 
-OFFICER_PAGES = ["/", "/tasks/", "/tasks/?status=overdue", "/password/"]
+OFFICER_PAGES = ["/", "/tasks/", "/tasks/?status=overdue", "/password/", "/inbox/"]
 SUPERVISOR_PAGES = [*OFFICER_PAGES, "/dashboard/", "/review/", "/reports/monthly/"]
 
 
