@@ -269,3 +269,14 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# --- Rollups (issue 4) -------------------------------------------------------------------
+# Red/yellow/green lights (红黄绿灯) per unit and per inspection; rules in docs/rollups.md.
+# Red: some task is overdue by more than this many working days.
+ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS = env.int("ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS", default=5)
+# Yellow (when not red): some task is overdue, or falls due within this many working days.
+ROLLUP_LIGHT_YELLOW_DUE_WITHIN_WORKDAYS = env.int(
+    "ROLLUP_LIGHT_YELLOW_DUE_WITHIN_WORKDAYS", default=3
+)
+# Trend series: at most this many periods (weeks or months) in one response.
+ROLLUP_TREND_MAX_PERIODS = env.int("ROLLUP_TREND_MAX_PERIODS", default=260)

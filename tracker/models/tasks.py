@@ -97,6 +97,13 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["inspection", "status"], name="task_inspection_status"),
             models.Index(fields=["lead_unit", "status"], name="task_lead_unit_status"),
+            # Rollups of one unit's subtree (reports.rollups): every column the aggregate reads,
+            # so PostgreSQL answers from the index alone (index-only scan).
+            models.Index(
+                fields=["lead_unit", "status", "deadline"],
+                include=["closed_at"],
+                name="task_rollup_unit_cover",
+            ),
             models.Index(
                 fields=["deadline"],
                 name="task_open_deadline",

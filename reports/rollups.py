@@ -1,0 +1,647 @@
+"""Completion-rate rollups (整改完成率统计): the figures supervisors report upward.
+
+Every figure is one SQL aggregate over the tasks the user may see (tracker.access), grouped
+with values() and counted with Count(filter=Q(...)); rates are computed afterwards with a
+guard for zero. A request costs a fixed number of queries whatever the number of groups:
+
+    1  the aggregate itself
+    +1 the labels of the groups (inspections or units), when the grouping needs them
+
+Unit rollups count a task under its lead unit (牵头单位) and include every unit below: the
+aggregate is grouped by lead unit, then each unit's figures are summed over its subtree in
+Python along the materialised paths (hundreds of units, a few microseconds each).
+
+As of a past day (as_of), the status, deadline and closing time of each task are read back
+from the history (TaskEvent) as they stood at the end of that day, Asia/Shanghai time.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateField,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce, TruncMonth, TruncWeek
+from django.utils import timezone
+
+from reports.parsing.phrasing import format_rate, official_sentence
+from tracker import access
+from tracker.models import (
+    CLOSED_STATUSES,
+    Inspection,
+    InspectionKind,
+    Role,
+    Task,
+    TaskAction,
+    TaskEvent,
+    TaskStatus,
+    Unit,
+    User,
+)
+from tracker.workdays import add_workdays, is_workday
+
+S = TaskStatus
+
+
+class Grouping:
+    TOTAL = "total"
+    INSPECTION = "inspection"
+    KIND = "kind"
+    UNIT = "unit"
+    ASPECT = "aspect"
+    MONTH = "month"
+
+    choices = [
+        (TOTAL, "合计"),
+        (INSPECTION, "按巡视巡察"),
+        (KIND, "按巡视巡察类别"),
+        (UNIT, "按责任单位（含下级）"),
+        (ASPECT, "按方面"),
+        (MONTH, "按完成时限月份"),
+    ]
+    values = [value for value, _ in choices]
+
+
+class Light:
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+    labels = {RED: "红灯", YELLOW: "黄灯", GREEN: "绿灯"}
+
+
+NO_ASPECT_LABEL = "（未分方面）"
+NO_DEADLINE_LABEL = "无完成时限"
+
+COUNT_FIELDS = (
+    "total",
+    "completed",
+    "basically_completed",
+    "long_term",
+    "not_started",
+    "in_progress",
+    "submitted",
+    "overdue",
+    "overdue_red",
+    "due_soon",
+    "closed_on_time",
+)
+
+
+@dataclass(frozen=True)
+class RollupFilters:
+    inspection_id: int | None = None
+    unit: Unit | None = None  # the unit and every unit below it (lead unit)
+    kind: str | None = None
+    deadline_from: dt.date | None = None
+    deadline_to: dt.date | None = None
+    as_of: dt.date | None = None  # None: now
+
+
+@dataclass
+class Figures:
+    """The counts of one slice of the ledger; every rate derives from them."""
+
+    total: int = 0
+    completed: int = 0
+    basically_completed: int = 0
+    long_term: int = 0
+    not_started: int = 0
+    in_progress: int = 0
+    submitted: int = 0
+    overdue: int = 0
+    overdue_red: int = 0  # overdue by more than the red-light number of working days
+    due_soon: int = 0  # not closed, due within the yellow-light number of working days
+    closed_on_time: int = 0  # completed (销号) on or before the deadline in force
+
+    def add(self, other: "Figures") -> None:
+        for name in COUNT_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def not_completed(self) -> int:
+        return self.not_started + self.in_progress + self.submitted
+
+    @property
+    def completion_rate(self) -> str:
+        return format_rate(self.completed, self.total)
+
+    @property
+    def broad_rate(self) -> str:
+        return format_rate(self.completed + self.basically_completed, self.total)
+
+    @property
+    def on_time_rate(self) -> str | None:
+        """Closed on time / closed; None when nothing is closed yet (no rate to state)."""
+        return format_rate(self.closed_on_time, self.completed) if self.completed else None
+
+    @property
+    def light(self) -> str:
+        """红黄绿灯 (rules in docs/rollups.md, thresholds in settings)."""
+        if self.overdue_red:
+            return Light.RED
+        if self.overdue or self.due_soon:
+            return Light.YELLOW
+        return Light.GREEN
+
+    def sentence(self, *, subject: str = "") -> str:
+        return official_sentence(
+            total=self.total,
+            completed=self.completed,
+            basically_completed=self.basically_completed,
+            long_term=self.long_term,
+            not_completed=self.not_completed,
+            subject=subject,
+            broad=True,
+        )
+
+
+@dataclass
+class Row:
+    key: object  # the group's id or code; None for the grand total
+    label: str
+    figures: Figures
+    extra: dict = field(default_factory=dict)  # unit rows: parent_id, path, depth
+    children: list["Row"] = field(default_factory=list)
+
+
+@dataclass
+class Rollup:
+    group_by: str
+    filters: RollupFilters
+    today: dt.date  # the day the figures stand at (as_of, or today)
+    rows: list[Row]
+    total: Figures
+
+
+# --- The moment --------------------------------------------------------------------------
+
+
+def local_today() -> dt.date:
+    return timezone.localdate()
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The first instant after `day` in the project's time zone (Asia/Shanghai)."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class LightThresholds:
+    red_cutoff: dt.date  # a deadline on or before it is overdue by more than N working days
+    soon_until: dt.date  # a deadline from today up to it is due soon
+
+
+def light_thresholds(today: dt.date) -> LightThresholds:
+    n = settings.ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS
+    m = settings.ROLLUP_LIGHT_YELLOW_DUE_WITHIN_WORKDAYS
+    # Overdue by more than n working days: workdays_between(deadline, today) > n, i.e. the
+    # deadline lies before the (n+1)-th working day counted back from today (inclusive).
+    day, counted = today, 0
+    while True:
+        if is_workday(day):
+            counted += 1
+            if counted == n + 1:
+                break
+        day -= dt.timedelta(days=1)
+    return LightThresholds(red_cutoff=day - dt.timedelta(days=1), soon_until=add_workdays(today, m))
+
+
+# --- The task set ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """Where the aggregate reads status, deadline and closing time (now, or as of a day)."""
+
+    status: str = "status"
+    deadline: str = "deadline"
+    closed_at: str = "closed_at"
+    on_time: str | None = None  # a boolean alias, where F() on aliases cannot be aggregated
+
+
+NOW_FIELDS = _Fields()
+AS_OF_FIELDS = _Fields(
+    status="as_of_status", deadline="as_of_deadline", closed_at="as_of_closed",
+    on_time="as_of_on_time",
+)
+
+
+def _as_of_aliases(qs: QuerySet[Task], cutoff: dt.datetime) -> QuerySet[Task]:
+    """Alias each task's status, deadline and closing time as they stood before `cutoff`."""
+    events = TaskEvent.objects.filter(task=OuterRef("pk"))
+    last_status = events.filter(at__lt=cutoff).order_by("-at", "-id").values("to_status")[:1]
+    # The deadline in force at the cutoff is the "from" of the first deadline change after
+    # it; with no later change it is the current deadline.
+    later_change = (
+        events.filter(at__gte=cutoff)
+        .filter(
+            Q(action=TaskAction.EXTEND_DEADLINE)
+            | Q(action=TaskAction.EDIT, data__has_key="deadline")
+        )
+        .order_by("at", "id")
+        .annotate(
+            previous=Coalesce(
+                KeyTextTransform("from", "data"),
+                KeyTextTransform("from", KeyTransform("deadline", "data")),
+            )
+        )
+        .values("previous")[:1]
+    )
+    last_close = (
+        events.filter(at__lt=cutoff, to_status=S.COMPLETED)
+        .exclude(from_status=S.COMPLETED)
+        .order_by("-at", "-id")
+        .values("at")[:1]
+    )
+    return (
+        qs.alias(
+            as_of_status=Subquery(last_status),
+            as_of_deadline=Coalesce(
+                Cast(Subquery(later_change), output_field=DateField()), F("deadline")
+            ),
+            as_of_closed=Subquery(last_close, output_field=DateTimeField()),
+        )
+        .alias(
+            as_of_on_time=ExpressionWrapper(
+                Q(as_of_deadline__isnull=True)
+                | Q(as_of_closed__date__lte=F("as_of_deadline")),
+                output_field=BooleanField(),
+            )
+        )
+        .filter(as_of_status__isnull=False)  # not yet created at the cutoff
+    )
+
+
+def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task], _Fields]:
+    """The tasks the user may see, narrowed by the filters, and where to read their state."""
+    qs = Task.objects.filter(access.visible_tasks_q(user))
+    fields = NOW_FIELDS
+    if filters.as_of is not None:
+        qs = _as_of_aliases(qs, end_of_day(filters.as_of))
+        fields = AS_OF_FIELDS
+    if filters.inspection_id is not None:
+        qs = qs.filter(inspection_id=filters.inspection_id)
+    if filters.unit is not None:
+        qs = qs.filter(
+            lead_unit_id__in=Unit.objects.filter(path__startswith=filters.unit.path).values("id")
+        )
+    if filters.kind:
+        qs = qs.filter(inspection__kind=filters.kind)
+    if filters.deadline_from is not None:
+        qs = qs.filter(**{f"{fields.deadline}__gte": filters.deadline_from})
+    if filters.deadline_to is not None:
+        qs = qs.filter(**{f"{fields.deadline}__lte": filters.deadline_to})
+    return qs, fields
+
+
+def _aggregates(f: _Fields, today: dt.date, limits: LightThresholds) -> dict:
+    status, deadline = f.status, f.deadline
+    not_closed = ~Q(**{f"{status}__in": CLOSED_STATUSES})
+    if f.on_time:
+        on_time = Q(**{f.on_time: True})
+    else:
+        on_time = Q(**{f"{deadline}__isnull": True}) | Q(
+            **{f"{f.closed_at}__date__lte": F(deadline)}
+        )
+    return {
+        "total": Count("id"),
+        "completed": Count("id", filter=Q(**{status: S.COMPLETED})),
+        "basically_completed": Count("id", filter=Q(**{status: S.BASICALLY_COMPLETED})),
+        "long_term": Count("id", filter=Q(**{status: S.LONG_TERM})),
+        "not_started": Count("id", filter=Q(**{status: S.NOT_STARTED})),
+        "in_progress": Count("id", filter=Q(**{status: S.IN_PROGRESS})),
+        "submitted": Count("id", filter=Q(**{status: S.SUBMITTED})),
+        "overdue": Count("id", filter=Q(**{f"{deadline}__lt": today}) & not_closed),
+        "overdue_red": Count(
+            "id", filter=Q(**{f"{deadline}__lte": limits.red_cutoff}) & not_closed
+        ),
+        "due_soon": Count(
+            "id",
+            filter=Q(**{f"{deadline}__gte": today, f"{deadline}__lte": limits.soon_until})
+            & not_closed,
+        ),
+        "closed_on_time": Count(
+            "id",
+            filter=Q(**{status: S.COMPLETED}) & on_time,
+        ),
+    }
+
+
+def _figures(values: dict) -> Figures:
+    return Figures(**{name: values[name] or 0 for name in COUNT_FIELDS})
+
+
+# --- The rollup --------------------------------------------------------------------------
+
+
+def rollup(*, user: User, group_by: str = Grouping.TOTAL, filters: RollupFilters) -> Rollup:
+    """The figures of the user's visible ledger, grouped; constant queries per call."""
+    today = filters.as_of or local_today()
+    limits = light_thresholds(today)
+    qs, f = scoped_tasks(user=user, filters=filters)
+    aggregates = _aggregates(f, today, limits)
+
+    if group_by == Grouping.TOTAL:
+        total = _figures(qs.aggregate(**aggregates))
+        return Rollup(group_by, filters, today, [Row(None, "合计", total)], total)
+
+    if group_by == Grouping.UNIT:
+        rows = _unit_rows(qs, aggregates, user=user, filters=filters)
+        total = Figures()
+        for row in rows:
+            if row.extra["parent_id"] not in {r.key for r in rows}:
+                total.add(row.figures)  # the tops of the returned forest
+        return Rollup(group_by, filters, today, rows, total)
+
+    key, order = {
+        Grouping.INSPECTION: ("inspection_id", None),
+        Grouping.KIND: ("inspection__kind", None),
+        Grouping.ASPECT: ("problem__aspect", "problem__aspect"),
+        Grouping.MONTH: ("month", "month"),
+    }[group_by]
+    if group_by == Grouping.MONTH:
+        qs = qs.annotate(month=TruncMonth(f.deadline, output_field=DateField()))
+    grouped = list(qs.values(key).annotate(**aggregates).order_by(*([order] if order else [])))
+    rows = [Row(g[key], "", _figures(g)) for g in grouped]
+    _label(rows, group_by)
+    total = Figures()
+    for row in rows:
+        total.add(row.figures)
+    return Rollup(group_by, filters, today, rows, total)
+
+
+def _label(rows: list[Row], group_by: str) -> None:
+    if group_by == Grouping.INSPECTION:
+        inspections = {
+            i["id"]: i
+            for i in Inspection.objects.filter(pk__in=[r.key for r in rows]).values(
+                "id", "title", "kind", "feedback_date"
+            )
+        }
+        for row in rows:
+            info = inspections[row.key]
+            row.label = info["title"]
+            row.extra = {"kind": info["kind"], "feedback_date": info["feedback_date"]}
+        rows.sort(key=lambda r: (r.extra["feedback_date"], r.key), reverse=True)
+    elif group_by == Grouping.KIND:
+        order = list(InspectionKind.values)
+        labels = dict(InspectionKind.choices)
+        for row in rows:
+            row.label = labels.get(row.key, row.key)
+        rows.sort(key=lambda r: order.index(r.key) if r.key in order else len(order))
+    elif group_by == Grouping.ASPECT:
+        for row in rows:
+            row.label = row.key or NO_ASPECT_LABEL
+    elif group_by == Grouping.MONTH:
+        for row in rows:
+            if row.key is None:
+                row.label = NO_DEADLINE_LABEL
+            else:
+                month = row.key.date() if isinstance(row.key, dt.datetime) else row.key
+                row.key = month.strftime("%Y-%m")
+                row.label = f"{month.year}年{month.month}月"
+        rows.sort(key=lambda r: (r.key is None, r.key or ""))
+
+
+def _unit_universe(units: list[dict], *, user: User, filters: RollupFilters) -> list[dict]:
+    """The units a unit rollup lists: the filter unit's subtree, else the user's own units."""
+    if filters.unit is not None:
+        return [u for u in units if u["path"].startswith(filters.unit.path)]
+    if access.sees_everything(user):
+        return units
+    scope = access.scope_unit(user)
+    if scope is None:
+        return []
+    if user.role == Role.SUPERVISOR or user.covers_subunits:
+        return [u for u in units if u["path"].startswith(scope.path)]
+    return [u for u in units if u["id"] == scope.pk]
+
+
+def _unit_rows(qs, aggregates, *, user: User, filters: RollupFilters) -> list[Row]:
+    per_lead_unit = list(qs.values("lead_unit_id").annotate(**aggregates).order_by())
+    units = list(
+        Unit.objects.order_by("path").values(
+            "id", "name", "parent_id", "path", "depth", "sort_order"
+        )
+    )
+    by_id = {u["id"]: u for u in units}
+    listed = {u["id"] for u in _unit_universe(units, user=user, filters=filters)}
+    groups = [(_path_ids(by_id[g["lead_unit_id"]]["path"]), _figures(g)) for g in per_lead_unit]
+    # A task visible to the user but led outside their units (they support it) still counts:
+    # its lead unit is listed too, unless a listed unit above it already covers it.
+    base = set(listed)
+    for path_ids, _ in groups:
+        if base.isdisjoint(path_ids):
+            listed.add(path_ids[-1])
+    sums: dict[int, Figures] = {}
+    for path_ids, figures in groups:
+        for unit_id in path_ids:
+            if unit_id in listed:
+                sums.setdefault(unit_id, Figures()).add(figures)
+    rows = [
+        Row(
+            u["id"],
+            u["name"],
+            sums.get(u["id"], Figures()),
+            {"parent_id": u["parent_id"], "path": u["path"], "depth": u["depth"]},
+        )
+        for u in units
+        if u["id"] in listed
+    ]
+    return rows
+
+
+def _path_ids(path: str) -> list[int]:
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+def unit_tree(rows: Iterable[Row]) -> list[Row]:
+    """Nest unit rows under their parents; a row whose parent is not listed is a top."""
+    rows = list(rows)
+    by_id = {row.key: row for row in rows}
+    tops = []
+    for row in rows:
+        row.children = []
+    for row in rows:
+        parent = by_id.get(row.extra["parent_id"])
+        (parent.children if parent is not None else tops).append(row)
+    return tops
+
+
+# --- Plain data (the API, the exports and the snapshots all serve this) ------------------
+
+SUBJECT_GROUPINGS = {Grouping.UNIT, Grouping.INSPECTION, Grouping.KIND}
+
+
+def _rate_number(rate: str | None) -> float | None:
+    return None if rate is None else float(rate)
+
+
+def figures_as_dict(figures: Figures, *, subject: str = "") -> dict:
+    return {
+        "total": figures.total,
+        "completed": figures.completed,
+        "basically_completed": figures.basically_completed,
+        "long_term": figures.long_term,
+        "not_completed": figures.not_completed,
+        "not_started": figures.not_started,
+        "in_progress": figures.in_progress,
+        "submitted": figures.submitted,
+        "overdue": figures.overdue,
+        "overdue_red": figures.overdue_red,
+        "due_soon": figures.due_soon,
+        "closed_on_time": figures.closed_on_time,
+        "completion_rate": _rate_number(figures.completion_rate),
+        "broad_rate": _rate_number(figures.broad_rate),
+        "on_time_rate": _rate_number(figures.on_time_rate),
+        "light": figures.light,
+        "light_label": Light.labels[figures.light],
+        "sentence": figures.sentence(subject=subject),
+    }
+
+
+def row_as_dict(row: Row, group_by: str) -> dict:
+    subject = row.label if group_by in SUBJECT_GROUPINGS else ""
+    data = {"key": row.key, "label": row.label, **figures_as_dict(row.figures, subject=subject)}
+    for name, value in row.extra.items():
+        data[name] = value.isoformat() if isinstance(value, dt.date) else value
+    if row.children:
+        data["children"] = [row_as_dict(child, group_by) for child in row.children]
+    return data
+
+
+def rollup_as_dict(result: Rollup, *, tree: bool = False) -> dict:
+    f = result.filters
+    rows = unit_tree(result.rows) if tree and result.group_by == Grouping.UNIT else result.rows
+    return {
+        "group_by": result.group_by,
+        "as_of": f.as_of.isoformat() if f.as_of else None,
+        "today": result.today.isoformat(),
+        "filters": {
+            "inspection": f.inspection_id,
+            "unit": f.unit.pk if f.unit else None,
+            "kind": f.kind,
+            "deadline_from": f.deadline_from.isoformat() if f.deadline_from else None,
+            "deadline_to": f.deadline_to.isoformat() if f.deadline_to else None,
+            "as_of": f.as_of.isoformat() if f.as_of else None,
+        },
+        "total": figures_as_dict(result.total),
+        "rows": [row_as_dict(row, result.group_by) for row in rows],
+    }
+
+
+# --- Trend -------------------------------------------------------------------------------
+
+
+class Period:
+    WEEK = "week"
+    MONTH = "month"
+    values = [WEEK, MONTH]
+
+
+def _period_start(day: dt.date, period: str) -> dt.date:
+    if period == Period.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def _next_period(start: dt.date, period: str) -> dt.date:
+    if period == Period.WEEK:
+        return start + dt.timedelta(days=7)
+    return (start + dt.timedelta(days=32)).replace(day=1)
+
+
+def _period_label(start: dt.date, period: str) -> str:
+    if period == Period.WEEK:
+        year, week, _ = start.isocalendar()
+        return f"{year}年第{week}周"
+    return f"{start.year}年{start.month}月"
+
+
+def trend(*, user: User, filters: RollupFilters, period: str = Period.MONTH) -> list[dict]:
+    """Completions per week or month over the ledger's life, from the history rows.
+
+    Each period: tasks created, tasks closed (销号), tasks reopened after closing, and the
+    running figures at its end (tasks, completed, completion rate). Two queries at most.
+    """
+    end = filters.as_of or local_today()
+    cutoff = end_of_day(end)
+    tasks, _ = scoped_tasks(user=user, filters=replace(filters, as_of=None))
+    trunc = TruncWeek if period == Period.WEEK else TruncMonth
+    per_period = (
+        TaskEvent.objects.filter(task__in=tasks.values("pk"), at__lt=cutoff)
+        .annotate(period=trunc("at", output_field=DateField()))
+        .values("period")
+        .annotate(
+            created=Count("id", filter=Q(action=TaskAction.CREATE)),
+            closed=Count(
+                "id", filter=Q(to_status=S.COMPLETED) & ~Q(from_status=S.COMPLETED)
+            ),
+            reopened=Count(
+                "id", filter=Q(from_status=S.COMPLETED) & ~Q(to_status=S.COMPLETED)
+            ),
+        )
+        .order_by("period")
+    )
+    counts = {
+        (g["period"].date() if isinstance(g["period"], dt.datetime) else g["period"]): g
+        for g in per_period
+    }
+    starts = list(counts)
+    if filters.inspection_id is not None:
+        feedback = (
+            Inspection.objects.filter(pk=filters.inspection_id)
+            .values_list("feedback_date", flat=True)
+            .first()
+        )
+        if feedback is not None:
+            starts.append(_period_start(feedback, period))
+    if not starts:
+        return []
+    current = min(starts)
+    last = _period_start(end, period)
+    series, total, completed = [], 0, 0
+    while current <= last:
+        g = counts.get(current, {"created": 0, "closed": 0, "reopened": 0})
+        total += g["created"]
+        completed += g["closed"] - g["reopened"]
+        series.append(
+            {
+                "period_start": current.isoformat(),
+                "label": _period_label(current, period),
+                "created": g["created"],
+                "closed": g["closed"],
+                "reopened": g["reopened"],
+                "total_to_date": total,
+                "completed_to_date": completed,
+                "completion_rate_to_date": float(format_rate(completed, total)),
+            }
+        )
+        current = _next_period(current, period)
+    return series[-settings.ROLLUP_TREND_MAX_PERIODS :]
+
+
+def unit_in_reach(user: User, unit: Unit) -> bool:
+    """Whether the user may ask for a unit's rollup (its subtree within their own units)."""
+    if access.sees_everything(user):
+        return True
+    scope = access.scope_unit(user)
+    if scope is None or not user.is_active:
+        return False
+    if user.role == Role.SUPERVISOR or user.covers_subunits:
+        return unit.is_within(scope)
+    return unit.pk == scope.pk
