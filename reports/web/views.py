@@ -9,10 +9,10 @@ from django.utils import timezone
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_GET
 
+from reports.rollups import Grouping, RollupFilters, rollup, trend
 from reports.web import charts
 from reports.web.forms import DashboardFilterForm, MonthlyReportForm
 from reports.web.monthly_report import OverdueItem, build_monthly_report, subject_of
-from reports.web.rollups_source import Grouping, RollupFilters, rollup, trend
 from tracker.selectors import task_overdue_list
 from tracker.web.lights import deadline_state
 from tracker.web.selectors import inspections_for_filter, unit_for_filter
@@ -123,7 +123,10 @@ def monthly_report(request: HttpRequest) -> HttpResponse:
             "title": "月度整改进展报告", "form": form,
         })
     inspection, as_of = form.cleaned_data["inspection"], form.cleaned_data["as_of"]
-    filters = RollupFilters(inspection_id=inspection.pk, as_of=as_of)
+    # A past date reads the ledger back from the history rows; today (or later) is the ledger
+    # as it stands, the same figures as the dashboard.
+    past = as_of < timezone.localdate()
+    filters = RollupFilters(inspection_id=inspection.pk, as_of=as_of if past else None)
     total = rollup(user=user, group_by=Grouping.TOTAL, filters=filters).total
     units = rollup(user=user, group_by=Grouping.UNIT, filters=filters).rows
     overdue = task_overdue_list(user=user, today=as_of).filter(inspection=inspection)

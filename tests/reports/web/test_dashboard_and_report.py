@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from docx import Document
 
-from reports.web.rollups_source import Grouping, RollupFilters, rollup
+from reports.rollups import Grouping, RollupFilters, rollup
 from tests.tracker.factories import InspectionFactory, ProblemFactory, TaskFactory
 from tracker.models import TaskStatus
 
@@ -73,7 +73,7 @@ def test_monthly_report_is_a_docx_with_the_rollup_sentence(chief, chief_client, 
     document = Document(io.BytesIO(response.content))
     text = "\n".join(p.text for p in document.paragraphs)
     figures = rollup(user=chief, group_by=Grouping.TOTAL,
-                     filters=RollupFilters(inspection_id=ledger.pk, as_of=today)).total
+                     filters=RollupFilters(inspection_id=ledger.pk)).total
     sentence = figures.sentence(subject="省委第三巡视组反馈意见")
     assert sentence in text
     assert sentence.startswith("省委第三巡视组反馈意见细化分解为6个具体问题，已完成整改2个，"
