@@ -18,6 +18,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", LocalRedocView.as_view(url_name="schema"), name="redoc"),
+    # Pages for people (issue 7): "/" is 我的任务 for officers, the dashboard for supervisors.
+    path("", include("tracker.web.urls")),
+    path("", include("reports.web.urls")),
 ]
 
 handler404 = "tracker.api.exceptions.api_aware_not_found"

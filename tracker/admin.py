@@ -21,10 +21,12 @@ from tracker.models import (
 )
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
+from tracker.web.forms import AdminLoginForm
 
 admin.site.site_header = "巡视整改任务跟踪"
 admin.site.site_title = "巡视整改任务跟踪"
 admin.site.index_title = "整改台账管理"
+admin.site.login_form = AdminLoginForm
 
 
 class UnitScopedAdmin(admin.ModelAdmin):

@@ -22,7 +22,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from tracker import access, selectors
@@ -54,11 +53,6 @@ IF_MATCH = OpenApiParameter(
 )
 DATE_MAX = dt.date(9999, 12, 31)
 ETAG_RE = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
-
-
-def client_address(request) -> str:
-    """The client's address as DRF's throttles see it (honours NUM_PROXIES)."""
-    return AnonRateThrottle().get_ident(request) or "unknown"
 
 
 # --- Units and users ----------------------------------------------------------------------
@@ -528,7 +522,7 @@ class ExtensionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 def _login_user(request, data) -> User:
     return auth_services.login_authenticate(
         request=request._request, username=data["username"], password=data["password"],
-        address=client_address(request),
+        address=auth_services.client_address(request),
     )
 
 

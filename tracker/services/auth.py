@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
+from rest_framework.throttling import AnonRateThrottle
 
 from tracker.errors import InvalidCredentials, LoginLocked
 from tracker.models import LoginFailure, User
@@ -70,6 +71,12 @@ def _locked_error(until: dt.datetime, now: dt.datetime) -> LoginLocked:
     return LoginLocked(
         f"登录失败次数过多，已暂时锁定，请{minutes}分钟后再试", retry_after=seconds
     )
+
+
+def client_address(request) -> str:
+    """The client's address as the API's throttles see it (honours NUM_PROXIES), for the
+    lockout of both the API login and the pages' login."""
+    return AnonRateThrottle().get_ident(request) or "unknown"
 
 
 def login_authenticate(

@@ -17,14 +17,17 @@ from tests.tracker.factories import (
 pytestmark = pytest.mark.django_db
 
 # The only URLs an anonymous user may use. Everything else must refuse (401/403) or send them
-# to the admin's login page.
+# to a login page.
 ALLOW_LIST = {
     "/health/",
     "/api/v1/auth/login/",
     "/api/v1/auth/token/",
     "/admin/login/",
     "/admin/logout/",  # logging out nobody reveals nothing
+    "/login/",  # the pages' login (same lockout as the API's)
+    "/logout/",
 }
+LOGIN_PAGES = ("/login/", "/admin/login/")
 
 
 def _walk(patterns, prefix=""):
@@ -56,7 +59,7 @@ def test_anonymous_user_is_refused_everywhere_beyond_the_allow_list(client, url,
                                                                     bureau_task):
     response = getattr(client, method)(url)
     if response.status_code == 302:
-        assert response["Location"].startswith("/admin/login/")
+        assert response["Location"].startswith(LOGIN_PAGES)
     else:
         assert response.status_code in (401, 403), (url, method, response.status_code)
 

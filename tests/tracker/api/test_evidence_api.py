@@ -70,7 +70,8 @@ def test_evidence_has_no_public_url(client_for, bob, task):
     assert uploaded["download_url"] == f"/api/v1/evidence/{uploaded['id']}/download/"
     stored = Evidence.objects.get(pk=uploaded["id"])
     assert not str(stored.file.path).startswith(str(settings.STATIC_ROOT))
-    # Whatever URL the storage would name, no route serves the file behind it.
+    # The private storage names no URL at all, and no media route serves the file.
+    with pytest.raises(ValueError, match="没有公开URL"):
+        stored.file.url  # noqa: B018
     for user in (bob, None):
-        assert client_for(user).get(stored.file.url).status_code in (401, 404)
-        assert client_for(user).get(f"/media/{stored.file.name}").status_code in (401, 404)
+        assert client_for(user).get(f"/media/{stored.file.name}").status_code in (302, 401, 404)

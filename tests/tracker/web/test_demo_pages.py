@@ -1,0 +1,51 @@
+"""Issue 7, acceptance point 5: every page works for the demo users of the run command,
+logging in through the login page with the demo password."""
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+
+from tracker.demo.content import DEMO_PASSWORD, USERS
+from tracker.demo.loader import load_demo
+from tracker.models import Role, Task, User
+from tracker.selectors import task_list
+from tracker.web.selectors import inspections_for_filter
+
+pytestmark = pytest.mark.django_db
+
+OFFICER_PAGES = ["/", "/tasks/", "/tasks/?status=overdue", "/password/", "/inbox/"]
+SUPERVISOR_PAGES = [*OFFICER_PAGES, "/dashboard/", "/review/", "/reports/monthly/"]
+
+
+@pytest.fixture
+def demo():
+    load_demo(today=dt.date.today())
+
+
+@pytest.mark.parametrize("username", [u[0] for u in USERS])
+def test_every_page_works_for_each_demo_user(demo, username):
+    user = User.objects.get(username=username)
+    client = Client()
+    response = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
+    assert response.status_code == 302, f"{username} could not log in"
+    supervises = user.role in (Role.SUPERVISOR, Role.ADMIN)
+    for path in SUPERVISOR_PAGES if supervises else OFFICER_PAGES:
+        response = client.get(path, follow=True)
+        assert response.status_code == 200, (username, path)
+    visible = list(task_list(user=user).order_by("id"))
+    assert visible, f"{username} sees no demo task"
+    for task in visible:
+        assert client.get(f"/tasks/{task.pk}/").status_code == 200, (username, task.pk)
+    hidden = Task.objects.exclude(pk__in=[t.pk for t in visible]).first()
+    if hidden is not None:
+        assert client.get(f"/tasks/{hidden.pk}/").status_code == 404
+    if supervises:
+        inspection = inspections_for_filter(user=user).first()
+        assert client.get(f"/dashboard/?inspection={inspection.pk}").status_code == 200
+        report = client.get(f"/reports/monthly/?inspection={inspection.pk}"
+                            f"&as_of={dt.date.today().isoformat()}")
+        assert report.status_code == 200
+        assert report["Content-Type"].endswith("wordprocessingml.document")
+    else:
+        assert client.get("/dashboard/").status_code == 403

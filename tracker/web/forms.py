@@ -1,0 +1,143 @@
+"""Forms of the pages. They only parse input; the services decide and write."""
+
+from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.core.exceptions import ValidationError
+
+from tracker.errors import DomainError, InvalidCredentials, LoginLocked
+from tracker.models import Inspection, TaskStatus
+from tracker.services import auth as auth_services
+from tracker.web.selectors import OVERDUE
+
+
+class BootstrapMixin:
+    """Bootstrap's classes on every widget, so templates can render fields as they are."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.HiddenInput):
+                continue
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            widget.attrs.setdefault("class", css)
+
+    def add_domain_error(self, error: DomainError) -> None:
+        """A service's field hints on the fields (its message is shown on top of the page)."""
+        for name, hint in error.fields.items():
+            if name in self.fields and hint != error.message:
+                self.add_error(name, hint)
+
+
+class LockoutLoginMixin:
+    """Authenticate through the lockout service, as the API's login does: repeated failures
+    lock the account at that address (and the address itself) for a while."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            try:
+                self.user_cache = auth_services.login_authenticate(
+                    request=self.request, username=username, password=password,
+                    address=auth_services.client_address(self.request),
+                )
+            except LoginLocked as locked:
+                raise ValidationError(locked.message, code="locked") from locked
+            except InvalidCredentials as invalid:
+                raise self.get_invalid_login_error() from invalid
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class LoginForm(BootstrapMixin, LockoutLoginMixin, AuthenticationForm):
+    error_messages = {
+        "invalid_login": "用户名或密码错误，请重新输入。",
+        "inactive": "该账号已停用，请联系系统管理员。",
+    }
+
+
+class AdminLoginForm(LockoutLoginMixin, AdminAuthenticationForm):
+    """The admin's login, under the same lockout."""
+
+
+class PasswordForm(BootstrapMixin, PasswordChangeForm):
+    pass
+
+
+class VersionedForm(BootstrapMixin, forms.Form):
+    """Carries the task version the person was looking at: a stale form is refused."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)] if data else []
+
+
+class ProgressForm(VersionedForm):
+    note = forms.CharField(
+        label="整改进展", widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="写明本阶段采取的措施、取得的成效和下一步安排。",
+    )
+    percent = forms.IntegerField(
+        label="完成进度（%）", required=False, min_value=0, max_value=100
+    )
+    files = MultipleFileField(
+        label="佐证材料", required=False,
+        help_text="可一次选择多个文件：PDF、Word、Excel、图片、OFD 等，单个文件不超过 20MB。",
+    )
+
+
+class NoteForm(VersionedForm):
+    """Submit for closure, close (销号): an optional note."""
+
+    note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SendBackForm(VersionedForm):
+    note = forms.CharField(label="退回理由", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ExtensionRequestForm(BootstrapMixin, forms.Form):
+    requested_deadline = forms.DateField(
+        label="申请延至", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    reason = forms.CharField(label="延期理由", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ExtensionDecisionForm(BootstrapMixin, forms.Form):
+    note = forms.CharField(
+        label="审批意见", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="驳回时须填写理由。",
+    )
+
+
+class TaskFilterForm(BootstrapMixin, forms.Form):
+    inspection = forms.ModelChoiceField(
+        label="巡视巡察", queryset=Inspection.objects.none(), required=False,
+        empty_label="全部巡视巡察",
+    )
+    status = forms.ChoiceField(
+        label="状态",
+        required=False,
+        choices=[("", "全部状态"), (OVERDUE, "已逾期"), *TaskStatus.choices],
+    )
+    unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, inspections, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["inspection"].queryset = inspections

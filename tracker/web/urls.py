@@ -1,0 +1,31 @@
+"""The pages for people, at the site root (issue 7)."""
+
+from django.urls import path
+
+from tracker.web import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", views.PasswordChangeDoneView.as_view(),
+         name="password_change_done"),
+    path("tasks/", views.task_list, name="task_list"),
+    path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
+    path("tasks/<int:pk>/progress/", views.task_progress, name="task_progress"),
+    path("tasks/<int:pk>/submit/", views.task_submit, name="task_submit"),
+    path("tasks/<int:pk>/close/", views.task_close, name="task_close"),
+    path("tasks/<int:pk>/send-back/", views.task_send_back, name="task_send_back"),
+    path("tasks/<int:pk>/extension/", views.task_extension_request,
+         name="task_extension_request"),
+    path("extensions/<int:pk>/approve/", views.extension_approve, name="extension_approve"),
+    path("extensions/<int:pk>/reject/", views.extension_reject, name="extension_reject"),
+    path("evidence/<int:pk>/", views.evidence_download, name="evidence_download"),
+    path("review/", views.review, name="review"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:pk>/read/", views.inbox_mark_read, name="inbox_mark_read"),
+    path("inbox/read-all/", views.inbox_mark_all_read, name="inbox_mark_all_read"),
+]

@@ -1,0 +1,347 @@
+"""Pages for officers and supervisors. Thin: parse a form, call a service, show the outcome.
+
+Reads go through tracker.web.selectors (always scoped to the reader); writes go through
+tracker.services; a refusal (DomainError) is shown with its Chinese message.
+"""
+
+import mimetypes
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from tracker import access
+from tracker.errors import DomainError
+from tracker.models import DeadlineExtension, ExtensionStatus, Role, Task, TaskStatus
+from tracker.services import extensions as extension_services
+from tracker.services import tasks as task_services
+from tracker.services.notifications import notification_mark_all_read, notification_mark_read
+from tracker.services.progress import task_report_progress_with_evidence
+from tracker.web import selectors
+from tracker.web.forms import (
+    ExtensionDecisionForm,
+    ExtensionRequestForm,
+    LoginForm,
+    NoteForm,
+    PasswordForm,
+    ProgressForm,
+    SendBackForm,
+    TaskFilterForm,
+)
+from tracker.web.lights import deadline_state
+
+PAGE_SIZE = 50
+# Evidence types a browser shows safely in place; anything else is downloaded.
+INLINE_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
+
+
+def is_supervisor(user) -> bool:
+    return access.sees_everything(user) or user.role == Role.SUPERVISOR
+
+
+# --- Log in, log out, password -------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "web/password_change.html"
+    form_class = PasswordForm
+    success_url = reverse_lazy("web:password_change_done")
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "web/password_change_done.html"
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The site root: officers land on 我的任务, supervisors on the dashboard."""
+    if is_supervisor(request.user):
+        try:
+            return redirect(reverse("reports_web:dashboard"))
+        except NoReverseMatch:
+            return redirect("web:review")
+    return redirect("web:task_list")
+
+
+# --- 我的任务 -------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def task_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    today = timezone.localdate()
+    form = TaskFilterForm(request.GET or None, inspections=selectors.inspections_for_filter(
+        user=user
+    ))
+    filters = form.cleaned_data if form.is_valid() else {}
+    unit = selectors.unit_for_filter(user=user, pk=filters.get("unit"))
+    inspection = filters.get("inspection")
+    tasks = selectors.task_list_for_page(
+        user=user,
+        today=today,
+        inspection_id=inspection.pk if inspection else None,
+        status=filters.get("status", ""),
+        unit=unit,
+    )
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(task, deadline_state(status=task.status, deadline=task.deadline, today=today))
+            for task in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "web/task_list.html", {
+        "title": "任务列表" if is_supervisor(user) else "我的任务",
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "unit": unit,
+        "query": query.urlencode(),
+        "today": today,
+        "due_soon": settings.TRACKER_DUE_SOON_WORKING_DAYS,
+    })
+
+
+# --- The task page and its forms -------------------------------------------------------------
+
+
+def _visible_task(request: HttpRequest, pk: int) -> Task:
+    task = selectors.task_detail(user=request.user, pk=pk)
+    if task is None:
+        raise Http404("任务不存在或您无权查看")
+    return task
+
+
+def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
+               status: int = 200, error: str = "") -> HttpResponse:
+    user = request.user
+    version = {"version": task.version}
+    may_lead = access.can_act_for_lead_unit(user, task)
+    may_contribute = access.can_contribute(user, task)
+    may_supervise = access.can_supervise(user, task)
+    context_forms = {
+        "progress": ProgressForm(initial=version),
+        "submit": NoteForm(initial=version, prefix="submit"),
+        "extension": ExtensionRequestForm(),
+        "close": NoteForm(initial=version, prefix="close"),
+        "send_back": SendBackForm(initial=version, prefix="send_back"),
+        "decision": ExtensionDecisionForm(),
+        **(forms or {}),
+    }
+    extensions = list(task.extensions.all())
+    pending = [e for e in extensions if e.status == ExtensionStatus.PENDING]
+    progress_states = {TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS,
+                       TaskStatus.BASICALLY_COMPLETED, TaskStatus.LONG_TERM}
+    return render(request, "web/task_detail.html", {
+        "task": task,
+        "state": deadline_state(status=task.status, deadline=task.deadline,
+                                today=timezone.localdate()),
+        "deadlines": selectors.deadline_history(task),
+        "extensions": extensions,
+        "pending_extension": pending[0] if pending else None,
+        "forms": context_forms,
+        "error": error,
+        "can": {
+            "progress": may_contribute and task.status in progress_states,
+            "submit": may_lead and task.status in (TaskStatus.IN_PROGRESS,
+                                                   TaskStatus.BASICALLY_COMPLETED),
+            "extension": may_lead and not pending and task.deadline is not None
+            and task.status not in (TaskStatus.COMPLETED, TaskStatus.LONG_TERM),
+            "review": may_supervise and task.status == TaskStatus.SUBMITTED,
+            "decide": may_supervise and bool(pending),
+        },
+    }, status=status)
+
+
+@login_required
+@require_GET
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _task_page(request, _visible_task(request, pk))
+
+
+def _after(request: HttpRequest, task: Task) -> HttpResponse:
+    """Back where the form came from (the review queue) if it is ours, else the task page."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("web:task_detail", pk=task.pk)
+
+
+def _handle(request: HttpRequest, task: Task, name: str, form, call: Callable,
+            done: str) -> HttpResponse:
+    """Validate `form`, run the service through `call(cleaned_data)`, report the outcome."""
+    if form.is_valid():
+        try:
+            call(form.cleaned_data)
+        except DomainError as error:
+            form.add_domain_error(error)
+            return _task_page(request, task, forms={name: form}, status=error.status_code,
+                              error=error.message)
+        messages.success(request, done)
+        return _after(request, task)
+    return _task_page(request, task, forms={name: form}, status=400,
+                      error="填写的内容有误，请按提示修改后重新提交")
+
+
+@login_required
+@require_POST
+def task_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _visible_task(request, pk)
+    form = ProgressForm(request.POST, request.FILES)
+    return _handle(request, task, "progress", form, lambda data: (
+        task_report_progress_with_evidence(
+            task=task, actor=request.user, note=data["note"], percent=data["percent"],
+            files=data["files"], expected_version=data["version"],
+        )
+    ), "整改进展已填报")
+
+
+def _note_transition(service, form_class, name: str, done: str):
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        task = _visible_task(request, pk)
+        form = form_class(request.POST, prefix=name)
+        return _handle(request, task, name, form, lambda data: service(
+            task=task, actor=request.user, note=data["note"],
+            expected_version=data["version"],
+        ), done)
+
+    view.__name__ = f"task_{name}"
+    return view
+
+
+task_submit = _note_transition(task_services.task_submit, NoteForm, "submit",
+                               "已提交销号申请，等待审核")
+task_close = _note_transition(task_services.task_close, NoteForm, "close", "已审核销号")
+task_send_back = _note_transition(task_services.task_send_back, SendBackForm, "send_back",
+                                  "已退回整改")
+
+
+@login_required
+@require_POST
+def task_extension_request(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _visible_task(request, pk)
+    form = ExtensionRequestForm(request.POST)
+    return _handle(request, task, "extension", form, lambda data: (
+        extension_services.extension_request(
+            task=task, actor=request.user, requested_deadline=data["requested_deadline"],
+            reason=data["reason"],
+        )
+    ), "延期申请已提交，等待审批")
+
+
+def _extension_decision(service, done: str):
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        extension = get_object_or_404(DeadlineExtension, pk=pk)
+        task = _visible_task(request, extension.task_id)
+        form = ExtensionDecisionForm(request.POST)
+        return _handle(request, task, "decision", form, lambda data: service(
+            extension=extension, actor=request.user, note=data["note"],
+        ), done)
+
+    return view
+
+
+extension_approve = _extension_decision(extension_services.extension_approve,
+                                        "已批准延期，完成时限已更新")
+extension_reject = _extension_decision(extension_services.extension_reject, "已驳回延期申请")
+
+
+# --- Evidence ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Stream a private evidence file to someone who may see its task; 404 for anyone else."""
+    evidence = selectors.evidence_for_download(user=request.user, pk=pk)
+    if evidence is None:
+        raise Http404("文件不存在或您无权查看")
+    content_type = evidence.content_type or (
+        mimetypes.guess_type(evidence.original_name)[0] or "application/octet-stream"
+    )
+    inline = request.GET.get("inline") == "1" and content_type in INLINE_TYPES
+    response = FileResponse(
+        evidence.file.open("rb"), as_attachment=not inline, filename=evidence.original_name,
+        content_type=content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    if content_type != "application/pdf":
+        # An image or text shown in place is only a document: nothing in it may run or load.
+        # (Not on PDFs: such a policy keeps the browser's own PDF viewer from starting.)
+        response["Content-Security-Policy"] = (
+            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+        )
+    return response
+
+
+# --- The review queue ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def review(request: HttpRequest) -> HttpResponse:
+    """审核: tasks submitted for 销号 and pending extension requests, in the reader's scope."""
+    if not is_supervisor(request.user):
+        raise PermissionDenied("只有督导人员可以审核")
+    return render(request, "web/review.html", {
+        "submitted": selectors.review_submitted(user=request.user),
+        "extensions": selectors.review_extensions(user=request.user),
+        "close_form": NoteForm(prefix="close"),
+        "send_back_form": SendBackForm(prefix="send_back"),
+        "decision_form": ExtensionDecisionForm(),
+    })
+
+
+# --- The notification inbox ------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    """消息: the reader's own reminders and dispatch notices, newest first."""
+    page = Paginator(selectors.notifications_for(user=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "web/inbox.html", {"title": "消息", "page": page})
+
+
+@login_required
+@require_POST
+def inbox_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+    if not notification_mark_read(user=request.user, notification_id=pk):
+        raise Http404("消息不存在")
+    return redirect("web:inbox")
+
+
+@login_required
+@require_POST
+def inbox_mark_all_read(request: HttpRequest) -> HttpResponse:
+    count = notification_mark_all_read(user=request.user)
+    messages.success(request, f"已将{count}条消息标为已读")
+    return redirect("web:inbox")
