@@ -1,10 +1,22 @@
 """Reads of the reports app other than the rollup aggregates (those are reports.rollups)."""
 
-from django.db.models import Q, QuerySet
+import datetime as dt
+from dataclasses import dataclass
 
-from reports.models import RollupSnapshot
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from reports.models import (
+    ExtractedFigure,
+    FigureKind,
+    ReviewState,
+    RollupSnapshot,
+    SourceReport,
+)
+from reports.reconcile import Disagreement, reconcile, reported_numbers
+from reports.rollups import Figures, RollupFilters, rollup
 from tracker import access
-from tracker.models import Role, Unit, User
+from tracker.models import Inspection, Role, Unit, User
 
 
 def snapshot_list(*, user: User) -> QuerySet[RollupSnapshot]:
@@ -20,3 +32,64 @@ def snapshot_list(*, user: User) -> QuerySet[RollupSnapshot]:
             own | Q(scope_unit__in=Unit.objects.filter(path__startswith=scope.path))
         )
     return qs.filter(own)
+
+
+@dataclass(frozen=True)
+class ReconciledFigure:
+    """A confirmed reported figure next to the ledger as it stood on the report's date."""
+
+    figure: ExtractedFigure
+    as_of: dt.date
+    ledger: dict[str, int]
+    disagreements: list[Disagreement]
+
+
+def report_date(report: SourceReport) -> dt.date:
+    """The date a report speaks for: as stated in it (or set by a supervisor), else the day
+    it was imported."""
+    return report.report_date or timezone.localdate(report.imported_at)
+
+
+def ledger_counts(figures: Figures) -> dict[str, int]:
+    return {
+        "total": figures.total,
+        "completed": figures.completed,
+        "basically_completed": figures.basically_completed,
+        "long_term": figures.long_term,
+        "not_completed": figures.not_completed,
+        "in_progress": figures.in_progress + figures.submitted,
+    }
+
+
+def reconciliation(*, user: User, inspection: Inspection) -> list[ReconciledFigure]:
+    """Every confirmed progress figure reported for the inspection, compared with the ledger's
+    rollup as of its report's date. One rollup per distinct report date (figures sharing a
+    date share it), plus one query for the figures."""
+    figures = list(
+        ExtractedFigure.objects.filter(
+            inspection=inspection, kind=FigureKind.PROGRESS, review_state=ReviewState.CONFIRMED
+        )
+        .select_related("report")
+        .order_by("report__report_date", "report_id", "start")
+    )
+    by_date: dict[dt.date, dict[str, int]] = {}
+    results = []
+    for figure in figures:
+        day = report_date(figure.report)
+        if day not in by_date:
+            ledger = rollup(
+                user=user, filters=RollupFilters(inspection_id=inspection.pk, as_of=day)
+            )
+            by_date[day] = ledger_counts(ledger.total)
+        results.append(
+            ReconciledFigure(
+                figure=figure,
+                as_of=day,
+                ledger=by_date[day],
+                disagreements=reconcile(
+                    reported=reported_numbers(figure), ledger=by_date[day], as_of=day,
+                    counting_word=figure.counting_word or "个",
+                ),
+            )
+        )
+    return results
