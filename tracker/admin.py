@@ -9,10 +9,14 @@ from tracker import access
 from tracker.errors import DomainError
 from tracker.models import (
     DeadlineExtension,
+    Delivery,
+    DispatchRequest,
     Evidence,
     Inspection,
+    Notification,
     Problem,
     ProgressReport,
+    Reminder,
     Task,
     TaskEvent,
     TaskStatus,
@@ -21,12 +25,31 @@ from tracker.models import (
 )
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
+from tracker.services.notifications import delivery_retry
 from tracker.web.forms import AdminLoginForm
 
 admin.site.site_header = "巡视整改任务跟踪"
 admin.site.site_title = "巡视整改任务跟踪"
 admin.site.index_title = "整改台账管理"
 admin.site.login_form = AdminLoginForm
+
+
+class RecordAdmin(admin.ModelAdmin):
+    """Records written by the services (history, uploads, sends): never added or deleted by
+    hand in the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ImmutableRecordAdmin(RecordAdmin):
+    """Records that are never changed either: shown read-only."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class UnitScopedAdmin(admin.ModelAdmin):
@@ -235,42 +258,24 @@ class TaskAdmin(UnitScopedAdmin):
 
 
 @admin.register(TaskEvent)
-class TaskEventAdmin(UnitScopedAdmin):
+class TaskEventAdmin(UnitScopedAdmin, ImmutableRecordAdmin):
     list_display = ["at", "task", "action", "from_status", "to_status", "actor"]
     list_filter = ["action", "to_status", "task__inspection"]
     search_fields = ["task__title", "note", "actor__username", "actor__full_name"]
     list_select_related = ["task", "actor"]
     date_hierarchy = "at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(UnitScopedAdmin):
+class ProgressReportAdmin(UnitScopedAdmin, ImmutableRecordAdmin):
     list_display = ["created_at", "task", "author", "percent"]
     list_filter = ["task__inspection", "task__lead_unit"]
     search_fields = ["note", "task__title"]
     list_select_related = ["task", "author"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Evidence)
-class EvidenceAdmin(UnitScopedAdmin):
+class EvidenceAdmin(UnitScopedAdmin, RecordAdmin):
     list_display = ["uploaded_at", "original_name", "task", "uploaded_by", "size"]
     list_filter = ["task__inspection", "task__lead_unit"]
     search_fields = ["original_name", "task__title"]
@@ -284,15 +289,9 @@ class EvidenceAdmin(UnitScopedAdmin):
     def stored_as(self, evidence: Evidence) -> str:
         return evidence.file.name
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(DeadlineExtension)
-class DeadlineExtensionAdmin(UnitScopedAdmin):
+class DeadlineExtensionAdmin(UnitScopedAdmin, RecordAdmin):
     list_display = ["task", "previous_deadline", "requested_deadline", "status", "requested_by",
                     "decided_by"]
     list_filter = ["status", "task__inspection", "task__lead_unit"]
@@ -302,20 +301,12 @@ class DeadlineExtensionAdmin(UnitScopedAdmin):
                        "requested_deadline", "reason", "status", "decided_by", "decided_at",
                        "decision_note"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- Reminders (issue 5) -----------------------------------------------------------------
-from tracker.models import Delivery, DispatchRequest, Notification, Reminder  # noqa: E402
-from tracker.services.notifications import delivery_retry  # noqa: E402
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ImmutableRecordAdmin):
     list_display = ["recorded_on", "task", "stage", "level", "deadline", "recipient_user",
                     "recipient_unit", "notification"]
     list_filter = ["stage", "level", "recorded_on"]
@@ -324,26 +315,15 @@ class ReminderAdmin(admin.ModelAdmin):
     raw_id_fields = ["task", "recipient_user", "recipient_unit", "notification"]
     date_hierarchy = "recorded_on"
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyInline):
     model = Delivery
-    extra = 0
-    can_delete = False
     fields = ["channel", "status", "attempts", "sent_at", "last_error"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(RecordAdmin):
     list_display = ["day", "kind", "title", "recipient_user", "recipient_unit", "read_at"]
     list_filter = ["kind", "day"]
     search_fields = ["title", "recipient_user__username", "recipient_user__full_name"]
@@ -352,12 +332,9 @@ class NotificationAdmin(admin.ModelAdmin):
                        "items", "created_at", "read_at"]
     inlines = [DeliveryInline]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RecordAdmin):
     list_display = ["created_at", "notification", "channel", "status", "attempts", "sent_at",
                     "last_error"]
     list_filter = ["status", "channel"]
@@ -371,19 +348,10 @@ class DeliveryAdmin(admin.ModelAdmin):
         queued = sum(delivery_retry(delivery=d) for d in queryset.filter(status="failed"))
         self.message_user(request, f"已重新排队{queued}条发送记录")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(DispatchRequest)
-class DispatchRequestAdmin(admin.ModelAdmin):
+class DispatchRequestAdmin(RecordAdmin):
     list_display = ["month", "unit", "open_tasks", "report_by", "created_at"]
     list_filter = ["month"]
     list_select_related = ["unit"]
     readonly_fields = ["unit", "month", "report_by", "open_tasks", "created_at"]
-
-    def has_add_permission(self, request):
-        return False

@@ -2,30 +2,18 @@
 write wins, the other is refused, and history shows one change."""
 
 import threading
+from functools import partial
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
+from tests.threads import start_in_thread
 from tests.tracker.factories import TaskFactory
 from tracker.errors import StaleWrite
 from tracker.models import Task, TaskEvent, TaskStatus
 from tracker.services import tasks as services
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def in_thread(target, results, key):
-    def run():
-        try:
-            results[key] = target()
-        except Exception as error:  # recorded for the assertions, not swallowed
-            results[key] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def test_a_write_blocked_behind_another_is_refused_after_it_commits(chief, bureau):
@@ -49,8 +37,8 @@ def test_a_write_blocked_behind_another_is_refused_after_it_commits(chief, burea
         # This UPDATE waits for the first transaction's row lock, then re-checks its WHERE.
         return services.task_send_back(task=second_copy, actor=chief, note="材料不全")
 
-    threads = [in_thread(close_and_hold_the_lock, results, "first"),
-               in_thread(send_back_meanwhile, results, "second")]
+    threads = [start_in_thread(close_and_hold_the_lock, results, "first"),
+               start_in_thread(send_back_meanwhile, results, "second")]
     for thread in threads:
         thread.join(30)
 
@@ -67,13 +55,10 @@ def test_many_simultaneous_closures_of_one_task_succeed_once(chief, bureau):
     barrier = threading.Barrier(len(copies))
     results = {}
 
-    def close(copy):
-        def run():
-            barrier.wait(10)
-            return services.task_close(task=copy, actor=chief)
-        return run
-
-    threads = [in_thread(close(copy), results, i) for i, copy in enumerate(copies)]
+    threads = [
+        start_in_thread(partial(services.task_close, task=copy, actor=chief), results, i, barrier)
+        for i, copy in enumerate(copies)
+    ]
     for thread in threads:
         thread.join(30)
 

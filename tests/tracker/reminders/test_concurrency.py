@@ -6,9 +6,10 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from tests.threads import start_in_thread
 from tests.tracker.factories import TaskFactory, UnitFactory, UserFactory
 from tests.tracker.reminders.conftest import at, wait_until
 from tracker.models import Delivery, DeliveryStatus, Notification, Reminder, Role, Task
@@ -16,22 +17,6 @@ from tracker.services.reminders import reminders_sweep
 
 pytestmark = [pytest.mark.postgres]
 D = dt.date
-
-
-def _in_thread(target, results, key, barrier=None):
-    def run():
-        try:
-            if barrier:
-                barrier.wait()
-            results[key] = target()
-        except BaseException as error:  # reported by the test, never swallowed
-            results[key] = error
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.worker
@@ -52,7 +37,7 @@ def test_two_sweeps_started_together_send_each_reminder_once(
     now = at(D(2026, 10, 10))
     barrier = threading.Barrier(2)
     results: dict = {}
-    threads = [_in_thread(lambda: reminders_sweep(now=now), results, k, barrier)
+    threads = [start_in_thread(lambda: reminders_sweep(now=now), results, k, barrier)
                for k in ("a", "b")]
     for thread in threads:
         thread.join(60)
@@ -90,9 +75,9 @@ def test_a_task_closed_while_the_sweep_runs_gets_no_reminder(transactional_db, b
             )
         return "closed"
 
-    closer = _in_thread(close_slowly, results, "close")
+    closer = start_in_thread(close_slowly, results, "close")
     assert locked.wait(10)
-    sweeper = _in_thread(lambda: reminders_sweep(now=at(D(2026, 10, 10))), results, "sweep")
+    sweeper = start_in_thread(lambda: reminders_sweep(now=at(D(2026, 10, 10))), results, "sweep")
     time.sleep(0.5)
     assert sweeper.is_alive(), "the sweep should be waiting for the row lock"
     release.set()
