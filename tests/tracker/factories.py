@@ -12,13 +12,21 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tracker.models import (
+    Channel,
     DeadlineExtension,
+    Delivery,
+    DeliveryStatus,
+    DispatchRequest,
     Evidence,
     ExtensionStatus,
     Inspection,
     InspectionKind,
+    LoginFailure,
+    Notification,
+    NotificationKind,
     Problem,
     ProgressReport,
+    Reminder,
     Role,
     Task,
     TaskAction,
@@ -174,3 +182,59 @@ class DeadlineExtensionFactory(DjangoModelFactory):
     )
     reason = "涉及跨部门协调，需延长办理时间。"
     status = ExtensionStatus.PENDING
+
+
+class NotificationFactory(DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    kind = NotificationKind.DIGEST
+    recipient_user = factory.SubFactory(UserFactory)
+    day = dt.date(2026, 11, 24)
+    title = "整改任务提醒"
+    body = "您有1项整改任务即将到期。"
+    items = factory.LazyFunction(list)
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class ReminderFactory(DjangoModelFactory):
+    class Meta:
+        model = Reminder
+
+    task = factory.SubFactory(TaskFactory, status=TaskStatus.IN_PROGRESS)
+    stage = "before_3"
+    level = "yellow"
+    deadline = factory.SelfAttribute("task.deadline")
+    recipient_user = factory.SubFactory(UserFactory)
+    recorded_on = dt.date(2026, 11, 24)
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class DeliveryFactory(DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    notification = factory.SubFactory(NotificationFactory)
+    channel = Channel.EMAIL
+    status = DeliveryStatus.PENDING
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class DispatchRequestFactory(DjangoModelFactory):
+    class Meta:
+        model = DispatchRequest
+
+    unit = factory.SubFactory(UnitFactory)
+    month = dt.date(2026, 11, 1)
+    report_by = dt.date(2026, 11, 30)
+    open_tasks = 3
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class LoginFailureFactory(DjangoModelFactory):
+    class Meta:
+        model = LoginFailure
+
+    key = factory.Sequence(lambda n: f"account:user{n}@127.0.0.1")
+    failures = 1
+    window_started_at = factory.LazyFunction(timezone.now)
