@@ -71,3 +71,27 @@ def test_a_report_without_a_date_is_compared_as_of_its_import_day(chief, ledger)
     assert [d.message for d in result.disagreements] == [
         "报告称已完成整改6个，台账截至2026年5月3日已销号0个"
     ]
+
+
+def test_as_of_on_time_follows_the_local_deadline_day(chief, bureau):
+    """Closed at 23:30 Beijing time on the deadline day is on time; 00:30 the next day is
+    late, even though both are the same UTC date."""
+    from reports.rollups import RollupFilters, rollup
+
+    local = ZoneInfo("Asia/Shanghai")
+    problem = ProblemFactory()
+    closings = [dt.datetime(2026, 5, 10, 23, 30, tzinfo=local),
+                dt.datetime(2026, 5, 11, 0, 30, tzinfo=local)]
+    for i, closed_at in enumerate(closings):
+        task = services.task_create(problem=problem, actor=chief, title=f"任务{i}",
+                                    lead_unit=bureau, deadline=dt.date(2026, 5, 10), now=at(1))
+        services.task_start(task=task, actor=chief, now=at(2))
+        services.task_submit(task=task, actor=chief, now=at(3))
+        services.task_close(task=task, actor=chief, now=closed_at)
+
+    figures = rollup(
+        user=chief,
+        filters=RollupFilters(inspection_id=problem.inspection_id, as_of=dt.date(2026, 5, 12)),
+    ).total
+
+    assert (figures.completed, figures.closed_on_time, figures.on_time_rate) == (2, 1, "50.0")
