@@ -1,6 +1,6 @@
 from django import forms
 
-from tracker.models import Inspection
+from tracker.models import Inspection, Problem, TaskType, Unit
 
 
 class DashboardFilterForm(forms.Form):
@@ -31,3 +31,57 @@ class MonthlyReportForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["inspection"].queryset = inspections
+
+
+class ReportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="报告文件",
+        widget=forms.ClearableFileInput(
+            attrs={"class": "form-control", "accept": ".txt,.docx,.pdf"}
+        ),
+        help_text="支持 .txt（UTF-8、GBK、GB18030、UTF-16）、.docx 和带文字层的 .pdf。",
+    )
+
+
+class FigureConfirmForm(forms.Form):
+    inspection = forms.ModelChoiceField(
+        label="对应巡视巡察", queryset=Inspection.objects.none(),
+        error_messages={"invalid_choice": "该巡视巡察不存在或不在您的查看范围内",
+                        "required": "请选择对应的巡视巡察"},
+    )
+
+    def __init__(self, *args, inspections, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["inspection"].queryset = inspections
+
+
+class ProblemConfirmForm(FigureConfirmForm):
+    aspect = forms.CharField(label="所属方面", max_length=200, required=False)
+
+
+class MeasureConfirmForm(forms.Form):
+    problem = forms.ModelChoiceField(
+        label="对应反馈问题", queryset=Problem.objects.none(),
+        error_messages={"invalid_choice": "该反馈问题不存在或不在您的查看范围内",
+                        "required": "请选择对应的反馈问题"},
+    )
+    lead_unit = forms.ModelChoiceField(
+        label="牵头单位", queryset=Unit.objects.none(),
+        error_messages={"invalid_choice": "该单位不在您的督导范围内",
+                        "required": "请选择牵头单位"},
+    )
+    deadline = forms.DateField(label="完成时限", required=False)
+    task_type = forms.ChoiceField(label="整改类型", choices=TaskType.choices,
+                                  initial=TaskType.BY_DEADLINE)
+
+    def __init__(self, *args, problems, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["problem"].queryset = problems
+        self.fields["lead_unit"].queryset = units
+
+
+def first_error(form: forms.Form) -> str:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        return f"{label}：{errors[0]}" if label else errors[0]
+    return "填写的内容有误"

@@ -1,24 +1,49 @@
-"""挂图作战 (the dashboard) and the monthly report, for supervisors. Figures come from the
-rollups (reports/web/rollups_source.py); lists from the scoped selectors."""
+"""Supervisors' pages of the reports app: 挂图作战 (the dashboard), the monthly report, report
+documents (upload, read, confirm or reject what was extracted) and 核对发现 (reconciliation).
+Figures come from the rollups; lists from the scoped selectors; writes from reports.services.
+"""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import escape_uri_path
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from reports import services as report_services
+from reports.models import ItemKind, ReviewState
+from reports.parsing.reading import DEFAULT_MAX_BYTES
 from reports.rollups import Grouping, RollupFilters, rollup, trend
+from reports.selectors import reconciliation
 from reports.web import charts
-from reports.web.forms import DashboardFilterForm, MonthlyReportForm
+from reports.web import selectors as report_selectors
+from reports.web.forms import (
+    DashboardFilterForm,
+    FigureConfirmForm,
+    MeasureConfirmForm,
+    MonthlyReportForm,
+    ProblemConfirmForm,
+    ReportUploadForm,
+    first_error,
+)
+from reports.web.highlight import Span, pieces
 from reports.web.monthly_report import OverdueItem, build_monthly_report, subject_of
+from tracker.errors import DomainError
+from tracker.models import TaskType
 from tracker.selectors import task_overdue_list
 from tracker.web.lights import deadline_state
 from tracker.web.selectors import inspections_for_filter, unit_for_filter
 from tracker.web.views import is_supervisor
 
 OVERDUE_SHOWN = 50
+# The numbers a reported figure is compared on, as the findings table heads them.
+COMPARED_FIELDS = [
+    ("total", "总数"), ("completed", "已完成整改"), ("basically_completed", "基本完成整改"),
+    ("long_term", "长期坚持"), ("not_completed", "未完成整改"), ("in_progress", "正在整改"),
+]
 
 
 def units_one_level_down(rows, unit):
@@ -152,3 +177,231 @@ def monthly_report(request: HttpRequest) -> HttpResponse:
         f"attachment; filename=\"report.docx\"; filename*=UTF-8''{escape_uri_path(filename)}"
     )
     return response
+
+
+# --- Report documents -----------------------------------------------------------------------
+
+
+def _report_list_page(request: HttpRequest, *, form: ReportUploadForm | None = None,
+                      error: str = "", status: int = 200) -> HttpResponse:
+    return render(request, "reports_web/report_list.html", {
+        "title": "报告文件",
+        "form": form or ReportUploadForm(),
+        "reports": report_selectors.report_list(user=request.user),
+        "error": error,
+    }, status=status)
+
+
+@login_required
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    """报告文件: the reports in the reader's scope and an upload form."""
+    _supervisors_only(request)
+    return _report_list_page(request)
+
+
+@login_required
+@require_POST
+def report_upload(request: HttpRequest) -> HttpResponse:
+    _supervisors_only(request)
+    form = ReportUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _report_list_page(request, form=form, status=400, error="请选择要上传的报告文件")
+    upload = form.cleaned_data["file"]
+    try:
+        # One byte over the reader's limit is enough for it to refuse the file as too large.
+        outcome = report_services.report_import(
+            data=upload.read(DEFAULT_MAX_BYTES + 1), filename=upload.name, actor=request.user
+        )
+    except DomainError as error:
+        return _report_list_page(request, form=form, status=error.status_code,
+                                 error=f"“{upload.name}”未能导入：{error.message}")
+    report = outcome.report
+    if outcome.created:
+        messages.success(request, f"已导入“{upload.name}”：提取到数据{report.figures.count()}条、"
+                                  f"条目{report.items.count()}条，请逐条确认或驳回。")
+    else:
+        messages.info(request, f"“{upload.name}”与已导入的报告内容相同，未重复导入。")
+    return redirect("reports_web:report_detail", pk=report.pk)
+
+
+def _visible_report(request: HttpRequest, pk: int):
+    report = report_selectors.report_detail(user=request.user, pk=pk)
+    if report is None:
+        raise Http404("报告不存在或您无权查看")
+    return report
+
+
+def _report_page(request: HttpRequest, report, *, error: str = "", failed: str = "",
+                 status: int = 200) -> HttpResponse:
+    user = request.user
+    figures = list(report.figures.all())
+    items = list(report.items.all())
+    spans = [Span(f.start, f.end, "figure", f"figure-{f.pk}") for f in figures] + [
+        Span(i.start, i.end, i.kind, f"item-{i.pk}") for i in items
+    ]
+    return render(request, "reports_web/report_detail.html", {
+        "title": report.title or report.original_name,
+        "report": report,
+        "pieces": pieces(report.text, spans),
+        "figures": figures,
+        "problems": [i for i in items if i.kind == ItemKind.PROBLEM],
+        "measures": [i for i in items if i.kind == ItemKind.MEASURE],
+        "proposed": ReviewState.PROPOSED,
+        "choices": {
+            "inspections": list(report_selectors.visible_inspections(user=user)),
+            "problem_inspections": list(report_selectors.inspections_for_problems(user=user)),
+            "problems": list(report_selectors.problems_for_tasks(user=user)),
+            "units": list(report_selectors.units_for_tasks(user=user)),
+            "task_types": TaskType.choices,
+        },
+        "error": error,
+        "failed": failed,
+    }, status=status)
+
+
+@login_required
+@require_GET
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One report: its cleaned text with what was extracted marked, and a confirm or reject
+    form for each proposal."""
+    _supervisors_only(request)
+    return _report_page(request, _visible_report(request, pk))
+
+
+def _review(request: HttpRequest, report_id: int, anchor: str, form, call, done: str
+            ) -> HttpResponse:
+    """Validate `form` (None: nothing to fill), run the service, back to the report."""
+    report = _visible_report(request, report_id)
+    if form is not None and not form.is_valid():
+        return _report_page(request, report, error=first_error(form), failed=anchor, status=400)
+    try:
+        call(form.cleaned_data if form is not None else {})
+    except DomainError as error:
+        return _report_page(request, report, error=error.message, failed=anchor,
+                            status=error.status_code)
+    messages.success(request, done)
+    return redirect(f"{reverse('reports_web:report_detail', args=[report.pk])}#{anchor}")
+
+
+def _figure(request: HttpRequest, pk: int):
+    _supervisors_only(request)
+    figure = report_selectors.figure_for_review(user=request.user, pk=pk)
+    if figure is None:
+        raise Http404("该条数据不存在或您无权查看")
+    return figure
+
+
+def _item(request: HttpRequest, pk: int):
+    _supervisors_only(request)
+    item = report_selectors.item_for_review(user=request.user, pk=pk)
+    if item is None:
+        raise Http404("该条内容不存在或您无权查看")
+    return item
+
+
+@login_required
+@require_POST
+def figure_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    figure = _figure(request, pk)
+    form = FigureConfirmForm(
+        request.POST, inspections=report_selectors.visible_inspections(user=request.user)
+    )
+    return _review(request, figure.report_id, f"figure-{pk}", form, lambda data: (
+        report_services.figure_confirm(figure=figure, actor=request.user,
+                                       inspection=data["inspection"])
+    ), "已确认该条数据，将用于对账")
+
+
+@login_required
+@require_POST
+def figure_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    figure = _figure(request, pk)
+    return _review(request, figure.report_id, f"figure-{pk}", None, lambda data: (
+        report_services.figure_reject(figure=figure, actor=request.user)
+    ), "已驳回该条数据")
+
+
+@login_required
+@require_POST
+def item_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """A problem item becomes a 反馈问题 of an inspection; a measure item an 整改任务."""
+    item = _item(request, pk)
+    user = request.user
+    if item.kind == ItemKind.PROBLEM:
+        form = ProblemConfirmForm(
+            request.POST, inspections=report_selectors.inspections_for_problems(user=user)
+        )
+        return _review(request, item.report_id, f"item-{pk}", form, lambda data: (
+            report_services.item_confirm_as_problem(
+                item=item, actor=user, inspection=data["inspection"], aspect=data["aspect"]
+            )
+        ), "已确认为反馈问题")
+    form = MeasureConfirmForm(
+        request.POST, problems=report_selectors.problems_for_tasks(user=user),
+        units=report_selectors.units_for_tasks(user=user),
+    )
+    return _review(request, item.report_id, f"item-{pk}", form, lambda data: (
+        report_services.item_confirm_as_task(
+            item=item, actor=user, problem=data["problem"], lead_unit=data["lead_unit"],
+            deadline=data["deadline"], task_type=TaskType(data["task_type"]),
+        )
+    ), "已确认为整改任务")
+
+
+@login_required
+@require_POST
+def item_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _item(request, pk)
+    return _review(request, item.report_id, f"item-{pk}", None, lambda data: (
+        report_services.item_reject(item=item, actor=request.user)
+    ), "已驳回该条内容")
+
+
+# --- 核对发现: reported figures against the ledger -----------------------------------------
+
+
+def _finding_row(result) -> dict:
+    """One reconciled figure as the table shows it: per compared number the reported value
+    (None when the report does not state it, or redacts it), the ledger's, and whether they
+    disagree."""
+    differing = {d.field for d in result.disagreements}
+    return {
+        "figure": result.figure,
+        "report": result.figure.report,
+        "as_of": result.as_of,
+        "cells": [
+            {"reported": getattr(result.figure, field), "ledger": result.ledger[field],
+             "differs": field in differing}
+            for field, _ in COMPARED_FIELDS
+        ],
+        "disagreements": result.disagreements,
+    }
+
+
+@login_required
+@require_GET
+def findings(request: HttpRequest) -> HttpResponse:
+    """Per inspection, each confirmed reported figure next to the ledger as of its report's
+    date, with every disagreement ("一致" when there is none)."""
+    _supervisors_only(request)
+    user = request.user
+    with_findings = report_selectors.inspections_with_findings(user=user)
+    form = DashboardFilterForm(request.GET or None,
+                               inspections=report_selectors.visible_inspections(user=user))
+    chosen = form.cleaned_data.get("inspection") if form.is_valid() else None
+    if request.GET.get("inspection") and chosen is None:
+        raise Http404("巡视巡察不存在或您无权查看")
+    shown = [chosen] if chosen else list(with_findings)
+    sections = [
+        {"inspection": inspection,
+         "rows": [_finding_row(r) for r in reconciliation(user=user, inspection=inspection)]}
+        for inspection in shown
+    ]
+    return render(request, "reports_web/findings.html", {
+        "title": "核对发现",
+        "form": form,
+        "inspection": chosen,
+        "sections": sections,
+        "compared": [label for _, label in COMPARED_FIELDS],
+    })

@@ -54,17 +54,26 @@ def test_officer_reports_and_submits_supervisor_closes_dashboard_counts_it(
 def test_no_page_asks_any_host_but_the_project(open_as, live_server, city_ledger, artifacts):
     """Point 2: every page, as an officer and as a supervisor; the `visits` fixture asserts
     that every request went to the live server's own host."""
+    from tests.reports.factories import ExtractedFigureFactory
+
     inspection, task = city_ledger["inspection"], city_ledger["task"]
+    report = ExtractedFigureFactory(inspection=inspection, review_state="confirmed").report
     officer = open_as("jiaoyu")
     for path in ("/tasks/", f"/tasks/{task.pk}/", "/tasks/?status=overdue", "/password/",
-                 "/inbox/"):
+                 "/inbox/", "/ledger/"):
         officer.goto(f"{live_server.url}{path}")
         officer.wait_for_load_state("networkidle")
     supervisor = open_as("zgb")
     for path in ("/dashboard/", f"/dashboard/?inspection={inspection.pk}", "/review/",
-                 "/reports/monthly/", "/tasks/", f"/tasks/{task.pk}/"):
+                 "/reports/monthly/", "/tasks/", f"/tasks/{task.pk}/", "/ledger/",
+                 "/reports/documents/", "/reports/findings/",
+                 f"/reports/findings/?inspection={inspection.pk}",
+                 f"/reports/documents/{report.pk}/"):
         supervisor.goto(f"{live_server.url}{path}")
         supervisor.wait_for_load_state("networkidle")
+    supervisor.screenshot(path=str(artifacts / "report-page.png"), full_page=True)
+    supervisor.goto(f"{live_server.url}/reports/findings/?inspection={inspection.pk}")
+    supervisor.screenshot(path=str(artifacts / "findings.png"), full_page=True)
     supervisor.emulate_media(media="print")
     supervisor.goto(f"{live_server.url}/dashboard/")
     supervisor.screenshot(path=str(artifacts / "dashboard-print.png"), full_page=True)

@@ -11,6 +11,7 @@ NAV = [
     ("web:task_list", None, "all"),
     ("web:review", "审核", "supervisor"),
     ("reports_web:monthly_report", "月度报告", "supervisor"),
+    ("reports_web:report_list", "报告文件", "supervisor"),
     ("reports_web:findings", "核对发现", "supervisor"),
     ("web:ledger", "整改台账", "all"),
     ("web:inbox", "消息", "all"),

@@ -141,3 +141,24 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["inspection"].queryset = inspections
+
+
+class LedgerImportForm(BootstrapMixin, forms.Form):
+    """整改台账导入: the inspection the rows belong to (one the reader sees) and the file."""
+
+    inspection = forms.ModelChoiceField(
+        label="导入到巡视巡察", queryset=Inspection.objects.none(),
+        empty_label="请选择巡视巡察",
+        error_messages={"invalid_choice": "该巡视巡察不存在或不在您的查看范围内"},
+    )
+    file = forms.FileField(
+        label="整改台账文件（.xlsx）",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
+        help_text="常用列：序号、反馈问题、整改措施、责任单位、责任领导、完成时限、整改进展、"
+                  "完成情况。任何一行有误则整份文件不导入。",
+    )
+
+    def __init__(self, *args, inspections, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["inspection"].queryset = inspections

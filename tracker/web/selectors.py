@@ -64,6 +64,14 @@ def inspections_for_filter(*, user: User) -> QuerySet[Inspection]:
     )
 
 
+def inspections_for_import(*, user: User) -> QuerySet[Inspection]:
+    """The inspections a ledger may be imported into: those the user sees (a supervisor also
+    sees those aimed at a unit in their scope, even before they have any task)."""
+    return Inspection.objects.filter(access.visible_inspections_q(user)).order_by(
+        "-feedback_date", "id"
+    )
+
+
 def task_detail(*, user: User, pk: int) -> Task | None:
     """One visible task with everything its page shows, or None (the page answers 404)."""
     return (

@@ -27,5 +27,8 @@ urlpatterns = [
     path("review/", views.review, name="review"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/read/", views.inbox_mark_read, name="inbox_mark_read"),
+    path("ledger/", views.ledger, name="ledger"),
+    path("ledger/import/", views.ledger_import, name="ledger_import"),
+    path("ledger/export/", views.ledger_export, name="ledger_export"),
     path("inbox/read-all/", views.inbox_mark_all_read, name="inbox_mark_all_read"),
 ]

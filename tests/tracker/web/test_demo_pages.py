@@ -2,9 +2,11 @@
 logging in through the login page with the demo password."""
 
 import datetime as dt
+import io
 
 import pytest
 from django.test import Client
+from openpyxl import load_workbook
 
 from tracker.demo.content import DEMO_PASSWORD, USERS
 from tracker.demo.loader import load_demo
@@ -14,8 +16,10 @@ from tracker.web.selectors import inspections_for_filter
 
 pytestmark = pytest.mark.django_db
 
-OFFICER_PAGES = ["/", "/tasks/", "/tasks/?status=overdue", "/password/", "/inbox/"]
-SUPERVISOR_PAGES = [*OFFICER_PAGES, "/dashboard/", "/review/", "/reports/monthly/"]
+OFFICER_PAGES = ["/", "/tasks/", "/tasks/?status=overdue", "/password/", "/inbox/", "/ledger/"]
+SUPERVISOR_PAGES = [*OFFICER_PAGES, "/dashboard/", "/review/", "/reports/monthly/",
+                    "/reports/documents/", "/reports/findings/"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
@@ -40,12 +44,20 @@ def test_every_page_works_for_each_demo_user(demo, username):
     hidden = Task.objects.exclude(pk__in=[t.pk for t in visible]).first()
     if hidden is not None:
         assert client.get(f"/tasks/{hidden.pk}/").status_code == 404
+    exported = client.get("/ledger/export/")
+    assert exported.status_code == 200, username
+    assert exported["Content-Type"] == XLSX
+    load_workbook(io.BytesIO(exported.content))  # a workbook openpyxl reads
     if supervises:
         inspection = inspections_for_filter(user=user).first()
+        findings = client.get(f"/reports/findings/?inspection={inspection.pk}")
+        assert findings.status_code == 200, username
         assert client.get(f"/dashboard/?inspection={inspection.pk}").status_code == 200
         report = client.get(f"/reports/monthly/?inspection={inspection.pk}"
                             f"&as_of={dt.date.today().isoformat()}")
         assert report.status_code == 200
         assert report["Content-Type"].endswith("wordprocessingml.document")
     else:
-        assert client.get("/dashboard/").status_code == 403
+        for path in ("/dashboard/", "/reports/documents/", "/reports/findings/"):
+            assert client.get(path).status_code == 403, (username, path)
+        assert client.post("/ledger/import/").status_code == 403
