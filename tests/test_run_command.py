@@ -96,6 +96,7 @@ def test_run_command_serves_admin_with_demo_data_and_ticks(tmp_path):
         wait_for(lambda: responds(f"{base}/health/"), 120, process, log)
         output = log.read_text()
         assert "整改任务27项" in output
+        assert "演示报告：已导入" in output
         assert re.search(r"zgb\s+demo12345", output)
 
         browser = Browser()

@@ -45,3 +45,16 @@ def test_loading_the_demo_twice_changes_nothing():
     assert (again.units_created, again.users_created, again.tasks_created) == (0, 0, 0)
     assert counts == (Unit.objects.count(), User.objects.count(), Task.objects.count(),
                       TaskEvent.objects.count())
+
+
+def test_demo_report_is_confirmed_and_one_closure_ahead_of_the_ledger():
+    from reports.demo import load_demo_report
+    from reports.selectors import reconciliation
+
+    load_demo(today=TODAY)
+    supervisor = User.objects.get(username="zgb")
+    assert load_demo_report(today=TODAY, supervisor=supervisor)
+    assert not load_demo_report(today=TODAY, supervisor=supervisor)  # idempotent
+    inspection = Inspection.objects.get(title__startswith="省委第三巡视组")
+    (finding,) = reconciliation(user=supervisor, inspection=inspection)
+    assert [d.field for d in finding.disagreements] == ["completed", "not_completed"]
