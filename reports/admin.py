@@ -110,9 +110,6 @@ class SourceReportAdmin(admin.ModelAdmin):
         except DomainError as error:
             self.message_user(request, error.message, level=messages.ERROR)
 
-    def save_related(self, request, form, formsets, change):
-        return  # the inlines are read-only
-
 
 def _run(modeladmin, request, queryset, verb: str, call) -> None:
     done = 0
