@@ -1,6 +1,14 @@
-from django.contrib import admin
+"""Admin for report documents. Every write goes through reports.services, like the API's."""
 
-from reports.models import ExtractedFigure, ExtractedItem, SourceReport
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+
+from reports import services
+from reports.models import ExtractedFigure, ExtractedItem, ItemKind, ReviewState, SourceReport
+from reports.selectors import reconciliation
+from tracker import access
+from tracker.errors import DomainError
+from tracker.models import Inspection
 
 
 class ExtractedFigureInline(admin.TabularInline):
@@ -26,32 +34,121 @@ class ExtractedItemInline(admin.TabularInline):
         return False
 
 
+def _findings(report: SourceReport, user) -> list[str]:
+    """The disagreement sentences of the report's confirmed figures, each inspection
+    reconciled once, as the user sees the ledger."""
+    inspection_ids = (
+        report.figures.filter(review_state=ReviewState.CONFIRMED)
+        .values_list("inspection_id", flat=True).distinct()
+    )
+    sentences = []
+    for inspection in Inspection.objects.filter(pk__in=inspection_ids).order_by("pk"):
+        for result in reconciliation(user=user, inspection=inspection):
+            if result.figure.report_id != report.pk:
+                continue
+            sentences.extend(
+                f"{inspection.title}：{d.message}" for d in result.disagreements
+            )
+    return sentences
+
+
+def _sentence_list(sentences: list[str], empty: str):
+    if not sentences:
+        return empty
+    return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>",
+                                                       ((s,) for s in sentences)))
+
+
 @admin.register(SourceReport)
 class SourceReportAdmin(admin.ModelAdmin):
     list_display = ["title", "original_name", "issuing_body", "year", "report_date",
                     "inspection", "imported_at"]
     list_filter = ["format", "year", "inspection"]
     search_fields = ["title", "original_name", "issuing_body", "text"]
+    list_select_related = ["inspection"]
     fields = ["title", "original_name", "format", "encoding", "size", "sha256", "issuing_body",
-              "year", "period", "report_date", "inspection", "imported_by", "imported_at", "text"]
+              "year", "period", "report_date", "inspection", "reconciliation_findings",
+              "imported_by", "imported_at", "text"]
     readonly_fields = ["title", "original_name", "format", "encoding", "size", "sha256",
-                       "issuing_body", "year", "period", "imported_by", "imported_at", "text"]
+                       "issuing_body", "year", "period", "reconciliation_findings",
+                       "imported_by", "imported_at", "text"]
     inlines = [ExtractedFigureInline, ExtractedItemInline]
 
     def has_add_permission(self, request):
         return False  # reports come in through the import (page, API or command)
 
+    def get_object(self, request, object_id, from_field=None):
+        report = super().get_object(request, object_id, from_field)
+        if report is not None:
+            report._viewer = request.user  # the findings read the ledger as this user sees it
+        return report
+
+    @admin.display(description="对账发现（报告数据与台账不一致之处）")
+    def reconciliation_findings(self, report: SourceReport):
+        viewer = getattr(report, "_viewer", None)
+        if viewer is None:
+            return "—"
+        return _sentence_list(
+            _findings(report, viewer),
+            "无不一致之处（仅核对已确认并关联巡视巡察的整改进度数据）",
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "inspection":
+            kwargs["queryset"] = Inspection.objects.filter(
+                access.visible_inspections_q(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            services.report_update(
+                report=SourceReport.objects.get(pk=obj.pk), actor=request.user,
+                report_date=data.get("report_date"), inspection=data.get("inspection"),
+            )
+        except DomainError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+
+
+def _run(modeladmin, request, queryset, verb: str, call) -> None:
+    done = 0
+    for obj in queryset:
+        try:
+            call(obj)
+            done += 1
+        except DomainError as error:
+            modeladmin.message_user(request, f"{obj}：{error.message}", level=messages.WARNING)
+    modeladmin.message_user(request, f"已{verb}{done}条")
+
 
 @admin.register(ExtractedFigure)
 class ExtractedFigureAdmin(admin.ModelAdmin):
-    list_display = ["quote", "kind", "body", "total", "completed", "review_state", "inspection"]
+    list_display = ["quote", "kind", "body", "total", "completed", "review_state", "inspection",
+                    "report"]
     list_filter = ["kind", "review_state", "inspection"]
     search_fields = ["quote", "body"]
-    list_select_related = ["inspection"]
+    list_select_related = ["inspection", "report"]
     readonly_fields = [f.name for f in ExtractedFigure._meta.fields]
+    actions = ["confirm_selected", "reject_selected"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="确认所选报告数据（关联到报告对应的巡视巡察）")
+    def confirm_selected(self, request, queryset):
+        def confirm(figure):
+            if figure.report.inspection is None:
+                raise DomainError("报告尚未关联巡视巡察，请先在报告文件中选择")
+            services.figure_confirm(figure=figure, actor=request.user,
+                                    inspection=figure.report.inspection)
+
+        _run(self, request, queryset.select_related("report__inspection"), "确认", confirm)
+
+    @admin.action(description="驳回所选报告数据")
+    def reject_selected(self, request, queryset):
+        _run(self, request, queryset, "驳回",
+             lambda figure: services.figure_reject(figure=figure, actor=request.user))
 
 
 @admin.register(ExtractedItem)
@@ -60,7 +157,37 @@ class ExtractedItemAdmin(admin.ModelAdmin):
     list_filter = ["kind", "review_state"]
     search_fields = ["text"]
     list_select_related = ["report"]
-    readonly_fields = [f.name for f in ExtractedItem._meta.fields]
+    readonly_fields = [*(f.name for f in ExtractedItem._meta.fields), "how_to_confirm"]
+    actions = ["confirm_problems_selected", "reject_selected"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="如何确认")
+    def how_to_confirm(self, item: ExtractedItem):
+        if item.review_state != ReviewState.PROPOSED:
+            return "已处理"
+        if item.kind == ItemKind.PROBLEM:
+            return format_html(
+                "在列表中选中后执行“确认为反馈问题”，或通过接口 POST {}（可指定方面和序号）",
+                f"/api/v1/reports/items/{item.pk}/confirm-as-problem/",
+            )
+        return format_html(
+            "确认为整改任务须指定所属问题、牵头单位和完成时限：通过接口 POST {}",
+            f"/api/v1/reports/items/{item.pk}/confirm-as-task/",
+        )
+
+    @admin.action(description="确认为反馈问题（报告对应的巡视巡察，排在最后）")
+    def confirm_problems_selected(self, request, queryset):
+        def confirm(item):
+            if item.report.inspection is None:
+                raise DomainError("报告尚未关联巡视巡察，请先在报告文件中选择")
+            services.item_confirm_as_problem(item=item, actor=request.user,
+                                             inspection=item.report.inspection)
+
+        _run(self, request, queryset.select_related("report__inspection"), "确认", confirm)
+
+    @admin.action(description="驳回所选条目")
+    def reject_selected(self, request, queryset):
+        _run(self, request, queryset, "驳回",
+             lambda item: services.item_reject(item=item, actor=request.user))

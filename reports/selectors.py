@@ -3,11 +3,12 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from reports.models import (
     ExtractedFigure,
+    ExtractedItem,
     FigureKind,
     ReviewState,
     RollupSnapshot,
@@ -32,6 +33,31 @@ def snapshot_list(*, user: User) -> QuerySet[RollupSnapshot]:
             own | Q(scope_unit__in=Unit.objects.filter(path__startswith=scope.path))
         )
     return qs.filter(own)
+
+
+def report_list(*, user: User) -> QuerySet[SourceReport]:
+    """Report documents the user may read, with their figures and items.
+
+    Administrators and top supervisors read all; another supervisor reads the reports imported
+    by someone in their scope and those linked to an inspection they see; officers none (the
+    API refuses them before this). Three queries whatever the number of reports: reports,
+    figures, items."""
+    qs = SourceReport.objects.select_related("imported_by", "inspection").prefetch_related(
+        Prefetch(
+            "figures", queryset=ExtractedFigure.objects.select_related("reviewed_by")
+        ),
+        Prefetch("items", queryset=ExtractedItem.objects.select_related("reviewed_by")),
+    )
+    if not access.is_supervisor_or_admin(user):
+        return qs.none()
+    scope = access.scope_unit(user)
+    if access.sees_everything(user) or (scope is not None and scope.parent_id is None):
+        return qs  # an administrator, or a supervisor at the root of the unit tree
+    inspections = Inspection.objects.filter(access.visible_inspections_q(user)).values("pk")
+    q = Q(imported_by=user) | Q(inspection__in=inspections)
+    if scope is not None:
+        q |= Q(imported_by__unit__path__startswith=scope.path)
+    return qs.filter(q)
 
 
 @dataclass(frozen=True)

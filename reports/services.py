@@ -27,13 +27,17 @@ from tracker.services.tasks import task_create
 
 
 class DocumentRefused(DomainError):
-    """A report file that cannot be read faithfully; `reason` is the reader's stable code."""
+    """A report file that cannot be read faithfully; `reason` is the reader's stable code.
+
+    In the API's error shape: code "document_refused", the Chinese message as `detail` and as
+    `fields.file`, and the reader's code as `fields.reason` (e.g. "empty", "undecodable").
+    """
 
     code = "document_refused"
     status_code = 400
 
     def __init__(self, error: DocumentError):
-        super().__init__(error.message)
+        super().__init__(error.message, fields={"file": error.message, "reason": error.code})
         self.reason = error.code
 
 
@@ -111,6 +115,32 @@ def _store(extraction, document, data, filename, digest, actor, now) -> SourceRe
     return report
 
 
+_UNSET = object()
+
+
+@transaction.atomic
+def report_update(
+    *, report: SourceReport, actor: User, report_date=_UNSET, inspection=_UNSET,
+) -> SourceReport:
+    """Set the date a report speaks for (reconciliation reads the ledger as of it) and the
+    inspection it reports on. Only what is passed changes."""
+    _ensure_supervisor(actor)
+    changed = []
+    if report_date is not _UNSET:
+        report.report_date = report_date
+        changed.append("report_date")
+    if inspection is not _UNSET:
+        if inspection is not None and not Inspection.objects.filter(
+            access.visible_inspections_q(actor), pk=inspection.pk
+        ).exists():
+            raise InvalidInput("您无权查看该巡视巡察", fields={"inspection": "无效的巡视巡察"})
+        report.inspection = inspection
+        changed.append("inspection")
+    if changed:
+        report.save(update_fields=changed)
+    return report
+
+
 def _mark_reviewed(model, pk: int, state: ReviewState, actor: User, now, **links) -> None:
     rows = model.objects.filter(pk=pk, review_state=ReviewState.PROPOSED).update(
         review_state=state, reviewed_by=actor, reviewed_at=now, **links
@@ -154,7 +184,9 @@ def item_confirm_as_problem(
     if number is None:
         last = inspection.problems.order_by("-number").values_list("number", flat=True).first()
         number = (last or 0) + 1
-    problem = problem_create(inspection=inspection, number=number, text=item.text, aspect=aspect)
+    problem = problem_create(
+        inspection=inspection, number=number, text=item.text, aspect=aspect, actor=actor
+    )
     _mark_reviewed(ExtractedItem, item.pk, ReviewState.CONFIRMED, actor, now or timezone.now(),
                    problem=problem)
     return problem

@@ -1,10 +1,15 @@
 """Parse the rollup query parameters and render snapshots. No logic beyond that."""
 
+from django.db import models
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from reports.models import RollupSnapshot
+from reports.models import ExtractedFigure, ExtractedItem, RollupSnapshot, SourceReport
 from reports.rollups import Grouping, Period, RollupFilters, unit_in_reach
-from tracker.models import InspectionKind, Unit
+from tracker import access
+from tracker.api.serializers import InspectionBriefSerializer, UserBriefSerializer
+from tracker.models import Inspection, InspectionKind, Problem, TaskType, Unit
 
 
 class RollupQuerySerializer(serializers.Serializer):
@@ -120,3 +125,168 @@ class RollupResponseSerializer(serializers.Serializer):
 class TrendResponseSerializer(serializers.Serializer):
     period = serializers.CharField()
     series = serializers.ListField(child=serializers.DictField())
+
+
+# --- Report documents (issue 6) -----------------------------------------------------------
+
+
+class ReportUploadSerializer(serializers.Serializer):
+    # Empty and unreadable files are refused by the reader with its own code and message.
+    file = serializers.FileField(
+        max_length=255, allow_empty_file=True, label="报告文件",
+        help_text=".txt（UTF-8、GBK、GB18030、UTF-16）、.docx 或带文字层的 .pdf",
+    )
+
+
+class ExtractedFigureSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    review_state_display = serializers.CharField(source="get_review_state_display",
+                                                 read_only=True)
+    reviewed_by = UserBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ExtractedFigure
+        fields = [
+            "id", "kind", "kind_display", "body", "counting_word", "total", "completed",
+            "basically_completed", "long_term", "not_completed", "in_progress", "quote", "start",
+            "end", "review_state", "review_state_display", "inspection", "reviewed_by",
+            "reviewed_at",
+        ]
+        read_only_fields = fields
+
+
+class ExtractedItemSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    review_state_display = serializers.CharField(source="get_review_state_display",
+                                                 read_only=True)
+    reviewed_by = UserBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ExtractedItem
+        fields = [
+            "id", "kind", "kind_display", "position", "text", "start", "end", "review_state",
+            "review_state_display", "problem", "task", "reviewed_by", "reviewed_at",
+        ]
+        read_only_fields = fields
+
+
+class SourceReportSerializer(serializers.ModelSerializer):
+    """A report with what was read out of it; needs report_list()'s joins and prefetch."""
+
+    imported_by = UserBriefSerializer(read_only=True, allow_null=True)
+    inspection = InspectionBriefSerializer(read_only=True, allow_null=True)
+    figures = ExtractedFigureSerializer(many=True, read_only=True)
+    items = ExtractedItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SourceReport
+        fields = [
+            "id", "original_name", "title", "issuing_body", "year", "period", "report_date",
+            "inspection", "format", "encoding", "size", "sha256", "imported_by", "imported_at",
+            "figures", "items",
+        ]
+        read_only_fields = fields
+
+
+class SourceReportDetailSerializer(SourceReportSerializer):
+    """The detail adds the cleaned text, which every offset indexes."""
+
+    class Meta(SourceReportSerializer.Meta):
+        fields = [*SourceReportSerializer.Meta.fields, "text"]
+        read_only_fields = fields
+
+
+def _visible_inspections(serializer) -> models.QuerySet:
+    request = serializer.context.get("request")
+    if request is None:
+        return Inspection.objects.none()
+    return Inspection.objects.filter(access.visible_inspections_q(request.user))
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedInspectionField(serializers.PrimaryKeyRelatedField):
+    """An inspection the requesting user can see; any other id is refused as not found."""
+
+    def get_queryset(self):
+        return _visible_inspections(self.parent)
+
+
+class ReportUpdateSerializer(serializers.Serializer):
+    report_date = serializers.DateField(required=False, allow_null=True, label="报告日期")
+    inspection = ScopedInspectionField(required=False, allow_null=True, label="对应巡视巡察")
+
+
+class FigureConfirmSerializer(serializers.Serializer):
+    inspection = ScopedInspectionField(label="对应巡视巡察")
+
+
+class ItemConfirmAsProblemSerializer(serializers.Serializer):
+    inspection = ScopedInspectionField(label="巡视巡察")
+    aspect = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                   label="方面")
+    number = serializers.IntegerField(min_value=1, max_value=32767, required=False,
+                                      allow_null=True, label="问题序号（不填则排在最后）")
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedProblemField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        request = self.parent.context.get("request")
+        if request is None:
+            return Problem.objects.none()
+        return Problem.objects.filter(access.visible_problems_q(request.user))
+
+
+class ItemConfirmAsTaskSerializer(serializers.Serializer):
+    problem = ScopedProblemField(label="所属问题")
+    lead_unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), label="牵头单位")
+    deadline = serializers.DateField(allow_null=True, label="完成时限（长期坚持可为空）")
+    task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.BY_DEADLINE,
+                                        label="任务类型")
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="",
+                                  label="任务名称（不填则取条目内容）")
+
+
+# --- Reconciliation -----------------------------------------------------------------------
+
+
+class ReconciliationQuerySerializer(serializers.Serializer):
+    inspection = serializers.IntegerField(min_value=1, max_value=2**62, label="巡视巡察")
+
+
+class NumbersSerializer(serializers.Serializer):
+    total = serializers.IntegerField(allow_null=True, label="总数")
+    completed = serializers.IntegerField(allow_null=True, label="已完成整改（已销号）")
+    basically_completed = serializers.IntegerField(allow_null=True, label="基本完成整改")
+    long_term = serializers.IntegerField(allow_null=True, label="长期坚持")
+    not_completed = serializers.IntegerField(allow_null=True, label="未完成整改")
+    in_progress = serializers.IntegerField(allow_null=True, label="正在整改（台账含待审核）")
+
+
+class DisagreementSerializer(serializers.Serializer):
+    field = serializers.CharField(label="数据项")
+    reported = serializers.IntegerField(label="报告数")
+    ledger = serializers.IntegerField(label="台账数")
+    message = serializers.CharField(label="说明")
+
+
+class ReportBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField(label="标题")
+    report_date = serializers.DateField(allow_null=True, label="报告日期")
+
+
+class ReconciledFigureSerializer(serializers.Serializer):
+    figure = serializers.IntegerField(label="报告数据 id")
+    quote = serializers.CharField(label="原文")
+    body = serializers.CharField(label="报告主体")
+    report = ReportBriefSerializer()
+    as_of = serializers.DateField(label="台账截止日期")
+    reported = NumbersSerializer(label="报告数（未写明或打码为空）")
+    ledger = NumbersSerializer(label="台账数")
+    disagreements = DisagreementSerializer(many=True, label="不一致之处")
+
+
+class ReconciliationResponseSerializer(serializers.Serializer):
+    inspection = InspectionBriefSerializer()
+    figures = ReconciledFigureSerializer(many=True)

@@ -1,15 +1,19 @@
-"""Rollup endpoints. Thin: parse the query, call the selector or service, render."""
+"""Rollup, reconciliation and report endpoints. Thin: parse the input, call the selector or
+service, render."""
 
 from urllib.parse import quote
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reports import services
+from reports.api import serializers
 from reports.api.renderers import CSVRenderer, XLSXRenderer
 from reports.api.serializers import (
     RollupQuerySerializer,
@@ -20,9 +24,17 @@ from reports.api.serializers import (
     TrendQuerySerializer,
     TrendResponseSerializer,
 )
+from reports.filters import SourceReportFilter
+from reports.models import ExtractedFigure, ExtractedItem
+from reports.parsing import DocumentError
+from reports.parsing.reading import DEFAULT_MAX_BYTES
+from reports.reconcile import COMPARED
 from reports.rollups import rollup, rollup_as_dict, trend
-from reports.selectors import snapshot_list
+from reports.selectors import reconciliation, report_list, snapshot_list
+from tracker import access
 from tracker.api.permissions import anyone_signed_in, supervisor_or_admin
+from tracker.errors import DomainError
+from tracker.models import Inspection
 
 RENDERERS = [JSONRenderer, BrowsableAPIRenderer, XLSXRenderer, CSVRenderer]
 
@@ -118,3 +130,216 @@ class SnapshotDetailView(DownloadMixin, APIView):
     def get(self, request, pk: int):
         snapshot = get_object_or_404(snapshot_list(user=request.user), pk=pk)
         return Response(SnapshotSerializer(snapshot).data)
+
+
+# --- Report documents (issue 6) -----------------------------------------------------------
+
+
+class AlreadyImportedElsewhere(DomainError):
+    code = "already_imported"
+    status_code = 409
+    default_message = "该文件已由其他督导人员导入，不在您的查看范围内"
+
+
+class ReportViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.UpdateModelMixin, viewsets.GenericViewSet,
+):
+    """报告文件：督导人员和管理员上传报告，查看从中读取的整改数据、存在的问题和下步措施。
+
+    联络员无权使用（403）；不在可见范围内的报告返回 404。
+    """
+
+    serializer_class = serializers.SourceReportSerializer
+    filterset_class = SourceReportFilter
+    ordering_fields = ["id", "imported_at", "report_date", "year"]
+    ordering = ["-imported_at", "-id"]
+    lookup_value_regex = r"\d+"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    rules = dict.fromkeys(["list", "retrieve", "create", "partial_update"], supervisor_or_admin)
+
+    def get_queryset(self):
+        return report_list(user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return serializers.SourceReportSerializer
+        return serializers.SourceReportDetailSerializer
+
+    def validated(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data,
+                                      context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def report_response(self, report_id: int, status_code=status.HTTP_200_OK) -> Response:
+        report = self.get_queryset().get(pk=report_id)
+        return Response(serializers.SourceReportDetailSerializer(report).data, status=status_code)
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.ReportUploadSerializer},
+        responses={201: serializers.SourceReportDetailSerializer,
+                   200: serializers.SourceReportDetailSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        """上传报告文件并读取（201）；同一文件已导入过时不作改动，返回原记录（200）。
+
+        无法读取的文件返回 400，code 为 document_refused，fields.reason 为读取器的错误码。"""
+        uploaded = self.validated(serializers.ReportUploadSerializer)["file"]
+        if uploaded.size > DEFAULT_MAX_BYTES:  # refused before it is read into memory
+            raise services.DocumentRefused(DocumentError(
+                "too_large",
+                f"文件过大（{uploaded.size / 1024 / 1024:.1f} MB），"
+                f"超过 {DEFAULT_MAX_BYTES / 1024 / 1024:.1f} MB 的上限。",
+            ))
+        outcome = services.report_import(data=uploaded.read(), filename=uploaded.name,
+                                         actor=request.user)
+        if not self.get_queryset().filter(pk=outcome.report.pk).exists():
+            raise AlreadyImportedElsewhere()
+        return self.report_response(
+            outcome.report.pk, status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+        )
+
+    @extend_schema(request=serializers.ReportUpdateSerializer,
+                   responses=serializers.SourceReportDetailSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        """填写报告日期（对账按此日期取台账数据）和对应的巡视巡察。"""
+        report = self.get_object()
+        data = self.validated(serializers.ReportUpdateSerializer)
+        services.report_update(report=report, actor=request.user, **data)
+        return self.report_response(report.pk)
+
+
+class _ReviewViewSet(viewsets.GenericViewSet):
+    """Figures and items are reached through the reports the user may read."""
+
+    lookup_value_regex = r"\d+"
+    filter_backends: list = []
+    pagination_class = None
+
+    def scoped(self, model):
+        reports = report_list(user=self.request.user).values("pk")
+        return model.objects.filter(report__in=reports).select_related("reviewed_by")
+
+    def validated(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data,
+                                      context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def render(self, obj) -> Response:
+        obj = self.get_queryset().get(pk=obj.pk)
+        return Response(self.get_serializer_class()(obj).data)
+
+
+class ExtractedFigureViewSet(_ReviewViewSet):
+    """报告数据：督导人员确认（关联巡视巡察，用于对账）或驳回。"""
+
+    serializer_class = serializers.ExtractedFigureSerializer
+    rules = dict.fromkeys(["confirm", "reject"], supervisor_or_admin)
+
+    def get_queryset(self):
+        return self.scoped(ExtractedFigure)
+
+    @extend_schema(request=serializers.FigureConfirmSerializer,
+                   responses=serializers.ExtractedFigureSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """确认报告数据，并关联到其所报告的巡视巡察。"""
+        figure = self.get_object()
+        data = self.validated(serializers.FigureConfirmSerializer)
+        services.figure_confirm(figure=figure, actor=request.user,
+                                inspection=data["inspection"])
+        return self.render(figure)
+
+    @extend_schema(request=None, responses=serializers.ExtractedFigureSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """驳回报告数据（读取有误或与本系统无关）。"""
+        figure = self.get_object()
+        services.figure_reject(figure=figure, actor=request.user)
+        return self.render(figure)
+
+
+class ExtractedItemViewSet(_ReviewViewSet):
+    """报告条目：“存在的问题”确认为反馈问题，“下步措施”确认为整改任务，或驳回。"""
+
+    serializer_class = serializers.ExtractedItemSerializer
+    rules = dict.fromkeys(["confirm_as_problem", "confirm_as_task", "reject"],
+                          supervisor_or_admin)
+
+    def get_queryset(self):
+        return self.scoped(ExtractedItem)
+
+    @extend_schema(request=serializers.ItemConfirmAsProblemSerializer,
+                   responses=serializers.ExtractedItemSerializer)
+    @action(detail=True, methods=["post"], url_path="confirm-as-problem")
+    def confirm_as_problem(self, request, pk=None):
+        """把“存在的问题”条目确认为巡视巡察的反馈问题（不填序号则排在最后）。"""
+        item = self.get_object()
+        data = self.validated(serializers.ItemConfirmAsProblemSerializer)
+        services.item_confirm_as_problem(
+            item=item, actor=request.user, inspection=data["inspection"],
+            aspect=data["aspect"], number=data.get("number"),
+        )
+        return self.render(item)
+
+    @extend_schema(request=serializers.ItemConfirmAsTaskSerializer,
+                   responses=serializers.ExtractedItemSerializer)
+    @action(detail=True, methods=["post"], url_path="confirm-as-task")
+    def confirm_as_task(self, request, pk=None):
+        """把“下步措施”条目确认为整改任务（须指定所属问题、牵头单位和完成时限）。"""
+        item = self.get_object()
+        data = self.validated(serializers.ItemConfirmAsTaskSerializer)
+        services.item_confirm_as_task(item=item, actor=request.user, **data)
+        return self.render(item)
+
+    @extend_schema(request=None, responses=serializers.ExtractedItemSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """驳回条目（不进入台账）。"""
+        item = self.get_object()
+        services.item_reject(item=item, actor=request.user)
+        return self.render(item)
+
+
+# --- Reconciliation -----------------------------------------------------------------------
+
+COMPARED_FIELDS = [field for field, *_ in COMPARED]
+
+
+class ReconciliationView(APIView):
+    """GET /api/v1/rollups/reconciliation/?inspection=ID: each confirmed reported figure of
+    the inspection against the ledger as of its report's date, with every disagreement."""
+
+    rules = {"get": supervisor_or_admin}
+
+    @extend_schema(parameters=[serializers.ReconciliationQuerySerializer],
+                   responses=serializers.ReconciliationResponseSerializer)
+    def get(self, request):
+        """报告数据与台账对账：逐条列出报告所称数字与台账截至报告日期的数字不一致之处。"""
+        query = serializers.ReconciliationQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        inspection = get_object_or_404(
+            Inspection.objects.filter(access.visible_inspections_q(request.user)),
+            pk=query.validated_data["inspection"],
+        )
+        results = reconciliation(user=request.user, inspection=inspection)
+        return Response(serializers.ReconciliationResponseSerializer({
+            "inspection": inspection,
+            "figures": [
+                {
+                    "figure": r.figure.pk,
+                    "quote": r.figure.quote,
+                    "body": r.figure.body,
+                    "report": {"id": r.figure.report.pk, "title": str(r.figure.report),
+                               "report_date": r.figure.report.report_date},
+                    "as_of": r.as_of,
+                    "reported": {f: getattr(r.figure, f) for f in COMPARED_FIELDS},
+                    "ledger": r.ledger,
+                    "disagreements": r.disagreements,
+                }
+                for r in results
+            ],
+        }).data)

@@ -50,6 +50,9 @@ ALL_URLS = sorted({_concrete(route) for route in _walk(get_resolver().url_patter
 
 def test_the_walk_finds_the_api_and_the_allow_list():
     assert "/api/v1/tasks/1/close/" in ALL_URLS
+    assert {"/api/v1/reports/", "/api/v1/reports/1/", "/api/v1/reports/figures/1/confirm/",
+            "/api/v1/reports/items/1/confirm-as-task/",
+            "/api/v1/rollups/reconciliation/"} <= set(ALL_URLS)
     assert set(ALL_URLS) >= ALLOW_LIST
 
 

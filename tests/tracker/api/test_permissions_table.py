@@ -19,6 +19,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
+from reports.models import ExtractedFigure, ExtractedItem, SourceReport
+from tests.reports.factories import (
+    ExtractedFigureFactory,
+    ExtractedItemFactory,
+    SourceReportFactory,
+)
 from tests.tracker.factories import (
     DeadlineExtensionFactory,
     EvidenceFactory,
@@ -77,10 +83,17 @@ def _upload(world):
     return {"file": SimpleUploadedFile("整改报告.pdf", b"%PDF-1.4 rectification report")}
 
 
+def _report_upload(world):
+    text = "东湖区整改工作情况汇报\n区委巡察组反馈的12项整改任务已完成5项。"
+    return {"file": SimpleUploadedFile("整改汇报.txt", text.encode())}
+
+
 OK_ALL = (200, 200, 200, 200, 200, 401)
 SEEN = (200, 404, 200, 404, 200, 401)  # a detail of the task's world
 SUPERVISE = (403, 404, 200, 404, 200, 401)  # a supervisor's act on the task
 ADMIN = (403, 403, 403, 403, 200, 401)
+# Reports: supervisors and administrators only; a report is seen through its inspection.
+REVIEW = (403, 403, 200, 404, 200, 401)
 
 CASES = [
     # Units: everyone signed in reads the tree; only the administrator writes.
@@ -149,6 +162,26 @@ CASES = [
          body={"note": "同意"}),
     Case("extension reject", "post", "/api/v1/extensions/{extension}/reject/", SUPERVISE,
          body={"note": "理由不充分"}),
+    # Report documents (issue 6): officers are refused, out-of-sight reports are 404.
+    Case("reports list", "get", "/api/v1/reports/", (403, 403, 200, 200, 200, 401)),
+    Case("report detail", "get", "/api/v1/reports/{report}/", REVIEW),
+    Case("report upload", "post", "/api/v1/reports/", (403, 403, 201, 201, 201, 401),
+         body=_report_upload, multipart=True),
+    Case("report update", "patch", "/api/v1/reports/{report}/", REVIEW,
+         body={"report_date": "2026-05-31"}),
+    Case("report figure confirm", "post", "/api/v1/reports/figures/{figure}/confirm/", REVIEW,
+         body=lambda w: {"inspection": w.task.inspection_id}),
+    Case("report figure reject", "post", "/api/v1/reports/figures/{figure}/reject/", REVIEW),
+    Case("report item confirm as problem", "post",
+         "/api/v1/reports/items/{problem_item}/confirm-as-problem/", REVIEW,
+         body=lambda w: {"inspection": w.task.inspection_id, "aspect": "监督执纪方面"}),
+    Case("report item confirm as task", "post",
+         "/api/v1/reports/items/{measure_item}/confirm-as-task/", REVIEW,
+         body=lambda w: {"problem": w.task.problem_id, "lead_unit": w.units["town"],
+                         "deadline": "2026-10-31"}),
+    Case("report item reject", "post", "/api/v1/reports/items/{problem_item}/reject/", REVIEW),
+    Case("reconciliation", "get", "/api/v1/rollups/reconciliation/?inspection={inspection}",
+         REVIEW),
     # Session and token.
     Case("logout", "post", "/api/v1/auth/logout/", (204, 204, 204, 204, 204, 401)),
     Case("token revoke", "delete", "/api/v1/auth/token/", (204, 204, 204, 204, 204, 401)),
@@ -159,7 +192,8 @@ CASES = [
 ]
 
 MODELS = [Unit, User, Inspection, Problem, Task, Task.supporting_units.through, TaskEvent,
-          ProgressReport, Evidence, DeadlineExtension, Token]
+          ProgressReport, Evidence, DeadlineExtension, Token, SourceReport, ExtractedFigure,
+          ExtractedItem]
 
 
 def snapshot() -> dict:
@@ -180,7 +214,7 @@ def test_endpoint_answers_each_role_with_the_exact_status_and_refusals_change_no
     url = case.url.format(
         task=world.task.pk, inspection=world.task.inspection_id, problem=world.task.problem_id,
         evidence=world.evidence.pk, extension=world.extension.pk if world.extension else 0,
-        bob=world.users["own"].pk, **world.units,
+        bob=world.users["own"].pk, **world.units, **world.extra,
     )
     body = case.body(world) if callable(case.body) else case.body
     client = client_for(world.users[role])
@@ -209,6 +243,11 @@ def world_for(city, bureau, county, town, alice, bob, sam, chief, root_admin, su
         extension = None
         if with_extension:
             extension = DeadlineExtensionFactory(task=task, requested_by=bob)
+        # A report about the task's inspection (aimed at the county): sam sees it, sue not.
+        report = SourceReportFactory(inspection_id=task.inspection_id)
+        figure = ExtractedFigureFactory(report=report)
+        problem_item = ExtractedItemFactory(report=report, kind="problem", position=1)
+        measure_item = ExtractedItemFactory(report=report, kind="measure", position=1)
         return World(
             task=task,
             users={"own": bob, "other": alice, "sup_in": sam, "sup_out": sue,
@@ -216,6 +255,8 @@ def world_for(city, bureau, county, town, alice, bob, sam, chief, root_admin, su
             units={"city": city.pk, "bureau": bureau.pk, "county": county.pk, "town": town.pk},
             evidence=evidence,
             extension=extension,
+            extra={"report": report.pk, "figure": figure.pk, "problem_item": problem_item.pk,
+                   "measure_item": measure_item.pk},
         )
 
     return build

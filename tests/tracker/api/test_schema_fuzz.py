@@ -24,6 +24,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from reports.models import ReviewState
+from tests.reports.factories import (
+    ExtractedFigureFactory,
+    ExtractedItemFactory,
+    SourceReportFactory,
+)
 from tests.tracker.factories import (
     DeadlineExtensionFactory,
     EvidenceFactory,
@@ -66,6 +72,14 @@ def role_headers(request, db, city, bureau, county, town, alice, bob, sam, root_
         EvidenceFactory(task=task, uploaded_by=bob)
         if status == TaskStatus.IN_PROGRESS:
             DeadlineExtensionFactory(task=task, requested_by=bob)
+            # A report about this inspection: proposed and confirmed figures, items of both
+            # kinds, so the reports and reconciliation endpoints have data to answer with.
+            report = SourceReportFactory(inspection_id=task.inspection_id, imported_by=sam)
+            ExtractedFigureFactory(report=report)
+            ExtractedFigureFactory(report=report, review_state=ReviewState.CONFIRMED,
+                                   inspection_id=task.inspection_id, completed=None)
+            ExtractedItemFactory(report=report, kind="problem", position=1)
+            ExtractedItemFactory(report=report, kind="measure", position=1)
     users = {"own_officer": bob, "other_officer": alice, "supervisor_in": sam,
              "supervisor_out": sue, "admin": root_admin, "anonymous": None}
     user = users[request.param]
