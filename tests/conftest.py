@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
+from rest_framework.test import APIClient
 
 from tests.tracker.factories import TaskFactory, UnitFactory, UserFactory
 from tracker.models import Role, UnitKind
@@ -118,3 +120,30 @@ def root_admin(db):
 @pytest.fixture
 def bureau_task(bureau):
     return TaskFactory(lead_unit=bureau)
+
+
+@pytest.fixture
+def sue(bureau):
+    """Supervisor over the bureau only: out of scope for anything in the county."""
+    return UserFactory(username="sue", unit=bureau, supervisor=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    # Throttle counters live in the cache; each test starts with none.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def client_for():
+    """An API client signed in as the given user (anonymous for None)."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make

@@ -90,3 +90,29 @@ def make_tasks(
                 )
             )
     return tasks
+
+
+def build_reconciliation_ledger(*, actor, lead_unit, inspection=None) -> Problem:
+    """Ten tasks created on 2026-05-01 through the services (so as-of figures exist); by
+    05-05 six are closed and one is basically completed. Returns their problem."""
+    from tests.tracker.factories import ProblemFactory
+    from tracker.services import tasks as task_services
+
+    local = dt.timezone(dt.timedelta(hours=8))
+
+    def at(day: int) -> dt.datetime:
+        return dt.datetime(2026, 5, day, 10, tzinfo=local)
+
+    problem = ProblemFactory(**({"inspection": inspection} if inspection else {}))
+    tasks = [
+        task_services.task_create(problem=problem, actor=actor, title=f"任务{i}",
+                                  lead_unit=lead_unit, deadline=dt.date(2026, 6, 30), now=at(1))
+        for i in range(10)
+    ]
+    for task in tasks[:6]:
+        task_services.task_start(task=task, actor=actor, now=at(2))
+        task_services.task_submit(task=task, actor=actor, now=at(3))
+        task_services.task_close(task=task, actor=actor, now=at(5))
+    task_services.task_start(task=tasks[6], actor=actor, now=at(2))
+    task_services.task_mark_basically_completed(task=tasks[6], actor=actor, now=at(4))
+    return problem

@@ -8,7 +8,11 @@ import pytest
 
 from reports.models import ReviewState
 from reports.selectors import reconciliation
-from tests.reports.factories import ExtractedFigureFactory, SourceReportFactory
+from tests.reports.factories import (
+    ExtractedFigureFactory,
+    SourceReportFactory,
+    build_reconciliation_ledger,
+)
 from tests.tracker.factories import ProblemFactory
 from tracker.services import tasks as services
 
@@ -23,19 +27,7 @@ def at(day: int) -> dt.datetime:
 @pytest.fixture
 def ledger(chief, bureau):
     """10 tasks created on 5-1; by 5-5, 6 closed and 1 basically completed."""
-    problem = ProblemFactory()
-    tasks = [
-        services.task_create(problem=problem, actor=chief, title=f"任务{i}", lead_unit=bureau,
-                             deadline=dt.date(2026, 6, 30), now=at(1))
-        for i in range(10)
-    ]
-    for task in tasks[:6]:
-        services.task_start(task=task, actor=chief, now=at(2))
-        services.task_submit(task=task, actor=chief, now=at(3))
-        services.task_close(task=task, actor=chief, now=at(5))
-    services.task_start(task=tasks[6], actor=chief, now=at(2))
-    services.task_mark_basically_completed(task=tasks[6], actor=chief, now=at(4))
-    return problem.inspection
+    return build_reconciliation_ledger(actor=chief, lead_unit=bureau).inspection
 
 
 def reported(inspection, day, **numbers):

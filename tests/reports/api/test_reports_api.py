@@ -16,10 +16,10 @@ from tests.reports.factories import (
     ExtractedFigureFactory,
     ExtractedItemFactory,
     SourceReportFactory,
+    build_reconciliation_ledger,
 )
 from tests.tracker.factories import InspectionFactory, ProblemFactory
 from tracker.models import Problem, Task
-from tracker.services import tasks as task_services
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -338,21 +338,11 @@ def at(day: int) -> dt.datetime:
 
 @pytest.fixture
 def ledger(chief, county, town):
-    """10 tasks of an inspection of the county created on 5-1; by 5-5, 6 closed and 1
+    """An inspection of the county: 10 tasks created on 5-1; by 5-5, 6 closed and 1
     basically completed."""
-    problem = ProblemFactory(inspection=InspectionFactory(target_unit=county))
-    tasks = [
-        task_services.task_create(problem=problem, actor=chief, title=f"任务{i}", lead_unit=town,
-                                  deadline=dt.date(2026, 6, 30), now=at(1))
-        for i in range(10)
-    ]
-    for task in tasks[:6]:
-        task_services.task_start(task=task, actor=chief, now=at(2))
-        task_services.task_submit(task=task, actor=chief, now=at(3))
-        task_services.task_close(task=task, actor=chief, now=at(5))
-    task_services.task_start(task=tasks[6], actor=chief, now=at(2))
-    task_services.task_mark_basically_completed(task=tasks[6], actor=chief, now=at(4))
-    return problem.inspection
+    inspection = InspectionFactory(target_unit=county)
+    return build_reconciliation_ledger(actor=chief, lead_unit=town,
+                                       inspection=inspection).inspection
 
 
 def reported(inspection, day, **numbers):
