@@ -1,6 +1,7 @@
 """Admin for report documents. Every write goes through reports.services, like the API's."""
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from reports import services
@@ -167,14 +168,17 @@ class ExtractedItemAdmin(admin.ModelAdmin):
     def how_to_confirm(self, item: ExtractedItem):
         if item.review_state != ReviewState.PROPOSED:
             return "已处理"
+        page = reverse("reports_web:report_detail", args=[item.report_id])
         if item.kind == ItemKind.PROBLEM:
             return format_html(
-                "在列表中选中后执行“确认为反馈问题”，或通过接口 POST {}（可指定方面和序号）",
-                f"/api/v1/reports/items/{item.pk}/confirm-as-problem/",
+                "在列表中选中后执行“确认为反馈问题”，或在<a href=\"{}\">报告页面</a>逐条确认"
+                "（可指定方面）",
+                page,
             )
         return format_html(
-            "确认为整改任务须指定所属问题、牵头单位和完成时限：通过接口 POST {}",
-            f"/api/v1/reports/items/{item.pk}/confirm-as-task/",
+            "确认为整改任务须指定所属问题、牵头单位和完成时限：请在<a href=\"{}\">报告页面</a>"
+            "逐条确认，或通过接口 POST {}",
+            page, f"/api/v1/reports/items/{item.pk}/confirm-as-task/",
         )
 
     @admin.action(description="确认为反馈问题（报告对应的巡视巡察，排在最后）")
