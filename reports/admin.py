@@ -112,6 +112,13 @@ class SourceReportAdmin(admin.ModelAdmin):
             self.message_user(request, error.message, level=messages.ERROR)
 
 
+def _report_inspection(extracted) -> Inspection:
+    """The inspection a figure or item is confirmed into: the one its report is linked to."""
+    if extracted.report.inspection is None:
+        raise DomainError("报告尚未关联巡视巡察，请先在报告文件中选择")
+    return extracted.report.inspection
+
+
 def _run(modeladmin, request, queryset, verb: str, call) -> None:
     done = 0
     for obj in queryset:
@@ -139,10 +146,8 @@ class ExtractedFigureAdmin(admin.ModelAdmin):
     @admin.action(description="确认所选报告数据（关联到报告对应的巡视巡察）")
     def confirm_selected(self, request, queryset):
         def confirm(figure):
-            if figure.report.inspection is None:
-                raise DomainError("报告尚未关联巡视巡察，请先在报告文件中选择")
             services.figure_confirm(figure=figure, actor=request.user,
-                                    inspection=figure.report.inspection)
+                                    inspection=_report_inspection(figure))
 
         _run(self, request, queryset.select_related("report__inspection"), "确认", confirm)
 
@@ -184,10 +189,8 @@ class ExtractedItemAdmin(admin.ModelAdmin):
     @admin.action(description="确认为反馈问题（报告对应的巡视巡察，排在最后）")
     def confirm_problems_selected(self, request, queryset):
         def confirm(item):
-            if item.report.inspection is None:
-                raise DomainError("报告尚未关联巡视巡察，请先在报告文件中选择")
             services.item_confirm_as_problem(item=item, actor=request.user,
-                                             inspection=item.report.inspection)
+                                             inspection=_report_inspection(item))
 
         _run(self, request, queryset.select_related("report__inspection"), "确认", confirm)
 
