@@ -1,52 +1,147 @@
-"""Who may see and do what, by unit and role. One place, used by services and the API.
+"""The rule book of access: who may see and do what, by unit and role.
+
+One predicate per question. Pages, the API, the admin, services, rollups, exports and
+notifications all call these; none of them restates a rule. (docs/architecture.md lists the
+one place of every rule.)
 
 - Officers (联络员) see tasks whose lead or supporting unit is their unit (or below it, when
   `covers_subunits` is set); they act for the lead unit and contribute as a supporting unit.
-- Supervisors see and supervise every task touching the subtree of their supervision root
-  (their own unit unless set otherwise); a supervisor at the root of the tree sees all.
+- Supervisors see every task touching the subtree of their supervision root (their own unit
+  unless set otherwise), and manage (close, send back, reopen, edit, create, import) only the
+  tasks *led* by a unit in that subtree: a supporting unit never makes a task theirs.
 - Administrators see and do everything.
+
+Every predicate is False for an inactive user.
 """
 
+from django.apps import apps
 from django.db.models import Exists, OuterRef, Q
 
-from tracker.models import Role, Task, Unit, User
+from tracker.models import Inspection, Role, Task, Unit, User
+
+_NOTHING = Q(pk__in=[])
+
+
+# --- Who the user is -----------------------------------------------------------------------
+
+
+def sees_everything(user: User) -> bool:
+    """An administrator (role 系统管理员, or a Django superuser)."""
+    return bool(
+        user.is_authenticated and user.is_active and (user.is_superuser or user.role == Role.ADMIN)
+    )
+
+
+def is_supervisor(user: User) -> bool:
+    """A supervisor (督导人员) proper; administrators are not counted here."""
+    return bool(user.is_authenticated and user.is_active and user.role == Role.SUPERVISOR)
+
+
+def is_supervisor_or_admin(user: User) -> bool:
+    """May use the supervision faces at all: review queue, dashboard, reports, the admin."""
+    return sees_everything(user) or is_supervisor(user)
 
 
 def scope_unit(user: User) -> Unit | None:
     """The unit whose subtree bounds what the user sees; None means no unit bound (admin)."""
+    if not user.is_authenticated:
+        return None
     if user.role == Role.SUPERVISOR:
         return user.supervision_root or user.unit
     return user.unit
 
 
-def sees_everything(user: User) -> bool:
-    return user.is_active and (user.is_superuser or user.role == Role.ADMIN)
+def is_top_supervisor(user: User) -> bool:
+    """A supervisor whose scope is the root of the unit tree: sees the whole ledger."""
+    scope = scope_unit(user)
+    return is_supervisor(user) and scope is not None and scope.parent_id is None
 
 
-def _unit_q(user: User) -> Q:
-    """A Q over Unit matching the units whose tasks the user sees."""
+def _reaches_subtree(user: User) -> bool:
+    return user.role == Role.SUPERVISOR or bool(user.covers_subunits)
+
+
+# --- Units ---------------------------------------------------------------------------------
+
+
+def reachable_units_q(user: User) -> Q:
+    """A Q over Unit: the units whose tasks the user sees (and may narrow a list or a rollup
+    to). An administrator reaches every unit."""
+    if sees_everything(user):
+        return Q()
     unit = scope_unit(user)
-    if unit is None:
-        return Q(pk__in=[])
-    if user.role == Role.SUPERVISOR or user.covers_subunits:
+    if unit is None or not user.is_active:
+        return _NOTHING
+    if _reaches_subtree(user):
         return Q(path__startswith=unit.path)
     return Q(pk=unit.pk)
 
 
+def reaches_unit(user: User, unit: Unit) -> bool:
+    """Whether `unit` lies within the units the user sees (the Python twin of
+    `reachable_units_q`, for one unit already loaded)."""
+    if sees_everything(user):
+        return True
+    scope = scope_unit(user)
+    if scope is None or not user.is_active:
+        return False
+    if _reaches_subtree(user):
+        return unit.is_within(scope)
+    return unit.pk == scope.pk
+
+
+def managed_units_q(user: User) -> Q:
+    """A Q over Unit: the units the user supervises (their tasks may be created, edited,
+    closed, reopened by the user). Officers manage none."""
+    if sees_everything(user):
+        return Q()
+    if not is_supervisor(user):
+        return _NOTHING
+    scope = scope_unit(user)
+    return Q(path__startswith=scope.path) if scope is not None else _NOTHING
+
+
+def may_manage_unit(user: User, unit: Unit | None) -> bool:
+    """A supervisor whose scope includes `unit` (or an administrator). `None` (an inspection
+    aimed at no unit, a task without a lead unit yet) needs a top supervisor."""
+    if sees_everything(user):
+        return True
+    if not is_supervisor(user):
+        return False
+    if unit is None:
+        return is_top_supervisor(user)
+    scope = scope_unit(user)
+    return scope is not None and unit.is_within(scope)
+
+
+# --- Tasks ---------------------------------------------------------------------------------
+
+
 def visible_tasks_q(user: User) -> Q:
-    """A Q over Task: lead unit or any supporting unit in the user's units.
+    """A Q over Task: lead unit or any supporting unit among the units the user reaches.
 
     EXISTS rather than a join, so the list has no duplicate rows and needs no DISTINCT.
     """
     if not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
+        return _NOTHING
     if sees_everything(user):
         return Q()
-    units = Unit.objects.filter(_unit_q(user))
+    units = Unit.objects.filter(reachable_units_q(user))
     supporting = Task.supporting_units.through.objects.filter(
         task_id=OuterRef("pk"), unit__in=units
     )
     return Q(lead_unit__in=units) | Q(Exists(supporting))
+
+
+def managed_tasks_q(user: User) -> Q:
+    """A Q over Task: the tasks the user supervises, decided by the lead unit alone."""
+    if not user.is_authenticated or not user.is_active:
+        return _NOTHING
+    if sees_everything(user):
+        return Q()
+    if not is_supervisor(user):
+        return _NOTHING
+    return Q(lead_unit__in=Unit.objects.filter(managed_units_q(user)))
 
 
 def can_view_task(user: User, task: Task) -> bool:
@@ -54,15 +149,11 @@ def can_view_task(user: User, task: Task) -> bool:
 
 
 def can_act_for_lead_unit(user: User, task: Task) -> bool:
-    """Start, submit, request an extension: the lead unit's officer, or a supervisor over it."""
-    if sees_everything(user):
+    """Start, submit, request an extension: the lead unit's officer, or a supervisor over the
+    lead unit."""
+    if may_manage_unit(user, task.lead_unit):
         return True
-    unit = scope_unit(user)
-    if unit is None or not user.is_active:
-        return False
-    if user.role == Role.SUPERVISOR or user.covers_subunits:
-        return task.lead_unit.is_within(unit)
-    return task.lead_unit_id == unit.pk
+    return user.role == Role.OFFICER and reaches_unit(user, task.lead_unit)
 
 
 def can_contribute(user: User, task: Task) -> bool:
@@ -72,48 +163,26 @@ def can_contribute(user: User, task: Task) -> bool:
 
 
 def can_supervise(user: User, task: Task) -> bool:
-    """Close, send back, mark, reopen, approve extensions, edit the task."""
-    if sees_everything(user):
-        return True
-    return user.role == Role.SUPERVISOR and user.is_active and can_view_task(user, task)
+    """Close, send back, mark, reopen, approve extensions, edit the task: a supervisor over its
+    lead unit. A supervisor who only reaches a supporting unit sees the task but does not
+    manage it."""
+    return may_manage_unit(user, task.lead_unit)
 
 
-# --- Inspections, problems, units and users (issue 3) -------------------------------------
-
-
-def is_supervisor_or_admin(user: User) -> bool:
-    return user.is_active and (sees_everything(user) or user.role == Role.SUPERVISOR)
-
-
-def _is_top_supervisor(user: User) -> bool:
-    scope = scope_unit(user)
-    return user.role == Role.SUPERVISOR and scope is not None and scope.parent_id is None
-
-
-def covers_unit(user: User, unit: Unit | None) -> bool:
-    """A supervisor whose scope includes `unit`; None (no target unit) needs a top supervisor."""
-    if sees_everything(user):
-        return True
-    if not user.is_active or user.role != Role.SUPERVISOR:
-        return False
-    if unit is None:
-        return _is_top_supervisor(user)
-    scope = scope_unit(user)
-    return scope is not None and unit.is_within(scope)
+# --- Inspections and problems --------------------------------------------------------------
 
 
 def visible_inspections_q(user: User) -> Q:
     """A Q over Inspection: those with a task the user sees, plus, for a supervisor, those
     aimed at a unit in their scope (a top supervisor sees them all)."""
     if not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
-    if sees_everything(user) or _is_top_supervisor(user):
+        return _NOTHING
+    if sees_everything(user) or is_top_supervisor(user):
         return Q()
     tasks = Task.objects.filter(visible_tasks_q(user), inspection_id=OuterRef("pk"))
     q = Q(Exists(tasks))
-    scope = scope_unit(user)
-    if user.role == Role.SUPERVISOR and scope is not None:
-        q |= Q(target_unit__path__startswith=scope.path)
+    if is_supervisor(user):
+        q |= Q(target_unit__in=Unit.objects.filter(managed_units_q(user)))
     return q
 
 
@@ -121,16 +190,55 @@ def visible_problems_q(user: User) -> Q:
     """A Q over Problem: officers see the problems behind their tasks; supervisors also see
     every problem of an inspection aimed at their scope."""
     if not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
-    if sees_everything(user) or _is_top_supervisor(user):
+        return _NOTHING
+    if sees_everything(user) or is_top_supervisor(user):
         return Q()
     tasks = Task.objects.filter(visible_tasks_q(user), problem_id=OuterRef("pk"))
     q = Q(Exists(tasks))
-    scope = scope_unit(user)
-    if user.role == Role.SUPERVISOR and scope is not None:
-        q |= Q(inspection__target_unit__path__startswith=scope.path)
+    if is_supervisor(user):
+        q |= Q(inspection__target_unit__in=Unit.objects.filter(managed_units_q(user)))
     return q
 
 
 def can_edit_inspection(user: User, inspection) -> bool:
-    return covers_unit(user, inspection.target_unit)
+    """Edit an inspection or add problems to it: a supervisor over the unit it is aimed at."""
+    return may_manage_unit(user, inspection.target_unit)
+
+
+# --- Report documents ----------------------------------------------------------------------
+
+
+def visible_reports_q(user: User) -> Q:
+    """A Q over reports.SourceReport: report documents are read by supervisors only.
+
+    An administrator or a top supervisor reads all; another supervisor reads the reports they
+    imported, those imported by someone in their scope, and those filed under an inspection
+    they see."""
+    if not is_supervisor_or_admin(user):
+        return _NOTHING
+    if sees_everything(user) or is_top_supervisor(user):
+        return Q()
+    inspections = Inspection.objects.filter(visible_inspections_q(user))
+    return (
+        Q(imported_by=user)
+        | Q(imported_by__unit__in=Unit.objects.filter(managed_units_q(user)))
+        | Q(inspection__in=inspections)
+    )
+
+
+def may_manage_report(user: User, report) -> bool:
+    """Confirm or reject a report's figures and items, edit its date or inspection: a
+    supervisor who sees the report."""
+    if not is_supervisor_or_admin(user):
+        return False
+    # reports depends on tracker, never the reverse: the model is looked up by name.
+    SourceReport = apps.get_model("reports", "SourceReport")
+    return SourceReport.objects.filter(visible_reports_q(user), pk=report.pk).exists()
+
+
+# --- Users ---------------------------------------------------------------------------------
+
+
+def may_manage_users(user: User) -> bool:
+    """Create users, change roles and passwords, see the user list: administrators only."""
+    return sees_everything(user)

@@ -50,7 +50,7 @@ PROBLEM_EDITABLE_FIELDS = ("aspect", "number", "text")
 
 
 def _ensure_covers(actor: User | None, unit: Unit | None) -> None:
-    if actor is not None and not access.covers_unit(actor, unit):
+    if actor is not None and not access.may_manage_unit(actor, unit):
         name = unit.name if unit else "未指定被巡视（巡察）单位的巡视巡察"
         raise ActionForbidden(f"您无权管理“{name}”的巡视巡察及反馈问题")
 
