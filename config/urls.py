@@ -23,5 +23,5 @@ urlpatterns = [
     path("", include("reports.web.urls")),
 ]
 
-handler404 = "tracker.api.exceptions.api_aware_not_found"
-handler500 = "tracker.api.exceptions.api_aware_server_error"
+handler404 = "config.api.exceptions.api_aware_not_found"
+handler500 = "config.api.exceptions.api_aware_server_error"

@@ -24,11 +24,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.exceptions import PreconditionFailed, PreconditionRequired
+from config.api.pagination import PageNumberPagination, TaskCursorPagination
+from config.api.permissions import admin_only, anyone_signed_in, supervisor_or_admin
 from tracker import access, selectors
 from tracker.api import filters, serializers
-from tracker.api.exceptions import PreconditionFailed, PreconditionRequired
-from tracker.api.pagination import PageNumberPagination, TaskCursorPagination
-from tracker.api.permissions import admin_only, anyone_signed_in, supervisor_or_admin
 from tracker.errors import InvalidInput
 from tracker.models import (
     DeadlineExtension,
@@ -591,4 +591,4 @@ class TokenView(APIView):
 class LocalRedocView(SpectacularRedocView):
     """ReDoc without the stock template's web fonts: nothing is loaded from outside."""
 
-    template_name = "tracker/api/redoc.html"
+    template_name = "api/redoc.html"

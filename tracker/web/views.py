@@ -24,10 +24,10 @@ from django.views.decorators.http import require_GET, require_POST
 from tracker import access
 from tracker.errors import DomainError, ImportRejected
 from tracker.models import DeadlineExtension, ExtensionStatus, Role, Task, TaskStatus
+from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.services import extensions as extension_services
 from tracker.services import ledger as ledger_services
 from tracker.services import tasks as task_services
-from tracker.services.notifications import notification_mark_all_read, notification_mark_read
 from tracker.services.progress import task_report_progress_with_evidence
 from tracker.web import selectors
 from tracker.web.forms import (

@@ -17,8 +17,8 @@ from tests.tracker.reminders.conftest import at, wait_until
 from tracker import tasks as celery_tasks
 from tracker.channels import wecom
 from tracker.models import Delivery, DeliveryStatus, Notification, Role
-from tracker.services import notifications as notify
-from tracker.services.reminders import reminders_sweep
+from tracker.reminders import notifications as notify
+from tracker.reminders.services import reminders_sweep
 from tracker.workdays import add_workdays
 
 D = dt.date
