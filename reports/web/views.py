@@ -32,9 +32,9 @@ from reports.web.forms import (
 from reports.web.highlight import Span, pieces
 from reports.web.monthly_report import OverdueItem, build_monthly_report, subject_of
 from tracker.errors import DomainError
+from tracker.lights import deadline_state
 from tracker.models import TaskType
 from tracker.selectors import task_overdue_list
-from tracker.web.lights import deadline_state
 from tracker.web.selectors import inspections_for_filter, unit_for_filter
 from tracker.web.views import is_supervisor
 

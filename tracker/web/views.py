@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tracker import access
 from tracker.errors import DomainError, ImportRejected
+from tracker.lights import deadline_state
 from tracker.models import DeadlineExtension, ExtensionStatus, Role, Task, TaskStatus
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.services import extensions as extension_services
@@ -41,7 +42,6 @@ from tracker.web.forms import (
     SendBackForm,
     TaskFilterForm,
 )
-from tracker.web.lights import deadline_state
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
