@@ -302,7 +302,7 @@ class DeadlineExtensionAdmin(UnitScopedAdmin, RecordAdmin):
                        "decision_note"]
 
 
-# --- Reminders (issue 5) -----------------------------------------------------------------
+# --- Reminders -----------------------------------------------------------------
 
 
 @admin.register(Reminder)

@@ -14,7 +14,6 @@ from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from drf_spectacular.views import SpectacularRedocView
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import CSRFCheck
 from rest_framework.authtoken.models import Token
@@ -586,9 +585,3 @@ class TokenView(APIView):
     def delete(self, request):
         Token.objects.filter(user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class LocalRedocView(SpectacularRedocView):
-    """ReDoc without the stock template's web fonts: nothing is loaded from outside."""
-
-    template_name = "api/redoc.html"

@@ -4,7 +4,8 @@ A transport is made for one recipient: a user for e-mail, a unit for its group r
 
 - `is_noop()`: the recipient has not set this channel up (no e-mail address, no robot URL), so
   no delivery is created for it.
-- `notify(notification)`: send the notification's rendered text. It returns when sent, raises
+- `notify(notification)`: send the notification's rendered text (each channel's
+  `send_notification` does the channel's part). It returns when sent, raises
   TryLater for a transient failure worth retrying (network errors, timeouts, HTTP 5xx or 429,
   SMTP 4xx, the robots' rate-limit codes) or SendFailed for a permanent one (bad address, wrong
   key, rejected message). Nothing else is caught by callers.
@@ -43,15 +44,29 @@ class Transport:
     code: str = ""
     # The Notification field that holds this transport's recipient.
     recipient_field: str = ""
+    # The recipient's field that holds its address on this channel, and the failure recorded
+    # when it is empty by the time of sending.
+    address_field: str = ""
+    no_address = ""
 
     def __init__(self, recipient: User | Unit) -> None:
         self.recipient = recipient
 
+    @property
+    def address(self) -> str:
+        return getattr(self.recipient, self.address_field)
+
     def is_noop(self) -> bool:
         """True when the recipient has not configured this channel."""
-        return False
+        return not self.address
 
     def notify(self, notification: Notification) -> None:
+        """Send, or raise TryLater / SendFailed."""
+        if self.is_noop():
+            raise SendFailed(self.no_address)
+        self.send_notification(notification)
+
+    def send_notification(self, notification: Notification) -> None:
         raise NotImplementedError
 
 
@@ -60,14 +75,11 @@ class Email(Transport):
 
     code = Channel.EMAIL
     recipient_field = "recipient_user"
+    address_field = "email"
+    no_address = "接收人没有填写电子邮箱"
 
-    def is_noop(self) -> bool:
-        return not self.recipient.email
-
-    def notify(self, notification: Notification) -> None:
-        if self.is_noop():
-            raise SendFailed("接收人没有填写电子邮箱")
-        Email.send(to=self.recipient.email, subject=notification.title, body=notification.body)
+    def send_notification(self, notification: Notification) -> None:
+        Email.send(to=self.address, subject=notification.title, body=notification.body)
 
     @staticmethod
     def send(*, to: str, subject: str, body: str) -> None:
@@ -132,17 +144,14 @@ class WeCom(RobotTransport):
     """WeCom (企业微信) group robot: {"msgtype": "markdown", "markdown": {"content": ...}}."""
 
     code = Channel.WECOM
+    address_field = "wecom_webhook_url"
+    no_address = "单位未配置企业微信群机器人地址"
     # -1 系统繁忙, 45009 接口调用超过限制 (the robot allows 20 messages a minute).
     transient_errcodes = frozenset({-1, 45009})
     MAX_CONTENT_BYTES = 4096
 
-    def is_noop(self) -> bool:
-        return not self.recipient.wecom_webhook_url
-
-    def notify(self, notification: Notification) -> None:
-        if self.is_noop():
-            raise SendFailed("单位未配置企业微信群机器人地址")
-        WeCom.send(webhook_url=self.recipient.wecom_webhook_url, content=notification.body)
+    def send_notification(self, notification: Notification) -> None:
+        WeCom.send(webhook_url=self.address, content=notification.body)
 
     @staticmethod
     def payload(*, content: str) -> dict:
@@ -167,16 +176,13 @@ class DingTalk(RobotTransport):
     """
 
     code = Channel.DINGTALK
+    address_field = "dingtalk_webhook_url"
+    no_address = "单位未配置钉钉群机器人地址"
     # -1 系统繁忙, 130101 发送速度太快而限流 (20 messages a minute per robot).
     transient_errcodes = frozenset({-1, 130101})
     MAX_TEXT_CHARS = 5000
 
-    def is_noop(self) -> bool:
-        return not self.recipient.dingtalk_webhook_url
-
-    def notify(self, notification: Notification) -> None:
-        if self.is_noop():
-            raise SendFailed("单位未配置钉钉群机器人地址")
+    def send_notification(self, notification: Notification) -> None:
         unit = self.recipient
         named = sorted({item.get("responsible_person", "") for item in notification.items} - {""})
         mobiles = list(
@@ -185,7 +191,7 @@ class DingTalk(RobotTransport):
             .values_list("phone", flat=True)
         )
         DingTalk.send(
-            webhook_url=unit.dingtalk_webhook_url, secret=unit.dingtalk_secret,
+            webhook_url=self.address, secret=unit.dingtalk_secret,
             title=notification.title, text=notification.body, at_mobiles=mobiles,
         )
 
