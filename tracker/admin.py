@@ -302,7 +302,7 @@ class DeadlineExtensionAdmin(UnitScopedAdmin, RecordAdmin):
                        "decision_note"]
 
 
-# --- Reminders -----------------------------------------------------------------
+# --- Reminders ---------------------------------------------------------------------------
 
 
 @admin.register(Reminder)

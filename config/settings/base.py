@@ -247,8 +247,8 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# --- Reminders -----------------------------------------------------------------
-# Stages in working days relative to the deadline (see tracker/reminder_rules.py): notices
+# --- Reminders ---------------------------------------------------------------------------
+# Stages in working days relative to the deadline (see tracker/reminders/rules.py): notices
 # before it (0 = on the day), overdue on the first working day after it, escalation (督办) to
 # the supervisors after N working days overdue, a second level after M more.
 TRACKER_REMINDER_BEFORE_WORKDAYS = env.list(
@@ -301,7 +301,7 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
-# --- Rollups -------------------------------------------------------------------
+# --- Rollups -----------------------------------------------------------------------------
 # Red/yellow/green lights (红黄绿灯) per unit and per inspection; rules in docs/rollups.md.
 # Red: some task is overdue by more than this many working days.
 ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS = env.int("ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS", default=5)
@@ -317,7 +317,7 @@ ROLLUP_TREND_MAX_PERIODS = env.int("ROLLUP_TREND_MAX_PERIODS", default=260)
 TRACKER_LEDGER_MAX_BYTES = env.int("TRACKER_LEDGER_MAX_BYTES", default=10 * 1024 * 1024)
 TRACKER_LEDGER_MAX_ROWS = env.int("TRACKER_LEDGER_MAX_ROWS", default=5000)
 
-# --- API -----------------------------------------------------------------------
+# --- API ---------------------------------------------------------------------------------
 # Login lockout (tracker.services.auth): failures per account at an address, and per address
 # across accounts, within a window; reaching the limit locks that key for LOGIN_LOCKOUT_SECONDS.
 LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)

@@ -127,7 +127,7 @@ class TrendResponseSerializer(serializers.Serializer):
     series = serializers.ListField(child=serializers.DictField())
 
 
-# --- Report documents -----------------------------------------------------------
+# --- Report documents -------------------------------------------------------------------
 
 
 class ReportUploadSerializer(serializers.Serializer):

@@ -132,7 +132,7 @@ class SnapshotDetailView(DownloadMixin, APIView):
         return Response(SnapshotSerializer(snapshot).data)
 
 
-# --- Report documents -----------------------------------------------------------
+# --- Report documents --------------------------------------------------------------------
 
 
 class AlreadyImportedElsewhere(DomainError):
