@@ -5,12 +5,13 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
-from config.views import health
-from tracker.api.views import LocalRedocView
+from config import views
+from config.api.views import LocalRedocView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("health/", health, name="health"),
+    path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
     path("api/v1/", include("tracker.api.urls")),
     path("api/v1/", include("reports.api.urls")),
     path("api/v1/notifications/", include("tracker.api.notifications")),
@@ -18,10 +19,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", LocalRedocView.as_view(url_name="schema"), name="redoc"),
-    # Pages for people (issue 7): "/" is 我的任务 for officers, the dashboard for supervisors.
+    # Pages for people.
     path("", include("tracker.web.urls")),
     path("", include("reports.web.urls")),
 ]
 
-handler404 = "tracker.api.exceptions.api_aware_not_found"
-handler500 = "tracker.api.exceptions.api_aware_server_error"
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

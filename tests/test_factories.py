@@ -1,4 +1,4 @@
-"""Acceptance (issue 2, point 4): every model of the project has a factory-boy factory, and
+"""Acceptance: every model of the project has a factory-boy factory, and
 each builds a row the database accepts."""
 
 import pytest

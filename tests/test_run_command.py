@@ -1,4 +1,4 @@
-"""Acceptance (issue 2, point 1): the run command, on the embedded defaults, migrates, loads
+"""Acceptance: the run command, on the embedded defaults, migrates, loads
 the demo city, serves /admin/ where a demo user logs in and sees the demo tasks, and its
 worker logs beat ticks."""
 

@@ -23,9 +23,9 @@ from tracker.models import (
     Unit,
     User,
 )
+from tracker.reminders.notifications import delivery_retry
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
-from tracker.services.notifications import delivery_retry
 from tracker.web.forms import AdminLoginForm
 
 admin.site.site_header = "巡视整改任务跟踪"
@@ -302,7 +302,7 @@ class DeadlineExtensionAdmin(UnitScopedAdmin, RecordAdmin):
                        "decision_note"]
 
 
-# --- Reminders (issue 5) -----------------------------------------------------------------
+# --- Reminders ---------------------------------------------------------------------------
 
 
 @admin.register(Reminder)

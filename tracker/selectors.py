@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from tracker import access
-from tracker.models import ProgressReport, Task, TaskAction, Unit, User
+from tracker.models import Inspection, ProgressReport, Task, TaskAction, Unit, User
 
 
 def task_list(*, user: User) -> QuerySet[Task]:
@@ -22,8 +22,19 @@ def task_overdue_list(*, user: User, today: dt.date) -> QuerySet[Task]:
     return task_list(user=user).overdue(today)
 
 
-def unit_subtree(*, unit: Unit) -> QuerySet[Unit]:
-    return Unit.objects.subtree_of(unit)
+def inspections_for_filter(*, user: User) -> QuerySet[Inspection]:
+    """The inspections that have at least one task the user sees."""
+    visible = Task.objects.filter(access.visible_tasks_q(user))
+    return Inspection.objects.filter(pk__in=visible.values("inspection_id")).order_by(
+        "-feedback_date", "id"
+    )
+
+
+def unit_for_filter(*, user: User, pk: int | None) -> Unit | None:
+    """A unit to narrow a list or a dashboard by (drill-down), if the user's scope reaches it."""
+    if not pk:
+        return None
+    return Unit.objects.filter(access.reachable_units_q(user), pk=pk).first()
 
 
 def ledger_task_list(*, tasks: QuerySet[Task]) -> QuerySet[Task]:

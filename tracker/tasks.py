@@ -6,7 +6,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from tracker.services import notifications, reminders
+from tracker.reminders import notifications
+from tracker.reminders import services as reminders
 
 logger = logging.getLogger(__name__)
 

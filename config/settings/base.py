@@ -38,7 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
-    # Bootstrap's CSS and JS shipped as static files (pages for people, issue 7).
+    # Bootstrap's CSS and JS shipped as static files (pages for people).
     "bootstrap",
     "tracker",
     "reports",
@@ -63,14 +63,14 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "tracker.web.context_processors.navigation",
+                "config.context_processors.navigation",
             ],
         },
     },
@@ -100,7 +100,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "web:login"
-LOGIN_REDIRECT_URL = "web:home"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "web:login"
 
 # --- Language and time -------------------------------------------------------------------
@@ -187,15 +187,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: authenticated and active, then the view's rule for the action.
-    "DEFAULT_PERMISSION_CLASSES": ["tracker.api.permissions.TrackerPermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.TrackerPermission"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "tracker.api.filters.AliasOrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "tracker.api.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "tracker.api.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -223,7 +223,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "tracker.api.schema.add_error_responses",
+        "config.api.schema.add_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "tracker.models.tasks.TaskStatus",
@@ -247,8 +247,8 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# --- Reminders (issue 5) -----------------------------------------------------------------
-# Stages in working days relative to the deadline (see tracker/reminder_rules.py): notices
+# --- Reminders ---------------------------------------------------------------------------
+# Stages in working days relative to the deadline (see tracker/reminders/rules.py): notices
 # before it (0 = on the day), overdue on the first working day after it, escalation (督办) to
 # the supervisors after N working days overdue, a second level after M more.
 TRACKER_REMINDER_BEFORE_WORKDAYS = env.list(
@@ -301,7 +301,7 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
-# --- Rollups (issue 4) -------------------------------------------------------------------
+# --- Rollups -----------------------------------------------------------------------------
 # Red/yellow/green lights (红黄绿灯) per unit and per inspection; rules in docs/rollups.md.
 # Red: some task is overdue by more than this many working days.
 ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS = env.int("ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS", default=5)
@@ -317,7 +317,7 @@ ROLLUP_TREND_MAX_PERIODS = env.int("ROLLUP_TREND_MAX_PERIODS", default=260)
 TRACKER_LEDGER_MAX_BYTES = env.int("TRACKER_LEDGER_MAX_BYTES", default=10 * 1024 * 1024)
 TRACKER_LEDGER_MAX_ROWS = env.int("TRACKER_LEDGER_MAX_ROWS", default=5000)
 
-# --- API (issue 3) -----------------------------------------------------------------------
+# --- API ---------------------------------------------------------------------------------
 # Login lockout (tracker.services.auth): failures per account at an address, and per address
 # across accounts, within a window; reaching the limit locks that key for LOGIN_LOCKOUT_SECONDS.
 LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)

@@ -5,10 +5,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.serializers import InspectionBriefSerializer, UserBriefSerializer
 from reports.models import ExtractedFigure, ExtractedItem, RollupSnapshot, SourceReport
 from reports.rollups import Grouping, Period, RollupFilters, unit_in_reach
 from tracker import access
-from tracker.api.serializers import InspectionBriefSerializer, UserBriefSerializer
 from tracker.models import Inspection, InspectionKind, Problem, TaskType, Unit
 
 
@@ -127,7 +127,7 @@ class TrendResponseSerializer(serializers.Serializer):
     series = serializers.ListField(child=serializers.DictField())
 
 
-# --- Report documents (issue 6) -----------------------------------------------------------
+# --- Report documents -------------------------------------------------------------------
 
 
 class ReportUploadSerializer(serializers.Serializer):

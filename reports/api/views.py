@@ -12,6 +12,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.permissions import anyone_signed_in, supervisor_or_admin
 from reports import services
 from reports.api import serializers
 from reports.api.renderers import CSVRenderer, XLSXRenderer
@@ -32,7 +33,6 @@ from reports.reconcile import COMPARED
 from reports.rollups import rollup, rollup_as_dict, trend
 from reports.selectors import reconciliation, report_list, snapshot_list
 from tracker import access
-from tracker.api.permissions import anyone_signed_in, supervisor_or_admin
 from tracker.errors import DomainError
 from tracker.models import Inspection
 
@@ -132,7 +132,7 @@ class SnapshotDetailView(DownloadMixin, APIView):
         return Response(SnapshotSerializer(snapshot).data)
 
 
-# --- Report documents (issue 6) -----------------------------------------------------------
+# --- Report documents --------------------------------------------------------------------
 
 
 class AlreadyImportedElsewhere(DomainError):

@@ -1,4 +1,4 @@
-"""Supervisors' pages built on the rollups (issue 7): 挂图作战 and the monthly report."""
+"""Supervisors' pages built on the rollups: 挂图作战 and the monthly report."""
 
 from django.urls import path
 

@@ -31,12 +31,11 @@ from reports.web.forms import (
 )
 from reports.web.highlight import Span, pieces
 from reports.web.monthly_report import OverdueItem, build_monthly_report, subject_of
+from tracker import access
 from tracker.errors import DomainError
+from tracker.lights import deadline_state
 from tracker.models import TaskType
-from tracker.selectors import task_overdue_list
-from tracker.web.lights import deadline_state
-from tracker.web.selectors import inspections_for_filter, unit_for_filter
-from tracker.web.views import is_supervisor
+from tracker.selectors import inspections_for_filter, task_overdue_list, unit_for_filter
 
 OVERDUE_SHOWN = 50
 # The numbers a reported figure is compared on, as the findings table heads them.
@@ -64,7 +63,7 @@ def units_one_level_down(rows, unit):
 
 
 def _supervisors_only(request: HttpRequest) -> None:
-    if not is_supervisor(request.user):
+    if not access.is_supervisor_or_admin(request.user):
         raise PermissionDenied("只有督导人员可以查看")
 
 

@@ -1,4 +1,4 @@
-"""Issue 7, acceptance points 1 and 2, in a real browser (Debian's chromium, headless)."""
+"""The pages in a real browser (Debian's chromium, headless)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Acceptance (issue 6, "shown in the admin"): the report's change page lists the
+"""Acceptance ("shown in the admin"): the report's change page lists the
 reconciliation findings; admin actions confirm and reject through the services."""
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Acceptance (issue 6, point 5): the reconciliation lists the planted disagreements in a test
+"""Acceptance: the reconciliation lists the planted disagreements in a test
 ledger, as of each report's date, and nothing else."""
 
 import datetime as dt

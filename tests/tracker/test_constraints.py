@@ -1,4 +1,4 @@
-"""Acceptance (issue 2, point 3): each database constraint rejects a violation by itself,
+"""Acceptance: each database constraint rejects a violation by itself,
 without any Python validation in the way (rows are written with raw ORM updates/creates)."""
 
 import datetime as dt

@@ -1,6 +1,6 @@
 """Excel ledger (整改台账) import and export.
 
-Acceptance (issue): a good ledger, merged problem cells, an unknown unit, a bad date and a
+Acceptance: a good ledger, merged problem cells, an unknown unit, a bad date and a
 missing required column (each with the exact Chinese message, nothing imported), and the round
 trip export → import into an empty ledger. Workbooks are built here with openpyxl.
 """

@@ -1,4 +1,4 @@
-"""Acceptance (issue 2, point 3): every allowed and every forbidden transition, and the
+"""Acceptance: every allowed and every forbidden transition, and the
 history row each writes."""
 
 import datetime as dt

@@ -11,9 +11,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker.api.permissions import anyone_signed_in
+from config.api.permissions import anyone_signed_in
 from tracker.models import Notification
-from tracker.services.notifications import notification_mark_all_read, notification_mark_read
+from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 
 
 class NotificationSerializer(serializers.ModelSerializer):

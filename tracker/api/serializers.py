@@ -8,6 +8,12 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.serializers import (
+    InspectionBriefSerializer,
+    ProblemBriefSerializer,
+    UnitBriefSerializer,
+    UserBriefSerializer,
+)
 from tracker import access
 from tracker.models import (
     DeadlineExtension,
@@ -22,47 +28,6 @@ from tracker.models import (
     User,
 )
 from tracker.services.tasks import EDITABLE_FIELDS as TASK_EDITABLE_FIELDS
-
-# --- Errors (documentation only: the exception handler renders them) ---------------------
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="稳定的机器可读错误码，如 stale_version")
-    detail = serializers.CharField(help_text="中文说明")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="按字段的错误信息",
-    )
-
-
-# --- Brief forms used inside other resources ----------------------------------------------
-
-
-class UnitBriefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Unit
-        fields = ["id", "name", "short_name"]
-
-
-class UserBriefSerializer(serializers.ModelSerializer):
-    display_name = serializers.CharField(read_only=True)
-
-    class Meta:
-        model = User
-        fields = ["id", "username", "display_name"]
-
-
-class InspectionBriefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Inspection
-        fields = ["id", "title", "kind", "team"]
-
-
-class ProblemBriefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Problem
-        fields = ["id", "number", "aspect", "text"]
-
 
 # --- Units and users ----------------------------------------------------------------------
 

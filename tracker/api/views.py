@@ -14,7 +14,6 @@ from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from drf_spectacular.views import SpectacularRedocView
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import CSRFCheck
 from rest_framework.authtoken.models import Token
@@ -24,11 +23,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.exceptions import PreconditionFailed, PreconditionRequired
+from config.api.pagination import PageNumberPagination, TaskCursorPagination
+from config.api.permissions import admin_only, anyone_signed_in, supervisor_or_admin
 from tracker import access, selectors
 from tracker.api import filters, serializers
-from tracker.api.exceptions import PreconditionFailed, PreconditionRequired
-from tracker.api.pagination import PageNumberPagination, TaskCursorPagination
-from tracker.api.permissions import admin_only, anyone_signed_in, supervisor_or_admin
 from tracker.errors import InvalidInput
 from tracker.models import (
     DeadlineExtension,
@@ -586,9 +585,3 @@ class TokenView(APIView):
     def delete(self, request):
         Token.objects.filter(user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class LocalRedocView(SpectacularRedocView):
-    """ReDoc without the stock template's web fonts: nothing is loaded from outside."""
-
-    template_name = "tracker/api/redoc.html"

@@ -55,13 +55,5 @@ class User(AbstractUser):
         return self.full_name or self.username
 
     @property
-    def is_officer(self) -> bool:
-        return self.role == Role.OFFICER
-
-    @property
     def is_supervisor(self) -> bool:
         return self.role == Role.SUPERVISOR
-
-    @property
-    def is_tracker_admin(self) -> bool:
-        return self.role == Role.ADMIN or self.is_superuser

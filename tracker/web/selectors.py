@@ -56,14 +56,6 @@ def task_list_for_page(
     ).order_by("rank", "deadline", "id")
 
 
-def inspections_for_filter(*, user: User) -> QuerySet[Inspection]:
-    """The inspections that have at least one task the user sees."""
-    visible = Task.objects.filter(access.visible_tasks_q(user))
-    return Inspection.objects.filter(pk__in=visible.values("inspection_id")).order_by(
-        "-feedback_date", "id"
-    )
-
-
 def inspections_for_import(*, user: User) -> QuerySet[Inspection]:
     """The inspections a ledger may be imported into: those the user sees (a supervisor also
     sees those aimed at a unit in their scope, even before they have any task)."""
@@ -167,24 +159,6 @@ def evidence_for_download(*, user: User, pk: int) -> Evidence | None:
     if evidence is None or not access.can_view_task(user, evidence.task):
         return None
     return evidence
-
-
-def unit_for_filter(*, user: User, pk: int | None) -> Unit | None:
-    """A unit to narrow a task list by (drill-down), if the user's scope reaches it."""
-    if not pk:
-        return None
-    unit = Unit.objects.filter(pk=pk).first()
-    if unit is None:
-        return None
-    if access.sees_everything(user):
-        return unit
-    scope = access.scope_unit(user)
-    if scope is None:
-        return None
-    reaches = user.role == "supervisor" or user.covers_subunits
-    return unit if (unit.is_within(scope) if reaches else unit.pk == scope.pk) else None
-
-
 
 
 def notifications_for(*, user: User) -> QuerySet[Notification]:

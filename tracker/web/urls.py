@@ -1,4 +1,4 @@
-"""The pages for people, at the site root (issue 7)."""
+"""The ledger's pages for people, at the site root."""
 
 from django.urls import path
 
@@ -7,7 +7,6 @@ from tracker.web import views
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse, reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.encoding import escape_uri_path
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,11 +23,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tracker import access
 from tracker.errors import DomainError, ImportRejected
+from tracker.lights import deadline_state
 from tracker.models import DeadlineExtension, ExtensionStatus, Role, Task, TaskStatus
+from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
+from tracker.selectors import inspections_for_filter, unit_for_filter
 from tracker.services import extensions as extension_services
 from tracker.services import ledger as ledger_services
 from tracker.services import tasks as task_services
-from tracker.services.notifications import notification_mark_all_read, notification_mark_read
 from tracker.services.progress import task_report_progress_with_evidence
 from tracker.web import selectors
 from tracker.web.forms import (
@@ -41,7 +43,6 @@ from tracker.web.forms import (
     SendBackForm,
     TaskFilterForm,
 )
-from tracker.web.lights import deadline_state
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -76,18 +77,6 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "web/password_change_done.html"
 
 
-@login_required
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    """The site root: officers land on 我的任务, supervisors on the dashboard."""
-    if is_supervisor(request.user):
-        try:
-            return redirect(reverse("reports_web:dashboard"))
-        except NoReverseMatch:
-            return redirect("web:review")
-    return redirect("web:task_list")
-
-
 # --- 我的任务 -------------------------------------------------------------------------------
 
 
@@ -96,11 +85,11 @@ def home(request: HttpRequest) -> HttpResponse:
 def task_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     today = timezone.localdate()
-    form = TaskFilterForm(request.GET or None, inspections=selectors.inspections_for_filter(
+    form = TaskFilterForm(request.GET or None, inspections=inspections_for_filter(
         user=user
     ))
     filters = form.cleaned_data if form.is_valid() else {}
-    unit = selectors.unit_for_filter(user=user, pk=filters.get("unit"))
+    unit = unit_for_filter(user=user, pk=filters.get("unit"))
     inspection = filters.get("inspection")
     tasks = selectors.task_list_for_page(
         user=user,
@@ -366,7 +355,7 @@ def _ledger_page(request: HttpRequest, *, import_form: LedgerImportForm | None =
         )
     if export_form is None:
         export_form = TaskFilterForm(
-            request.GET or None, inspections=selectors.inspections_for_filter(user=user)
+            request.GET or None, inspections=inspections_for_filter(user=user)
         )
     return render(request, "web/ledger.html", {
         "title": "整改台账",
@@ -420,12 +409,12 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     """The ledger .xlsx of the tasks the reader sees, narrowed by the same filters as the task
     list (inspection, status including 已逾期, unit)."""
     user = request.user
-    form = TaskFilterForm(request.GET, inspections=selectors.inspections_for_filter(user=user))
+    form = TaskFilterForm(request.GET, inspections=inspections_for_filter(user=user))
     if not form.is_valid():
         return _ledger_page(request, export_form=form, status=400,
                             error="筛选条件有误，请重新选择后导出")
     filters = form.cleaned_data
-    unit = selectors.unit_for_filter(user=user, pk=filters.get("unit"))
+    unit = unit_for_filter(user=user, pk=filters.get("unit"))
     if filters.get("unit") and unit is None:
         raise Http404("单位不存在或不在您的查看范围内")
     inspection = filters.get("inspection")

@@ -1,4 +1,4 @@
-"""Acceptance (issue 6, storing and confirming; reconciling): the reports API uploads report
+"""Acceptance (storing and confirming; reconciling): the reports API uploads report
 documents once, refuses unreadable ones in Chinese without storing anything, lets supervisors
 confirm what a report proposes into the ledger, and serves the reconciliation next to the
 rollups. Officers are refused (403); a report or inspection out of a supervisor's sight is 404.

@@ -1,4 +1,4 @@
-"""Issue 7, supervisors: 挂图作战 and the monthly .docx (acceptance point 4)."""
+"""Supervisors: 挂图作战 and the monthly .docx."""
 
 import datetime as dt
 import io

@@ -1,4 +1,4 @@
-"""Acceptance (issue 3, point 7): nothing is open to anonymous users beyond the allow-list,
+"""Acceptance: nothing is open to anonymous users beyond the allow-list,
 and lists are scoped by queryset (object permissions do not filter lists)."""
 
 import re

@@ -1,4 +1,4 @@
-"""Acceptance (issue 3, point 8): with production settings and the required environment,
+"""Acceptance: with production settings and the required environment,
 `manage.py check --deploy --fail-level WARNING` reports nothing (drf-spectacular adds its
 schema warnings to this check, so the API schema must be warning-free too)."""
 

@@ -1,4 +1,4 @@
-"""Acceptance (issue 3, point 6): schema at /api/schema/, docs at /api/docs/ and /api/redoc/,
+"""Acceptance: schema at /api/schema/, docs at /api/docs/ and /api/redoc/,
 every asset served by the project itself."""
 
 import re

@@ -1,4 +1,4 @@
-"""Acceptance (issue 3, point 5): evidence limits, and downloads only for those who see the
+"""Acceptance: evidence limits, and downloads only for those who see the
 task; files never have a public URL."""
 
 import pytest

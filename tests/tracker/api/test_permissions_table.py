@@ -1,4 +1,4 @@
-"""Acceptance (issue 3, point 1): every endpoint and action, for each role, answers with the
+"""Acceptance: every endpoint and action, for each role, answers with the
 exact status code, and a refused request changes nothing.
 
 Roles, for a task led by bob's township (湖滨街道, inside 东湖区):
@@ -162,7 +162,7 @@ CASES = [
          body={"note": "同意"}),
     Case("extension reject", "post", "/api/v1/extensions/{extension}/reject/", SUPERVISE,
          body={"note": "理由不充分"}),
-    # Report documents (issue 6): officers are refused, out-of-sight reports are 404.
+    # Report documents: officers are refused, out-of-sight reports are 404.
     Case("reports list", "get", "/api/v1/reports/", (403, 403, 200, 200, 200, 401)),
     Case("report detail", "get", "/api/v1/reports/{report}/", REVIEW),
     Case("report upload", "post", "/api/v1/reports/", (403, 403, 201, 201, 201, 401),

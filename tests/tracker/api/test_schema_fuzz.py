@@ -1,4 +1,4 @@
-"""Acceptance (issue 3, point 4): schemathesis fuzzes every operation of the OpenAPI schema,
+"""Acceptance: schemathesis fuzzes every operation of the OpenAPI schema,
 signed in as each role, and finds no 5xx and no response that violates the schema.
 
 Examples per operation and role: SCHEMATHESIS_MAX_EXAMPLES (default 3 for the everyday run;

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from tests.tracker.factories import TaskFactory
 from tests.tracker.reminders.conftest import at
 from tracker.models import Delivery, DeliveryStatus, Notification
-from tracker.services.reminders import reminders_sweep
+from tracker.reminders.services import reminders_sweep
 
 pytestmark = pytest.mark.django_db
 D = dt.date

@@ -13,7 +13,7 @@ from tests.threads import start_in_thread
 from tests.tracker.factories import TaskFactory, UnitFactory, UserFactory
 from tests.tracker.reminders.conftest import at, wait_until
 from tracker.models import Delivery, DeliveryStatus, Notification, Reminder, Role, Task
-from tracker.services.reminders import reminders_sweep
+from tracker.reminders.services import reminders_sweep
 
 pytestmark = [pytest.mark.postgres]
 D = dt.date

@@ -15,10 +15,10 @@ from django.utils import timezone
 from tests.tracker.factories import TaskFactory, UnitFactory, UserFactory
 from tests.tracker.reminders.conftest import at, wait_until
 from tracker import tasks as celery_tasks
-from tracker.channels import wecom
 from tracker.models import Delivery, DeliveryStatus, Notification, Role
-from tracker.services import notifications as notify
-from tracker.services.reminders import reminders_sweep
+from tracker.reminders import notifications as notify
+from tracker.reminders.services import reminders_sweep
+from tracker.reminders.transports import WeCom as wecom
 from tracker.workdays import add_workdays
 
 D = dt.date

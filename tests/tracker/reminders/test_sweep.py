@@ -9,9 +9,9 @@ import pytest
 from tests.tracker.factories import TaskFactory, UserFactory
 from tests.tracker.reminders.conftest import at
 from tracker.models import Delivery, Notification, Reminder, Role, TaskStatus, TaskType
-from tracker.services import reminders as sweep_service
+from tracker.reminders import services as sweep_service
+from tracker.reminders.services import candidate_task_ids, configured_stages, reminders_sweep
 from tracker.services.extensions import extension_approve, extension_request
-from tracker.services.reminders import candidate_task_ids, configured_stages, reminders_sweep
 
 pytestmark = pytest.mark.django_db
 D = dt.date

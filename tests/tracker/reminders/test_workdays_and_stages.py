@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 
 from tracker import workdays
-from tracker.reminder_rules import build_stages, current_stage, deadline_windows, fire_date
+from tracker.reminders.rules import build_stages, current_stage, deadline_windows, fire_date
 
 D = dt.date
 STAGES = build_stages(before=[7, 3, 0], escalate_after=5, escalate_again_after=5)

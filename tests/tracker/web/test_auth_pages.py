@@ -1,4 +1,4 @@
-"""Issue 7, officers: log in, log out, change password — in Chinese, on our own pages."""
+"""Officers: log in, log out, change password — in Chinese, on our own pages."""
 
 import pytest
 from django.test import Client

@@ -1,4 +1,4 @@
-"""Issue 7, acceptance point 5: every page works for the demo users of the run command,
+"""Every page works for the demo users of the run command,
 logging in through the login page with the demo password."""
 
 import datetime as dt
@@ -11,8 +11,7 @@ from openpyxl import load_workbook
 from tracker.demo.content import DEMO_PASSWORD, USERS
 from tracker.demo.loader import load_demo
 from tracker.models import Role, Task, User
-from tracker.selectors import task_list
-from tracker.web.selectors import inspections_for_filter
+from tracker.selectors import inspections_for_filter, task_list
 
 pytestmark = pytest.mark.django_db
 

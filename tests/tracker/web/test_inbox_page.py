@@ -1,4 +1,4 @@
-"""Issue 7, officers: the notification inbox — my reminders only, marked read through the
+"""Officers: the notification inbox — my reminders only, marked read through the
 notification services."""
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Issue 7, supervisors: the review queue — close (销号) or send back with a reason, approve or
+"""Supervisors: the review queue — close (销号) or send back with a reason, approve or
 reject extensions, evidence viewable in place — scoped to what the supervisor oversees."""
 
 import pytest

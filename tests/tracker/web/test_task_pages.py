@@ -1,4 +1,4 @@
-"""Issue 7, officers: 我的任务 and the task page. Each form posts to a thin view that calls the
+"""Officers: 我的任务 and the task page. Each form posts to a thin view that calls the
 service; refusals come back with the service's Chinese message."""
 
 import datetime as dt

@@ -18,9 +18,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from tracker.reminder_rules import current_stage
-from tracker.services import reminders as sweep
-from tracker.services.reminders import configured_stages
+from tracker.reminders import services as sweep
+from tracker.reminders.rules import current_stage
+from tracker.reminders.services import configured_stages
 
 TABLES = [
     "tracker_delivery", "tracker_reminder", "tracker_notification", "tracker_dispatchrequest",

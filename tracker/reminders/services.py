@@ -40,7 +40,8 @@ from tracker.models import (
     Unit,
     User,
 )
-from tracker.reminder_rules import (
+from tracker.reminders import notifications as notify
+from tracker.reminders.rules import (
     LEVEL_LABELS,
     Stage,
     build_stages,
@@ -48,7 +49,6 @@ from tracker.reminder_rules import (
     deadline_windows,
     remaining_workdays_text,
 )
-from tracker.services import notifications as notify
 from tracker.workdays import add_workdays
 
 logger = logging.getLogger(__name__)

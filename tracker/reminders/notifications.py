@@ -11,15 +11,14 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from tracker.channels import SendFailed, TryLater, dingtalk, email, wecom
 from tracker.models import (
-    Channel,
     Delivery,
     DeliveryStatus,
     Notification,
@@ -27,6 +26,7 @@ from tracker.models import (
     Unit,
     User,
 )
+from tracker.reminders.transports import TRANSPORTS, SendFailed, TryLater, transports_for
 
 logger = logging.getLogger(__name__)
 
@@ -131,23 +131,21 @@ def finish_notifications(
     create one pending delivery per channel the recipient has. Returns the delivery ids."""
     deliveries = []
     if recipient_field == "recipient_user":
-        users = User.objects.in_bulk(list(notifications), field_name="pk")
-        for user_id, notification in notifications.items():
-            user = users[user_id]
-            notification.title, notification.body = render_message(
-                notification, user.display_name
-            )
-            if user.email:
-                deliveries.append(_delivery(notification, Channel.EMAIL, now))
+        recipients = User.objects.in_bulk(list(notifications), field_name="pk")
     else:
-        units = Unit.objects.in_bulk(list(notifications), field_name="pk")
-        for unit_id, notification in notifications.items():
-            unit = units[unit_id]
-            notification.title, notification.body = render_robot_markdown(notification, unit)
-            if unit.wecom_webhook_url:
-                deliveries.append(_delivery(notification, Channel.WECOM, now))
-            if unit.dingtalk_webhook_url:
-                deliveries.append(_delivery(notification, Channel.DINGTALK, now))
+        recipients = Unit.objects.in_bulk(list(notifications), field_name="pk")
+    transports = transports_for(recipient_field)
+    for recipient_id, notification in notifications.items():
+        recipient = recipients[recipient_id]
+        if recipient_field == "recipient_user":
+            notification.title, notification.body = render_message(
+                notification, recipient.display_name
+            )
+        else:
+            notification.title, notification.body = render_robot_markdown(notification, recipient)
+        for transport in transports:
+            if not transport(recipient).is_noop():
+                deliveries.append(_delivery(notification, transport.code, now))
     Notification.objects.bulk_update(
         list(notifications.values()), ["title", "body", "items"], batch_size=500
     )
@@ -170,9 +168,13 @@ def queue_delivery_batch(delivery_ids: list[int]) -> None:
     """After commit, queue one message that sends this batch of deliveries."""
     if not delivery_ids:
         return
-    from tracker.tasks import send_delivery_batch
+    transaction.on_commit(lambda: _enqueue("tracker.tasks.send_delivery_batch", list(delivery_ids)))
 
-    transaction.on_commit(lambda: send_delivery_batch.delay(list(delivery_ids)))
+
+def _enqueue(task_name: str, *args) -> None:
+    """Queue a Celery task by its name: the tasks module imports the services, never the
+    reverse."""
+    current_app.signature(task_name, args=args).delay()
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -218,39 +220,11 @@ def delivery_send(*, delivery_id: int, final: bool = False, now: dt.datetime | N
 
 
 def _send(delivery: Delivery) -> None:
-    notification = delivery.notification
-    if delivery.channel == Channel.EMAIL:
-        user = notification.recipient_user
-        if not user.email:
-            raise SendFailed("接收人没有填写电子邮箱")
-        email.send(to=user.email, subject=notification.title, body=notification.body)
-        return
-    unit = notification.recipient_unit
-    title, text = notification.title, notification.body
-    if delivery.channel == Channel.WECOM:
-        if not unit.wecom_webhook_url:
-            raise SendFailed("单位未配置企业微信群机器人地址")
-        wecom.send(webhook_url=unit.wecom_webhook_url, content=text)
-    elif delivery.channel == Channel.DINGTALK:
-        if not unit.dingtalk_webhook_url:
-            raise SendFailed("单位未配置钉钉群机器人地址")
-        mobiles = list(
-            User.objects.filter(
-                unit=unit, is_active=True, full_name__in=_named_people(notification)
-            ).exclude(phone="").values_list("phone", flat=True)
-        )
-        dingtalk.send(
-            webhook_url=unit.dingtalk_webhook_url, secret=unit.dingtalk_secret,
-            title=title, text=text, at_mobiles=mobiles,
-        )
-    else:
+    transport = TRANSPORTS.get(delivery.channel)
+    if transport is None:
         raise SendFailed(f"未知渠道：{delivery.channel}")
-
-
-def _named_people(notification: Notification) -> list[str]:
-    return sorted(
-        {item.get("responsible_person", "") for item in notification.items} - {""}
-    )
+    notification = delivery.notification
+    transport(getattr(notification, transport.recipient_field)).notify(notification)
 
 
 def delivery_failed(*, delivery_id: int, error: str) -> None:
@@ -263,15 +237,13 @@ def delivery_failed(*, delivery_id: int, error: str) -> None:
 
 def deliveries_send_batch(*, delivery_ids: list[int]) -> dict[str, int]:
     """Send a batch; a transient failure is handed to its own retrying task, the rest go on."""
-    from tracker.tasks import send_delivery
-
     outcome = {"sent": 0, "failed": 0, "skipped": 0, "retrying": 0}
     for delivery_id in delivery_ids:
         try:
             outcome[delivery_send(delivery_id=delivery_id)] += 1
         except DeliveryTryLater:
             outcome["retrying"] += 1
-            send_delivery.delay(delivery_id)
+            _enqueue("tracker.tasks.send_delivery", delivery_id)
     return outcome
 
 

@@ -43,14 +43,15 @@ class PreconditionRequired(exceptions.APIException):
     default_detail = "请提供读取时的版本号（请求体中的 version 字段或 If-Match 请求头）"
 
 
+def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
+    """The one error shape, for the API's responses and the site's error handlers alike."""
+    return {"code": code, "detail": detail, "fields": fields or {}}
+
+
 def error_response(
     status_code: int, code: str, detail: str, fields: dict | None = None, headers=None
 ) -> Response:
-    return Response(
-        {"code": code, "detail": detail, "fields": fields or {}},
-        status=status_code,
-        headers=headers,
-    )
+    return Response(error_body(code, detail, fields), status=status_code, headers=headers)
 
 
 def _flatten(detail) -> list[str]:
@@ -112,29 +113,3 @@ def api_exception_handler(exc, context):
     else:
         detail = MESSAGES.get(code, "请求未能完成")
     return error_response(exc.status_code, code, detail, headers=headers)
-
-
-def api_aware_not_found(request, exception=None):
-    """handler404: under /api/ a URL that matches no route answers in the one error shape."""
-    from django.http import JsonResponse
-    from django.views.defaults import page_not_found
-
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"code": "not_found", "detail": MESSAGES["not_found"], "fields": {}}, status=404,
-            json_dumps_params={"ensure_ascii": False},
-        )
-    return page_not_found(request, exception)
-
-
-def api_aware_server_error(request):
-    """handler500: no stack trace, and under /api/ the one error shape."""
-    from django.http import JsonResponse
-    from django.views.defaults import server_error
-
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"code": "server_error", "detail": "服务器内部错误，请稍后再试或联系管理员",
-             "fields": {}}, status=500, json_dumps_params={"ensure_ascii": False},
-        )
-    return server_error(request)

@@ -1,0 +1,1 @@
+"""Pieces of the reminder machinery: stage rules, the sweep, notifications and channels."""
