@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker import access
+from tracker.deadlines import deadline_state, light_rule_text
 from tracker.errors import DomainError, ImportRejected
 from tracker.models import DeadlineExtension, ExtensionStatus, Role, Task, TaskStatus
 from tracker.services import extensions as extension_services
@@ -41,7 +42,6 @@ from tracker.web.forms import (
     SendBackForm,
     TaskFilterForm,
 )
-from tracker.web.lights import deadline_state
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -122,7 +122,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "unit": unit,
         "query": query.urlencode(),
         "today": today,
-        "due_soon": settings.TRACKER_DUE_SOON_WORKING_DAYS,
+        "light_rule": light_rule_text(),
     })
 
 
