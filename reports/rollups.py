@@ -38,9 +38,8 @@ from django.db.models.functions import Cast, Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from reports.parsing.phrasing import format_rate, official_sentence
-from tracker import access
+from tracker import access, deadlines
 from tracker.models import (
-    CLOSED_STATUSES,
     Inspection,
     InspectionKind,
     Role,
@@ -51,7 +50,6 @@ from tracker.models import (
     Unit,
     User,
 )
-from tracker.workdays import add_workdays, is_workday
 
 S = TaskStatus
 
@@ -75,13 +73,6 @@ class Grouping:
     values = [value for value, _ in choices]
 
 
-class Light:
-    RED = "red"
-    YELLOW = "yellow"
-    GREEN = "green"
-    labels = {RED: "红灯", YELLOW: "黄灯", GREEN: "绿灯"}
-
-
 NO_ASPECT_LABEL = "（未分方面）"
 NO_DEADLINE_LABEL = "无完成时限"
 
@@ -94,7 +85,6 @@ COUNT_FIELDS = (
     "in_progress",
     "submitted",
     "overdue",
-    "overdue_red",
     "due_soon",
     "closed_on_time",
 )
@@ -121,9 +111,9 @@ class Figures:
     not_started: int = 0
     in_progress: int = 0
     submitted: int = 0
+    # Red and yellow tasks (tracker.deadlines): overdue, and due within the yellow window.
     overdue: int = 0
-    overdue_red: int = 0  # overdue by more than the red-light number of working days
-    due_soon: int = 0  # not closed, due within the yellow-light number of working days
+    due_soon: int = 0
     closed_on_time: int = 0  # completed (销号) on or before the deadline in force
 
     def add(self, other: "Figures") -> None:
@@ -149,12 +139,12 @@ class Figures:
 
     @property
     def light(self) -> str:
-        """红黄绿灯 (rules in docs/rollups.md, thresholds in settings)."""
-        if self.overdue_red:
-            return Light.RED
-        if self.overdue or self.due_soon:
-            return Light.YELLOW
-        return Light.GREEN
+        """红黄绿灯: the worst light among the tasks counted (tracker.deadlines)."""
+        return deadlines.light_from_counts(overdue=self.overdue, due_soon=self.due_soon)
+
+    @property
+    def light_label(self) -> str:
+        return deadlines.LIGHT_LABELS[self.light]
 
     def sentence(self, *, subject: str = "") -> str:
         return official_sentence(
@@ -197,27 +187,6 @@ def end_of_day(day: dt.date) -> dt.datetime:
     """The first instant after `day` in the project's time zone (Asia/Shanghai)."""
     tz = ZoneInfo(settings.TIME_ZONE)
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-
-
-@dataclass(frozen=True)
-class LightThresholds:
-    red_cutoff: dt.date  # a deadline on or before it is overdue by more than N working days
-    soon_until: dt.date  # a deadline from today up to it is due soon
-
-
-def light_thresholds(today: dt.date) -> LightThresholds:
-    n = settings.ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS
-    m = settings.ROLLUP_LIGHT_YELLOW_DUE_WITHIN_WORKDAYS
-    # Overdue by more than n working days: workdays_between(deadline, today) > n, i.e. the
-    # deadline lies before the (n+1)-th working day counted back from today (inclusive).
-    day, counted = today, 0
-    while True:
-        if is_workday(day):
-            counted += 1
-            if counted == n + 1:
-                break
-        day -= dt.timedelta(days=1)
-    return LightThresholds(red_cutoff=day - dt.timedelta(days=1), soon_until=add_workdays(today, m))
 
 
 # --- The task set ------------------------------------------------------------------------
@@ -308,9 +277,9 @@ def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task],
     return qs, fields
 
 
-def _aggregates(f: _Fields, today: dt.date, limits: LightThresholds) -> dict:
+def _aggregates(f: _Fields, today: dt.date) -> dict:
     status, deadline = f.status, f.deadline
-    not_closed = ~Q(**{f"{status}__in": CLOSED_STATUSES})
+    at = {"status": status, "deadline": deadline}
     if f.on_time:
         on_time = Q(**{f.on_time: True})
     else:
@@ -325,15 +294,8 @@ def _aggregates(f: _Fields, today: dt.date, limits: LightThresholds) -> dict:
         "not_started": Count("id", filter=Q(**{status: S.NOT_STARTED})),
         "in_progress": Count("id", filter=Q(**{status: S.IN_PROGRESS})),
         "submitted": Count("id", filter=Q(**{status: S.SUBMITTED})),
-        "overdue": Count("id", filter=Q(**{f"{deadline}__lt": today}) & not_closed),
-        "overdue_red": Count(
-            "id", filter=Q(**{f"{deadline}__lte": limits.red_cutoff}) & not_closed
-        ),
-        "due_soon": Count(
-            "id",
-            filter=Q(**{f"{deadline}__gte": today, f"{deadline}__lte": limits.soon_until})
-            & not_closed,
-        ),
+        "overdue": Count("id", filter=deadlines.overdue_q(today, **at)),
+        "due_soon": Count("id", filter=deadlines.due_soon_q(today, **at)),
         "closed_on_time": Count(
             "id",
             filter=Q(**{status: S.COMPLETED}) & on_time,
@@ -351,9 +313,8 @@ def _figures(values: dict) -> Figures:
 def rollup(*, user: User, group_by: str = Grouping.TOTAL, filters: RollupFilters) -> Rollup:
     """The figures of the user's visible ledger, grouped; constant queries per call."""
     today = filters.as_of or local_today()
-    limits = light_thresholds(today)
     qs, f = scoped_tasks(user=user, filters=filters)
-    aggregates = _aggregates(f, today, limits)
+    aggregates = _aggregates(f, today)
 
     if group_by == Grouping.TOTAL:
         total = _figures(qs.aggregate(**aggregates))
@@ -502,14 +463,13 @@ def figures_as_dict(figures: Figures, *, subject: str = "") -> dict:
         "in_progress": figures.in_progress,
         "submitted": figures.submitted,
         "overdue": figures.overdue,
-        "overdue_red": figures.overdue_red,
         "due_soon": figures.due_soon,
         "closed_on_time": figures.closed_on_time,
         "completion_rate": _rate_number(figures.completion_rate),
         "broad_rate": _rate_number(figures.broad_rate),
         "on_time_rate": _rate_number(figures.on_time_rate),
         "light": figures.light,
-        "light_label": Light.labels[figures.light],
+        "light_label": figures.light_label,
         "sentence": figures.sentence(subject=subject),
     }
 

@@ -234,8 +234,17 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Domain ------------------------------------------------------------------------------
-# Working days before the deadline within which an open task counts as "due soon".
-TRACKER_DUE_SOON_WORKING_DAYS = env.int("TRACKER_DUE_SOON_WORKING_DAYS", default=7)
+# Lights (红黄绿灯), one rule for every face (tracker/deadlines.py, README "红黄绿灯"): a task
+# due within this many working days (due today included) is yellow, an overdue one red.
+# The old names ROLLUP_LIGHT_YELLOW_DUE_WITHIN_WORKDAYS and TRACKER_DUE_SOON_WORKING_DAYS are
+# still read as fallbacks.
+TRACKER_LIGHT_YELLOW_WITHIN_WORKDAYS = env.int(
+    "TRACKER_LIGHT_YELLOW_WITHIN_WORKDAYS",
+    default=env.int(
+        "ROLLUP_LIGHT_YELLOW_DUE_WITHIN_WORKDAYS",
+        default=env.int("TRACKER_DUE_SOON_WORKING_DAYS", default=3),
+    ),
+)
 
 # --- Logging -----------------------------------------------------------------------------
 LOGGING = {
@@ -250,7 +259,8 @@ LOGGING = {
 # --- Reminders ---------------------------------------------------------------------------
 # Stages in working days relative to the deadline (see tracker/reminders/rules.py): notices
 # before it (0 = on the day), overdue on the first working day after it, escalation (督办) to
-# the supervisors after N working days overdue, a second level after M more.
+# the supervisors after N working days overdue, a second level after M more. A stage's light
+# follows TRACKER_LIGHT_YELLOW_WITHIN_WORKDAYS.
 TRACKER_REMINDER_BEFORE_WORKDAYS = env.list(
     "TRACKER_REMINDER_BEFORE_WORKDAYS", cast=int, default=[7, 3, 0]
 )
@@ -302,13 +312,6 @@ CELERY_BEAT_SCHEDULE.update(
 )
 
 # --- Rollups -----------------------------------------------------------------------------
-# Red/yellow/green lights (红黄绿灯) per unit and per inspection; rules in docs/rollups.md.
-# Red: some task is overdue by more than this many working days.
-ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS = env.int("ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS", default=5)
-# Yellow (when not red): some task is overdue, or falls due within this many working days.
-ROLLUP_LIGHT_YELLOW_DUE_WITHIN_WORKDAYS = env.int(
-    "ROLLUP_LIGHT_YELLOW_DUE_WITHIN_WORKDAYS", default=3
-)
 # Trend series: at most this many periods (weeks or months) in one response.
 ROLLUP_TREND_MAX_PERIODS = env.int("ROLLUP_TREND_MAX_PERIODS", default=260)
 

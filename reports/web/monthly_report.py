@@ -21,6 +21,7 @@ class OverdueItem:
     title: str
     lead_unit: str
     deadline: dt.date
+    days_left: str  # tracker.deadlines.days_left_text on the report's date: 已逾期N个工作日
 
 
 def date_cn(day: dt.date) -> str:
@@ -67,16 +68,16 @@ def build_monthly_report(
         _paragraph(doc, f"目前逾期未完成整改任务{figures.overdue}项，需重点督办。")
 
     _paragraph(doc, "二、各责任单位整改情况", family="黑体")
-    table = doc.add_table(rows=1, cols=7)
+    table = doc.add_table(rows=1, cols=8)
     table.style = "Table Grid"
     headers = ("责任单位", "任务数", "已完成整改", "基本完成整改", "长期坚持", "未完成整改",
-               "整改完成率")
+               "整改完成率", "灯色")
     for cell, text in zip(table.rows[0].cells, headers, strict=True):
         cell.text = text
     for row in unit_rows:
         f = row.figures
         values = (row.label, f.total, f.completed, f.basically_completed, f.long_term,
-                  f.not_completed, f"{f.completion_rate}%")
+                  f.not_completed, f"{f.completion_rate}%", f.light_label)
         for cell, value in zip(table.add_row().cells, values, strict=True):
             cell.text = str(value)
 
@@ -84,7 +85,7 @@ def build_monthly_report(
     if overdue:
         for number, item in enumerate(overdue, start=1):
             _paragraph(doc, f"{number}. {item.title}（牵头单位：{item.lead_unit}，完成时限："
-                            f"{date_cn(item.deadline)}）")
+                            f"{date_cn(item.deadline)}，{item.days_left}）")
     else:
         _paragraph(doc, "截至本报告日期，无逾期未完成的整改任务。")
 

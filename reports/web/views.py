@@ -32,8 +32,8 @@ from reports.web.forms import (
 from reports.web.highlight import Span, pieces
 from reports.web.monthly_report import OverdueItem, build_monthly_report, subject_of
 from tracker import access
+from tracker.deadlines import days_left_text, deadline_state, light_rule_text
 from tracker.errors import DomainError
-from tracker.lights import deadline_state
 from tracker.models import TaskType
 from tracker.selectors import inspections_for_filter, task_overdue_list, unit_for_filter
 
@@ -115,6 +115,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "drillable": {r.extra["parent_id"] for r in by_unit.rows if r.figures.total},
         "overdue_rows": overdue_rows,
         "overdue_count": total.overdue,
+        "light_rule": light_rule_text(),
         "series": series,
         "charts": {
             "pie": charts.buckets_pie("整改任务完成情况", total),
@@ -162,7 +163,8 @@ def monthly_report(request: HttpRequest) -> HttpResponse:
         unit_rows=[row for row in units if row.figures.total and row.extra["depth"] > 0]
         or [row for row in units if row.figures.total],
         overdue=[
-            OverdueItem(task.title, task.lead_unit.name, task.deadline)
+            OverdueItem(task.title, task.lead_unit.name, task.deadline,
+                        days_left_text(task.status, task.deadline, as_of))
             for task in overdue.order_by("deadline", "id")
         ],
         compiled_by=(user.unit.name if user.unit else "整改工作领导小组办公室"),

@@ -203,3 +203,21 @@ def test_snapshot_api_create_list_read_and_scope(history, chief, sam, alice, roo
     officer.force_authenticate(alice)
     refused = officer.post("/api/v1/rollups/snapshots/", {"name": "x"}, format="json")
     assert refused.status_code == 403
+
+
+def test_a_snapshot_saved_under_the_old_light_rule_still_reads_and_downloads(chief):
+    """Snapshots saved before the one light rule carry `overdue_red` and the light as it was
+    then decided: they are served as frozen, and new ones no longer carry the field."""
+    old = {"total": 5, "completed": 1, "overdue": 2, "overdue_red": 1, "due_soon": 0,
+           "light": "red", "light_label": "红灯", "label": "合计"}
+    snapshot = RollupSnapshotFactory(created_by=chief, rows=[{"key": None, **old}], total=old)
+    client = APIClient()
+    client.force_authenticate(chief)
+    data = client.get(f"/api/v1/rollups/snapshots/{snapshot.pk}/").json()
+    assert data["total"]["overdue_red"] == 1
+    assert data["total"]["light"] == "red"
+    assert client.get(f"/api/v1/rollups/snapshots/{snapshot.pk}/",
+                      {"format": "csv"}).status_code == 200
+    new = snapshot_create(actor=chief, name="新规则快照", group_by=Grouping.TOTAL,
+                          filters=RollupFilters())
+    assert "overdue_red" not in new.total

@@ -10,11 +10,10 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from reports.rollups import light_thresholds
 from tests.tracker.factories import InspectionFactory, ProblemFactory, TaskFactory, UnitFactory
 from tracker.models import TaskStatus
 from tracker.services import tasks as svc
-from tracker.workdays import workdays_between
+from tracker.workdays import add_workdays
 
 pytestmark = pytest.mark.django_db
 S = TaskStatus
@@ -30,12 +29,12 @@ def _client(user) -> APIClient:
 @pytest.fixture
 def lit_units(city):
     today = timezone.localdate()
-    names = ("红", "黄逾期", "黄将到期", "绿")
+    names = ("红", "红一天", "黄今日到期", "绿")
     units = {name: UnitFactory(name=name, parent=city) for name in names}
     TaskFactory(lead_unit=units["红"], deadline=today - dt.timedelta(days=30))
-    TaskFactory(lead_unit=units["黄逾期"], deadline=today - dt.timedelta(days=1),
+    TaskFactory(lead_unit=units["红一天"], deadline=add_workdays(today, -1),
                 status=S.IN_PROGRESS)
-    TaskFactory(lead_unit=units["黄将到期"], deadline=today, status=S.SUBMITTED)
+    TaskFactory(lead_unit=units["黄今日到期"], deadline=today, status=S.SUBMITTED)
     TaskFactory(lead_unit=units["绿"], deadline=today - dt.timedelta(days=30), status=S.COMPLETED)
     TaskFactory(lead_unit=units["绿"], deadline=today - dt.timedelta(days=30), status=S.LONG_TERM)
     TaskFactory(lead_unit=units["绿"], deadline=today + dt.timedelta(days=60))
@@ -47,38 +46,30 @@ def _lights(user) -> dict:
     return {r["label"]: (r["light"], r["light_label"]) for r in rows}
 
 
-def test_unit_lights_follow_the_written_rules(lit_units, chief):
+def test_unit_lights_are_the_worst_light_of_their_tasks(lit_units, chief):
+    """The README rule: a unit is red if any of its tasks is overdue (by any number of working
+    days), else yellow if any falls due within the yellow window, else green."""
     assert _lights(chief) == {
         "江屿市委": ("red", "红灯"),  # a parent takes the worst of its subtree
-        "红": ("red", "红灯"),  # overdue by more than 5 working days
-        "黄逾期": ("yellow", "黄灯"),  # overdue, but by 5 working days or fewer
-        "黄将到期": ("yellow", "黄灯"),  # due within 3 working days
+        "红": ("red", "红灯"),
+        "红一天": ("red", "红灯"),  # one working day overdue is red, as on the task list
+        "黄今日到期": ("yellow", "黄灯"),  # due today counts as due
         "绿": ("green", "绿灯"),  # closed or long term tasks never become overdue
     }
 
 
-def test_light_thresholds_are_configurable_in_settings(lit_units, chief, settings):
-    settings.ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS = 100
-    settings.ROLLUP_LIGHT_YELLOW_DUE_WITHIN_WORKDAYS = 0
+def test_the_yellow_window_is_one_setting(lit_units, chief, settings):
+    settings.TRACKER_LIGHT_YELLOW_WITHIN_WORKDAYS = 0
     lights = _lights(chief)
-    assert lights["红"] == ("yellow", "黄灯")
-    assert lights["黄将到期"] == ("yellow", "黄灯")  # due today still counts at 0 working days
+    assert lights["黄今日到期"] == ("yellow", "黄灯")  # due today still counts at 0 working days
+    assert lights["绿"] == ("green", "绿灯")
+    settings.TRACKER_LIGHT_YELLOW_WITHIN_WORKDAYS = 60
+    assert _lights(chief)["绿"] == ("yellow", "黄灯")  # due in 60 days: within 60 working days
 
 
 def test_inspection_rows_carry_a_light(lit_units, chief):
     rows = _client(chief).get("/api/v1/rollups/", {"group_by": "inspection"}).json()["rows"]
     assert {r["light"] for r in rows} == {"red", "yellow", "green"}
-
-
-@pytest.mark.parametrize(
-    "today",
-    [dt.date(2025, 10, 9), dt.date(2025, 10, 13), dt.date(2026, 2, 24), dt.date(2026, 11, 24)],
-)
-def test_red_cutoff_is_the_last_deadline_overdue_by_more_than_n_workdays(today, settings):
-    settings.ROLLUP_LIGHT_RED_OVERDUE_WORKDAYS = 5
-    cutoff = light_thresholds(today).red_cutoff
-    assert workdays_between(cutoff, today) > 5
-    assert workdays_between(cutoff + dt.timedelta(days=1), today) <= 5
 
 
 def test_trend_counts_completions_per_month(chief, alice, bureau):

@@ -10,7 +10,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.filters import OrderingFilter
 
 from tracker.models import (
-    CLOSED_STATUSES,
     DeadlineExtension,
     Evidence,
     ExtensionStatus,
@@ -101,8 +100,7 @@ class TaskFilter(filters.FilterSet):
 
     def filter_overdue(self, queryset, name, value: bool):
         today: dt.date = timezone.localdate()
-        overdue = Q(deadline__lt=today) & ~Q(status__in=CLOSED_STATUSES)
-        return queryset.filter(overdue if value else ~overdue | Q(deadline__isnull=True))
+        return queryset.overdue(today) if value else queryset.not_overdue(today)
 
     def filter_search(self, queryset, name, value: str):
         value = value.strip()

@@ -15,6 +15,7 @@ from config.api.serializers import (
     UserBriefSerializer,
 )
 from tracker import access
+from tracker.deadlines import DeadlineState, deadline_state
 from tracker.models import (
     DeadlineExtension,
     Evidence,
@@ -156,6 +157,14 @@ class TaskSerializer(serializers.ModelSerializer):
     problem = ProblemBriefSerializer(read_only=True)
     inspection = InspectionBriefSerializer(read_only=True)
     is_overdue = serializers.SerializerMethodField()
+    light = serializers.SerializerMethodField(
+        help_text="红黄绿灯：red 逾期，yellow 即将到期，green 时限充足，"
+        "none 已销号、长期坚持或无时限"
+    )
+    light_label = serializers.SerializerMethodField()
+    days_left_text = serializers.SerializerMethodField(
+        help_text="今日到期、剩余N个工作日、已逾期N个工作日等"
+    )
 
     class Meta:
         model = Task
@@ -163,14 +172,26 @@ class TaskSerializer(serializers.ModelSerializer):
             "id", "title", "measures", "status", "status_display", "task_type",
             "task_type_display", "inspection", "problem", "lead_unit", "supporting_units",
             "responsible_leader", "responsible_person", "deadline", "original_deadline",
-            "is_overdue", "progress_percent", "started_at", "completed_at", "closed_at",
-            "version", "created_at", "updated_at",
+            "is_overdue", "light", "light_label", "days_left_text", "progress_percent",
+            "started_at", "completed_at", "closed_at", "version", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
-    def get_is_overdue(self, task: Task) -> bool:
+    def _state(self, task: Task) -> DeadlineState:
         today: dt.date = self.context.get("today") or timezone.localdate()
-        return task.is_overdue_on(today)
+        return deadline_state(status=task.status, deadline=task.deadline, today=today)
+
+    def get_is_overdue(self, task: Task) -> bool:
+        return self._state(task).overdue
+
+    def get_light(self, task: Task) -> str:
+        return self._state(task).light
+
+    def get_light_label(self, task: Task) -> str:
+        return self._state(task).light_label
+
+    def get_days_left_text(self, task: Task) -> str:
+        return self._state(task).text
 
 
 class TaskCreateSerializer(serializers.Serializer):

@@ -1,5 +1,8 @@
 """Write a ledger workbook in the layout the reader accepts: a title row, one header row,
-one row per task, problem cells merged over the problem's tasks, real dates."""
+one row per task, problem cells merged over the problem's tasks, real dates.
+
+After the ledger's own columns come the task's light and days left on the day of export (as
+tracker.deadlines decides them, passed in on each row); the reader ignores those columns."""
 
 import datetime as dt
 import io
@@ -19,6 +22,9 @@ INSPECTION_LABEL = "巡视巡察"
 _THIN = Side(style="thin", color="808080")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+# (header, width) of the columns after the ledger's own, and the font colour of each light.
+LIGHT_COLUMNS = (("灯色", 8), ("时限提醒", 18))
+_LIGHT_COLOURS = {"red": "C62828", "yellow": "F9A825", "green": "2E7D32"}
 
 
 @dataclass
@@ -38,6 +44,9 @@ class ExportRow:
     progress: str = ""
     status: str = ""  # the Chinese label
     inspection: str = ""
+    light: str = ""  # red / yellow / green / none, on the day of export
+    light_label: str = ""
+    days_left: str = ""  # 剩余N个工作日, 已逾期N个工作日 …
 
 
 def _values(row: ExportRow) -> dict[str, object]:
@@ -72,8 +81,16 @@ def write_ledger(
     wb = Workbook()
     ws = wb.active
     ws.title = "整改台账"
-    headers = ([INSPECTION_LABEL] if with_inspection else []) + [c.label for c in COLUMNS]
-    widths = ([24] if with_inspection else []) + [c.width for c in COLUMNS]
+    headers = (
+        ([INSPECTION_LABEL] if with_inspection else [])
+        + [c.label for c in COLUMNS]
+        + [label for label, _ in LIGHT_COLUMNS]
+    )
+    widths = (
+        ([24] if with_inspection else [])
+        + [c.width for c in COLUMNS]
+        + [width for _, width in LIGHT_COLUMNS]
+    )
     offset = 1 if with_inspection else 0
     col_of = {c.key: i + 1 + offset for i, c in enumerate(COLUMNS)}
 
@@ -106,6 +123,12 @@ def write_ledger(
             if isinstance(value, dt.date):
                 cell.number_format = DATE_FORMAT
             cell.alignment = centred if key in ("number", "deadline", "status") else wrap
+        light_col = offset + len(COLUMNS) + 1
+        light = ws.cell(r, light_col, row.light_label or None)
+        light.alignment = centred
+        if row.light in _LIGHT_COLOURS:
+            light.font = Font(bold=True, color=_LIGHT_COLOURS[row.light])
+        ws.cell(r, light_col + 1, row.days_left or None).alignment = centred
         for c in range(1, len(headers) + 1):
             ws.cell(r, c).border = _BORDER
 

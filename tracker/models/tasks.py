@@ -32,11 +32,17 @@ class TaskType(models.TextChoices):
 
 
 class TaskQuerySet(models.QuerySet):
+    # Overdue is decided by tracker.deadlines (imported here late: it imports this module).
+
     def overdue(self, today: dt.date) -> "TaskQuerySet":
-        return self.filter(deadline__lt=today).exclude(status__in=CLOSED_STATUSES)
+        from tracker.deadlines import overdue_q
+
+        return self.filter(overdue_q(today))
 
     def not_overdue(self, today: dt.date) -> "TaskQuerySet":
-        return self.exclude(pk__in=self.overdue(today).values("pk"))
+        from tracker.deadlines import not_overdue_q
+
+        return self.filter(not_overdue_q(today))
 
 
 class Task(models.Model):
@@ -159,11 +165,9 @@ class Task(models.Model):
         return self.is_overdue_on(timezone.localdate())
 
     def is_overdue_on(self, today: dt.date) -> bool:
-        return (
-            self.deadline is not None
-            and self.deadline < today
-            and self.status not in CLOSED_STATUSES
-        )
+        from tracker.deadlines import is_overdue
+
+        return is_overdue(self.status, self.deadline, today)
 
 
 class TaskAction(models.TextChoices):

@@ -9,6 +9,12 @@ A stage fires on its fire date (`fire_date`), and a task is in the latest stage 
 has come (`current_stage`). Only the current stage is ever recorded, so a task that enters the
 ledger already overdue gets one overdue or escalation notice, not the whole history.
 
+A stage's light (`level`) is the light rule of tracker.deadlines on its fire day (a notice
+before the deadline is yellow within the yellow window, green before it; overdue and escalations
+red); its label names the kind of notice, never a count of days, since a notice may be read on a
+later day than its stage fired. What a person reads (light and days left) is computed from the
+day the message is written, by tracker.deadlines.
+
 Because every fire date grows with the deadline, "stage S is current today" is the same as "the
 deadline lies in a window of dates" (`deadline_windows`), which is what lets the sweep select
 candidate tasks with plain date comparisons in SQL.
@@ -17,48 +23,38 @@ candidate tasks with plain date comparisons in SQL.
 import datetime as dt
 from dataclasses import dataclass
 
-from tracker.workdays import add_workdays, previous_or_same_workday, workdays_between
+from tracker.deadlines import stage_light
+from tracker.workdays import add_workdays, previous_or_same_workday
 
 
 @dataclass(frozen=True)
 class Stage:
     code: str
     offset: int  # working days relative to the deadline (negative: before it)
-    level: str  # green / yellow / red (红黄绿灯)
+    level: str  # green / yellow / red (红黄绿灯) on the fire day: tracker.deadlines.stage_light
     audience: str  # "unit": the lead unit; "supervisors_1"/"supervisors_2": 督办 levels
     label: str
-
-
-LEVEL_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 
 
 def build_stages(
     *, before: list[int] | tuple[int, ...], escalate_after: int, escalate_again_after: int
 ) -> tuple[Stage, ...]:
-    """Stages from the settings, ordered by offset. The earliest notice before the deadline is
-    green, the later ones yellow; overdue and escalations are red."""
+    """Stages from the settings, ordered by offset, each with the light of its fire day."""
     if escalate_after < 2 or escalate_again_after < 1:
         raise ValueError("督办须在逾期至少2个工作日后，二级督办须在督办之后")
     before = sorted({int(k) for k in before if int(k) >= 0}, reverse=True)
-    stages = []
-    for index, k in enumerate(before):
-        level = "green" if index == 0 and k > 0 and len(before) > 1 else "yellow"
-        if k == 0:
-            stages.append(Stage("due_today", 0, level, "unit", "今日到期"))
-        else:
-            stages.append(Stage(f"before_{k}", -k, level, "unit", f"距完成时限{k}个工作日"))
-    stages.append(Stage("overdue", 1, "red", "unit", "已逾期"))
-    stages.append(Stage("escalation_1", escalate_after, "red", "supervisors_1", "逾期督办"))
+    stages = [
+        (("due_today" if k == 0 else f"before_{k}"), -k, "unit", "到期提醒") for k in before
+    ]
+    stages.append(("overdue", 1, "unit", "已逾期"))
+    stages.append(("escalation_1", escalate_after, "supervisors_1", "逾期督办"))
     stages.append(
-        Stage(
-            "escalation_2",
-            escalate_after + escalate_again_after,
-            "red",
-            "supervisors_2",
-            "逾期二级督办",
-        )
+        ("escalation_2", escalate_after + escalate_again_after, "supervisors_2", "逾期二级督办")
     )
-    return tuple(sorted(stages, key=lambda s: s.offset))
+    return tuple(
+        Stage(code, offset, stage_light(offset), audience, label)
+        for code, offset, audience, label in sorted(stages, key=lambda s: s[1])
+    )
 
 
 def fire_date(deadline: dt.date, stage: Stage) -> dt.date:
@@ -100,13 +96,3 @@ def deadline_windows(
         if after is None or after < limits[index]:
             windows.append((stage, after, limits[index]))
     return windows
-
-
-def remaining_workdays_text(deadline: dt.date, today: dt.date) -> str:
-    """What a person reads about the deadline: 今日到期 / 还有N个工作日 / 已逾期N个工作日."""
-    if deadline == today:
-        return "今日到期"
-    if deadline > today:
-        return f"还有{workdays_between(today, deadline)}个工作日"
-    overdue = workdays_between(deadline, today)
-    return f"已逾期{overdue}个工作日" if overdue else "已过完成时限"

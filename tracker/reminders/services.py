@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 
+from tracker.deadlines import deadline_state
 from tracker.models import (
     OPEN_STATUSES,
     DispatchRequest,
@@ -41,14 +42,7 @@ from tracker.models import (
     User,
 )
 from tracker.reminders import notifications as notify
-from tracker.reminders.rules import (
-    LEVEL_LABELS,
-    Stage,
-    build_stages,
-    current_stage,
-    deadline_windows,
-    remaining_workdays_text,
-)
+from tracker.reminders.rules import Stage, build_stages, current_stage, deadline_windows
 from tracker.workdays import add_workdays
 
 logger = logging.getLogger(__name__)
@@ -244,8 +238,11 @@ def reminders_record_batch(
 
 
 def _item(reminder: Reminder, today: dt.date, stages: dict[str, Stage]) -> dict:
+    """One task in a message: its light and days left as of the day the message is written
+    (not the day its stage fired), for the deadline the reminder was recorded for."""
     task = reminder.task
     stage = stages.get(reminder.stage)
+    state = deadline_state(status=task.status, deadline=reminder.deadline, today=today)
     return {
         "task_id": task.pk,
         "title": task.title,
@@ -255,9 +252,9 @@ def _item(reminder: Reminder, today: dt.date, stages: dict[str, Stage]) -> dict:
                          f"{reminder.deadline.day}日",
         "stage": reminder.stage,
         "stage_label": stage.label if stage else reminder.stage,
-        "level": reminder.level,
-        "level_label": LEVEL_LABELS.get(reminder.level, reminder.level),
-        "remaining": remaining_workdays_text(reminder.deadline, today),
+        "level": state.light,
+        "level_label": state.light_label,
+        "remaining": state.text,
         "responsible_leader": task.responsible_leader,
         "responsible_person": task.responsible_person,
     }

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from tracker import access
+from tracker.deadlines import deadline_state
 from tracker.errors import ActionForbidden, ImportRejected
 from tracker.ledger_excel.reading import (
     NOT_XLSX,
@@ -296,13 +297,20 @@ def _bring_to_status(task: Task, *, row: LedgerRow, actor: User, now: dt.datetim
 # --- Export ----------------------------------------------------------------------------------
 
 
-def ledger_export(*, tasks: QuerySet[Task], title: str | None = None) -> bytes:
+def ledger_export(
+    *, tasks: QuerySet[Task], title: str | None = None, today: dt.date | None = None
+) -> bytes:
     """The ledger of `tasks` (any filter, already scoped to the user by the caller, e.g.
-    `task_list(user=...).filter(...)`) as .xlsx: one row per task, problem cells merged.
+    `task_list(user=...).filter(...)`) as .xlsx: one row per task, problem cells merged,
+    with each task's light and days left on `today` (default: the local date).
 
     Queries: the tasks with their problem, inspection, lead unit and latest progress note;
     their supporting units; the unit tree (for unambiguous unit names). Three in all."""
+    today = today or timezone.localdate()
     rows = list(ledger_task_list(tasks=tasks))
+    states = {
+        t.pk: deadline_state(status=t.status, deadline=t.deadline, today=today) for t in rows
+    }
     names = UnitNames.load()
     inspections = {t.inspection_id: t.inspection for t in rows}
     if title is None:
@@ -329,6 +337,9 @@ def ledger_export(*, tasks: QuerySet[Task], title: str | None = None) -> bytes:
             progress=task.latest_progress or "",
             status=str(TaskStatus(task.status).label),
             inspection=task.inspection.title,
+            light=states[task.pk].light,
+            light_label=states[task.pk].light_label,
+            days_left=states[task.pk].text,
         )
         for task in rows
     ]

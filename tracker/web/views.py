@@ -22,8 +22,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker import access
+from tracker.deadlines import deadline_state, light_rule_text
 from tracker.errors import DomainError, ImportRejected
-from tracker.lights import deadline_state
 from tracker.models import DeadlineExtension, ExtensionStatus, Role, Task, TaskStatus
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.selectors import inspections_for_filter, unit_for_filter
@@ -111,7 +111,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "unit": unit,
         "query": query.urlencode(),
         "today": today,
-        "due_soon": settings.TRACKER_DUE_SOON_WORKING_DAYS,
+        "light_rule": light_rule_text(),
     })
 
 

@@ -22,7 +22,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from reports.rollups import NO_ASPECT_LABEL, light_thresholds
+from reports.rollups import NO_ASPECT_LABEL
+from tracker.deadlines import due_soon_until
 from tracker.models import InspectionKind, Role, User
 
 KINDS = list(InspectionKind.values)
@@ -54,8 +55,6 @@ AGG = """
     count(*) FILTER (WHERE t.status = 'submitted') AS submitted,
     count(*) FILTER (WHERE t.deadline < %(today)s
                      AND t.status NOT IN ('completed', 'long_term')) AS overdue,
-    count(*) FILTER (WHERE t.deadline <= %(red)s
-                     AND t.status NOT IN ('completed', 'long_term')) AS overdue_red,
     count(*) FILTER (WHERE t.deadline >= %(today)s AND t.deadline <= %(soon)s
                      AND t.status NOT IN ('completed', 'long_term')) AS due_soon,
     count(*) FILTER (WHERE t.status = 'completed' AND (t.deadline IS NULL
@@ -63,7 +62,7 @@ AGG = """
 """
 FIELDS = [
     "total", "completed", "basically_completed", "long_term", "not_started", "in_progress",
-    "submitted", "overdue", "overdue_red", "due_soon", "closed_on_time",
+    "submitted", "overdue", "due_soon", "closed_on_time",
 ]
 SUMS = ", ".join(f"sum(p.{f})::bigint AS {f}" for f in FIELDS)
 BARE = {
@@ -285,10 +284,8 @@ def bench(size: int, repeat: int, out) -> list[dict]:
     client = APIClient(HTTP_HOST="localhost")
     client.force_authenticate(user)
     today = timezone.localdate()
-    limits = light_thresholds(today)
     leaf = Unit.objects.filter(kind="township").order_by("id").first()
-    sql_params = {"today": today, "red": limits.red_cutoff, "soon": limits.soon_until,
-                  "path": leaf.path}
+    sql_params = {"today": today, "soon": due_soon_until(today), "path": leaf.path}
     cases = [(g, {"group_by": g}) for g in ("total", "inspection", "kind", "unit", "aspect",
                                              "month")]
     cases.append(("one unit", {"group_by": "total", "unit": leaf.pk}))

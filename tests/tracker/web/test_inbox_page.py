@@ -46,3 +46,18 @@ def test_mark_all_read(alice, alice_client, alice_task):
     digest(alice, alice_task, dt.date(2026, 11, 24))
     alice_client.post("/inbox/read-all/")
     assert not Notification.objects.filter(recipient_user=alice, read_at__isnull=True).exists()
+
+
+def test_inbox_shows_each_reminder_in_its_own_light(alice, alice_client, alice_task):
+    """A green notice (seven working days ahead) was drawn with a yellow dot."""
+    Notification.objects.create(
+        kind=NotificationKind.DIGEST, recipient_user=alice, day=dt.date(2026, 11, 24),
+        title="整改任务到期提醒", created_at=timezone.now(),
+        items=[{"task_id": alice_task.pk, "title": alice_task.title, "level": "green",
+                "level_label": "绿灯", "stage_label": "到期提醒",
+                "lead_unit": alice_task.lead_unit.name, "deadline_text": "2026年12月3日",
+                "remaining": "剩余7个工作日"}],
+    )
+    html = alice_client.get("/inbox/").content.decode()
+    assert '<span class="light-dot light-green"></span>【绿灯·到期提醒】' in html
+    assert "light-yellow" not in html

@@ -1,0 +1,179 @@
+"""The deadline clock: overdue, due soon, the task light, the aggregate light and the words for
+the working days left. The one place these are decided (the rule in Chinese: README, 红黄绿灯).
+
+- Overdue (逾期): the deadline is before today and the task is neither completed (已销号) nor
+  long term (长期坚持). Derived, never stored.
+- A task's light: none for a completed or long-term task or one without a deadline; red when
+  overdue; yellow when due within TRACKER_LIGHT_YELLOW_WITHIN_WORKDAYS working days (due today
+  counts); green otherwise.
+- A group's light (a unit's row on the dashboard, a rollup row): the worst light among its
+  tasks, so a unit with a red task is red.
+
+Pure functions of (status, deadline, today) for one task, and the same rules as Q expressions
+for the queries (`overdue_q`, `not_overdue_q`, `due_soon_q`), built on the same dates so that a
+row and a count can never disagree. Working days follow the Chinese statutory calendar
+(tracker.workdays). Pages, the API, rollups, reminders, the Excel export and the monthly .docx
+all call this module.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
+
+from tracker.models.tasks import CLOSED_STATUSES, TaskStatus
+from tracker.workdays import add_workdays, workdays_between
+
+RED, YELLOW, GREEN, NONE = "red", "yellow", "green", "none"
+LIGHT_LABELS = {RED: "红灯", YELLOW: "黄灯", GREEN: "绿灯", NONE: "—"}
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def yellow_within_workdays() -> int:
+    """The yellow window: a task due within this many working days is yellow."""
+    return settings.TRACKER_LIGHT_YELLOW_WITHIN_WORKDAYS
+
+
+def light_rule_text() -> str:
+    """The light rule as a legend under a list or a table."""
+    return (
+        f"红灯：已逾期；黄灯：{yellow_within_workdays()}个工作日内到期（含当日到期）；"
+        "绿灯：时限充足。单位、巡视巡察取其任务中最严重的灯色。工作日按国家法定节假日及调休安排计算。"
+    )
+
+
+# --- One task --------------------------------------------------------------------------------
+
+
+def has_light(status: str, deadline: dt.date | None) -> bool:
+    """Completed and long-term tasks are never overdue (DOMAIN) and, like a task without a
+    deadline, carry no light."""
+    return deadline is not None and status not in CLOSED_STATUSES
+
+
+def due_soon_until(today: dt.date) -> dt.date:
+    """The last deadline that is still "due soon" today: every day up to the one before the
+    (N+1)-th working day after today, so that a deadline on the weekend after the N-th working
+    day is yellow too (it has N working days left)."""
+    return add_workdays(today, yellow_within_workdays() + 1) - _ONE_DAY
+
+
+def is_overdue(status: str, deadline: dt.date | None, today: dt.date) -> bool:
+    return has_light(status, deadline) and deadline < today
+
+
+def is_due_soon(status: str, deadline: dt.date | None, today: dt.date) -> bool:
+    return has_light(status, deadline) and today <= deadline <= due_soon_until(today)
+
+
+def task_light(status: str, deadline: dt.date | None, today: dt.date) -> str:
+    if not has_light(status, deadline):
+        return NONE
+    if is_overdue(status, deadline, today):
+        return RED
+    if is_due_soon(status, deadline, today):
+        return YELLOW
+    return GREEN
+
+
+def days_left_text(status: str, deadline: dt.date | None, today: dt.date) -> str:
+    """What a person reads about a task's deadline on `today`, on every face:
+    今日到期 / 剩余N个工作日 / 已逾期N个工作日 (or 已销号 / 长期坚持 / 无完成时限)."""
+    if status == TaskStatus.COMPLETED:
+        return "已销号"
+    if status == TaskStatus.LONG_TERM:
+        return "长期坚持"
+    if deadline is None:
+        return "无完成时限"
+    if deadline == today:
+        return "今日到期"
+    left = workdays_between(today, deadline)  # negative once past
+    if deadline > today:
+        return f"剩余{left}个工作日" if left else "剩余不足1个工作日"
+    # Past a deadline that fell just before a weekend or holiday: overdue, 0 working days.
+    return f"已逾期{-left}个工作日" if left else "已逾期不足1个工作日"
+
+
+@dataclass(frozen=True)
+class DeadlineState:
+    """A task's light and deadline wording on one day."""
+
+    light: str
+    # Working days from today to the deadline: negative when overdue, None without a light.
+    workdays_left: int | None
+    text: str
+
+    @property
+    def light_label(self) -> str:
+        return LIGHT_LABELS[self.light]
+
+    @property
+    def overdue(self) -> bool:
+        return self.light == RED
+
+
+def deadline_state(*, status: str, deadline: dt.date | None, today: dt.date) -> DeadlineState:
+    light = task_light(status, deadline, today)
+    return DeadlineState(
+        light=light,
+        workdays_left=None if light == NONE else workdays_between(today, deadline),
+        text=days_left_text(status, deadline, today),
+    )
+
+
+# --- A group of tasks ------------------------------------------------------------------------
+
+
+def light_from_counts(*, overdue: int, due_soon: int) -> str:
+    """A group's light from how many of its tasks are red (overdue) and yellow (due soon)."""
+    if overdue:
+        return RED
+    if due_soon:
+        return YELLOW
+    return GREEN
+
+
+def aggregate_light(lights: Iterable[str]) -> str:
+    """The worst light among the tasks' lights; green for a group without a lit task."""
+    lights = list(lights)
+    return light_from_counts(overdue=lights.count(RED), due_soon=lights.count(YELLOW))
+
+
+# --- Reminder stages -------------------------------------------------------------------------
+
+
+def stage_light(offset: int) -> str:
+    """The light of an open task on the day a reminder stage at `offset` working days from
+    the deadline fires (negative: before it): red once past it, yellow within the yellow
+    window, green before that."""
+    if offset > 0:
+        return RED
+    return YELLOW if -offset <= yellow_within_workdays() else GREEN
+
+
+# --- The same rules in SQL -------------------------------------------------------------------
+
+
+def overdue_q(today: dt.date, *, status: str = "status", deadline: str = "deadline") -> Q:
+    """Overdue tasks; `status` and `deadline` name the fields (or aliases, e.g. as of a past
+    day) to read."""
+    return Q(**{f"{deadline}__lt": today}) & ~Q(**{f"{status}__in": CLOSED_STATUSES})
+
+
+def not_overdue_q(today: dt.date, *, status: str = "status", deadline: str = "deadline") -> Q:
+    """Exactly the tasks `overdue_q` leaves out (a task without a deadline included)."""
+    return (
+        Q(**{f"{deadline}__isnull": True})
+        | Q(**{f"{deadline}__gte": today})
+        | Q(**{f"{status}__in": CLOSED_STATUSES})
+    )
+
+
+def due_soon_q(today: dt.date, *, status: str = "status", deadline: str = "deadline") -> Q:
+    """Yellow tasks: not closed, due from today up to `due_soon_until(today)`."""
+    return Q(
+        **{f"{deadline}__gte": today, f"{deadline}__lte": due_soon_until(today)}
+    ) & ~Q(**{f"{status}__in": CLOSED_STATUSES})
