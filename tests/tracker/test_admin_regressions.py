@@ -1,0 +1,110 @@
+"""Regression tests for what the reviewer found in the admin: a district supervisor saw every
+unit and user (phone numbers, password hashes, robot secrets) and changed an inspection outside
+the district; adding or changing a task returned 500 for everyone."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from tests.tracker.admin_forms import form_data
+from tests.tracker.factories import InspectionFactory, ProblemFactory, UnitFactory
+from tracker.models import Inspection, Task
+from tracker.services.users import supervisor_group
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "dingtalk-secret-SEC0123456789"
+HOOK = "https://oapi.dingtalk.com/robot/send?access_token=TOKEN-0123456789"
+
+
+@pytest.fixture
+def sam(sam):
+    """The district supervisor as the demo sets one up: staff, in the supervisor group."""
+    sam.groups.add(supervisor_group())
+    return sam
+
+
+@pytest.fixture
+def city_unit_with_robots(city):
+    unit = UnitFactory(name="市财政局", parent=city)
+    unit.dingtalk_secret = SECRET
+    unit.dingtalk_webhook_url = HOOK
+    unit.save()
+    return unit
+
+
+def test_district_supervisor_unit_list_holds_only_the_district(client, sam, county, town,
+                                                               city_unit_with_robots):
+    """A supervisor's unit changelist lists the units of their scope and no other."""
+    client.force_login(sam)
+    response = client.get(reverse("admin:tracker_unit_changelist"))
+    assert response.status_code == 200
+    assert set(response.context["cl"].queryset) == {county, town}
+
+
+def test_supervisor_has_no_user_admin(client, sam, bob):
+    """User admin is for administrators only: a supervisor gets 403 on its URLs."""
+    client.force_login(sam)
+    assert client.get(reverse("admin:tracker_user_changelist")).status_code == 403
+    assert client.get(reverse("admin:tracker_user_change", args=[bob.pk])).status_code == 403
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "/admin/tracker/user/" not in index
+
+
+def test_unit_secrets_are_never_rendered_even_to_administrators(client, root_admin,
+                                                                city_unit_with_robots):
+    """Robot webhook addresses and the signing secret are write-only for everyone."""
+    client.force_login(root_admin)
+    page = client.get(reverse("admin:tracker_unit_change", args=[city_unit_with_robots.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert SECRET not in text
+    assert "TOKEN-0123456789" not in text
+
+
+def test_user_change_page_shows_no_password_hash(client, root_admin, bob):
+    """Even an administrator sees no password hash or its summary."""
+    client.force_login(root_admin)
+    text = client.get(reverse("admin:tracker_user_change", args=[bob.pk])).content.decode()
+    assert "pbkdf2_sha256" not in text
+    assert "salt" not in text.lower()
+    assert "哈希" not in text
+
+
+def test_district_supervisor_cannot_change_an_inspection_outside_the_district(
+    client, sam, bureau
+):
+    """A POST to the change page of an inspection aimed at a city bureau is refused (404)
+    and changes nothing."""
+    inspection = InspectionFactory(target_unit=bureau, title="市教育局专项巡察")
+    client.force_login(sam)
+    url = reverse("admin:tracker_inspection_change", args=[inspection.pk])
+    response = client.post(url, {
+        "title": "改掉", "kind": "city_patrol", "mode": "regular", "team": "", "target": "x",
+        "feedback_date": "2026-03-01", "problems-TOTAL_FORMS": 0, "problems-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 404
+    assert Inspection.objects.get(pk=inspection.pk).title == "市教育局专项巡察"
+
+
+def test_task_add_and_change_work_in_the_admin(client, root_admin, bureau):
+    """Adding and changing a task in the admin saves through the services (no 500)."""
+    problem = ProblemFactory()
+    client.force_login(root_admin)
+    add_url = reverse("admin:tracker_task_add")
+    response = client.post(add_url, form_data(
+        client.get(add_url).content.decode(), problem=problem.pk, title="后台新增任务",
+        task_type="by_deadline", lead_unit=bureau.pk, deadline="2026-10-31",
+    ))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    task = Task.objects.get(title="后台新增任务")
+    assert task.events.count() == 1
+    change_url = reverse("admin:tracker_task_change", args=[task.pk])
+    response = client.post(change_url, form_data(
+        client.get(change_url).content.decode(), title="后台修改任务", measures="调整",
+        deadline="2026-11-30",
+    ))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    task.refresh_from_db()
+    assert (task.title, task.deadline) == ("后台修改任务", dt.date(2026, 11, 30))
