@@ -305,7 +305,8 @@ class UnitAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return f"{'　' * unit.depth}{unit.name}"
 
     def save_model(self, request, obj, form, change):
-        if not access.may_manage_unit(request.user, form.cleaned_data.get("parent", obj.parent)):
+        parent = form.cleaned_data.get("parent", obj.parent)
+        if "parent" in form.changed_data and not access.may_manage_unit(request.user, parent):
             raise ActionForbidden("您无权在该上级单位下设置单位")
         fields = _cleaned(form, unit_services.UNIT_EDITABLE_FIELDS)
         if change:
@@ -410,6 +411,9 @@ class ProblemInline(admin.TabularInline):
     model = Problem
     extra = 0
     fields = ["number", "aspect", "text"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(access.visible_problems_q(request.user))
 
     def _may_edit(self, request, inspection) -> bool:
         return inspection is None or access.can_edit_inspection(request.user, inspection)

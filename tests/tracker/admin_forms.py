@@ -19,7 +19,8 @@ class _FormFields(HTMLParser):
                 return
             if kind in ("checkbox", "radio") and "checked" not in attrs:
                 return
-            self.data.setdefault(name, []).append(attrs.get("value") or "")
+            default = "on" if kind in ("checkbox", "radio") else ""
+            self.data.setdefault(name, []).append(attrs.get("value", default))
         elif tag == "select" and name:
             self._select = name
             self.data.setdefault(name, [])
