@@ -78,14 +78,9 @@ class SourceReportAdmin(ScopedAdminMixin, admin.ModelAdmin):
                        "imported_by", "imported_at", "text"]
     inlines = [ExtractedFigureInline, ExtractedItemInline]
     choice_scopes = {"inspection": access.visible_inspections_q}
-
     # Reports come in through the import (page, API or command): never added here.
-
-    def scope_q(self, request):
-        return access.visible_reports_q(request.user)
-
-    def may_change(self, request, report):
-        return report is None or access.may_manage_report(request.user, report)
+    scope_rule = staticmethod(access.visible_reports_q)
+    change_rule = staticmethod(access.may_manage_report)
 
     def get_object(self, request, object_id, from_field=None):
         report = super().get_object(request, object_id, from_field)

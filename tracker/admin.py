@@ -67,32 +67,39 @@ if admin.site.is_registered(TokenProxy):
 class ScopedAdminMixin:
     """The user's scope on every admin page of one model, read from the rule book.
 
-    Subclasses answer three questions with tracker.access predicates:
-    - `scope_q(request)`: a Q over the model, what the user sees. Changelists, change pages,
-      autocompletes (which read the target's admin queryset), related filters and actions all
-      start from it; an object outside it is 404, never shown.
-    - `may_change(request, obj)`: whether the user may change `obj` (None: some object);
-      `may_add(request)` and `may_delete(request, obj)` likewise. `may_act(request, obj)`
-      decides an action on one selected object (default: `may_change`).
-    `choice_scopes` maps a relation field to a predicate giving the choices it offers.
+    A subclass names its tracker.access predicates:
+    - `scope_rule(user) -> Q` over the model (or overrides `scope_q(request)`): what the user
+      sees. Changelists, change pages, autocompletes (which read the target's admin queryset),
+      related filters and actions all start from it; an object outside it is 404, never shown.
+    - `change_rule(user, obj) -> bool`: whether the user may change `obj` (None: read-only
+      model). `deletable` lets the same rule delete (through a service), `addable` opens the
+      add page to supervisors and administrators (the service checks the unit given).
+    - `may_act(request, obj)`: an action on one selected object (default: `may_change`).
+    `choice_scopes` maps a relation field to the predicate giving the choices it offers.
 
     Writes go through services in `save_model` / `delete_model` / actions; a service's refusal
     (DomainError) rolls back the whole request and is shown as a message, never as a 500.
     """
 
+    scope_rule: Callable[[User], Q] | None = None
+    change_rule: Callable[[User, object], bool] | None = None
+    addable = False
+    deletable = False
     choice_scopes: dict[str, Callable[[User], Q]] = {}
 
     def scope_q(self, request) -> Q:
-        raise NotImplementedError
+        return self.scope_rule(request.user)
 
     def may_add(self, request) -> bool:
-        return False
+        return self.addable and access.is_supervisor_or_admin(request.user)
 
     def may_change(self, request, obj) -> bool:
-        return False
+        if self.change_rule is None:
+            return False
+        return obj is None or self.change_rule(request.user, obj)
 
     def may_delete(self, request, obj) -> bool:
-        return False
+        return self.deletable and self.may_change(request, obj)
 
     def may_act(self, request, obj) -> bool:
         return self.may_change(request, obj)
@@ -194,10 +201,6 @@ def _cleaned(form, fields) -> dict:
     return {f: form.cleaned_data[f] for f in fields if f in form.cleaned_data}
 
 
-def _supervisor_or_admin(request, obj=None) -> bool:
-    return access.is_supervisor_or_admin(request.user)
-
-
 class ReadOnlyScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Records written by the services (history, uploads, reminders, sends): shown, never
     added, changed or deleted by hand."""
@@ -282,17 +285,9 @@ class UnitAdmin(ScopedAdminMixin, admin.ModelAdmin):
         )}),
     )
     choice_scopes = {"parent": access.managed_units_q}
-
-    def scope_q(self, request):
-        return access.reachable_units_q(request.user)
-
-    def may_add(self, request):
-        return access.is_supervisor_or_admin(request.user)
-
-    def may_change(self, request, unit):
-        return unit is None or access.may_manage_unit(request.user, unit)
-
-    may_delete = may_change
+    scope_rule = staticmethod(access.reachable_units_q)
+    change_rule = staticmethod(access.may_manage_unit)
+    addable = deletable = True
 
     def get_readonly_fields(self, request, obj=None):
         # A unit whose parent lies outside the user's scope (their own root) stays put.
@@ -440,17 +435,9 @@ class InspectionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["target_unit"]
     inlines = [ProblemInline]
     choice_scopes = {"target_unit": access.managed_units_q}
-
-    def scope_q(self, request):
-        return access.visible_inspections_q(request.user)
-
-    def may_add(self, request):
-        return access.is_supervisor_or_admin(request.user)
-
-    def may_change(self, request, inspection):
-        return inspection is None or access.can_edit_inspection(request.user, inspection)
-
-    may_delete = may_change
+    scope_rule = staticmethod(access.visible_inspections_q)
+    change_rule = staticmethod(access.can_edit_inspection)
+    addable = deletable = True
 
     def save_model(self, request, obj, form, change):
         fields = _cleaned(form, inspection_services.INSPECTION_EDITABLE_FIELDS)
@@ -491,17 +478,10 @@ class ProblemAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["inspection"]
     autocomplete_fields = ["inspection"]
     choice_scopes = {"inspection": access.visible_inspections_q}
-
-    def scope_q(self, request):
-        return access.visible_problems_q(request.user)
-
-    def may_add(self, request):
-        return access.is_supervisor_or_admin(request.user)
-
-    def may_change(self, request, problem):
-        return problem is None or access.can_edit_inspection(request.user, problem.inspection)
-
-    may_delete = may_change
+    scope_rule = staticmethod(access.visible_problems_q)
+    change_rule = staticmethod(lambda user, problem: access.can_edit_inspection(
+        user, problem.inspection))
+    addable = deletable = True
 
     def get_readonly_fields(self, request, obj=None):
         return ["inspection"] if obj is not None else []
@@ -592,14 +572,9 @@ class TaskAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "problem": access.visible_problems_q,
     }
 
-    def scope_q(self, request):
-        return access.visible_tasks_q(request.user)
-
-    def may_add(self, request):
-        return access.is_supervisor_or_admin(request.user)
-
-    def may_change(self, request, task):
-        return task is None or access.can_supervise(request.user, task)
+    scope_rule = staticmethod(access.visible_tasks_q)
+    change_rule = staticmethod(access.can_supervise)
+    addable = True
 
     def get_readonly_fields(self, request, obj=None):
         # The problem (and so the inspection) of a task is fixed once it exists.
@@ -690,9 +665,7 @@ class ReminderAdmin(ReadOnlyScopedAdmin):
     search_fields = ["task__title", "recipient_user__username", "recipient_user__full_name"]
     list_select_related = ["task", "recipient_user", "recipient_unit", "notification"]
     date_hierarchy = "recorded_on"
-
-    def scope_q(self, request):
-        return access.addressed_in_scope_q(request.user)
+    scope_rule = staticmethod(access.addressed_in_scope_q)
 
 
 class DeliveryInline(ReadOnlyInline):
@@ -708,9 +681,7 @@ class NotificationAdmin(ReadOnlyScopedAdmin):
     search_fields = ["title", "recipient_user__username", "recipient_user__full_name"]
     list_select_related = ["recipient_user", "recipient_unit"]
     inlines = [DeliveryInline]
-
-    def scope_q(self, request):
-        return access.addressed_in_scope_q(request.user)
+    scope_rule = staticmethod(access.addressed_in_scope_q)
 
 
 @admin.register(Delivery)

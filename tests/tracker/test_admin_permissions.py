@@ -110,16 +110,14 @@ for _task in ("t_bureau", "t_mixed", "t_town", "t_finance"):
 for _report in ("rep_county", "rep_city", "rep_finance"):
     SEEN_BY.update({f"{kind}:{_report}": SEEN_BY[_report] for kind in ("figure", "item")})
 
-# Who may change each object of a changeable model (a supporting unit never makes a task, nor
-# its inspection, the district's).
-CHANGED_BY = {
-    "city": TOP, "bureau": TOP, "finance": TOP, "leaf_finance": TOP,
-    "county": ALL, "town": ALL, "leaf_town": ALL,
-    **dict.fromkeys(USERS, ADMIN),
-    "insp_city": TOP, "insp_county": ALL, "insp_finance": TOP,
-    "p_city": TOP, "p_county": ALL, "p_finance": TOP, "p_spare_city": TOP, "p_spare_county": ALL,
-    "t_bureau": TOP, "t_mixed": TOP, "t_town": ALL, "t_finance": TOP,
-    "rep_county": ALL, "rep_city": ALL, "rep_finance": TOP,
+# Who may change each object of a changeable model: who sees it, except that a supporting
+# unit (the town on t_mixed) never makes a task, its problem or its inspection the district's.
+CHANGEABLE = ("city", "bureau", "finance", "leaf_finance", "county", "town", "leaf_town", *USERS,
+              "insp_city", "insp_county", "insp_finance", "p_city", "p_county", "p_finance",
+              "p_spare_city", "p_spare_county", "t_bureau", "t_mixed", "t_town", "t_finance",
+              "rep_county", "rep_city", "rep_finance")
+CHANGED_BY = {name: SEEN_BY[name] for name in CHANGEABLE} | {
+    "insp_city": TOP, "p_city": TOP, "t_mixed": TOP,
 }
 
 # model → (field changed by the POST change case, its new value as posted, as stored)
