@@ -75,6 +75,24 @@ def test_user_change_page_shows_no_password_hash(client, root_admin, bob):
     assert "哈希" not in text
 
 
+def test_passwords_change_only_through_djangos_form_and_only_by_administrators(
+    client, root_admin, sam, bob
+):
+    """The change page links to Django's password form; it sets a new password for an
+    administrator and is 403 for a supervisor."""
+    password_url = reverse("admin:auth_user_password_change", args=[bob.pk])
+    client.force_login(sam)
+    assert client.get(password_url).status_code == 403
+    client.force_login(root_admin)
+    change = client.get(reverse("admin:tracker_user_change", args=[bob.pk])).content.decode()
+    assert password_url in change
+    response = client.post(password_url, {"password1": "Rectify-2026-new",
+                                          "password2": "Rectify-2026-new"})
+    assert response.status_code == 302
+    bob.refresh_from_db()
+    assert bob.check_password("Rectify-2026-new")
+
+
 def test_district_supervisor_cannot_change_an_inspection_outside_the_district(
     client, sam, bureau
 ):
