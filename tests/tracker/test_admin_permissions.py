@@ -349,19 +349,24 @@ def test_changelist_lists_exactly_the_scope(client, world, role, model):
 
 @pytest.mark.parametrize(("role", "model"), cases())
 def test_change_and_history_pages_show_only_the_scope(client, world, role, model):
+    """Every change page; the history page (same lookup) once per expected answer."""
     signed_in(client, world, role)
+    sampled = set()
     for name in world.names(model):
         pk = world[name].pk
-        for view in ("change", "history"):
+        if model is User and role != "admin":
+            expected = 403
+        else:
+            expected = 200 if role in SEEN_BY[name] else 404
+        views = ("change", "history") if expected not in sampled else ("change",)
+        sampled.add(expected)
+        for view in views:
             response = client.get(url(model, view, pk))
             if role in OFFICERS:
                 refused_to_officers(response)
                 continue
             clean(response, role)
-            if model is User and role != "admin":
-                assert response.status_code == 403, name
-            else:
-                assert response.status_code == (200 if role in SEEN_BY[name] else 404), name
+            assert response.status_code == expected, (name, view)
 
 
 # --- Writes -----------------------------------------------------------------------------------
@@ -437,7 +442,9 @@ def test_add_is_open_only_in_scope_and_never_fails_with_500(client, world, role,
 
 @pytest.mark.parametrize(("role", "model"), cases())
 def test_delete_only_in_scope_through_the_services(client, world, role, model):
+    """Every delete page; the POST wherever deleting is allowed, and once per refusal."""
     signed_in(client, world, role)
+    refusals = set()
     for name in world.names(model):
         obj = world[name]
         page = client.get(url(model, "delete", obj.pk))
@@ -449,6 +456,10 @@ def test_delete_only_in_scope_through_the_services(client, world, role, model):
         seen = role in SEEN_BY[name]
         expected = 200 if may else 403 if (seen or model is User) else 404
         assert page.status_code == expected, name
+        if not may:
+            if expected in refusals:
+                continue
+            refusals.add(expected)
         response = client.post(url(model, "delete", obj.pk), {"post": "yes"})
         clean(response, role)
         gone = not model.objects.filter(pk=obj.pk).exists()
