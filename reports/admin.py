@@ -1,6 +1,8 @@
-"""Admin for report documents. Every write goes through reports.services, like the API's."""
+"""Admin for report documents: scoped like the API (tracker.access.visible_reports_q), every
+write through reports.services."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -8,6 +10,7 @@ from reports import services
 from reports.models import ExtractedFigure, ExtractedItem, ItemKind, ReviewState, SourceReport
 from reports.selectors import reconciliation
 from tracker import access
+from tracker.admin import ScopedAdminMixin, related_only
 from tracker.errors import DomainError
 from tracker.models import Inspection
 
@@ -61,10 +64,10 @@ def _sentence_list(sentences: list[str], empty: str):
 
 
 @admin.register(SourceReport)
-class SourceReportAdmin(admin.ModelAdmin):
+class SourceReportAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "original_name", "issuing_body", "year", "report_date",
                     "inspection", "imported_at"]
-    list_filter = ["format", "year", "inspection"]
+    list_filter = ["format", "year", *related_only("inspection")]
     search_fields = ["title", "original_name", "issuing_body", "text"]
     list_select_related = ["inspection"]
     fields = ["title", "original_name", "format", "encoding", "size", "sha256", "issuing_body",
@@ -74,9 +77,10 @@ class SourceReportAdmin(admin.ModelAdmin):
                        "issuing_body", "year", "period", "reconciliation_findings",
                        "imported_by", "imported_at", "text"]
     inlines = [ExtractedFigureInline, ExtractedItemInline]
-
-    def has_add_permission(self, request):
-        return False  # reports come in through the import (page, API or command)
+    choice_scopes = {"inspection": access.visible_inspections_q}
+    # Reports come in through the import (page, API or command): never added here.
+    scope_rule = staticmethod(access.visible_reports_q)
+    change_rule = staticmethod(access.may_manage_report)
 
     def get_object(self, request, object_id, from_field=None):
         report = super().get_object(request, object_id, from_field)
@@ -94,22 +98,12 @@ class SourceReportAdmin(admin.ModelAdmin):
             "无不一致之处（仅核对已确认并关联巡视巡察的整改进度数据）",
         )
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "inspection":
-            kwargs["queryset"] = Inspection.objects.filter(
-                access.visible_inspections_q(request.user)
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        try:
-            services.report_update(
-                report=SourceReport.objects.get(pk=obj.pk), actor=request.user,
-                report_date=data.get("report_date"), inspection=data.get("inspection"),
-            )
-        except DomainError as error:
-            self.message_user(request, error.message, level=messages.ERROR)
+        services.report_update(
+            report=SourceReport.objects.get(pk=obj.pk), actor=request.user,
+            report_date=data.get("report_date"), inspection=data.get("inspection"),
+        )
 
 
 def _report_inspection(extracted) -> Inspection:
@@ -119,55 +113,48 @@ def _report_inspection(extracted) -> Inspection:
     return extracted.report.inspection
 
 
-def _run(modeladmin, request, queryset, verb: str, call) -> None:
-    done = 0
-    for obj in queryset:
-        try:
-            call(obj)
-            done += 1
-        except DomainError as error:
-            modeladmin.message_user(request, f"{obj}：{error.message}", level=messages.WARNING)
-    modeladmin.message_user(request, f"已{verb}{done}条")
+class ExtractedAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """What a report proposes: seen and reviewed (by actions) with the report, never edited."""
+
+    def scope_q(self, request):
+        return Q(report__in=SourceReport.objects.filter(access.visible_reports_q(request.user)))
+
+    def may_act(self, request, extracted):
+        return extracted is None or access.may_manage_report(request.user, extracted.report)
 
 
 @admin.register(ExtractedFigure)
-class ExtractedFigureAdmin(admin.ModelAdmin):
+class ExtractedFigureAdmin(ExtractedAdmin):
     list_display = ["quote", "kind", "body", "total", "completed", "review_state", "inspection",
                     "report"]
-    list_filter = ["kind", "review_state", "inspection"]
+    list_filter = ["kind", "review_state", *related_only("inspection")]
     search_fields = ["quote", "body"]
     list_select_related = ["inspection", "report"]
     readonly_fields = [f.name for f in ExtractedFigure._meta.fields]
     actions = ["confirm_selected", "reject_selected"]
 
-    def has_add_permission(self, request):
-        return False
-
-    @admin.action(description="确认所选报告数据（关联到报告对应的巡视巡察）")
+    @admin.action(description="确认所选报告数据（关联到报告对应的巡视巡察）", permissions=["act"])
     def confirm_selected(self, request, queryset):
         def confirm(figure):
             services.figure_confirm(figure=figure, actor=request.user,
                                     inspection=_report_inspection(figure))
 
-        _run(self, request, queryset.select_related("report__inspection"), "确认", confirm)
+        self.run_action(request, queryset.select_related("report__inspection"), "确认", confirm)
 
-    @admin.action(description="驳回所选报告数据")
+    @admin.action(description="驳回所选报告数据", permissions=["act"])
     def reject_selected(self, request, queryset):
-        _run(self, request, queryset, "驳回",
-             lambda figure: services.figure_reject(figure=figure, actor=request.user))
+        self.run_action(request, queryset, "驳回",
+                        lambda figure: services.figure_reject(figure=figure, actor=request.user))
 
 
 @admin.register(ExtractedItem)
-class ExtractedItemAdmin(admin.ModelAdmin):
+class ExtractedItemAdmin(ExtractedAdmin):
     list_display = ["text", "kind", "position", "review_state", "report"]
     list_filter = ["kind", "review_state"]
     search_fields = ["text"]
     list_select_related = ["report"]
     readonly_fields = [*(f.name for f in ExtractedItem._meta.fields), "how_to_confirm"]
     actions = ["confirm_problems_selected", "reject_selected"]
-
-    def has_add_permission(self, request):
-        return False
 
     @admin.display(description="如何确认")
     def how_to_confirm(self, item: ExtractedItem):
@@ -186,15 +173,16 @@ class ExtractedItemAdmin(admin.ModelAdmin):
             page, f"/api/v1/reports/items/{item.pk}/confirm-as-task/",
         )
 
-    @admin.action(description="确认为反馈问题（报告对应的巡视巡察，排在最后）")
+    @admin.action(description="确认为反馈问题（报告对应的巡视巡察，排在最后）",
+                  permissions=["act"])
     def confirm_problems_selected(self, request, queryset):
         def confirm(item):
             services.item_confirm_as_problem(item=item, actor=request.user,
                                              inspection=_report_inspection(item))
 
-        _run(self, request, queryset.select_related("report__inspection"), "确认", confirm)
+        self.run_action(request, queryset.select_related("report__inspection"), "确认", confirm)
 
-    @admin.action(description="驳回所选条目")
+    @admin.action(description="驳回所选条目", permissions=["act"])
     def reject_selected(self, request, queryset):
-        _run(self, request, queryset, "驳回",
-             lambda item: services.item_reject(item=item, actor=request.user))
+        self.run_action(request, queryset, "驳回",
+                        lambda item: services.item_reject(item=item, actor=request.user))

@@ -242,3 +242,22 @@ def may_manage_report(user: User, report) -> bool:
 def may_manage_users(user: User) -> bool:
     """Create users, change roles and passwords, see the user list: administrators only."""
     return sees_everything(user)
+
+
+# --- Reminders and notifications -----------------------------------------------------------
+
+
+def addressed_in_scope_q(user: User, prefix: str = "") -> Q:
+    """A Q over a message with `recipient_user` / `recipient_unit` (Notification, Reminder;
+    Delivery with prefix "notification__"): those addressed to the user, or to a person or the
+    group of a unit the user supervises. An administrator: all."""
+    if not user.is_authenticated or not user.is_active:
+        return _NOTHING
+    if sees_everything(user):
+        return Q()
+    units = Unit.objects.filter(managed_units_q(user))
+    return (
+        Q(**{f"{prefix}recipient_user": user})
+        | Q(**{f"{prefix}recipient_user__unit__in": units})
+        | Q(**{f"{prefix}recipient_unit__in": units})
+    )

@@ -1,12 +1,27 @@
-"""The admin, in Chinese. Writes go through the services, exactly as the API's do."""
+"""The admin, in Chinese: a face like the pages and the API, held to the same rule book.
 
+Every ModelAdmin is scoped by tracker.access (what the user sees, what they may change) through
+`ScopedAdminMixin`, and writes only through the services, with the signed-in user as actor.
+Secrets (the units' robot addresses and signing secret, password hashes) are never rendered.
+"""
+
+from collections.abc import Callable
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db import models
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from rest_framework.authtoken.models import TokenProxy
 
 from tracker import access
-from tracker.errors import DomainError
+from tracker.errors import ActionForbidden, DomainError
 from tracker.models import (
     DeadlineExtension,
     Delivery,
@@ -24,8 +39,10 @@ from tracker.models import (
     User,
 )
 from tracker.reminders.notifications import delivery_retry
+from tracker.services import inspections as inspection_services
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
+from tracker.services import users as user_services
 from tracker.web.forms import AdminLoginForm
 
 admin.site.site_header = "巡视整改任务跟踪"
@@ -34,37 +51,168 @@ admin.site.index_title = "整改台账管理"
 admin.site.login_form = AdminLoginForm
 
 
-class RecordAdmin(admin.ModelAdmin):
-    """Records written by the services (history, uploads, sends): never added or deleted by
-    hand in the admin."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+def _may_use_admin(request) -> bool:
+    """The admin is a supervision face: staff accounts of supervisors and administrators."""
+    return request.user.is_staff and access.is_supervisor_or_admin(request.user)
 
 
-class ImmutableRecordAdmin(RecordAdmin):
-    """Records that are never changed either: shown read-only."""
+admin.site.has_permission = _may_use_admin
 
-    def has_change_permission(self, request, obj=None):
-        return False
+# API tokens are credentials: never listed, not even to administrators (they are revoked
+# through the API or by signing out).
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
 
 
-class UnitScopedAdmin(admin.ModelAdmin):
-    """Lists only what the user may see by unit and role, as the API does."""
+class ScopedAdminMixin:
+    """The user's scope on every admin page of one model, read from the rule book.
 
-    task_path = "task"  # how this model reaches its task; "" for Task itself
+    A subclass names its tracker.access predicates:
+    - `scope_rule(user) -> Q` over the model (or overrides `scope_q(request)`): what the user
+      sees. Changelists, change pages, autocompletes (which read the target's admin queryset),
+      related filters and actions all start from it; an object outside it is 404, never shown.
+    - `change_rule(user, obj) -> bool`: whether the user may change `obj` (None: read-only
+      model). `deletable` lets the same rule delete (through a service), `addable` opens the
+      add page to supervisors and administrators (the service checks the unit given).
+    - `may_act(request, obj)`: an action on one selected object (default: `may_change`).
+    `choice_scopes` maps a relation field to the predicate giving the choices it offers.
+
+    Writes go through services in `save_model` / `delete_model` / actions; a service's refusal
+    (DomainError) rolls back the whole request and is shown as a message, never as a 500.
+    """
+
+    scope_rule: Callable[[User], Q] | None = None
+    change_rule: Callable[[User, object], bool] | None = None
+    addable = False
+    deletable = False
+    choice_scopes: dict[str, Callable[[User], Q]] = {}
+
+    def scope_q(self, request) -> Q:
+        return self.scope_rule(request.user)
+
+    def may_add(self, request) -> bool:
+        return self.addable and access.is_supervisor_or_admin(request.user)
+
+    def may_change(self, request, obj) -> bool:
+        if self.change_rule is None:
+            return False
+        return obj is None or self.change_rule(request.user, obj)
+
+    def may_delete(self, request, obj) -> bool:
+        return self.deletable and self.may_change(request, obj)
+
+    def may_act(self, request, obj) -> bool:
+        return self.may_change(request, obj)
+
+    # --- reads ---------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if access.sees_everything(request.user):
-            return queryset
-        visible = Task.objects.filter(access.visible_tasks_q(request.user))
-        if not self.task_path:
-            return queryset.filter(pk__in=visible.values("pk"))
-        return queryset.filter(**{f"{self.task_path}__in": visible.values("pk")})
+        return super().get_queryset(request).filter(self.scope_q(request))
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("对象不存在或不在您的范围内")
+        return obj
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        self._scope_choices(db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        self._scope_choices(db_field, request, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def _scope_choices(self, db_field, request, kwargs) -> None:
+        if db_field.name in self.choice_scopes:
+            rule = self.choice_scopes[db_field.name]
+            kwargs["queryset"] = db_field.related_model.objects.filter(rule(request.user))
+
+    # --- permissions ---------------------------------------------------------------------
+
+    def has_module_permission(self, request):
+        return _may_use_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _may_use_admin(request)  # an object given here came from the scoped queryset
+
+    def has_add_permission(self, request):
+        return _may_use_admin(request) and self.may_add(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _may_use_admin(request) and self.may_change(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return _may_use_admin(request) and self.may_delete(request, obj)
+
+    def has_act_permission(self, request):
+        return _may_use_admin(request) and self.may_act(request, None)
+
+    # --- writes --------------------------------------------------------------------------
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._refusal_shown(request, super().changeform_view, request, object_id,
+                                   form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._refusal_shown(request, super().delete_view, request, object_id,
+                                   extra_context)
+
+    def _refusal_shown(self, request, view, *args):
+        try:
+            return view(*args)
+        except DomainError as error:  # the view's transaction is rolled back
+            self.message_user(request, _explained(error), level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_related(self, request, form, formsets, change):
+        # Relations were set by the service; inline formsets save through save_formset.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def get_actions(self, request):
+        # Django's bulk delete logs and reports every selected object as deleted even where
+        # the service refuses: objects are deleted one by one, from their own page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def run_action(self, request, queryset, verb: str, call) -> None:
+        """Call `call(obj)` (a service) for each selected object the user may act on."""
+        done = 0
+        for obj in queryset:
+            if not self.may_act(request, obj):
+                self.message_user(request, f"{obj}：您无权处理", level=messages.WARNING)
+                continue
+            try:
+                with transaction.atomic():
+                    call(obj)
+            except DomainError as error:
+                self.message_user(request, f"{obj}：{_explained(error)}", level=messages.WARNING)
+                continue
+            done += 1
+        self.message_user(request, f"已{verb}{done}条")
+
+
+def _explained(error: DomainError) -> str:
+    return "；".join([error.message, *error.fields.values()])
+
+
+def _cleaned(form, fields) -> dict:
+    """The form's values of the fields a service accepts (read-only fields are absent)."""
+    return {f: form.cleaned_data[f] for f in fields if f in form.cleaned_data}
+
+
+class ReadOnlyScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Records written by the services (history, uploads, reminders, sends): shown, never
+    added, changed or deleted by hand."""
+
+
+class TaskRecordAdmin(ReadOnlyScopedAdmin):
+    """A record of a task: seen with the task."""
+
+    def scope_q(self, request):
+        return Q(task__in=Task.objects.filter(access.visible_tasks_q(request.user)))
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -79,53 +227,181 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Units ---------------------------------------------------------------------------------
+
+SECRET_HELP_SET = "已设置，留空则不修改"
+SECRET_HELP_UNSET = "未设置"
+
+
+def _secret_field(label: str, url: bool = False) -> forms.Field:
+    widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+    if url:
+        return forms.URLField(label=label, required=False, widget=widget, assume_scheme="https")
+    return forms.CharField(label=label, required=False, widget=widget, max_length=100)
+
+
+class UnitAdminForm(forms.ModelForm):
+    """The robots' addresses and secret are write-only: the form never renders them."""
+
+    new_wecom_webhook_url = _secret_field("企业微信群机器人地址", url=True)
+    new_dingtalk_webhook_url = _secret_field("钉钉群机器人地址", url=True)
+    new_dingtalk_secret = _secret_field("钉钉加签密钥")
+    clear_robots = forms.BooleanField(label="清除群机器人设置", required=False)
+
+    class Meta:
+        model = Unit
+        fields = list(unit_services.UNIT_EDITABLE_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in unit_services.ROBOT_FIELDS:
+            if f"new_{field}" in self.fields:
+                is_set = bool(self.instance.pk and getattr(self.instance, field))
+                self.fields[f"new_{field}"].help_text = (
+                    SECRET_HELP_SET if is_set else SECRET_HELP_UNSET
+                )
+
+    def robot_values(self) -> dict:
+        return {field: self.cleaned_data.get(f"new_{field}", "")
+                for field in unit_services.ROBOT_FIELDS}
+
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = UnitAdminForm
     list_display = ["indented_name", "kind", "parent", "sort_order"]
     list_filter = ["kind", "depth"]
     search_fields = ["name", "short_name"]
     readonly_fields = ["path", "depth"]
     autocomplete_fields = ["parent"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = (
+        (None, {"fields": ("name", "short_name", "kind", "parent", "sort_order", "path",
+                           "depth")}),
+        ("群机器人（只写，保存后不再显示）", {"fields": (
+            "new_wecom_webhook_url", "new_dingtalk_webhook_url", "new_dingtalk_secret",
+            "clear_robots",
+        )}),
+    )
+    choice_scopes = {"parent": access.managed_units_q}
+    scope_rule = staticmethod(access.reachable_units_q)
+    change_rule = staticmethod(access.may_manage_unit)
+    addable = deletable = True
+
+    def get_readonly_fields(self, request, obj=None):
+        # A unit whose parent lies outside the user's scope (their own root) stays put.
+        if obj is not None and not access.may_manage_unit(request.user, obj.parent):
+            return [*self.readonly_fields, "parent"]
+        return self.readonly_fields
 
     @admin.display(description="单位名称", ordering="path")
     def indented_name(self, unit: Unit) -> str:
         return f"{'　' * unit.depth}{unit.name}"
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            created = unit_services.unit_create(
-                name=obj.name, kind=obj.kind, parent=obj.parent, short_name=obj.short_name,
-                sort_order=obj.sort_order,
-            )
-            obj.pk, obj.path, obj.depth = created.pk, created.path, created.depth
-            return
-        old_parent_id = Unit.objects.values_list("parent_id", flat=True).get(pk=obj.pk)
-        Unit.objects.filter(pk=obj.pk).update(
-            name=obj.name, kind=obj.kind, short_name=obj.short_name, sort_order=obj.sort_order,
-            wecom_webhook_url=obj.wecom_webhook_url,
-            dingtalk_webhook_url=obj.dingtalk_webhook_url, dingtalk_secret=obj.dingtalk_secret,
+        parent = form.cleaned_data.get("parent", obj.parent)
+        if "parent" in form.changed_data and not access.may_manage_unit(request.user, parent):
+            raise ActionForbidden("您无权在该上级单位下设置单位")
+        fields = _cleaned(form, unit_services.UNIT_EDITABLE_FIELDS)
+        if change:
+            unit = unit_services.unit_update(unit=Unit.objects.get(pk=obj.pk), **fields)
+        else:
+            unit = unit_services.unit_create(**fields)
+        unit = unit_services.unit_set_robots(
+            unit=unit, actor=request.user, clear=form.cleaned_data.get("clear_robots", False),
+            **form.robot_values(),
         )
-        if old_parent_id != obj.parent_id:
-            unit_services.unit_move(unit=Unit.objects.get(pk=obj.pk), new_parent=obj.parent)
+        obj.pk, obj.path, obj.depth = unit.pk, unit.path, unit.depth
+
+    def delete_model(self, request, obj):
+        unit_services.unit_delete(unit=obj, actor=request.user)
+
+
+# --- Users: administrators only ------------------------------------------------------------
+
+
+class UserChangeForm(forms.ModelForm):
+    """No password field at all: neither the hash nor its summary is rendered."""
+
+    class Meta:
+        model = User
+        fields = list(user_services.USER_EDITABLE_FIELDS)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
     list_display = ["username", "full_name", "unit", "role", "is_active"]
     list_filter = ["role", "is_active", "unit__kind"]
     search_fields = ["username", "full_name", "unit__name", "email"]
     autocomplete_fields = ["unit", "supervision_root"]
+    readonly_fields = ["password_change", "last_login", "date_joined"]
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
-        ("单位与角色", {"fields": ("full_name", "unit", "role", "covers_subunits",
-                                  "supervision_root", "phone")}),
+        (None, {"fields": ("username", "password_change")}),
+        ("个人信息", {"fields": ("full_name", "email", "phone")}),
+        ("单位与角色", {"fields": ("unit", "role", "covers_subunits", "supervision_root",
+                                  "is_active")}),
+        ("重要日期", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        *DjangoUserAdmin.add_fieldsets,
-        ("单位与角色", {"fields": ("full_name", "unit", "role")}),
+        (None, {"fields": ("username", "password1", "password2")}),
+        ("单位与角色", {"fields": ("full_name", "email", "unit", "role", "covers_subunits",
+                                  "supervision_root")}),
     )
+    filter_horizontal = ()
+
+    def scope_q(self, request):
+        return Q() if access.may_manage_users(request.user) else Q(pk__in=[])
+
+    def has_module_permission(self, request):
+        return _may_use_admin(request) and access.may_manage_users(request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        if not self.has_module_permission(request):
+            raise PermissionDenied  # 403 on every URL of the user admin, not a 404
+        return super().get_object(request, object_id, from_field)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def may_add(self, request):
+        return access.may_manage_users(request.user)
+
+    def may_change(self, request, obj):
+        return access.may_manage_users(request.user)
+
+    @admin.display(description="密码")
+    def password_change(self, user: User):
+        url = reverse("admin:auth_user_password_change", args=[user.pk])
+        return format_html('不显示密码。<a href="{}">修改密码</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            user = user_services.user_update(
+                user=User.objects.get(pk=obj.pk), actor=request.user,
+                **_cleaned(form, user_services.USER_EDITABLE_FIELDS),
+            )
+        else:
+            user = user_services.user_create(
+                username=data["username"], password=data["password1"], role=data["role"],
+                unit=data.get("unit"), full_name=data.get("full_name", ""),
+                email=data.get("email", ""), covers_subunits=data.get("covers_subunits", False),
+                supervision_root=data.get("supervision_root"),
+            )
+        obj.pk = user.pk
+
+
+# --- Inspections and problems --------------------------------------------------------------
+
+
+def related_only(*paths: str) -> list:
+    """List filters over relations offer only what the (scoped) list itself refers to."""
+    return [(path, admin.RelatedOnlyFieldListFilter) for path in paths]
 
 
 class ProblemInline(admin.TabularInline):
@@ -133,26 +409,106 @@ class ProblemInline(admin.TabularInline):
     extra = 0
     fields = ["number", "aspect", "text"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(access.visible_problems_q(request.user))
+
+    def _may_edit(self, request, inspection) -> bool:
+        return inspection is None or access.can_edit_inspection(request.user, inspection)
+
+    def has_add_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return True  # shown with an inspection the user sees
+
 
 @admin.register(Inspection)
-class InspectionAdmin(admin.ModelAdmin):
+class InspectionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "kind", "mode", "team", "feedback_date", "rectification_deadline"]
     list_filter = ["kind", "mode"]
     search_fields = ["title", "team", "target"]
     date_hierarchy = "feedback_date"
+    autocomplete_fields = ["target_unit"]
     inlines = [ProblemInline]
+    choice_scopes = {"target_unit": access.managed_units_q}
+    scope_rule = staticmethod(access.visible_inspections_q)
+    change_rule = staticmethod(access.can_edit_inspection)
+    addable = deletable = True
+
+    def save_model(self, request, obj, form, change):
+        fields = _cleaned(form, inspection_services.INSPECTION_EDITABLE_FIELDS)
+        if change:
+            saved = inspection_services.inspection_update(
+                inspection=Inspection.objects.get(pk=obj.pk), actor=request.user, **fields
+            )
+        else:
+            saved = inspection_services.inspection_create(actor=request.user, **fields)
+        obj.pk = saved.pk
+
+    def save_formset(self, request, form, formset, change):
+        formset.save(commit=False)  # lists new, changed and deleted problems; writes nothing
+        inspection = Inspection.objects.get(pk=form.instance.pk)
+        for problem in formset.new_objects:
+            inspection_services.problem_create(
+                inspection=inspection, number=problem.number, text=problem.text,
+                aspect=problem.aspect, actor=request.user,
+            )
+        for problem, changed in formset.changed_objects:
+            inspection_services.problem_update(
+                problem=Problem.objects.get(pk=problem.pk), actor=request.user,
+                **{f: getattr(problem, f) for f in changed
+                   if f in inspection_services.PROBLEM_EDITABLE_FIELDS},
+            )
+        for problem in formset.deleted_objects:
+            inspection_services.problem_delete(problem=problem, actor=request.user)
+
+    def delete_model(self, request, obj):
+        inspection_services.inspection_delete(inspection=obj, actor=request.user)
 
 
 @admin.register(Problem)
-class ProblemAdmin(admin.ModelAdmin):
+class ProblemAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["number", "short_text", "aspect", "inspection"]
-    list_filter = ["inspection"]
+    list_filter = related_only("inspection")
     search_fields = ["text", "aspect"]
     list_select_related = ["inspection"]
+    autocomplete_fields = ["inspection"]
+    choice_scopes = {"inspection": access.visible_inspections_q}
+    scope_rule = staticmethod(access.visible_problems_q)
+    change_rule = staticmethod(lambda user, problem: access.can_edit_inspection(
+        user, problem.inspection))
+    addable = deletable = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["inspection"] if obj is not None else []
 
     @admin.display(description="问题描述")
     def short_text(self, problem: Problem) -> str:
         return problem.text[:60]
+
+    def save_model(self, request, obj, form, change):
+        fields = _cleaned(form, inspection_services.PROBLEM_EDITABLE_FIELDS)
+        if change:
+            saved = inspection_services.problem_update(
+                problem=Problem.objects.get(pk=obj.pk), actor=request.user, **fields
+            )
+        else:
+            saved = inspection_services.problem_create(
+                inspection=form.cleaned_data["inspection"], actor=request.user, **fields
+            )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        inspection_services.problem_delete(problem=obj, actor=request.user)
+
+
+# --- Tasks and their records ---------------------------------------------------------------
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -199,11 +555,10 @@ class ExtensionInline(ReadOnlyInline):
 
 
 @admin.register(Task)
-class TaskAdmin(UnitScopedAdmin):
-    task_path = ""
-
+class TaskAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "lead_unit", "status", "deadline", "overdue", "inspection"]
-    list_filter = ["status", "task_type", OverdueFilter, "inspection", "lead_unit"]
+    list_filter = ["status", "task_type", OverdueFilter,
+                   *related_only("inspection", "lead_unit")]
     search_fields = ["title", "measures", "responsible_leader", "responsible_person",
                      "problem__text"]
     list_select_related = ["lead_unit", "inspection"]
@@ -213,71 +568,73 @@ class TaskAdmin(UnitScopedAdmin):
                        "updated_at"]
     inlines = [ProgressReportInline, EvidenceInline, ExtensionInline, TaskEventInline]
     actions = ["close_selected"]
+    choice_scopes = {
+        "lead_unit": access.managed_units_q,
+        "supporting_units": access.reachable_units_q,
+        "problem": access.visible_problems_q,
+    }
+
+    scope_rule = staticmethod(access.visible_tasks_q)
+    change_rule = staticmethod(access.can_supervise)
+    addable = True
+
+    def get_readonly_fields(self, request, obj=None):
+        # The problem (and so the inspection) of a task is fixed once it exists.
+        return [*self.readonly_fields, "problem"] if obj is not None else self.readonly_fields
 
     @admin.display(description="逾期", boolean=True)
     def overdue(self, task: Task) -> bool:
         return task.is_overdue
 
     def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        try:
-            if change:
-                fields = {f: data[f] for f in task_services.EDITABLE_FIELDS if f in data}
-                updated = task_services.task_update(
-                    task=Task.objects.get(pk=obj.pk), actor=request.user,
-                    supporting_units=data.get("supporting_units"), **fields,
-                )
-            else:
-                updated = task_services.task_create(
-                    problem=data["problem"], actor=request.user, title=data["title"],
-                    measures=data.get("measures", ""), task_type=data["task_type"],
-                    lead_unit=data["lead_unit"], deadline=data.get("deadline"),
-                    supporting_units=data.get("supporting_units") or (),
-                    responsible_leader=data.get("responsible_leader", ""),
-                    responsible_person=data.get("responsible_person", ""),
-                )
-        except DomainError as error:
-            self.message_user(request, error.message, level=messages.ERROR)
-            return
-        obj.pk = updated.pk
+        fields = _cleaned(form, task_services.EDITABLE_FIELDS)
+        supporting = list(form.cleaned_data.get("supporting_units") or ())
+        if change:
+            task = Task.objects.get(pk=obj.pk)
+            # Supporting units outside the user's sight were not offered: they stay.
+            hidden = task.supporting_units.exclude(access.reachable_units_q(request.user))
+            saved = task_services.task_update(
+                task=task, actor=request.user, supporting_units=[*supporting, *hidden],
+                **fields,
+            )
+        else:
+            saved = task_services.task_create(
+                problem=form.cleaned_data["problem"], actor=request.user,
+                supporting_units=supporting, **fields,
+            )
+        obj.pk = saved.pk
 
-    def save_related(self, request, form, formsets, change):
-        # Supporting units were set by the service; the inlines are read-only.
-        return
-
-    @admin.action(description="审核销号所选的已提交任务")
+    @admin.action(description="审核销号所选的已提交任务", permissions=["act"])
     def close_selected(self, request, queryset):
-        closed = 0
-        for task in queryset.filter(status=TaskStatus.SUBMITTED):
-            try:
-                task_services.task_close(task=task, actor=request.user, note="后台批量销号")
-                closed += 1
-            except DomainError as error:
-                self.message_user(request, f"{task}：{error.message}", level=messages.WARNING)
-        self.message_user(request, f"已销号{closed}项任务")
+        self.run_action(
+            request, queryset.filter(status=TaskStatus.SUBMITTED), "销号",
+            lambda task: task_services.task_close(task=task, actor=request.user,
+                                                  note="后台批量销号"),
+        )
 
 
 @admin.register(TaskEvent)
-class TaskEventAdmin(UnitScopedAdmin, ImmutableRecordAdmin):
+class TaskEventAdmin(TaskRecordAdmin):
     list_display = ["at", "task", "action", "from_status", "to_status", "actor"]
-    list_filter = ["action", "to_status", "task__inspection"]
+    list_filter = ["action", "to_status", *related_only("task__inspection")]
     search_fields = ["task__title", "note", "actor__username", "actor__full_name"]
     list_select_related = ["task", "actor"]
     date_hierarchy = "at"
+    # The typed data column may hold a deadline change, never a secret; shown read-only.
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(UnitScopedAdmin, ImmutableRecordAdmin):
+class ProgressReportAdmin(TaskRecordAdmin):
     list_display = ["created_at", "task", "author", "percent"]
-    list_filter = ["task__inspection", "task__lead_unit"]
+    list_filter = related_only("task__inspection", "task__lead_unit")
     search_fields = ["note", "task__title"]
     list_select_related = ["task", "author"]
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(UnitScopedAdmin, RecordAdmin):
+class EvidenceAdmin(TaskRecordAdmin):
     list_display = ["uploaded_at", "original_name", "task", "uploaded_by", "size"]
-    list_filter = ["task__inspection", "task__lead_unit"]
+    list_filter = related_only("task__inspection", "task__lead_unit")
     search_fields = ["original_name", "task__title"]
     list_select_related = ["task", "uploaded_by"]
     # The file itself has no public URL, so the admin shows where it is stored, not a link.
@@ -291,29 +648,26 @@ class EvidenceAdmin(UnitScopedAdmin, RecordAdmin):
 
 
 @admin.register(DeadlineExtension)
-class DeadlineExtensionAdmin(UnitScopedAdmin, RecordAdmin):
+class DeadlineExtensionAdmin(TaskRecordAdmin):
     list_display = ["task", "previous_deadline", "requested_deadline", "status", "requested_by",
                     "decided_by"]
-    list_filter = ["status", "task__inspection", "task__lead_unit"]
+    list_filter = ["status", *related_only("task__inspection", "task__lead_unit")]
     search_fields = ["task__title", "reason"]
     list_select_related = ["task", "requested_by", "decided_by"]
-    readonly_fields = ["task", "requested_by", "requested_at", "previous_deadline",
-                       "requested_deadline", "reason", "status", "decided_by", "decided_at",
-                       "decision_note"]
 
 
-# --- Reminders ---------------------------------------------------------------------------
+# --- Reminders, notifications, deliveries --------------------------------------------------
 
 
 @admin.register(Reminder)
-class ReminderAdmin(ImmutableRecordAdmin):
+class ReminderAdmin(ReadOnlyScopedAdmin):
     list_display = ["recorded_on", "task", "stage", "level", "deadline", "recipient_user",
                     "recipient_unit", "notification"]
     list_filter = ["stage", "level", "recorded_on"]
     search_fields = ["task__title", "recipient_user__username", "recipient_user__full_name"]
     list_select_related = ["task", "recipient_user", "recipient_unit", "notification"]
-    raw_id_fields = ["task", "recipient_user", "recipient_unit", "notification"]
     date_hierarchy = "recorded_on"
+    scope_rule = staticmethod(access.addressed_in_scope_q)
 
 
 class DeliveryInline(ReadOnlyInline):
@@ -323,35 +677,40 @@ class DeliveryInline(ReadOnlyInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(RecordAdmin):
+class NotificationAdmin(ReadOnlyScopedAdmin):
     list_display = ["day", "kind", "title", "recipient_user", "recipient_unit", "read_at"]
     list_filter = ["kind", "day"]
     search_fields = ["title", "recipient_user__username", "recipient_user__full_name"]
     list_select_related = ["recipient_user", "recipient_unit"]
-    readonly_fields = ["kind", "recipient_user", "recipient_unit", "day", "title", "body",
-                       "items", "created_at", "read_at"]
     inlines = [DeliveryInline]
+    scope_rule = staticmethod(access.addressed_in_scope_q)
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(RecordAdmin):
+class DeliveryAdmin(ReadOnlyScopedAdmin):
     list_display = ["created_at", "notification", "channel", "status", "attempts", "sent_at",
                     "last_error"]
     list_filter = ["status", "channel"]
     list_select_related = ["notification"]
-    readonly_fields = ["notification", "channel", "status", "attempts", "last_error",
-                       "created_at", "claimed_at", "next_attempt_at", "sent_at"]
     actions = ["retry_failed"]
 
-    @admin.action(description="重新发送选中的失败记录")
+    def scope_q(self, request):
+        return access.addressed_in_scope_q(request.user, prefix="notification__")
+
+    def may_act(self, request, delivery):
+        return True  # any delivery in the user's scope may be sent again
+
+    @admin.action(description="重新发送选中的失败记录", permissions=["act"])
     def retry_failed(self, request, queryset):
-        queued = sum(delivery_retry(delivery=d) for d in queryset.filter(status="failed"))
-        self.message_user(request, f"已重新排队{queued}条发送记录")
+        self.run_action(request, queryset.filter(status="failed"), "重新排队",
+                        lambda delivery: delivery_retry(delivery=delivery))
 
 
 @admin.register(DispatchRequest)
-class DispatchRequestAdmin(RecordAdmin):
+class DispatchRequestAdmin(ReadOnlyScopedAdmin):
     list_display = ["month", "unit", "open_tasks", "report_by", "created_at"]
     list_filter = ["month"]
     list_select_related = ["unit"]
-    readonly_fields = ["unit", "month", "report_by", "open_tasks", "created_at"]
+
+    def scope_q(self, request):
+        return Q(unit__in=Unit.objects.filter(access.managed_units_q(request.user)))

@@ -86,4 +86,4 @@ def test_supervisor_admin_lists_only_tasks_in_scope(client, sam, ledger, town):
     assert response.status_code == 200
     assert list(response.context["cl"].queryset) == list(Task.objects.filter(lead_unit=town))
     hidden = client.get(reverse("admin:tracker_task_change", args=[ledger.pk]))
-    assert hidden.status_code == 302  # Django's admin redirects a missing object to the index
+    assert hidden.status_code == 404  # out of scope: not found, never redirected or shown

@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from tracker import access
 from tracker.errors import ActionForbidden, InvalidInput
@@ -90,3 +91,25 @@ def problem_update(*, problem: Problem, actor: User, **changes) -> Problem:
         setattr(problem, field, value)
     _validated_save(problem)
     return problem
+
+
+@transaction.atomic
+def inspection_delete(*, inspection: Inspection, actor: User) -> None:
+    """Delete an inspection entered by mistake: only while it has no problems."""
+    _ensure_covers(actor, inspection.target_unit)
+    _delete_unreferenced(inspection, "该巡视巡察已有反馈问题，不能删除")
+
+
+@transaction.atomic
+def problem_delete(*, problem: Problem, actor: User) -> None:
+    """Delete a problem entered by mistake: only while no task is filed under it."""
+    _ensure_covers(actor, problem.inspection.target_unit)
+    _delete_unreferenced(problem, "该问题已有整改任务，不能删除")
+
+
+def _delete_unreferenced(obj, refusal: str) -> None:
+    try:
+        with transaction.atomic():
+            obj.delete()
+    except ProtectedError as error:
+        raise InvalidInput(refusal) from error

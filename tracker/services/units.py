@@ -1,11 +1,12 @@
 """The unit tree. Paths are maintained here so descendants stay one prefix match away."""
 
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import F, ProtectedError, Value
 from django.db.models.functions import Concat, Substr
 
-from tracker.errors import InvalidInput
-from tracker.models import Unit, UnitKind
+from tracker import access
+from tracker.errors import ActionForbidden, InvalidInput
+from tracker.models import Unit, UnitKind, User
 
 
 @transaction.atomic
@@ -59,3 +60,39 @@ def unit_update(*, unit: Unit, **changes) -> Unit:
         Unit.objects.filter(pk=unit.pk).update(**plain)
         unit.refresh_from_db()
     return unit
+
+
+ROBOT_FIELDS = ("wecom_webhook_url", "dingtalk_webhook_url", "dingtalk_secret")
+
+
+def _ensure_manages(actor: User, unit: Unit | None) -> None:
+    if not access.may_manage_unit(actor, unit):
+        raise ActionForbidden(f"您无权管理“{unit.name if unit else '顶级单位'}”")
+
+
+@transaction.atomic
+def unit_set_robots(*, unit: Unit, actor: User, clear: bool = False, **values: str) -> Unit:
+    """Set the unit's group robots (webhook addresses, DingTalk signing secret).
+
+    They are write-only: a blank value keeps what is stored, `clear` empties all of them."""
+    unknown = set(values) - set(ROBOT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
+    _ensure_manages(actor, unit)
+    updates = dict.fromkeys(ROBOT_FIELDS, "") if clear else {}
+    updates.update({field: value for field, value in values.items() if value})
+    if updates:
+        Unit.objects.filter(pk=unit.pk).update(**updates)
+        unit.refresh_from_db()
+    return unit
+
+
+@transaction.atomic
+def unit_delete(*, unit: Unit, actor: User) -> None:
+    """Delete a unit nothing refers to yet (a unit created by mistake)."""
+    _ensure_manages(actor, unit)
+    try:
+        with transaction.atomic():
+            unit.delete()
+    except ProtectedError as error:
+        raise InvalidInput("该单位已有下级单位、人员、任务或巡视巡察，不能删除") from error

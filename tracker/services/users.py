@@ -1,6 +1,9 @@
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from tracker import access
+from tracker.errors import ActionForbidden, InvalidInput
 from tracker.models import Role, Unit, User
 
 SUPERVISOR_GROUP = "督导人员"
@@ -53,4 +56,36 @@ def user_create(
     user.save()
     if role == Role.SUPERVISOR:
         user.groups.add(supervisor_group())
+    return user
+
+
+USER_EDITABLE_FIELDS = (
+    "username", "full_name", "email", "phone", "unit", "role", "covers_subunits",
+    "supervision_root", "is_active",
+)
+
+
+@transaction.atomic
+def user_update(*, user: User, actor: User, **changes) -> User:
+    """An administrator edits a user. The role decides admin access (staff, superuser, the
+    supervisor group), exactly as at creation; passwords change only through the password
+    forms."""
+    if not access.may_manage_users(actor):
+        raise ActionForbidden("只有系统管理员可以管理用户")
+    unknown = set(changes) - set(USER_EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
+    for field, value in changes.items():
+        setattr(user, field, value)
+    user.is_staff = user.role in (Role.SUPERVISOR, Role.ADMIN)
+    user.is_superuser = user.role == Role.ADMIN
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as error:
+        raise InvalidInput("；".join(error.messages)) from error
+    user.save()
+    if user.role == Role.SUPERVISOR:
+        user.groups.add(supervisor_group())
+    else:
+        user.groups.remove(supervisor_group())
     return user
