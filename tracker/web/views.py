@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tracker import access
 from tracker.errors import DomainError, ImportRejected
 from tracker.models import DeadlineExtension, ExtensionStatus, Role, Task, TaskStatus
+from tracker.selectors import task_deadline_history
 from tracker.services import extensions as extension_services
 from tracker.services import ledger as ledger_services
 from tracker.services import tasks as task_services
@@ -160,7 +161,7 @@ def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
         "task": task,
         "state": deadline_state(status=task.status, deadline=task.deadline,
                                 today=timezone.localdate()),
-        "deadlines": selectors.deadline_history(task),
+        "deadlines": task_deadline_history(task=task),
         "extensions": extensions,
         "pending_extension": pending[0] if pending else None,
         "forms": context_forms,
