@@ -102,16 +102,21 @@ def test_every_service_writes_status_and_deadline_columns(alice, chief, bureau):
     assert edit_event.data == {"measures": {"from": "", "to": "新措施"}}
 
 
-def test_a_deadline_once_set_cannot_be_removed(chief, bureau):
-    """Proves the history never records a move to no deadline: a long-term task dated later
-    keeps a deadline (refused with a Chinese message, nothing written)."""
+@pytest.mark.parametrize("created_with", [None, DEADLINE])
+def test_a_deadline_once_set_cannot_be_removed(chief, bureau, created_with):
+    """Proves the history never records a move to no deadline: a long-term task, dated at
+    creation or later, keeps a deadline (refused with a Chinese message where it used to end
+    in a database error, nothing written)."""
     task = svc.task_create(problem=ProblemFactory(), actor=chief, title="持续深化作风建设",
-                           lead_unit=bureau, deadline=None, task_type=TaskType.LONG_TERM)
-    task = svc.task_update(task=task, actor=chief, deadline=DEADLINE)
-    with pytest.raises(InvalidInput, match="完成时限"):
+                           lead_unit=bureau, deadline=created_with,
+                           task_type=TaskType.LONG_TERM)
+    if created_with is None:
+        task = svc.task_update(task=task, actor=chief, deadline=DEADLINE)
+    version, events = task.version, task.events.count()
+    with pytest.raises(InvalidInput, match="完成时限一经确定不能取消"):
         svc.task_update(task=task, actor=chief, deadline=None)
     task.refresh_from_db()
-    assert (task.deadline, task.version, task.events.count()) == (DEADLINE, 2, 2)
+    assert (task.deadline, task.version, task.events.count()) == (DEADLINE, version, events)
 
 
 def test_database_refuses_a_deadline_column_on_a_status_event(bureau_task):

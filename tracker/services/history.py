@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-from tracker.errors import InvalidInput
 from tracker.models import Task, TaskAction, TaskEvent, TaskStatus, User
 
 
@@ -23,13 +22,9 @@ def record_event(
 
     `at` is the clock the caller read once for the whole operation. A deadline move (an
     approved extension, an edit of the deadline) passes `deadline_from` and `deadline_to`;
-    `data` holds only other details. A move always lands on a date: a deadline once set is
-    never removed, so such a write is refused (and the caller's transaction rolled back).
+    `data` holds only other details. A move always lands on a date (a deadline once set is
+    never removed; the table's constraints hold deadline columns to deadline moves).
     """
-    if deadline_from is not None and deadline_to is None:
-        raise InvalidInput(
-            "完成时限一经确定不能取消，可修改为新的日期", fields={"deadline": "不能取消完成时限"}
-        )
     return TaskEvent.objects.create(
         task=task,
         actor=actor,

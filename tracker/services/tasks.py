@@ -306,6 +306,10 @@ def task_update(
         "task_type", task.task_type
     ) != TaskType.LONG_TERM:
         raise InvalidInput("请填写完成时限", fields={"deadline": "除长期坚持外须填写完成时限"})
+    if task.deadline is not None and "deadline" in changed and changed["deadline"] is None:
+        # Every deadline move in the history lands on a date (TaskEvent's constraint).
+        raise InvalidInput("完成时限一经确定不能取消，可修改为新的日期",
+                           fields={"deadline": "不能取消完成时限"})
     if not changed and supporting_units is None:
         return task
     updates = {**changed, "version": F("version") + 1, "updated_at": now}
