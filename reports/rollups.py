@@ -33,8 +33,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, Coalesce, TruncMonth, TruncWeek
+from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 from reports.parsing.phrasing import format_rate, official_sentence
@@ -50,6 +49,7 @@ from tracker.models import (
     Unit,
     User,
 )
+from tracker.selectors import deadline_in_force
 
 S = TaskStatus
 
@@ -213,23 +213,6 @@ def _as_of_aliases(qs: QuerySet[Task], cutoff: dt.datetime) -> QuerySet[Task]:
     """Alias each task's status, deadline and closing time as they stood before `cutoff`."""
     events = TaskEvent.objects.filter(task=OuterRef("pk"))
     last_status = events.filter(at__lt=cutoff).order_by("-at", "-id").values("to_status")[:1]
-    # The deadline in force at the cutoff is the "from" of the first deadline change after
-    # it; with no later change it is the current deadline.
-    later_change = (
-        events.filter(at__gte=cutoff)
-        .filter(
-            Q(action=TaskAction.EXTEND_DEADLINE)
-            | Q(action=TaskAction.EDIT, data__has_key="deadline")
-        )
-        .order_by("at", "id")
-        .annotate(
-            previous=Coalesce(
-                KeyTextTransform("from", "data"),
-                KeyTextTransform("from", KeyTransform("deadline", "data")),
-            )
-        )
-        .values("previous")[:1]
-    )
     last_close = (
         events.filter(at__lt=cutoff, to_status=S.COMPLETED)
         .exclude(from_status=S.COMPLETED)
@@ -239,9 +222,7 @@ def _as_of_aliases(qs: QuerySet[Task], cutoff: dt.datetime) -> QuerySet[Task]:
     return (
         qs.alias(
             as_of_status=Subquery(last_status),
-            as_of_deadline=Coalesce(
-                Cast(Subquery(later_change), output_field=DateField()), F("deadline")
-            ),
+            as_of_deadline=deadline_in_force(before=cutoff),
             as_of_closed=Subquery(last_close, output_field=DateTimeField()),
         )
         .alias(

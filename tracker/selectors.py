@@ -1,11 +1,21 @@
 """Read queries. Every list is scoped to the requesting user before anything else."""
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import (
+    DateField,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
 
 from tracker import access
-from tracker.models import Inspection, ProgressReport, Task, TaskAction, Unit, User
+from tracker.models import Inspection, ProgressReport, Task, TaskAction, TaskEvent, Unit, User
 
 
 def task_list(*, user: User) -> QuerySet[Task]:
@@ -56,25 +66,69 @@ def ledger_task_list(*, tasks: QuerySet[Task]) -> QuerySet[Task]:
     )
 
 
-def task_deadline_history(*, task: Task) -> list[dict]:
-    """Every deadline the task ever had, oldest first: the original one, then each approved
-    extension and each edit that moved it (from the immutable history)."""
-    entries: list[dict] = []
-    if task.original_deadline is not None:
-        entries.append({"deadline": task.original_deadline, "source": "original",
-                        "at": task.created_at, "actor": None, "note": ""})
-    events = task.events.filter(
-        action__in=[TaskAction.EXTEND_DEADLINE, TaskAction.EDIT]
-    ).select_related("actor").order_by("at", "id")
-    for event in events:
-        if event.action == TaskAction.EXTEND_DEADLINE:
-            source, to = "extension", event.data.get("to")
-        else:
-            change = event.data.get("deadline") or {}
-            source, to = "edit", change.get("to")
-            if change.get("from") is None:
-                continue  # the first deadline of an undated task is its original one
-        if to:
-            entries.append({"deadline": dt.date.fromisoformat(to), "source": source,
-                            "at": event.at, "actor": event.actor, "note": event.note})
+DEADLINE_SOURCES = {
+    "original": "原定完成时限",
+    "extension": "批准延期",
+    "edit": "修改完成时限",
+}
+
+
+@dataclass(frozen=True)
+class DeadlineEntry:
+    """One deadline a task has had: its original one, or where a move landed."""
+
+    deadline: dt.date | None  # None: the task was created without one (shown as 无)
+    source: str  # a key of DEADLINE_SOURCES
+    at: dt.datetime
+    actor: User | None
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return DEADLINE_SOURCES[self.source]
+
+
+def task_deadline_history(*, task: Task) -> list[DeadlineEntry]:
+    """Every deadline the task ever had, oldest first: the one it was created with (None for a
+    task created without one), then each approved extension and each edit that moved it.
+
+    Read from the typed history (TaskEvent.deadline_to). Uses the task's prefetched `events`
+    when it has them (the task page), else fetches them once with their actors.
+    """
+    prefetch_related_objects(
+        [task], Prefetch("events", queryset=TaskEvent.objects.select_related("actor"))
+    )
+    events = list(task.events.all())
+    created = next((e for e in events if e.action == TaskAction.CREATE), None)
+    entries = [
+        DeadlineEntry(
+            deadline=task.original_deadline,
+            source="original",
+            at=created.at if created else task.created_at,
+            actor=created.actor if created else None,
+        )
+    ]
+    entries += [
+        DeadlineEntry(
+            deadline=event.deadline_to,
+            source="extension" if event.action == TaskAction.EXTEND_DEADLINE else "edit",
+            at=event.at,
+            actor=event.actor,
+            note=event.note,
+        )
+        for event in events
+        if event.deadline_to is not None
+    ]
     return entries
+
+
+def deadline_in_force(*, before: dt.datetime) -> Coalesce:
+    """The deadline each task had in force just before `before`, as an expression for a Task
+    queryset (the as-of rollup): where the latest deadline move before then landed, else the
+    deadline the task was created with. The same history task_deadline_history lists."""
+    latest_move = (
+        TaskEvent.objects.filter(task=OuterRef("pk"), deadline_to__isnull=False, at__lt=before)
+        .order_by("-at", "-id")
+        .values("deadline_to")[:1]
+    )
+    return Coalesce(Subquery(latest_move), F("original_deadline"), output_field=DateField())

@@ -28,6 +28,7 @@ from tracker.models import (
     Unit,
     User,
 )
+from tracker.selectors import DEADLINE_SOURCES
 from tracker.services.tasks import EDITABLE_FIELDS as TASK_EDITABLE_FIELDS
 
 # --- Units and users ----------------------------------------------------------------------
@@ -273,7 +274,7 @@ class TaskEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = TaskEvent
         fields = ["id", "at", "actor", "action", "action_display", "from_status", "to_status",
-                  "note", "data"]
+                  "note", "deadline_from", "deadline_to", "data"]
         read_only_fields = fields
 
 
@@ -287,10 +288,12 @@ class ProgressReportSerializer(serializers.ModelSerializer):
 
 
 class DeadlineEntrySerializer(serializers.Serializer):
-    deadline = serializers.DateField()
-    source = serializers.ChoiceField(choices=[("original", "原定"), ("extension", "延期"),
-                                              ("edit", "修改")])
-    at = serializers.DateTimeField(allow_null=True)
+    """Renders tracker.selectors.DeadlineEntry: the rows the task page shows too."""
+
+    deadline = serializers.DateField(allow_null=True)
+    source = serializers.ChoiceField(choices=list(DEADLINE_SOURCES.items()))
+    label = serializers.CharField()
+    at = serializers.DateTimeField()
     actor = UserBriefSerializer(allow_null=True)
     note = serializers.CharField(allow_blank=True)
 

@@ -184,10 +184,17 @@ class TaskAction(models.TextChoices):
     EDIT = "edit", "修改任务"
 
 
+# The actions that may move a task's deadline (the others never carry deadline columns).
+DEADLINE_MOVES = (TaskAction.EXTEND_DEADLINE, TaskAction.EDIT)
+
+
 class TaskEvent(models.Model):
     """One immutable history row per state change: who, when, from, to, note.
 
     It is the audit trail, the source of as-of rollups and the trigger for notifications.
+    Written only by tracker.services.history.record_event. A deadline move (an approved
+    extension, an edit of the deadline) is in `deadline_from` → `deadline_to`; `data` keeps
+    the other details (the extension's id, the other edited fields, the progress percent).
     """
 
     task = models.ForeignKey(
@@ -208,13 +215,42 @@ class TaskEvent(models.Model):
     )
     to_status = models.CharField("新状态", max_length=30, choices=TaskStatus.choices)
     note = models.TextField("说明", blank=True)
+    deadline_from = models.DateField("原完成时限", null=True, blank=True)
+    deadline_to = models.DateField("新完成时限", null=True, blank=True)
     data = models.JSONField("附加信息", default=dict, blank=True)
 
     class Meta:
         verbose_name = "任务历史"
         verbose_name_plural = "任务历史"
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["task", "at"], name="taskevent_task_at")]
+        indexes = [
+            models.Index(fields=["task", "at"], name="taskevent_task_at"),
+            # The deadline in force on a past day (the as-of rollup): the latest move of each
+            # task before a time.
+            models.Index(
+                fields=["task", "at"],
+                name="taskevent_deadline_moves",
+                condition=models.Q(deadline_to__isnull=False),
+            ),
+        ]
+        constraints = [
+            # A deadline once set is never removed: every move lands on a date.
+            models.CheckConstraint(
+                condition=models.Q(deadline_from__isnull=True)
+                | models.Q(deadline_to__isnull=False),
+                name="taskevent_deadline_move_lands_on_a_date",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(deadline_to__isnull=True)
+                | models.Q(action__in=DEADLINE_MOVES),
+                name="taskevent_deadline_only_on_moves",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(action=TaskAction.EXTEND_DEADLINE)
+                | models.Q(deadline_from__isnull=False, deadline_to__isnull=False),
+                name="taskevent_extension_moves_deadline",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.task_id} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -14,9 +14,9 @@ from tracker.models import (
     ExtensionStatus,
     Task,
     TaskAction,
-    TaskEvent,
     User,
 )
+from tracker.services.history import record_event
 
 
 @transaction.atomic
@@ -83,19 +83,11 @@ def extension_approve(
     )
     if rows != 1:
         raise StaleWrite("任务的完成时限在申请后已被修改，请驳回后重新申请")
-    TaskEvent.objects.create(
-        task=task,
-        actor=actor,
-        at=now,
-        action=TaskAction.EXTEND_DEADLINE,
-        from_status=task.status,
-        to_status=task.status,
-        note=note.strip(),
-        data={
-            "extension_id": extension.pk,
-            "from": extension.previous_deadline.isoformat(),
-            "to": extension.requested_deadline.isoformat(),
-        },
+    record_event(
+        task=task, actor=actor, action=TaskAction.EXTEND_DEADLINE, at=now,
+        from_status=task.status, to_status=task.status, note=note.strip(),
+        deadline_from=extension.previous_deadline, deadline_to=extension.requested_deadline,
+        data={"extension_id": extension.pk},
     )
     return extension
 

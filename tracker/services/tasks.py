@@ -21,12 +21,12 @@ from tracker.models import (
     ProgressReport,
     Task,
     TaskAction,
-    TaskEvent,
     TaskStatus,
     TaskType,
     Unit,
     User,
 )
+from tracker.services.history import record_event
 
 S = TaskStatus
 
@@ -150,15 +150,9 @@ def _apply(
     )
     if changed != 1:
         raise StaleWrite()
-    TaskEvent.objects.create(
-        task=task,
-        actor=actor,
-        at=now,
-        action=action,
-        from_status=task.status,
-        to_status=target,
-        note=note,
-        data=data or {},
+    record_event(
+        task=task, actor=actor, action=action, at=now, from_status=task.status,
+        to_status=target, note=note, data=data,
     )
     task.refresh_from_db()
     return task
@@ -274,8 +268,8 @@ def task_create(
     )
     supporting = [unit for unit in supporting_units if unit.pk != lead_unit.pk]
     task.supporting_units.set(supporting)
-    TaskEvent.objects.create(
-        task=task, actor=actor, at=now, action=TaskAction.CREATE, from_status="",
+    record_event(
+        task=task, actor=actor, action=TaskAction.CREATE, at=now, from_status="",
         to_status=task.status,
     )
     return task
@@ -312,27 +306,28 @@ def task_update(
         "task_type", task.task_type
     ) != TaskType.LONG_TERM:
         raise InvalidInput("请填写完成时限", fields={"deadline": "除长期坚持外须填写完成时限"})
+    if task.deadline is not None and "deadline" in changed and changed["deadline"] is None:
+        # Every deadline move in the history lands on a date (TaskEvent's constraint).
+        raise InvalidInput("完成时限一经确定不能取消，可修改为新的日期",
+                           fields={"deadline": "不能取消完成时限"})
     if not changed and supporting_units is None:
         return task
     updates = {**changed, "version": F("version") + 1, "updated_at": now}
-    if "deadline" in changed and task.original_deadline is None:
-        updates["original_deadline"] = changed["deadline"]
     rows = Task.objects.filter(pk=task.pk, version=task.version).update(**updates)
     if rows != 1:
         raise StaleWrite()
     if supporting_units is not None:
         lead_id = changes.get("lead_unit", task.lead_unit).pk
         task.supporting_units.set([u for u in supporting_units if u.pk != lead_id])
-    TaskEvent.objects.create(
-        task=task,
-        actor=actor,
-        at=now,
-        action=TaskAction.EDIT,
-        from_status=task.status,
+    moved = "deadline" in changed
+    record_event(
+        task=task, actor=actor, action=TaskAction.EDIT, at=now, from_status=task.status,
         to_status=task.status,
+        deadline_from=task.deadline if moved else None,
+        deadline_to=changed["deadline"] if moved else None,
         data={
             field: {"from": _plain(getattr(task, field)), "to": _plain(value)}
-            for field, value in changed.items()
+            for field, value in changed.items() if field != "deadline"
         },
     )
     task.refresh_from_db()

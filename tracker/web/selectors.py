@@ -2,7 +2,6 @@
 page never shows a task its reader may not see."""
 
 import datetime as dt
-from dataclasses import dataclass
 
 from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
@@ -16,7 +15,6 @@ from tracker.models import (
     Notification,
     ProgressReport,
     Task,
-    TaskAction,
     TaskEvent,
     TaskStatus,
     Unit,
@@ -85,37 +83,6 @@ def task_detail(*, user: User, pk: int) -> Task | None:
         .filter(pk=pk)
         .first()
     )
-
-
-@dataclass(frozen=True)
-class DeadlineChange:
-    deadline: dt.date | None
-    label: str
-    at: dt.datetime | None = None
-    actor: User | None = None
-    note: str = ""
-
-
-def deadline_history(task: Task) -> list[DeadlineChange]:
-    """Every deadline the task has had: the original, then approved extensions and edits, in
-    order (from the prefetched history rows)."""
-    history = [DeadlineChange(task.original_deadline, "原定完成时限")]
-    for event in task.events.all():
-        if event.action == TaskAction.EXTEND_DEADLINE:
-            label = "批准延期"
-            new = event.data.get("to")
-        elif event.action == TaskAction.EDIT and "deadline" in event.data:
-            label = "修改完成时限"
-            new = event.data["deadline"].get("to")
-        else:
-            continue
-        history.append(
-            DeadlineChange(
-                dt.date.fromisoformat(new) if new else None, label, event.at, event.actor,
-                event.note,
-            )
-        )
-    return history
 
 
 def review_submitted(*, user: User) -> QuerySet[Task]:

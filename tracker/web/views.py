@@ -26,7 +26,7 @@ from tracker.deadlines import deadline_state, light_rule_text
 from tracker.errors import DomainError, ImportRejected
 from tracker.models import DeadlineExtension, ExtensionStatus, Role, Task, TaskStatus
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
-from tracker.selectors import inspections_for_filter, unit_for_filter
+from tracker.selectors import inspections_for_filter, task_deadline_history, unit_for_filter
 from tracker.services import extensions as extension_services
 from tracker.services import ledger as ledger_services
 from tracker.services import tasks as task_services
@@ -149,7 +149,7 @@ def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
         "task": task,
         "state": deadline_state(status=task.status, deadline=task.deadline,
                                 today=timezone.localdate()),
-        "deadlines": selectors.deadline_history(task),
+        "deadlines": task_deadline_history(task=task),
         "extensions": extensions,
         "pending_extension": pending[0] if pending else None,
         "forms": context_forms,
