@@ -76,8 +76,6 @@ def is_required(statement: dict) -> bool:
 
 
 def figure_value(figure, name: str):
-    if name == "category" and not hasattr(figure, "category"):  # BASELINE
-        return "rectification" if figure.kind != "handled" else "other"
     return getattr(figure, TEXT_FIELDS.get(name, name), None)
 
 

@@ -1,0 +1,130 @@
+"""Who fed the problems back (the body) and what kind of rectification a figure belongs to.
+
+Read from the reading copy (simplified, see normalise.py). A figure's own sentence decides
+first; a sentence that says only "巡察反馈的…" or names nobody takes the team the document is
+about, when the document is about one inspection (its title or opening names 巡视/巡察 and
+the document names one team). Audit (审计), supervision by other organs (环保督察, 耕地保护督察)
+and theme-education self-examination (主题教育, 检视) are sources of their own: their figures
+carry no inspection body, so a supervisor never mistakes them for inspection rectification.
+"""
+
+import re
+from dataclasses import dataclass
+
+_LEVEL = r"中央|省委|自治区党委|市委|州委|盟委|县委|区委|旗委|委党组|党委|党组"
+_MODE = r"专项|机动|提级|交叉|联动|常规"
+_NUMERAL = r"(?:[一二三四五六七八九十]{1,3}|\d{1,2}|[Xx×*]{1,3})"
+_TEAM_RE = re.compile(
+    rf"(?:(?P<level>{_LEVEL})"
+    # a topic between committee and mode: "县委经济发展领域作风建设专项巡察二组"
+    rf"(?:(?!第)[\u4e00-\u9fff]{{2,12}}?(?={_MODE}))?)?"
+    r"(?:\d+个)?"  # "县委7个巡察组": the teams of a committee
+    rf"(?P<ordinal>第{_NUMERAL})?(?P<mode>{_MODE})?(?P<kind>巡视|巡察)"
+    rf"(?P<suffix>{_NUMERAL}(?=组))?(?P<group>组)?"
+    r"(?!整改|工作领导小组|领导小组|办|机构)"  # "市委巡视整改工作领导小组" inspects nobody
+    r"|(?P<self_check>自查自纠)"
+)
+_UNUSUAL_LEVELS = ("委党组", "党委", "党组")
+
+SOURCE_INSPECTION = "inspection"
+SOURCE_SELF_CHECK = "self_check"
+_SOURCE_RE = re.compile(
+    r"(?P<inspection>巡视|巡察)|(?P<self_check>自查自纠)|(?P<audit>审计)"
+    r"|(?P<supervision>督察)|(?P<theme_education>主题教育|检视)"
+)
+_OPENING_LENGTH = 1000
+_HEADER_LINES = 6
+_MAX_HEADER_LENGTH = 60
+_ANNOUNCEMENT_RE = re.compile(
+    r"将[^。]{0,10}整改[^。]{0,10}(?:予以公布|公布|通报|报告如下|汇报如下)"
+)
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str  # normalised: "市委第二巡察组", "县委专项巡察二组", "省委巡视组", "巡察组"
+    level: str  # "" when the text names no committee
+    kind: str  # 巡视 or 巡察
+    specificity: int  # 3 numbered, 2 unusual/mode, 1 committee only, 0 nothing but the word
+
+
+def _team(match: re.Match[str]) -> Team:
+    level = match.group("level") or ""
+    ordinal, suffix, mode = (match.group(name) or "" for name in ("ordinal", "suffix", "mode"))
+    kind = match.group("kind")
+    if ordinal or suffix:
+        specificity = 3
+    elif (mode or level in _UNUSUAL_LEVELS) and match.group("group"):
+        specificity = 2
+    else:
+        specificity = 1 if level else 0
+    return Team(f"{level}{ordinal}{mode}{kind}{suffix}组", level, kind, specificity)
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """What the whole document says about who inspected (computed once per document)."""
+
+    source: str | None  # the source the title and opening speak of
+    team: Team | None  # the one team a document about one inspection names
+
+    @classmethod
+    def of(cls, reading: str) -> "DocumentContext":
+        source = _opening_source(reading)
+        if source != SOURCE_INSPECTION:
+            return cls(source, None)
+        teams = [
+            _team(match) for match in _TEAM_RE.finditer(reading) if not match.group("self_check")
+        ]
+        best = max((team.specificity for team in teams), default=0)
+        names = {team.name: team for team in teams if team.specificity == best}
+        team = next(iter(names.values())) if len(names) == 1 and best > 0 else None
+        return cls(source, team)
+
+
+def _opening_source(reading: str) -> str | None:
+    """The source a document is about: the one a short line at the top names (title, header,
+    breadcrumb), else the one named in an opening sentence that announces the rectification
+    ("根据巡察工作有关要求，现将整改进展情况予以公布"). A work report that merely has a
+    paragraph on 巡察整改 is about no single source."""
+    for line in reading.split("\n", _HEADER_LINES)[:_HEADER_LINES]:
+        if len(line) <= _MAX_HEADER_LENGTH and (match := _SOURCE_RE.search(line)):
+            return match.lastgroup
+    for sentence in re.split("[。\n]", reading[:_OPENING_LENGTH]):
+        if _ANNOUNCEMENT_RE.search(sentence) and (match := _SOURCE_RE.search(sentence)):
+            return match.lastgroup
+    return None
+
+
+def source_and_body(
+    reading: str, start: int, end: int, document: DocumentContext
+) -> tuple[str | None, str | None]:
+    """(source, body) for a figure whose sentence runs from `start`, read up to `end`."""
+    sources = list(_SOURCE_RE.finditer(reading, start, end))
+    if not sources:
+        if document.source == SOURCE_INSPECTION and document.team:
+            return SOURCE_INSPECTION, document.team.name
+        return document.source, None
+    source = sources[-1].lastgroup
+    if source == SOURCE_SELF_CHECK:
+        return source, "自查自纠"
+    if source != SOURCE_INSPECTION:
+        return source, None
+    teams = [_team(m) for m in _TEAM_RE.finditer(reading, start, end) if not m.group("self_check")]
+    named = [team for team in teams if team.specificity > 0] or teams
+    if not named:  # only "巡察整改…": the team is the one the document is about, if any
+        return source, document.team.name if document.team else None
+    return source, _completed(named[-1], document).name
+
+
+def _completed(team: Team, document: DocumentContext) -> Team:
+    """ "省委巡视" in a document about 省委第五巡视组 is that team; a bare "巡察" too."""
+    known = document.team
+    if (
+        known is None
+        or team.specificity >= 2
+        or known.kind != team.kind
+        or team.level not in ("", known.level)
+    ):
+        return team
+    return known
