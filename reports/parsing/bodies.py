@@ -10,20 +10,27 @@ carry no inspection body, so a supervisor never mistakes them for inspection rec
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 _LEVEL = r"中央|省委|自治区党委|市委|州委|盟委|县委|区委|旗委|委党组|党委|党组"
 _MODE = r"专项|机动|提级|交叉|联动|常规"
 _NUMERAL = r"(?:[一二三四五六七八九十]{1,3}|\d{1,2}|[Xx×*]{1,3})"
-_TEAM_RE = re.compile(
-    rf"(?:(?P<level>{_LEVEL})"
-    # a topic between committee and mode: "县委经济发展领域作风建设专项巡察二组"
-    rf"(?:(?!第)[\u4e00-\u9fff]{{2,12}}?(?={_MODE}))?)?"
-    r"(?:\d+个)?"  # "县委7个巡察组": the teams of a committee
-    rf"(?P<ordinal>第{_NUMERAL})?(?P<mode>{_MODE})?(?P<kind>巡视|巡察)"
+# A team is found from its 巡视/巡察: what stands right before it (committee, topic, ordinal,
+# mode) is read backwards from the word, what follows it (ordinal, 组) forwards. Anchoring at
+# the word is much faster than trying a team pattern at every offset of the text.
+_KIND_RE = re.compile(r"巡[视察]")
+_LEVELS = frozenset(_LEVEL.split("|"))
+_LEVEL_LENGTHS = sorted({len(level) for level in _LEVELS}, reverse=True)  # 委党组 before 党组
+_MODES = frozenset(_MODE.split("|"))
+_ORDINAL_TAIL_RE = re.compile(rf"第{_NUMERAL}$")
+_TEAMS_TAIL_RE = re.compile(r"\d+个$")  # "县委7个巡察组": the teams of a committee
+# a topic between committee and mode: "县委经济发展领域作风建设专项巡察二组"
+_TOPIC_TAIL_RE = re.compile(rf"(?P<level>{_LEVEL})(?!第)[\u4e00-\u9fff]{{2,12}}$")
+_SUFFIX_RE = re.compile(
     rf"(?P<suffix>{_NUMERAL}(?=组))?(?P<group>组)?"
     r"(?!整改|工作领导小组|领导小组|办|机构)"  # "市委巡视整改工作领导小组" inspects nobody
-    r"|(?P<self_check>自查自纠)"
 )
+_MAX_PREFIX = 24  # committee, topic, ordinal and mode before 巡视/巡察
 _UNUSUAL_LEVELS = ("委党组", "党委", "党组")
 
 SOURCE_INSPECTION = "inspection"
@@ -48,38 +55,69 @@ class Team:
     specificity: int  # 3 numbered, 2 unusual/mode, 1 committee only, 0 nothing but the word
 
 
-def _team(match: re.Match[str]) -> Team:
-    level = match.group("level") or ""
-    ordinal, suffix, mode = (match.group(name) or "" for name in ("ordinal", "suffix", "mode"))
-    kind = match.group("kind")
-    if ordinal or suffix:
-        specificity = 3
-    elif (mode or level in _UNUSUAL_LEVELS) and match.group("group"):
-        specificity = 2
-    else:
-        specificity = 1 if level else 0
-    return Team(f"{level}{ordinal}{mode}{kind}{suffix}组", level, kind, specificity)
+def _teams(reading: str, start: int = 0, end: int | None = None) -> list[Team]:
+    """Every team named in reading[start:end], in order."""
+    teams = []
+    for kind in _KIND_RE.finditer(reading, start, len(reading) if end is None else end):
+        suffix = _SUFFIX_RE.match(reading, kind.end())
+        if suffix is None:
+            continue
+        level, ordinal, mode = _prefix(
+            reading[max(start, kind.start() - _MAX_PREFIX) : kind.start()]
+        )
+        number = suffix.group("suffix") or ""
+        if ordinal or number:
+            specificity = 3
+        elif (mode or level in _UNUSUAL_LEVELS) and suffix.group("group"):
+            specificity = 2
+        else:
+            specificity = 1 if level else 0
+        name = f"{level}{ordinal}{mode}{kind.group()}{number}组"
+        teams.append(Team(name, level, kind.group(), specificity))
+    return teams
 
 
-@dataclass(frozen=True)
+def _level_at_end(words: str) -> str:
+    return next((words[-n:] for n in _LEVEL_LENGTHS if words[-n:] in _LEVELS), "")
+
+
+def _prefix(before: str) -> tuple[str, str, str]:
+    """(committee, ordinal, mode) written right before 巡视/巡察, read from the end."""
+    mode = before[-2:] if before[-2:] in _MODES else ""
+    before = before[: len(before) - len(mode)]
+    ordinal = _ORDINAL_TAIL_RE.search(before)
+    if ordinal:
+        before = before[: ordinal.start()]
+    elif teams := _TEAMS_TAIL_RE.search(before):
+        before = before[: teams.start()]
+    level = _level_at_end(before)
+    if not level and mode and not ordinal and (topic := _TOPIC_TAIL_RE.search(before)):
+        level = topic.group("level")
+    return level, ordinal.group() if ordinal else "", mode
+
+
 class DocumentContext:
-    """What the whole document says about who inspected (computed once per document)."""
+    """What the whole document says about who inspected (read once per document; the team
+    only when a figure needs it)."""
 
-    source: str | None  # the source the title and opening speak of
-    team: Team | None  # the one team a document about one inspection names
+    def __init__(self, reading: str) -> None:
+        self.reading = reading
+        self.source = _opening_source(reading)  # the source the title and opening speak of
 
     @classmethod
     def of(cls, reading: str) -> "DocumentContext":
-        source = _opening_source(reading)
-        if source != SOURCE_INSPECTION:
-            return cls(source, None)
-        teams = [
-            _team(match) for match in _TEAM_RE.finditer(reading) if not match.group("self_check")
-        ]
+        return cls(reading)
+
+    @cached_property
+    def team(self) -> Team | None:
+        """The one team a document about one inspection names in its opening (the most
+        specific naming of it)."""
+        if self.source != SOURCE_INSPECTION:
+            return None
+        teams = _teams(self.reading, 0, _OPENING_LENGTH)
         best = max((team.specificity for team in teams), default=0)
         names = {team.name: team for team in teams if team.specificity == best}
-        team = next(iter(names.values())) if len(names) == 1 and best > 0 else None
-        return cls(source, team)
+        return next(iter(names.values())) if len(names) == 1 and best > 0 else None
 
 
 def _opening_source(reading: str) -> str | None:
@@ -110,7 +148,7 @@ def source_and_body(
         return source, "自查自纠"
     if source != SOURCE_INSPECTION:
         return source, None
-    teams = [_team(m) for m in _TEAM_RE.finditer(reading, start, end) if not m.group("self_check")]
+    teams = _teams(reading, start, end)
     named = [team for team in teams if team.specificity > 0] or teams
     if not named:  # only "巡察整改…": the team is the one the document is about, if any
         return source, document.team.name if document.team else None

@@ -35,6 +35,7 @@ _TRANSLATION = {
     0x200D: None,
     0xFEFF: None,  # a byte-order mark left inside the text
 }
+_TRANSLATED_RE = re.compile("[" + "".join(re.escape(chr(code)) for code in _TRANSLATION) + "]")
 
 # "##paidbegin##", "##paid##", "##end##": markers left by document-sharing sites.
 _DEBRIS_MARKER_RE = re.compile(r"##[A-Za-z0-9_\-]{1,40}##")
@@ -53,7 +54,7 @@ _PASSWORD_LINE_MAX_LENGTH = 60
 # "(huán)" right after a Chinese character; at least one tone mark, so "(a)" or "(gdp)" stay.
 _TONED_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _PINYIN_INSERTION_RE = re.compile(
-    rf"(?<=[\u4e00-\u9fff])[(（](?=[a-zü]*[{_TONED_VOWELS}])[a-zü{_TONED_VOWELS}]{{1,7}}[)）]"
+    rf"[(（](?<=[\u4e00-\u9fff][(（])(?=[a-zü]*[{_TONED_VOWELS}])[a-zü{_TONED_VOWELS}]{{1,7}}[)）]"
 )
 # "&ldquo;", and "?rdquo;" where a mirror replaced the "&" it could not encode. Not "&amp;":
 # resolving it could make a new entity, and cleaning must stay idempotent.
@@ -88,6 +89,8 @@ def remove_mirror_debris(text: str) -> str:
 
 def normalise_width(text: str) -> str:
     """Full-width ASCII letters/digits and ideographic spaces to half-width."""
+    if not _TRANSLATED_RE.search(text):
+        return text  # nothing to translate: skip the per-character table lookups
     return text.translate(_TRANSLATION)
 
 

@@ -19,14 +19,19 @@ Counts of anything else (meetings, people, money, units) are never figures.
 """
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from reports.parsing.bodies import DocumentContext, source_and_body
 from reports.parsing.numerals import CHINESE_DIGITS, REDACTION_PATTERN, parse_count
 
-_SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+")
+_SENTENCE_MARKS = "。！？!?；;\n"
+_SENTENCE_RE = re.compile(rf"[^{_SENTENCE_MARKS}]+")
 _SEGMENT_RE = re.compile(r"[^，,、：:()（）和]+")
-_NUMBER = rf"(?<![\d.第])(?:\d+|[{CHINESE_DIGITS}]+|{REDACTION_PATTERN})"
+# The leading look-ahead lets the regex engine skip quickly to where a count can start.
+_NUMBER = (
+    rf"(?=[\d{CHINESE_DIGITS}*＊Xx×若])(?<![\d.第])(?:\d+|[{CHINESE_DIGITS}]+|{REDACTION_PATTERN})"
+)
 _TOKEN_RE = re.compile(rf"(?P<count>{_NUMBER})\s*(?:(?P<word>[个项条件类])|(?=大|方面))")
 
 # Counted nouns, longest first within a class; the class decides the category.
@@ -167,24 +172,34 @@ def read_statements(text: str, reading: str, document: DocumentContext) -> list[
     """Every progress statement of a cleaned text; `reading` is its reading copy."""
     statements: list[_Statement] = []
     previous: _Statement | None = None
-    for sentence in _SENTENCE_RE.finditer(reading):
-        found, previous = _read_sentence(reading, sentence, previous)
+    counts = [match.start() for match in _TOKEN_RE.finditer(reading)]
+    position = 0
+    for count in counts:
+        if count < position:
+            continue  # in the sentence just read
+        # Only sentences holding a count are read: the others state nothing and continue nothing.
+        sentence = _SENTENCE_RE.match(reading, _sentence_start(reading, count))
+        found, previous = _read_sentence(reading, sentence, previous, counts)
         statements.extend(found)
+        position = sentence.end()
     figures = [_figure(text, reading, statement, document) for statement in statements]
     return _without_restatements([figure for figure in figures if figure is not None])
 
 
 def _read_sentence(
-    reading: str, sentence: re.Match[str], previous: _Statement | None
+    reading: str, sentence: re.Match[str], previous: _Statement | None, counts: list[int]
 ) -> tuple[list[_Statement], _Statement | None]:
-    """The statements of one sentence, and the one the next sentence may continue."""
+    """The statements of one sentence, and the one the next sentence may continue; `counts`
+    are the sorted offsets where a count starts in the whole text."""
     if previous is not None and reading[previous.end : sentence.start()].strip("。！？!? ") != "":
         previous = None  # only the directly following sentence continues a statement
     found: list[_Statement] = []
     open_: list[_Statement] = []
     levels: list[tuple[Count, int]] = []
     for segment in _SEGMENT_RE.finditer(reading, sentence.start(), sentence.end()):
-        tokens = _tokens(reading, segment)
+        first = bisect_left(counts, segment.start())
+        has_count = first < len(counts) and counts[first] < segment.end()
+        tokens = _tokens(reading, segment) if has_count else []
         if not tokens:
             _read_wordy_segment(reading, segment, open_)
             levels = []  # a level belongs to a total in its own run of counted segments
@@ -388,7 +403,7 @@ def _is_modifier(words: str) -> bool:
 
 
 def _sentence_start(reading: str, position: int) -> int:
-    return max(reading.rfind(mark, 0, position) for mark in "。！？!?；;\n") + 1
+    return max(reading.rfind(mark, 0, position) for mark in _SENTENCE_MARKS) + 1
 
 
 def _read_wordy_segment(reading: str, segment: re.Match[str], open_: list[_Statement]) -> None:

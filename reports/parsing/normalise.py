@@ -22,6 +22,13 @@ _COMPATIBILITY_PUNCTUATION = {
     for code in (*range(0xFE10, 0xFE20), *range(0xFE30, 0xFE70))
     if len(normalised := unicodedata.normalize("NFKC", chr(code))) == 1
 }
+# Whether to call OpenCC at all: frequent characters that exist only in traditional script
+# ("個", "為", "問題", "黨組織" …). Any report in traditional script has some of them; the
+# conversion itself is OpenCC's, whole-text.
+_TRADITIONAL_HINT_RE = re.compile(
+    "[個們這為對會國說與於進關問題黨組織開見現實際發變處應當門長點劃務員書記區縣鎮鄉單項條]"
+)
+_COMPATIBILITY_RE = re.compile("[\ufe10-\ufe1f\ufe30-\ufe6f]")
 _MISTYPED_ALREADY_RE = re.compile(r"己(?=全部|经|完成|整改|办结|销号)")
 
 
@@ -32,6 +39,8 @@ def _converter() -> opencc.OpenCC:
 
 def to_simplified(text: str) -> str:
     """Simplified characters, exactly as long as `text` (position i is character i)."""
+    if not _TRADITIONAL_HINT_RE.search(text):
+        return text  # a simplified text: OpenCC's segmentation is the costly step, skip it
     converted = _converter().convert(text)
     if len(converted) == len(text):
         return converted
@@ -47,5 +56,7 @@ def reading_copy(text: str) -> str:
     """The text the readers match against; `len(reading_copy(t)) == len(t)`."""
     if text.isascii():
         return text
-    simplified = to_simplified(text.translate(_COMPATIBILITY_PUNCTUATION))
+    if _COMPATIBILITY_RE.search(text):
+        text = text.translate(_COMPATIBILITY_PUNCTUATION)
+    simplified = to_simplified(text)
     return _MISTYPED_ALREADY_RE.sub("已", simplified)
