@@ -23,6 +23,7 @@ _LEVELS = frozenset(_LEVEL.split("|"))
 _LEVEL_LENGTHS = sorted({len(level) for level in _LEVELS}, reverse=True)  # 委党组 before 党组
 _MODES = frozenset(_MODE.split("|"))
 _ORDINAL_TAIL_RE = re.compile(rf"第{_NUMERAL}$")
+_ROUND_TAIL_RE = re.compile(rf"(?:第|前|后)?{_NUMERAL}轮$")  # "第四轮巡察", "前三轮巡察"
 _TEAMS_TAIL_RE = re.compile(r"\d+个$")  # "县委7个巡察组": the teams of a committee
 # a topic between committee and mode: "县委经济发展领域作风建设专项巡察二组"
 _TOPIC_TAIL_RE = re.compile(rf"(?P<level>{_LEVEL})(?!第)[\u4e00-\u9fff]{{2,12}}$")
@@ -52,7 +53,8 @@ class Team:
     name: str  # normalised: "市委第二巡察组", "县委专项巡察二组", "省委巡视组", "巡察组"
     level: str  # "" when the text names no committee
     kind: str  # 巡视 or 巡察
-    specificity: int  # 3 numbered, 2 unusual/mode, 1 committee only, 0 nothing but the word
+    specificity: int  # 3 numbered, 2 round/unusual/mode, 1 committee only, 0 just the word
+    is_round: bool = False  # "市委第四轮巡察": an inspection round, not a team
 
 
 def _teams(reading: str, start: int = 0, end: int | None = None) -> list[Team]:
@@ -62,18 +64,20 @@ def _teams(reading: str, start: int = 0, end: int | None = None) -> list[Team]:
         suffix = _SUFFIX_RE.match(reading, kind.end())
         if suffix is None:
             continue
-        level, ordinal, mode = _prefix(
+        level, round_, ordinal, mode = _prefix(
             reading[max(start, kind.start() - _MAX_PREFIX) : kind.start()]
         )
         number = suffix.group("suffix") or ""
         if ordinal or number:
             specificity = 3
-        elif (mode or level in _UNUSUAL_LEVELS) and suffix.group("group"):
+        elif round_ or ((mode or level in _UNUSUAL_LEVELS) and suffix.group("group")):
             specificity = 2
         else:
             specificity = 1 if level else 0
-        name = f"{level}{ordinal}{mode}{kind.group()}{number}组"
-        teams.append(Team(name, level, kind.group(), specificity))
+        # A round is not a team: "市委第四轮巡察" is named as written.
+        team = "" if round_ and not number else "组"
+        name = f"{level}{round_}{ordinal}{mode}{kind.group()}{number}{team}"
+        teams.append(Team(name, level, kind.group(), specificity, bool(team == "")))
     return teams
 
 
@@ -81,19 +85,21 @@ def _level_at_end(words: str) -> str:
     return next((words[-n:] for n in _LEVEL_LENGTHS if words[-n:] in _LEVELS), "")
 
 
-def _prefix(before: str) -> tuple[str, str, str]:
-    """(committee, ordinal, mode) written right before 巡视/巡察, read from the end."""
+def _prefix(before: str) -> tuple[str, str, str, str]:
+    """(committee, round, ordinal, mode) written right before 巡视/巡察, read from the end."""
     mode = before[-2:] if before[-2:] in _MODES else ""
     before = before[: len(before) - len(mode)]
-    ordinal = _ORDINAL_TAIL_RE.search(before)
-    if ordinal:
-        before = before[: ordinal.start()]
-    elif teams := _TEAMS_TAIL_RE.search(before):
-        before = before[: teams.start()]
+    ordinal = round_ = ""
+    if match := _ORDINAL_TAIL_RE.search(before):
+        ordinal, before = match.group(), before[: match.start()]
+    elif match := _ROUND_TAIL_RE.search(before):
+        round_, before = match.group(), before[: match.start()]
+    elif match := _TEAMS_TAIL_RE.search(before):
+        before = before[: match.start()]
     level = _level_at_end(before)
     if not level and mode and not ordinal and (topic := _TOPIC_TAIL_RE.search(before)):
         level = topic.group("level")
-    return level, ordinal.group() if ordinal else "", mode
+    return level, round_, ordinal, mode
 
 
 class DocumentContext:
@@ -114,7 +120,7 @@ class DocumentContext:
         specific naming of it)."""
         if self.source != SOURCE_INSPECTION:
             return None
-        teams = _teams(self.reading, 0, _OPENING_LENGTH)
+        teams = [team for team in _teams(self.reading, 0, _OPENING_LENGTH) if not team.is_round]
         best = max((team.specificity for team in teams), default=0)
         names = {team.name: team for team in teams if team.specificity == best}
         return next(iter(names.values())) if len(names) == 1 and best > 0 else None
@@ -149,6 +155,8 @@ def source_and_body(
     if source != SOURCE_INSPECTION:
         return source, None
     teams = _teams(reading, start, end)
+    if document.team and all(team.is_round for team in teams):
+        teams = []  # "…第六轮巡察反馈问题的整改方案" in a document about one team: that team
     named = [team for team in teams if team.specificity > 0] or teams
     if not named:  # only "巡察整改…": the team is the one the document is about, if any
         return source, document.team.name if document.team else None

@@ -40,10 +40,10 @@ _NOUN_CLASSES = (
     ("clue", r"问题线索|线索"),
     ("petition", r"信访举报件|信访件"),
     ("problem", r"问题"),
-    ("task", r"整改任务|任务"),
+    ("task", r"整改任务|任务|工作节点|节点"),
     ("measure", r"具体整改措施|整改措施|整改举措|具体措施|措施|举措"),
     ("matter", r"整改事项|事项"),
-    ("level", r"方面|领域|专项|项目|板块"),
+    ("level", r"方面|领域|专项|项目|板块|类"),
 )
 _NOUN = "|".join(f"(?P<{name}>{pattern})" for name, pattern in _NOUN_CLASSES)
 _NOUN_AFTER_RE = re.compile(rf"大?(?P<modifier>{_MODIFIER})(?:{_NOUN})")
