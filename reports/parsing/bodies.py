@@ -132,6 +132,8 @@ def _opening_source(reading: str) -> str | None:
     ("根据巡察工作有关要求，现将整改进展情况予以公布"). A work report that merely has a
     paragraph on 巡察整改 is about no single source."""
     for line in reading.split("\n", _HEADER_LINES)[:_HEADER_LINES]:
+        if "。" in line:
+            break  # the body of the text has begun: a short paragraph there is no header
         if len(line) <= _MAX_HEADER_LENGTH and (match := _SOURCE_RE.search(line)):
             return match.lastgroup
     for sentence in re.split("[。\n]", reading[:_OPENING_LENGTH]):

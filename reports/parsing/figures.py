@@ -47,7 +47,7 @@ _NOUN_CLASSES = (
 )
 _NOUN = "|".join(f"(?P<{name}>{pattern})" for name, pattern in _NOUN_CLASSES)
 _NOUN_AFTER_RE = re.compile(rf"大?(?P<modifier>{_MODIFIER})(?:{_NOUN})")
-_NOUN_BEFORE_RE = re.compile(rf"(?P<modifier>{_MODIFIER})(?:{_NOUN})(?:整改|的)?$")
+_NOUN_BEFORE_RE = re.compile(rf"(?P<modifier>{_MODIFIER})(?:{_NOUN})(?:整改|的)?\s*$")
 _DROPPED_MODIFIERS = ("各类", "各项", "需整改的", "需整改")
 # After a count with no noun: punctuation or an outcome word ("4个已经解决", "20项正按照…").
 _BARE_AFTER_RE = re.compile(
