@@ -9,6 +9,7 @@ carry no inspection body, so a supervisor never mistakes them for inspection rec
 """
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -31,6 +32,8 @@ _SUFFIX_RE = re.compile(
     rf"(?P<suffix>{_NUMERAL}(?=组))?(?P<group>组)?"
     r"(?!整改|工作领导小组|领导小组|办|机构)"  # "市委巡视整改工作领导小组" inspects nobody
 )
+# The last character of anything _prefix can read: a committee, ordinal, round, count, mode.
+_PREFIX_ENDINGS = frozenset("央委组轮个项动级叉规一二三四五六七八九十0123456789Xx×*")
 _MAX_PREFIX = 24  # committee, topic, ordinal and mode before 巡视/巡察
 _UNUSUAL_LEVELS = ("委党组", "党委", "党组")
 
@@ -57,16 +60,18 @@ class Team:
     is_round: bool = False  # "市委第四轮巡察": an inspection round, not a team
 
 
-def _teams(reading: str, start: int = 0, end: int | None = None) -> list[Team]:
-    """Every team named in reading[start:end], in order."""
-    teams = []
-    for kind in _KIND_RE.finditer(reading, start, len(reading) if end is None else end):
+def _teams(reading: str) -> tuple[list[int], list[Team]]:
+    """Every team named in the text: (offsets of their 巡视/巡察, teams), in order."""
+    positions, teams = [], []
+    for kind in _KIND_RE.finditer(reading):
         suffix = _SUFFIX_RE.match(reading, kind.end())
         if suffix is None:
             continue
-        level, round_, ordinal, mode = _prefix(
-            reading[max(start, kind.start() - _MAX_PREFIX) : kind.start()]
-        )
+        if reading[kind.start() - 1 : kind.start()] in _PREFIX_ENDINGS:
+            before = reading[max(0, kind.start() - _MAX_PREFIX) : kind.start()]
+            level, round_, ordinal, mode = _prefix(before)
+        else:
+            level = round_ = ordinal = mode = ""  # "开展巡察", "对巡察…": nothing before it
         number = suffix.group("suffix") or ""
         if ordinal or number:
             specificity = 3
@@ -77,8 +82,9 @@ def _teams(reading: str, start: int = 0, end: int | None = None) -> list[Team]:
         # A round is not a team: "市委第四轮巡察" is named as written.
         team = "" if round_ and not number else "组"
         name = f"{level}{round_}{ordinal}{mode}{kind.group()}{number}{team}"
+        positions.append(kind.start())
         teams.append(Team(name, level, kind.group(), specificity, bool(team == "")))
-    return teams
+    return positions, teams
 
 
 def _level_at_end(words: str) -> str:
@@ -90,11 +96,12 @@ def _prefix(before: str) -> tuple[str, str, str, str]:
     mode = before[-2:] if before[-2:] in _MODES else ""
     before = before[: len(before) - len(mode)]
     ordinal = round_ = ""
-    if match := _ORDINAL_TAIL_RE.search(before):
+    # The regexes run only where their last character says they can match (much cheaper).
+    if "第" in before[-5:] and (match := _ORDINAL_TAIL_RE.search(before)):
         ordinal, before = match.group(), before[: match.start()]
-    elif match := _ROUND_TAIL_RE.search(before):
+    elif before.endswith("轮") and (match := _ROUND_TAIL_RE.search(before)):
         round_, before = match.group(), before[: match.start()]
-    elif match := _TEAMS_TAIL_RE.search(before):
+    elif before.endswith("个") and (match := _TEAMS_TAIL_RE.search(before)):
         before = before[: match.start()]
     level = _level_at_end(before)
     if not level and mode and not ordinal and (topic := _TOPIC_TAIL_RE.search(before)):
@@ -115,12 +122,22 @@ class DocumentContext:
         return cls(reading)
 
     @cached_property
+    def mentions(self) -> tuple[list[int], list[Team]]:
+        """Every team the document names, with the offset of each (read once)."""
+        return _teams(self.reading)
+
+    def teams_between(self, start: int, end: int) -> list[Team]:
+        positions, teams = self.mentions
+        return teams[bisect_left(positions, start) : bisect_left(positions, end)]
+
+    @cached_property
     def team(self) -> Team | None:
         """The one team a document about one inspection names in its opening (the most
         specific naming of it)."""
         if self.source != SOURCE_INSPECTION:
             return None
-        teams = [team for team in _teams(self.reading, 0, _OPENING_LENGTH) if not team.is_round]
+        opening = self.teams_between(0, _OPENING_LENGTH)
+        teams = [team for team in opening if not team.is_round]
         best = max((team.specificity for team in teams), default=0)
         names = {team.name: team for team in teams if team.specificity == best}
         return next(iter(names.values())) if len(names) == 1 and best > 0 else None
@@ -156,7 +173,7 @@ def source_and_body(
         return source, "自查自纠"
     if source != SOURCE_INSPECTION:
         return source, None
-    teams = _teams(reading, start, end)
+    teams = document.teams_between(start, end)
     if document.team and all(team.is_round for team in teams):
         teams = []  # "…第六轮巡察反馈问题的整改方案" in a document about one team: that team
     named = [team for team in teams if team.specificity > 0] or teams
