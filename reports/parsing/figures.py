@@ -487,28 +487,30 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _without_restatements(figures: list[Figure]) -> list[Figure]:
-    """Drop a figure that a fuller one in the same document restates: same total and noun,
-    every count it states equal ("第一轮…144个问题验收销号143个" in the lead, the full
-    statement below)."""
-
-    def stated(figure: Figure) -> dict:
-        return {
-            name: getattr(figure, name)
-            for name in ("total", *_OUTCOME_BUCKETS)
-            if getattr(figure, name) is not None
-        }
-
-    kept = []
+    """Drop a figure that a fuller one in the same document restates: same total, category,
+    body and source, every count it states equal ("第一轮…144个问题验收销号143个" in the
+    lead, the full statement below); of two equal ones the first is kept."""
+    groups: dict[tuple, list[tuple[int, dict]]] = {}
     for index, figure in enumerate(figures):
-        mine = stated(figure)
-        restated = figure.total is not None and any(
-            other is not figure
-            and other.total == figure.total
-            and other.category == figure.category
-            and mine.items() <= stated(other).items()
-            and (len(stated(other)) > len(mine) or figures.index(other) < index)
-            for other in figures
-        )
-        if not restated:
-            kept.append(figure)
-    return kept
+        if figure.total is not None:
+            key = (figure.total, figure.category, figure.body, figure.source)
+            groups.setdefault(key, []).append((index, _stated(figure)))
+    dropped = set()
+    for members in groups.values():
+        for index, mine in members:
+            if any(
+                other_index != index
+                and mine.items() <= theirs.items()
+                and (len(theirs) > len(mine) or other_index < index)
+                for other_index, theirs in members
+            ):
+                dropped.add(index)
+    return [figure for index, figure in enumerate(figures) if index not in dropped]
+
+
+def _stated(figure: Figure) -> dict:
+    return {
+        name: getattr(figure, name)
+        for name in ("total", *_OUTCOME_BUCKETS)
+        if getattr(figure, name) is not None
+    }

@@ -313,6 +313,11 @@ def test_a_lead_restating_a_fuller_statement_is_dropped():
     assert counts(figure) == (40, 38, None, None, 2, None)
 
 
+def test_equal_numbers_from_different_bodies_are_not_restatements():
+    text = "市委第二巡察组反馈问题20个，已完成整改18个。各部门自查自纠问题20个，现已整改18个。"
+    assert [figure.body for figure in extract(text).figures] == ["市委第二巡察组", "自查自纠"]
+
+
 def test_confidence_is_high_when_the_statement_is_plain():
     figure = only_figure("市委第一巡察组反馈问题20个，已完成整改16个，基本完成整改4个。")
     assert (figure.adds_up, figure.confidence) == (True, "high")
