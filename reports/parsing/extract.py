@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from reports.parsing.bodies import DocumentContext, source_and_body
 from reports.parsing.cleaning import clean_text
-from reports.parsing.figures import Count, Figure, read_statements
+from reports.parsing.figures import Count, Figure, read_statements, sentence_start
 from reports.parsing.normalise import reading_copy
 from reports.parsing.numerals import COUNT_PATTERN, COUNTING_WORDS, parse_count
 from reports.parsing.problem_lists import inline_problem_items
@@ -118,7 +118,7 @@ def _handled_figures(text: str, reading: str, document: DocumentContext) -> list
     figures = []
     for match in _HANDLED_RE.finditer(reading):
         start = _clause_start(reading, match.start())
-        source, body = source_and_body(reading, _sentence_start(reading, start), start, document)
+        source, body = source_and_body(reading, sentence_start(reading, start), start, document)
         total, done = parse_count(match.group("total")), parse_count(match.group("done"))
         figures.append(
             Figure(
@@ -134,11 +134,6 @@ def _handled_figures(text: str, reading: str, document: DocumentContext) -> list
 
 def _clause_start(text: str, position: int) -> int:
     return max(text.rfind(mark, 0, position) for mark in _CLAUSE_MARKS) + 1
-
-
-def _sentence_start(text: str, position: int) -> int:
-    return max(text.rfind(mark, 0, position) for mark in "。！？!?\n") + 1
-
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from reports.parsing.bodies import DocumentContext, source_and_body
 from reports.parsing.numerals import CHINESE_DIGITS, REDACTION_PATTERN, parse_count
+from reports.parsing.structure import trimmed_item
 
 _SENTENCE_MARKS = "。！？!?；;\n"
 _SENTENCE_RE = re.compile(rf"[^{_SENTENCE_MARKS}]+")
@@ -178,7 +179,7 @@ def read_statements(text: str, reading: str, document: DocumentContext) -> list[
         if count < position:
             continue  # in the sentence just read
         # Only sentences holding a count are read: the others state nothing and continue nothing.
-        sentence = _SENTENCE_RE.match(reading, _sentence_start(reading, count))
+        sentence = _SENTENCE_RE.match(reading, sentence_start(reading, count))
         found, previous = _read_sentence(reading, sentence, previous, counts)
         statements.extend(found)
         position = sentence.end()
@@ -383,7 +384,7 @@ def _add_total(
         start=min([segment.start(), *(start for _count, start in levels)]),
         end=segment.end(),
         window_end=segment.end(),
-        sentence_start=_sentence_start(reading, segment.start()),
+        sentence_start=sentence_start(reading, segment.start()),
         token=token,
         total=token.value,
         levels=[count for count, _start in levels],
@@ -402,7 +403,7 @@ def _is_modifier(words: str) -> bool:
     return len(words) <= 6 and not (_bucket(words) or _DECOMPOSITION_RE.search(words))
 
 
-def _sentence_start(reading: str, position: int) -> int:
+def sentence_start(reading: str, position: int) -> int:
     return max(reading.rfind(mark, 0, position) for mark in _SENTENCE_MARKS) + 1
 
 
@@ -440,7 +441,7 @@ def _figure(
         kind = "progress" if buckets else "found"
     if not buckets and kind == "outcome":
         return None
-    start, end = _trimmed(text, statement.start, statement.end)
+    quote = trimmed_item(text, statement.start, statement.end)
     source, body = source_and_body(
         reading, statement.sentence_start, statement.window_end, document
     )
@@ -464,9 +465,9 @@ def _figure(
         long_term=buckets.get("long_term"),
         not_completed=buckets.get("not_completed"),
         in_progress=buckets.get("in_progress"),
-        quote=text[start:end],
-        start=start,
-        end=end,
+        quote=quote.text,
+        start=quote.start,
+        end=quote.end,
         counted_noun=token.noun,
         category=category,
         source=source,
@@ -476,14 +477,6 @@ def _figure(
         adds_up=adds_up,
         confidence="low" if low else "high",
     )
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def _without_restatements(figures: list[Figure]) -> list[Figure]:

@@ -13,7 +13,7 @@ Matching runs on the reading copy (simplified); offsets index the stored text.
 
 import re
 
-from reports.parsing.structure import Item
+from reports.parsing.structure import Item, trimmed_item
 
 _ORDINAL = "[一二三四五六七八九十]{1,3}"
 _INTRO_RE = re.compile(r"(?:问题|不足|差距|主要是|主要表现[在为]?)[^。；;\n：:]{0,16}[：:]")
@@ -133,8 +133,4 @@ def _split(text: str, reading: str, start: int, end: int) -> list[Item]:
 
 
 def _item(text: str, start: int, end: int) -> Item:
-    while start < end and (text[start].isspace() or text[start] in "：:"):
-        start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in "；;，,"):
-        end -= 1
-    return Item(text[start:end], start, end)
+    return trimmed_item(text, start, end, also_strip="；;，,")

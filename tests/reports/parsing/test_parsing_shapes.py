@@ -170,20 +170,24 @@ def test_two_streams_completed_together_are_two_figures():
 # Bodies
 
 
-def test_several_bodies_in_one_sentence():
-    first, second = extract(
-        "中央第五巡视组反馈的整改任务30项已完成28项，省委第二巡视组反馈的整改任务22项已完成20项。"
-    ).figures
-    assert (first.body, first.total, first.completed) == ("中央第五巡视组", 30, 28)
-    assert (second.body, second.total, second.completed) == ("省委第二巡视组", 22, 20)
-
-
-def test_several_rounds_in_one_sentence():
-    first, second = extract(
-        "市委前三轮巡察共反馈问题120个，已整改到位110个；第四轮巡察反馈问题45个，已整改到位30个。"
-    ).figures
-    assert (first.body, first.total, first.completed) == ("市委前三轮巡察", 120, 110)
-    assert (second.body, second.total, second.completed) == ("第四轮巡察", 45, 30)
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        pytest.param(
+            "中央第五巡视组反馈的整改任务30项已完成28项，省委第二巡视组反馈的整改任务22项已完成20项。",
+            [("中央第五巡视组", 30, 28), ("省委第二巡视组", 22, 20)],
+            id="two teams",
+        ),
+        pytest.param(
+            "市委前三轮巡察共反馈问题120个，已整改到位110个；第四轮巡察反馈问题45个，已整改到位30个。",
+            [("市委前三轮巡察", 120, 110), ("第四轮巡察", 45, 30)],
+            id="two rounds",
+        ),
+    ],
+)
+def test_several_bodies_in_one_sentence(sentence, expected):
+    figures = extract(sentence).figures
+    assert [(figure.body, figure.total, figure.completed) for figure in figures] == expected
 
 
 def test_a_notice_about_one_inspection_names_its_team_where_a_sentence_does_not():
@@ -332,35 +336,40 @@ def item_texts(text: str) -> list[str] | None:
     return None if problems is None else [item.text for item in problems]
 
 
-def test_numbered_problems_after_an_introduction():
-    text = (
-        "巡察组指出了发现的主要问题：一是落实上级部署有差距；二是作风建设韧劲不足；"
-        "三是干部队伍建设有短板。同时提出三点整改意见：一是提高站位；二是压实责任；三是建章立制。"
-    )
-    assert item_texts(text) == ["落实上级部署有差距", "作风建设韧劲不足", "干部队伍建设有短板。"]
-
-
-def test_chinese_ordinal_items_inside_a_paragraph():
-    text = "反馈了社区存在的3类主要问题：一、党建工作不扎实；二、财务管理不规范；三、服务意识不强。"
-    assert item_texts(text) == ["党建工作不扎实", "财务管理不规范", "服务意识不强。"]
-
-
-def test_an_enumeration_ending_in_deng_wenti():
-    text = "巡察发现，部分村党支部存在政治站位不高、组织建设薄弱、财务管理混乱等问题。"
-    assert item_texts(text) == ["政治站位不高", "组织建设薄弱", "财务管理混乱"]
-
-
-def test_an_enumeration_ending_in_n_aspects():
-    text = (
-        "组长向集团党委反馈了党委把方向不够有力、风险防控意识不强、选人用人不够规范"
-        "等3个方面12条具体问题。"
-    )
-    assert item_texts(text) == ["党委把方向不够有力", "风险防控意识不强", "选人用人不够规范"]
-
-
-def test_quoted_problems_count_one_per_quotation():
-    text = "针对巡视反馈的“学风建设有短板，管理松散”“科研经费管理不严”等问题，学校作出了整改。"
-    assert item_texts(text) == ["学风建设有短板，管理松散", "科研经费管理不严"]
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        pytest.param(
+            "巡察组指出了发现的主要问题：一是落实上级部署有差距；二是作风建设韧劲不足；"
+            "三是干部队伍建设有短板。同时提出三点整改意见：一是提高站位；二是压实责任。",
+            ["落实上级部署有差距", "作风建设韧劲不足", "干部队伍建设有短板。"],
+            id="numbered after an introduction, suggestions after it left out",
+        ),
+        pytest.param(
+            "反馈了社区存在的3类主要问题：一、党建工作不扎实；二、财务管理不规范；三、服务意识不强。",
+            ["党建工作不扎实", "财务管理不规范", "服务意识不强。"],
+            id="chinese ordinals inside a paragraph",
+        ),
+        pytest.param(
+            "巡察发现，部分村党支部存在政治站位不高、组织建设薄弱、财务管理混乱等问题。",
+            ["政治站位不高", "组织建设薄弱", "财务管理混乱"],
+            id="enumeration ending in 等问题",
+        ),
+        pytest.param(
+            "组长向集团党委反馈了党委把方向不够有力、风险防控意识不强、选人用人不够规范"
+            "等3个方面12条具体问题。",
+            ["党委把方向不够有力", "风险防控意识不强", "选人用人不够规范"],
+            id="enumeration ending in 等N个方面",
+        ),
+        pytest.param(
+            "针对巡视反馈的“学风建设有短板，管理松散”“科研经费管理不严”等问题，学校作出了整改。",
+            ["学风建设有短板，管理松散", "科研经费管理不严"],
+            id="one item per quotation",
+        ),
+    ],
+)
+def test_problem_lists_inside_a_paragraph(text, items):
+    assert item_texts(text) == items
 
 
 def test_suggestions_are_not_problems():
