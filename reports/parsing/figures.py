@@ -39,11 +39,11 @@ _TOKEN_RE = re.compile(rf"(?P<count>{_NUMBER})\s*(?:(?P<word>[个项条件类])|
 _MODIFIER = r"(?:具体|分项|立行立改|重点|民生|实际|共性|个性|突出|主要|需整改的?|各类|各项)?"
 _NOUN_CLASSES = (
     ("clue", r"问题线索|线索"),
-    ("petition", r"信访举报件|信访件"),
+    ("petition", r"信访举报件|信访件|信访事项"),
     ("problem", r"问题"),
     ("task", r"整改任务|任务|工作节点|节点"),
     ("measure", r"具体整改措施|整改措施|整改举措|具体措施|措施|举措"),
-    ("matter", r"整改事项|事项"),
+    ("matter", r"整改事项"),
     ("level", r"方面|领域|专项|项目|板块|类"),
 )
 _NOUN = "|".join(f"(?P<{name}>{pattern})" for name, pattern in _NOUN_CLASSES)
@@ -75,7 +75,7 @@ _OUTCOME_RES = tuple(
         (
             "completed",
             r"已经?(?:完成|整改|销号|办结|解决|落实)|完成整改|整改完成|整改到位|销号|办结"
-            r"|解决|如期完成|完成",
+            r"|得到解决|解决了|如期完成|完成",
         ),
     )
 )
@@ -88,6 +88,7 @@ _SUBSET_AFTER_RE = re.compile(r"^由")
 _BARE_SUBSET_RE = re.compile(r"已|其中|含|推动")
 # What may stand before the outcome that continues the previous sentence's statement.
 _CONTINUATION_LEAD_RE = re.compile(r"^(?:截[至止][^，,]{0,16}|目前|至今|其中|现)?[，,]?\s*$")
+_MAX_CONTINUATION_LEAD = 8  # "已完成", "剩余": the outcome opens its sentence
 _HANDLED_RE = re.compile(r"受理")
 _DECOMPOSITION_RE = re.compile(r"细化|分解|梳理")
 _RATE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
@@ -223,7 +224,7 @@ def _read_sentence(
                 if target is not None and role in target.buckets:
                     open_ = []  # an outcome stated twice: the statement has ended
                     continue
-                if target is None and _continues(reading, previous, sentence, segment, role):
+                if target is None and _continues(reading, previous, sentence, segment, token, role):
                     target, open_ = previous, [previous]
                     target.unsure = True
                 if target is not None and token.noun and _head(token) != _head(target.token):
@@ -253,12 +254,14 @@ def _continues(
     previous: _Statement | None,
     sentence: re.Match[str],
     segment: re.Match[str],
+    token: _Token,
     bucket: str,
 ) -> bool:
     """An outcome opening a sentence ("截至目前，已完成…5个") continues the statement that
     ended the sentence before, unless that statement already has this outcome."""
     return (
         previous is not None
+        and len(token.before) <= _MAX_CONTINUATION_LEAD
         and bucket not in previous.buckets
         and not (bucket == "completed" and previous.all_done)
         and _CONTINUATION_LEAD_RE.match(reading[sentence.start() : segment.start()]) is not None

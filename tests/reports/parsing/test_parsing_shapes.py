@@ -61,6 +61,15 @@ def test_outcomes_may_continue_in_the_next_sentence():
     assert figure.confidence == "low"  # read across a sentence: the supervisor looks twice
 
 
+def test_an_outcome_deep_in_the_next_sentence_does_not_continue_the_statement():
+    first, second = extract("巡察反馈问题10个，已整改8个。受理并协调解决群众反映问题4件。").figures
+    assert (counts(first), first.quote) == (
+        (10, 8, None, None, None, None),
+        "巡察反馈问题10个，已整改8个",
+    )
+    assert second.kind == "handled"
+
+
 def test_an_outcome_stated_twice_ends_the_statement():
     figure = only_figure("反馈问题12个，已完成整改8个，已完成整改3个，立案2件。")
     assert (figure.total, figure.completed, figure.quote) == (12, 8, "反馈问题12个，已完成整改8个")
@@ -120,11 +129,22 @@ def test_a_share_of_the_total_is_a_rate():
         ("梳理出具体问题40条，已整改到位38条。", "具体问题", "rectification"),
         ("处置问题线索18条，已办结15条。", "问题线索", "clue_disposal"),
         ("转办的9件信访件，均已全部办结。", "信访件", "other"),
+        ("交办信访事项12件，已办结12件。", "信访事项", "other"),
     ],
 )
 def test_other_counted_nouns(sentence, noun, category):
     figure = only_figure(sentence)
     assert (figure.counted_noun, figure.category, figure.kind) == (noun, category, "progress")
+
+
+def test_measures_proposed_are_a_total_not_an_outcome():
+    figure = only_figure("提出解决措施67项。")
+    assert (figure.kind, figure.total, figure.completed, figure.counted_noun) == (
+        "found",
+        67,
+        None,
+        "措施",
+    )
 
 
 def test_nested_levels_keep_the_finest_as_the_total():
@@ -254,6 +274,7 @@ def test_distractors_are_read_but_never_inspection_rectification(sentence, sourc
         "对18个单位党组织开展巡察，访谈干部120人次。",
         "整改完成率达到95%，群众满意度为98%。",
         "坚持解决一个、销号一个、巩固一个。",
+        "集体研究讨论事项234个。",
         "围绕党建、业务等方面取得较好成绩。",
     ],
 )
