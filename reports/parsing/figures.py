@@ -48,7 +48,11 @@ _NOUN_CLASSES = (
 )
 _NOUN = "|".join(f"(?P<{name}>{pattern})" for name, pattern in _NOUN_CLASSES)
 _NOUN_AFTER_RE = re.compile(rf"大?(?P<modifier>{_MODIFIER})(?:{_NOUN})")
-_NOUN_BEFORE_RE = re.compile(rf"(?P<modifier>{_MODIFIER})(?:{_NOUN})(?:整改|的)?\s*$")
+_NOUN_BEFORE_RE = re.compile(
+    rf"(?P<modifier>{_MODIFIER})(?:{_NOUN})(?:整改|的|共计|合计|总计|共有|共)?\s*$"
+)
+# "反馈问题中，已整改到位26个": a noun with no count names what the outcomes that follow count.
+_NOUN_CONTEXT_RE = re.compile(rf"(?P<modifier>{_MODIFIER})(?:{_NOUN})中?$")
 _DROPPED_MODIFIERS = ("各类", "各项", "需整改的", "需整改")
 # After a count with no noun: punctuation or an outcome word ("4个已经解决", "20项正按照…").
 _BARE_AFTER_RE = re.compile(
@@ -198,11 +202,14 @@ def _read_sentence(
     found: list[_Statement] = []
     open_: list[_Statement] = []
     levels: list[tuple[Count, int]] = []
+    context: tuple[str, str] | None = None  # (noun, class) named without a count
     for segment in _SEGMENT_RE.finditer(reading, sentence.start(), sentence.end()):
         first = bisect_left(counts, segment.start())
         has_count = first < len(counts) and counts[first] < segment.end()
         tokens = _tokens(reading, segment) if has_count else []
         if not tokens:
+            if noun := _NOUN_CONTEXT_RE.search(segment.group()):
+                context = (_noun_text(noun), noun.lastgroup)
             _read_wordy_segment(reading, segment, open_)
             levels = []  # a level belongs to a total in its own run of counted segments
             continue
@@ -230,6 +237,8 @@ def _read_sentence(
                 if target is not None and token.noun and _head(token) != _head(target.token):
                     target = None
                 if target is None:
+                    if token.noun is None and context is not None:
+                        token.noun, token.noun_class = context
                     if token.noun is None:
                         continue  # "解决一个、销号一个": no statement to belong to
                     target = _Statement(
@@ -314,7 +323,7 @@ def _noun_text(noun: re.Match[str]) -> str:
     text = noun.group().removeprefix("大")
     for modifier in _DROPPED_MODIFIERS:
         text = text.removeprefix(modifier)
-    return text.removesuffix("整改").removesuffix("的") or text
+    return re.sub(r"\s+|(?:整改|的|共计|合计|总计|共有|共|中)$", "", text) or text
 
 
 def _head(token: _Token | None) -> str | None:

@@ -42,6 +42,8 @@ def only_figure(text: str):
         ("巡察反馈19个具体问题，整改完成15个，阶段性完成4个。", (19, 15, 4, None, None, None)),
         # Chinese numerals, 均已全部 for the whole total
         ("对照反馈的七个方面二十项整改任务，均已全部完成整改。", (20, 20, None, None, None, None)),
+        # "问题共计N个"
+        ("区委巡察组反馈的问题共计27个，目前已全部整改完成。", (27, 27, None, None, None, None)),
         # several outcomes listed with 、
         (
             "班子查摆出的30个问题中，9个已经解决、15个正在解决、6个尚未解决。",
@@ -110,6 +112,12 @@ def test_a_rate_stays_a_rate_and_the_total_stays_empty():
         "90%",
     )
     assert figure.confidence == "low"
+
+
+def test_outcomes_after_a_noun_with_no_count_count_that_noun():
+    figure = only_figure("反馈问题中，已整改到位26个，正在推进4个。")
+    assert (figure.kind, figure.counted_noun) == ("outcome", "问题")
+    assert counts(figure) == (None, 26, None, None, 4, None)
 
 
 def test_a_share_of_the_total_is_a_rate():
