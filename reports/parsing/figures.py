@@ -53,6 +53,7 @@ _NOUN_BEFORE_RE = re.compile(
 )
 # "反馈问题中，已整改到位26个": a noun with no count names what the outcomes that follow count.
 _NOUN_CONTEXT_RE = re.compile(rf"(?P<modifier>{_MODIFIER})(?:{_NOUN})中?$")
+_MAX_NOUN_LENGTH = 12  # modifier and noun: only a segment's tail can hold them
 _DROPPED_MODIFIERS = ("各类", "各项", "需整改的", "需整改")
 # After a count with no noun: punctuation or an outcome word ("4个已经解决", "20项正按照…").
 _BARE_AFTER_RE = re.compile(
@@ -208,7 +209,7 @@ def _read_sentence(
         has_count = first < len(counts) and counts[first] < segment.end()
         tokens = _tokens(reading, segment) if has_count else []
         if not tokens:
-            if noun := _NOUN_CONTEXT_RE.search(segment.group()):
+            if noun := _NOUN_CONTEXT_RE.search(segment.group()[-_MAX_NOUN_LENGTH:]):
                 context = (_noun_text(noun), noun.lastgroup)
             _read_wordy_segment(reading, segment, open_)
             levels = []  # a level belongs to a total in its own run of counted segments
@@ -286,10 +287,11 @@ def _tokens(reading: str, segment: re.Match[str]) -> list[_Token]:
         noun = _NOUN_AFTER_RE.match(reading, match.end(), end)
         token_end = noun.end() if noun else match.end()
         if noun is None:
-            noun = _NOUN_BEFORE_RE.search(reading[searched_from : match.start()])
+            window = max(searched_from, match.start() - _MAX_NOUN_LENGTH - 4)  # + 共计…
+            noun = _NOUN_BEFORE_RE.search(reading, window, match.start())
             if noun is None and not _BARE_AFTER_RE.match(reading, match.end(), end):
                 continue  # "4家", "3个月", "两个维护": counts of something else
-            noun_start = searched_from + noun.start() if noun else match.start()
+            noun_start = noun.start() if noun else match.start()
         else:
             noun_start = match.start()
         searched_from = token_end
