@@ -14,8 +14,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import opencc
-
 # Small form variants and vertical forms: one character each after NFKC.
 _COMPATIBILITY_PUNCTUATION = {
     code: normalised
@@ -33,7 +31,9 @@ _MISTYPED_ALREADY_RE = re.compile(r"己(?=全部|经|完成|整改|办结|销号
 
 
 @lru_cache(maxsize=1)
-def _converter() -> opencc.OpenCC:
+def _converter():
+    import opencc  # imported late: loading its dictionaries is only needed for traditional text
+
     return opencc.OpenCC("t2s")
 
 
