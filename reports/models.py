@@ -52,8 +52,28 @@ class SourceReport(models.Model):
 
 class FigureKind(models.TextChoices):
     PROGRESS = "progress", "整改进度"
-    FOUND = "found", "发现问题数"
+    FOUND = "found", "问题总数（未述进展）"
+    OUTCOME = "outcome", "整改结果（未述总数）"
     HANDLED = "handled", "受理办结数"
+
+
+class FigureCategory(models.TextChoices):
+    RECTIFICATION = "rectification", "问题整改"
+    CLUE_DISPOSAL = "clue_disposal", "线索处置"
+    OTHER = "other", "其他"
+
+
+class FigureSource(models.TextChoices):
+    INSPECTION = "inspection", "巡视巡察"
+    SELF_CHECK = "self_check", "自查自纠"
+    AUDIT = "audit", "审计整改"
+    SUPERVISION = "supervision", "督察整改"
+    THEME_EDUCATION = "theme_education", "主题教育检视"
+
+
+class FigureConfidence(models.TextChoices):
+    HIGH = "high", "高"
+    LOW = "low", "低（请核对）"
 
 
 class ExtractedFigure(models.Model):
@@ -72,6 +92,18 @@ class ExtractedFigure(models.Model):
     long_term = models.PositiveIntegerField("长期坚持", null=True, blank=True)
     not_completed = models.PositiveIntegerField("未完成", null=True, blank=True)
     in_progress = models.PositiveIntegerField("正在整改", null=True, blank=True)
+    counted_noun = models.CharField("计数对象", max_length=20, blank=True)
+    category = models.CharField(
+        "数据类别", max_length=20, choices=FigureCategory.choices,
+        default=FigureCategory.RECTIFICATION,
+    )
+    # Blank when the text names no source; audit, 督察 and 主题教育 figures are never 巡视巡察.
+    source = models.CharField("整改来源", max_length=20, choices=FigureSource.choices, blank=True)
+    rate = models.CharField("完成率（原文）", max_length=12, blank=True)
+    adds_up = models.BooleanField("各项之和等于总数", null=True, blank=True)
+    confidence = models.CharField(
+        "可信度", max_length=10, choices=FigureConfidence.choices, default=FigureConfidence.HIGH
+    )
     quote = models.TextField("原文")
     start = models.PositiveIntegerField("起始位置")
     end = models.PositiveIntegerField("结束位置")

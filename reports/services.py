@@ -97,7 +97,9 @@ def _store(extraction, document, data, filename, digest, actor, now) -> SourceRe
                 report=report, kind=f.kind, body=f.body or "", counting_word=f.counting_word,
                 total=f.total, completed=f.completed, basically_completed=f.basically_completed,
                 long_term=f.long_term, not_completed=f.not_completed, in_progress=f.in_progress,
-                quote=f.quote, start=f.start, end=f.end,
+                counted_noun=(f.counted_noun or "")[:20], category=f.category,
+                source=f.source or "", rate=f.rate or "", adds_up=f.adds_up,
+                confidence=f.confidence, quote=f.quote, start=f.start, end=f.end,
             )
             for f in extraction.figures
         )

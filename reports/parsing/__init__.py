@@ -10,13 +10,14 @@ from dataclasses import asdict
 from typing import Any
 
 from reports.parsing.cleaning import clean_text
-from reports.parsing.extract import Extraction, Figure, Metadata, extract
+from reports.parsing.extract import Count, Extraction, Figure, Metadata, extract
 from reports.parsing.numerals import is_redacted, parse_count
 from reports.parsing.phrasing import format_rate, official_sentence
 from reports.parsing.reading import DecodedDocument, DocumentError, read_document
 from reports.parsing.structure import Item, Section, parse_sections
 
 __all__ = [
+    "Count",
     "DecodedDocument",
     "DocumentError",
     "Extraction",
@@ -37,7 +38,7 @@ __all__ = [
 
 
 def to_json(extraction: Extraction) -> dict[str, Any]:
-    """The JSON-ready object the CLI prints for one file (documented in FORMAT.md)."""
+    """The JSON-ready object the CLI prints for one file (docs/report-json-format.md)."""
 
     def items(found: tuple[Item, ...] | None) -> list[dict[str, Any]] | None:
         return None if found is None else [asdict(item) for item in found]

@@ -11,10 +11,14 @@ What cleaning does:
   punctuation (，。；：（）) is kept exactly as written, the parsers accept both forms;
 - editing debris is removed: "##paidbegin##"-style markers, stray password / 提取码 lines and
   lone page-number lines ("- 3 -", "第3页", "3");
+- mirror debris is repaired: pinyin that some mirror sites insert after characters
+  ("環(huán)保", "個(gè)") is deleted, and HTML entities that lost their "&" ("?rdquo;") or kept
+  it ("&ldquo;") become the character they name;
 - redactions ("*", "X", "XX", "××", "x") are left untouched: they carry meaning (unknown).
 """
 
 import re
+from html.entities import html5
 
 _FULL_WIDTH_OFFSET = 0xFEE0
 _FULL_WIDTH_ALNUM = {
@@ -31,6 +35,7 @@ _TRANSLATION = {
     0x200D: None,
     0xFEFF: None,  # a byte-order mark left inside the text
 }
+_TRANSLATED_RE = re.compile("[" + "".join(re.escape(chr(code)) for code in _TRANSLATION) + "]")
 
 # "##paidbegin##", "##paid##", "##end##": markers left by document-sharing sites.
 _DEBRIS_MARKER_RE = re.compile(r"##[A-Za-z0-9_\-]{1,40}##")
@@ -45,6 +50,15 @@ _PAGE_NUMBER_LINE_RE = re.compile(
     r")$"
 )
 _PASSWORD_LINE_MAX_LENGTH = 60
+
+# "(huán)" right after a Chinese character; at least one tone mark, so "(a)" or "(gdp)" stay.
+_TONED_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
+_PINYIN_INSERTION_RE = re.compile(
+    rf"[(（](?<=[\u4e00-\u9fff][(（])(?=[a-zü]*[{_TONED_VOWELS}])[a-zü{_TONED_VOWELS}]{{1,7}}[)）]"
+)
+# "&ldquo;", and "?rdquo;" where a mirror replaced the "&" it could not encode. Not "&amp;":
+# resolving it could make a new entity, and cleaning must stay idempotent.
+_ENTITY_RE = re.compile(r"[&?](?!amp;)([A-Za-z]{2,8});")
 
 
 def is_debris_line(line: str) -> bool:
@@ -63,13 +77,25 @@ def remove_debris_markers(text: str) -> str:
         text = stripped
 
 
+def remove_mirror_debris(text: str) -> str:
+    """Delete inserted pinyin and resolve HTML entities (see the module docstring)."""
+    text = _ENTITY_RE.sub(lambda match: html5.get(match.group(1) + ";", match.group()), text)
+    while True:
+        stripped = _PINYIN_INSERTION_RE.sub("", text)
+        if stripped == text:
+            return text
+        text = stripped
+
+
 def normalise_width(text: str) -> str:
     """Full-width ASCII letters/digits and ideographic spaces to half-width."""
+    if not _TRANSLATED_RE.search(text):
+        return text  # nothing to translate: skip the per-character table lookups
     return text.translate(_TRANSLATION)
 
 
 def clean_text(raw: str) -> str:
     """Return the canonical stored text (see the module docstring)."""
-    text = remove_debris_markers(normalise_width(raw))
+    text = remove_mirror_debris(remove_debris_markers(normalise_width(raw)))
     lines = (line.strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line and not is_debris_line(line))

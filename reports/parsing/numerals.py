@@ -4,6 +4,7 @@ A redacted count ("*件", "XX件", "××个", "若干") is unknown: it parses to
 """
 
 import re
+from functools import lru_cache
 
 import cn2an
 
@@ -24,6 +25,7 @@ def is_redacted(token: str) -> bool:
     return _REDACTION_RE.fullmatch(token.strip()) is not None
 
 
+@lru_cache(maxsize=1024)
 def parse_count(token: str) -> int | None:
     """Parse "34", "３４", "三十四", "两", "一百一十一"; None for a redaction.
 

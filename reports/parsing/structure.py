@@ -126,7 +126,7 @@ def section_items(text: str, section: Section) -> list[Item]:
     its sub-sections, then 一是…二是…, then a "；" list, then one item per paragraph."""
     if section.children:
         return [
-            _trimmed_item(text, child.start + len(child.marker), child.end)
+            trimmed_item(text, child.start + len(child.marker), child.end)
             for child in section.children
         ]
     return split_items(text, section.body_start, section.end)
@@ -151,7 +151,7 @@ def _ordinal_items(text: str, start: int, end: int) -> list[Item]:
         return []
     bounds = [*(marker.start() for marker in markers[1:]), end]
     return [
-        _trimmed_item(text, marker.end(), bound)
+        trimmed_item(text, marker.end(), bound)
         for marker, bound in zip(markers, bounds, strict=True)
     ]
 
@@ -168,7 +168,7 @@ def _semicolon_items(text: str, start: int, end: int) -> list[Item]:
         pieces = _LIST_SEPARATOR_RE.split(text[list_start:line_end])
         items = []
         for piece in pieces:
-            items.append(_trimmed_item(text, list_start, list_start + len(piece), _TRAILING_STOP))
+            items.append(trimmed_item(text, list_start, list_start + len(piece), _TRAILING_STOP))
             list_start += len(piece) + 1
         return [item for item in items if item.text]
     return []
@@ -176,7 +176,7 @@ def _semicolon_items(text: str, start: int, end: int) -> list[Item]:
 
 def _paragraph_items(text: str, start: int, end: int) -> list[Item]:
     return [
-        _trimmed_item(text, line_start, line_end)
+        trimmed_item(text, line_start, line_end)
         for line_start, line_end in _lines(text, start, end)
     ]
 
@@ -192,7 +192,7 @@ def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _trimmed_item(text: str, start: int, end: int, also_strip: str = "") -> Item:
+def trimmed_item(text: str, start: int, end: int, also_strip: str = "") -> Item:
     """An item over text[start:end] without surrounding whitespace (and `also_strip` at the end)."""
     while start < end and text[start].isspace():
         start += 1

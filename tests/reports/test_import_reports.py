@@ -38,6 +38,8 @@ def test_import_stores_text_figures_and_items_once(chief, private_media):
     assert (report.format, report.encoding) == ("txt", "utf-8")
     figure = report.figures.get(total=21)
     assert (figure.body, figure.completed, figure.not_completed) == ("县委第一巡察组", 18, 3)
+    assert (figure.counted_noun, figure.category, figure.source, figure.adds_up,
+            figure.confidence) == ("问题", "rectification", "inspection", True, "high")
     assert report.text[figure.start:figure.end] == figure.quote
     assert report.items.filter(kind="problem").count() == 3
     assert report.items.filter(kind="measure").count() == 3
@@ -140,7 +142,8 @@ def test_dry_run_json_prints_one_object_per_file_and_stores_nothing():
     figure = next(f for o in objects for f in o["figures"] if f["total"] == 21)
     assert set(figure) == {"kind", "body", "counting_word", "total", "completed",
                            "basically_completed", "long_term", "not_completed", "in_progress",
-                           "quote", "start", "end"}
+                           "quote", "start", "end", "counted_noun", "category", "source", "rate",
+                           "levels", "other_counts", "adds_up", "confidence"}
     assert all(set(o) >= {"figures", "problems", "measures", "metadata"} for o in objects)
     assert not SourceReport.objects.exists()
 

@@ -148,6 +148,8 @@ def test_jiangyu_work_report(fixture_text):
 def test_qinghe_redacted_report_with_debris(fixture_text):
     extraction = extract(fixture_text("qinghe_redacted_report.txt"))
     assert figure_rows(extraction) == [
+        # Clue disposal, redacted: a figure of its own category, its count unknown.
+        ("found", None, "件", None, None, None, None, None, None, "全年处置问题线索XX件"),
         (
             "progress",
             "县委第一巡察组",
@@ -270,7 +272,7 @@ def test_unrelated_numbers_make_no_progress_figure(sentence):
         ("中央巡视组反馈的12项整改任务已完成3项。", "中央巡视组"),
         ("对照中央第七巡视组反馈意见，分解的12项整改任务已完成3项。", "中央第七巡视组"),
         ("省委第二巡视反馈意见整改中，细化为12个问题，已完成整改3个。", "省委第二巡视组"),
-        ("市委巡察反馈问题12个，已完成整改3个。", "市委巡察"),
+        ("市委巡察反馈问题12个，已完成整改3个。", "市委巡察组"),
         ("市委第一巡察反馈问题12个，已完成整改3个。", "市委第一巡察组"),
         ("各部门自查自纠问题12个，已整改3个。", "自查自纠"),
         ("开展案件评查，发现问题12个，已完成整改3个。", None),

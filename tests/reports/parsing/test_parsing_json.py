@@ -21,6 +21,14 @@ def test_json_shape_and_null_semantics():
                 "quote": "反馈问题10个，已完成整改X个",
                 "start": 10,
                 "end": 25,
+                "counted_noun": "问题",
+                "category": "rectification",
+                "source": None,
+                "rate": None,
+                "levels": [],
+                "other_counts": [],
+                "adds_up": None,
+                "confidence": "low",
             }
         ],
         "problems": [
