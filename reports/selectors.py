@@ -1,4 +1,4 @@
-"""Reads of the reports app other than the rollup aggregates (those are reports.rollups)."""
+"""Reads of the reports app other than the rollup aggregates (those are tracker.figures.rollups)."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -15,8 +15,8 @@ from reports.models import (
     SourceReport,
 )
 from reports.reconcile import Disagreement, reconcile, reported_numbers
-from reports.rollups import Figures, RollupFilters, rollup
 from tracker import access
+from tracker.figures.rollups import Figures, RollupFilters, rollup
 from tracker.models import Inspection, Role, Unit, User
 
 

@@ -18,9 +18,9 @@ from reports.models import (
     SourceReport,
 )
 from reports.parsing import DocumentError, extract, read_document
-from reports.rollups import Grouping, RollupFilters, rollup, rollup_as_dict
 from tracker import access
 from tracker.errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
+from tracker.figures.rollups import Grouping, RollupFilters, rollup, rollup_as_dict
 from tracker.models import Inspection, Problem, Role, Task, TaskType, Unit, User
 from tracker.services.inspections import problem_create
 from tracker.services.tasks import task_create

@@ -7,8 +7,8 @@ from rest_framework import serializers
 
 from config.api.serializers import InspectionBriefSerializer, UserBriefSerializer
 from reports.models import ExtractedFigure, ExtractedItem, RollupSnapshot, SourceReport
-from reports.rollups import Grouping, Period, RollupFilters, unit_in_reach
 from tracker import access
+from tracker.figures.rollups import Grouping, Period, RollupFilters, unit_in_reach
 from tracker.models import Inspection, InspectionKind, Problem, TaskType, Unit
 
 

@@ -30,10 +30,10 @@ from reports.models import ExtractedFigure, ExtractedItem
 from reports.parsing import DocumentError
 from reports.parsing.reading import DEFAULT_MAX_BYTES
 from reports.reconcile import COMPARED
-from reports.rollups import rollup, rollup_as_dict, trend
 from reports.selectors import reconciliation, report_list, snapshot_list
 from tracker import access
 from tracker.errors import DomainError
+from tracker.figures.rollups import rollup, rollup_as_dict, trend
 from tracker.models import Inspection
 
 RENDERERS = [JSONRenderer, BrowsableAPIRenderer, XLSXRenderer, CSVRenderer]

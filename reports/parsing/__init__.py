@@ -12,7 +12,6 @@ from typing import Any
 from reports.parsing.cleaning import clean_text
 from reports.parsing.extract import Count, Extraction, Figure, Metadata, extract
 from reports.parsing.numerals import is_redacted, parse_count
-from reports.parsing.phrasing import format_rate, official_sentence
 from reports.parsing.reading import DecodedDocument, DocumentError, read_document
 from reports.parsing.structure import Item, Section, parse_sections
 
@@ -27,9 +26,7 @@ __all__ = [
     "Section",
     "clean_text",
     "extract",
-    "format_rate",
     "is_redacted",
-    "official_sentence",
     "parse_count",
     "parse_sections",
     "read_document",

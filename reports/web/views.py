@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_POST
 from reports import services as report_services
 from reports.models import ItemKind, ReviewState
 from reports.parsing.reading import DEFAULT_MAX_BYTES
-from reports.rollups import Grouping, RollupFilters, rollup, trend
 from reports.selectors import reconciliation
 from reports.web import charts
 from reports.web import selectors as report_selectors
@@ -34,6 +33,7 @@ from reports.web.monthly_report import OverdueItem, build_monthly_report, subjec
 from tracker import access
 from tracker.deadlines import days_left_text, deadline_state, light_rule_text
 from tracker.errors import DomainError
+from tracker.figures.rollups import Grouping, RollupFilters, rollup, trend
 from tracker.models import TaskType
 from tracker.selectors import inspections_for_filter, task_overdue_list, unit_for_filter
 

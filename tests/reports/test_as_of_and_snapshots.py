@@ -16,11 +16,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from reports.models import RollupSnapshot
-from reports.rollups import COUNT_FIELDS, Grouping, RollupFilters, rollup
 from reports.services import snapshot_create
 from tests.reports.factories import RollupSnapshotFactory
 from tests.tracker.factories import ProblemFactory
 from tracker.errors import ActionForbidden, InvalidInput
+from tracker.figures.rollups import COUNT_FIELDS, Grouping, RollupFilters, rollup
 from tracker.models import TaskType
 from tracker.services import extensions as ext
 from tracker.services import tasks as svc

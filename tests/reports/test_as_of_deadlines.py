@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.rollups import Grouping, RollupFilters, rollup
 from tests.tracker.factories import ProblemFactory
+from tracker.figures.rollups import Grouping, RollupFilters, rollup
 from tracker.models import TaskType
 from tracker.services import tasks as svc
 

@@ -68,7 +68,7 @@ def test_a_report_without_a_date_is_compared_as_of_its_import_day(chief, ledger)
 def test_as_of_on_time_follows_the_local_deadline_day(chief, bureau):
     """Closed at 23:30 Beijing time on the deadline day is on time; 00:30 the next day is
     late, even though both are the same UTC date."""
-    from reports.rollups import RollupFilters, rollup
+    from tracker.figures.rollups import RollupFilters, rollup
 
     local = ZoneInfo("Asia/Shanghai")
     problem = ProblemFactory()

@@ -16,9 +16,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from reports.rollups import Grouping, RollupFilters, rollup
 from tests.reports.factories import make_tasks
 from tests.tracker.factories import InspectionFactory, ProblemFactory, TaskFactory, UserFactory
+from tracker.figures.rollups import Grouping, RollupFilters, rollup
 from tracker.models import InspectionKind, Role, Task, TaskStatus
 
 pytestmark = pytest.mark.django_db

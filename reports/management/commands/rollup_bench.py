@@ -22,8 +22,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from reports.rollups import NO_ASPECT_LABEL
 from tracker.deadlines import due_soon_until
+from tracker.figures.rollups import NO_ASPECT_LABEL
 from tracker.models import InspectionKind, Role, User
 
 KINDS = list(InspectionKind.values)

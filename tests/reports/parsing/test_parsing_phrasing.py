@@ -2,7 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reports.parsing import extract, format_rate, official_sentence
+from reports.parsing import extract
+from tracker.figures.wording import format_rate, official_sentence
 
 
 def test_official_sentence_exact_wording():

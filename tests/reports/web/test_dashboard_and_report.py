@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from docx import Document
 
-from reports.rollups import Grouping, RollupFilters, rollup
 from tests.tracker.factories import InspectionFactory, ProblemFactory, TaskFactory
+from tracker.figures.rollups import Grouping, RollupFilters, rollup
 from tracker.models import TaskStatus
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reports.parsing.phrasing import format_rate, official_sentence
+from tracker.figures.wording import format_rate, official_sentence
 
 
 def test_sentence_states_the_76_case_exactly_as_reports_do():

@@ -36,8 +36,8 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
-from reports.parsing.phrasing import format_rate, official_sentence
 from tracker import access, deadlines
+from tracker.figures.wording import format_rate, official_sentence
 from tracker.models import (
     Inspection,
     InspectionKind,
