@@ -104,8 +104,7 @@ class Task(models.Model):
             models.Index(fields=["inspection", "status"], name="task_inspection_status"),
             models.Index(fields=["lead_unit", "status"], name="task_lead_unit_status"),
             # Rollups of one unit's subtree (tracker.figures.rollups): every column the
-            # aggregate reads,
-            # so PostgreSQL answers from the index alone (index-only scan).
+            # aggregate reads, so PostgreSQL answers from the index alone (index-only scan).
             models.Index(
                 fields=["lead_unit", "status", "deadline"],
                 include=["closed_at"],
