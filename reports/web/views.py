@@ -31,12 +31,12 @@ from reports.web.forms import (
 )
 from reports.web.highlight import Span, pieces
 from reports.web.monthly_report import OverdueItem, build_monthly_report, subject_of
+from tracker import access
 from tracker.errors import DomainError
 from tracker.models import TaskType
-from tracker.selectors import task_overdue_list
+from tracker.selectors import task_overdue_list, unit_list_to_manage
 from tracker.web.lights import deadline_state
 from tracker.web.selectors import inspections_for_filter, unit_for_filter
-from tracker.web.views import is_supervisor
 
 OVERDUE_SHOWN = 50
 # The numbers a reported figure is compared on, as the findings table heads them.
@@ -64,7 +64,7 @@ def units_one_level_down(rows, unit):
 
 
 def _supervisors_only(request: HttpRequest) -> None:
-    if not is_supervisor(request.user):
+    if not access.is_supervisor_or_admin(request.user):
         raise PermissionDenied("只有督导人员可以查看")
 
 
@@ -252,7 +252,7 @@ def _report_page(request: HttpRequest, report, *, error: str = "", failed: str =
             "inspections": list(report_selectors.visible_inspections(user=user)),
             "problem_inspections": list(report_selectors.inspections_for_problems(user=user)),
             "problems": list(report_selectors.problems_for_tasks(user=user)),
-            "units": list(report_selectors.units_for_tasks(user=user)),
+            "units": list(unit_list_to_manage(user=user)),
             "task_types": TaskType.choices,
         },
         "error": error,
@@ -339,7 +339,7 @@ def item_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         ), "已确认为反馈问题")
     form = MeasureConfirmForm(
         request.POST, problems=report_selectors.problems_for_tasks(user=user),
-        units=report_selectors.units_for_tasks(user=user),
+        units=unit_list_to_manage(user=user),
     )
     return _review(request, item.report_id, f"item-{pk}", form, lambda data: (
         report_services.item_confirm_as_task(
