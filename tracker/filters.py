@@ -44,15 +44,28 @@ def _subtree(units_field: str):
     return method
 
 
+def _search(*fields: str):
+    """A filter method matching any of `fields` (case-insensitive containment)."""
+
+    def method(queryset, name, value: str):
+        value = value.strip()
+        if not value:
+            return queryset
+        q = Q()
+        for field in fields:
+            q |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(q)
+
+    return method
+
+
 class TaskFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=TaskStatus.choices, label="状态")
     unit = UnitIdFilter(
         method="filter_unit",
         label="单位（牵头或配合，含下级单位）",
     )
-    lead_unit = UnitIdFilter(
-        method="filter_lead_unit", label="牵头单位（含下级单位）"
-    )
+    lead_unit = UnitIdFilter(method=_subtree("lead_unit"), label="牵头单位（含下级单位）")
     inspection = filters.NumberFilter(field_name="inspection_id", label="巡视巡察")
     problem = filters.NumberFilter(field_name="problem_id", label="反馈问题")
     kind = filters.ChoiceFilter(
@@ -61,7 +74,9 @@ class TaskFilter(filters.FilterSet):
     type = filters.ChoiceFilter(field_name="task_type", choices=TaskType.choices, label="整改类型")
     overdue = filters.BooleanFilter(method="filter_overdue", label="是否逾期")
     deadline = filters.DateFromToRangeFilter(label="完成时限范围")
-    search = filters.CharFilter(method="filter_search", label="关键词")
+    search = filters.CharFilter(method=_search(
+        "title", "measures", "problem__text", "responsible_leader", "responsible_person"
+    ), label="关键词")
 
     class Meta:
         model = Task
@@ -74,26 +89,11 @@ class TaskFilter(filters.FilterSet):
         )
         return queryset.filter(Q(lead_unit__path__startswith=unit.path) | Q(Exists(supporting)))
 
-    def filter_lead_unit(self, queryset, name, unit: Unit):
-        return queryset.filter(lead_unit__path__startswith=unit.path)
-
     def filter_overdue(self, queryset, name, value: bool | None):
         if value is None:
             return queryset
         today: dt.date = timezone.localdate()
         return queryset.overdue(today) if value else queryset.not_overdue(today)
-
-    def filter_search(self, queryset, name, value: str):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(title__icontains=value)
-            | Q(measures__icontains=value)
-            | Q(problem__text__icontains=value)
-            | Q(responsible_leader__icontains=value)
-            | Q(responsible_person__icontains=value)
-        )
 
 
 class InspectionFilter(filters.FilterSet):
@@ -104,19 +104,11 @@ class InspectionFilter(filters.FilterSet):
         label="被巡视（巡察）单位（含下级单位）",
     )
     feedback_date = filters.DateFromToRangeFilter(label="反馈日期范围")
-    search = filters.CharFilter(method="filter_search", label="关键词")
+    search = filters.CharFilter(method=_search("title", "team", "target"), label="关键词")
 
     class Meta:
         model = Inspection
         fields = ["kind", "mode", "unit", "feedback_date", "search"]
-
-    def filter_search(self, queryset, name, value: str):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(title__icontains=value) | Q(team__icontains=value) | Q(target__icontains=value)
-        )
 
 
 class ProblemFilter(filters.FilterSet):
@@ -124,17 +116,11 @@ class ProblemFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(
         field_name="inspection__kind", choices=InspectionKind.choices, label="巡视巡察类别"
     )
-    search = filters.CharFilter(method="filter_search", label="关键词")
+    search = filters.CharFilter(method=_search("text", "aspect"), label="关键词")
 
     class Meta:
         model = Problem
         fields = ["inspection", "kind", "search"]
-
-    def filter_search(self, queryset, name, value: str):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(text__icontains=value) | Q(aspect__icontains=value))
 
 
 class UnitFilter(filters.FilterSet):
@@ -143,7 +129,7 @@ class UnitFilter(filters.FilterSet):
     within = UnitIdFilter(
         method="filter_within", label="某单位及其下级单位"
     )
-    search = filters.CharFilter(method="filter_search", label="关键词")
+    search = filters.CharFilter(method=_search("name", "short_name"), label="关键词")
 
     class Meta:
         model = Unit
@@ -151,12 +137,6 @@ class UnitFilter(filters.FilterSet):
 
     def filter_within(self, queryset, name, unit: Unit):
         return queryset.filter(path__startswith=unit.path)
-
-    def filter_search(self, queryset, name, value: str):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(short_name__icontains=value))
 
 
 class ExtensionFilter(filters.FilterSet):
