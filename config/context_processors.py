@@ -2,7 +2,7 @@
 
 from django.urls import NoReverseMatch, reverse
 
-from tracker.models import Role
+from tracker import access
 
 # (url name, label, who: "all" | "supervisor"). Names not yet routed are left out, so a page
 # appears in the bar as soon as its app is installed.
@@ -22,7 +22,7 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    supervisor = user.is_superuser or user.role in (Role.SUPERVISOR, Role.ADMIN)
+    supervisor = access.is_supervisor_or_admin(user)
     items = []
     for name, label, who in NAV:
         if who == "supervisor" and not supervisor:

@@ -17,7 +17,7 @@ from reports.models import (
 from reports.reconcile import Disagreement, reconcile, reported_numbers
 from tracker import access
 from tracker.figures.rollups import Figures, RollupFilters, rollup
-from tracker.models import Inspection, Role, Unit, User
+from tracker.models import Inspection, Unit, User
 
 
 def snapshot_list(*, user: User) -> QuerySet[RollupSnapshot]:
@@ -26,38 +26,23 @@ def snapshot_list(*, user: User) -> QuerySet[RollupSnapshot]:
     qs = RollupSnapshot.objects.select_related("created_by")
     if access.sees_everything(user):
         return qs
-    own = Q(created_by=user)
-    scope = access.scope_unit(user)
-    if user.role == Role.SUPERVISOR and scope is not None:
-        return qs.filter(
-            own | Q(scope_unit__in=Unit.objects.filter(path__startswith=scope.path))
-        )
-    return qs.filter(own)
+    managed = Unit.objects.filter(access.managed_units_q(user))
+    return qs.filter(Q(created_by=user) | Q(scope_unit__in=managed))
 
 
 def report_list(*, user: User) -> QuerySet[SourceReport]:
-    """Report documents the user may read, with their figures and items.
+    """Report documents the user may read (tracker.access.visible_reports_q: supervisors and
+    administrators only), with their figures and items. The API and the pages both start here.
 
-    Administrators and top supervisors read all; another supervisor reads the reports imported
-    by someone in their scope and those linked to an inspection they see; officers none (the
-    API refuses them before this). Three queries whatever the number of reports: reports,
-    figures, items."""
-    qs = SourceReport.objects.select_related("imported_by", "inspection").prefetch_related(
-        Prefetch(
-            "figures", queryset=ExtractedFigure.objects.select_related("reviewed_by")
-        ),
-        Prefetch("items", queryset=ExtractedItem.objects.select_related("reviewed_by")),
+    Three queries whatever the number of reports: reports, figures, items."""
+    return (
+        SourceReport.objects.filter(access.visible_reports_q(user))
+        .select_related("imported_by", "inspection")
+        .prefetch_related(
+            Prefetch("figures", queryset=ExtractedFigure.objects.select_related("reviewed_by")),
+            Prefetch("items", queryset=ExtractedItem.objects.select_related("reviewed_by")),
+        )
     )
-    if not access.is_supervisor_or_admin(user):
-        return qs.none()
-    scope = access.scope_unit(user)
-    if access.sees_everything(user) or (scope is not None and scope.parent_id is None):
-        return qs  # an administrator, or a supervisor at the root of the unit tree
-    inspections = Inspection.objects.filter(access.visible_inspections_q(user)).values("pk")
-    q = Q(imported_by=user) | Q(inspection__in=inspections)
-    if scope is not None:
-        q |= Q(imported_by__unit__path__startswith=scope.path)
-    return qs.filter(q)
 
 
 @dataclass(frozen=True)

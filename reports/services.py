@@ -21,7 +21,7 @@ from reports.parsing import DocumentError, extract, read_document
 from tracker import access
 from tracker.errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
 from tracker.figures.rollups import Grouping, RollupFilters, rollup, rollup_as_dict
-from tracker.models import Inspection, Problem, Role, Task, TaskType, Unit, User
+from tracker.models import Inspection, Problem, Task, TaskType, Unit, User
 from tracker.services.inspections import problem_create
 from tracker.services.tasks import task_create
 
@@ -49,8 +49,23 @@ class ImportOutcome:
 
 def _ensure_supervisor(actor: User | None) -> None:
     # None is the command line, run by whoever administers the server.
-    if actor is not None and not (actor.role == Role.SUPERVISOR or access.sees_everything(actor)):
+    if actor is not None and not access.is_supervisor_or_admin(actor):
         raise ActionForbidden("只有督导人员可以导入和确认报告内容")
+
+
+def _ensure_may_manage(actor: User, report: SourceReport) -> None:
+    """Every write on a report (its date, inspection, figures, items) is for a supervisor who
+    sees the report (tracker.access.may_manage_report)."""
+    _ensure_supervisor(actor)
+    if not access.may_manage_report(actor, report):
+        raise ActionForbidden("该报告不在您的查看范围内，您无权处理")
+
+
+def _ensure_inspection_visible(actor: User, inspection: Inspection | None) -> None:
+    if inspection is not None and not Inspection.objects.filter(
+        access.visible_inspections_q(actor), pk=inspection.pk
+    ).exists():
+        raise InvalidInput("您无权查看该巡视巡察", fields={"inspection": "无效的巡视巡察"})
 
 
 def report_import(
@@ -126,16 +141,13 @@ def report_update(
 ) -> SourceReport:
     """Set the date a report speaks for (reconciliation reads the ledger as of it) and the
     inspection it reports on. Only what is passed changes."""
-    _ensure_supervisor(actor)
+    _ensure_may_manage(actor, report)
     changed = []
     if report_date is not _UNSET:
         report.report_date = report_date
         changed.append("report_date")
     if inspection is not _UNSET:
-        if inspection is not None and not Inspection.objects.filter(
-            access.visible_inspections_q(actor), pk=inspection.pk
-        ).exists():
-            raise InvalidInput("您无权查看该巡视巡察", fields={"inspection": "无效的巡视巡察"})
+        _ensure_inspection_visible(actor, inspection)
         report.inspection = inspection
         changed.append("inspection")
     if changed:
@@ -157,7 +169,8 @@ def figure_confirm(
     now: dt.datetime | None = None,
 ) -> ExtractedFigure:
     """Link a reported figure to the inspection it reports on, for reconciliation."""
-    _ensure_supervisor(actor)
+    _ensure_may_manage(actor, figure.report)
+    _ensure_inspection_visible(actor, inspection)
     _mark_reviewed(ExtractedFigure, figure.pk, ReviewState.CONFIRMED, actor,
                    now or timezone.now(), inspection=inspection)
     figure.refresh_from_db()
@@ -168,7 +181,7 @@ def figure_confirm(
 def figure_reject(
     *, figure: ExtractedFigure, actor: User, now: dt.datetime | None = None
 ) -> ExtractedFigure:
-    _ensure_supervisor(actor)
+    _ensure_may_manage(actor, figure.report)
     _mark_reviewed(ExtractedFigure, figure.pk, ReviewState.REJECTED, actor, now or timezone.now())
     figure.refresh_from_db()
     return figure
@@ -180,7 +193,7 @@ def item_confirm_as_problem(
     number: int | None = None, now: dt.datetime | None = None,
 ) -> Problem:
     """A problem item becomes a Problem of the inspection (numbered after the last one)."""
-    _ensure_supervisor(actor)
+    _ensure_may_manage(actor, item.report)
     if item.kind != ItemKind.PROBLEM:
         raise InvalidInput("只有“存在的问题”条目可以确认为反馈问题")
     if number is None:
@@ -201,7 +214,7 @@ def item_confirm_as_task(
     now: dt.datetime | None = None,
 ) -> Task:
     """A measure item becomes a Task once a lead unit and a deadline are given."""
-    _ensure_supervisor(actor)
+    _ensure_may_manage(actor, item.report)
     if item.kind != ItemKind.MEASURE:
         raise InvalidInput("只有“下步措施”条目可以确认为整改任务")
     task = task_create(
@@ -215,7 +228,7 @@ def item_confirm_as_task(
 
 @transaction.atomic
 def item_reject(*, item: ExtractedItem, actor: User, now: dt.datetime | None = None) -> None:
-    _ensure_supervisor(actor)
+    _ensure_may_manage(actor, item.report)
     _mark_reviewed(ExtractedItem, item.pk, ReviewState.REJECTED, actor, now or timezone.now())
 
 
@@ -230,7 +243,7 @@ def snapshot_create(
 ) -> RollupSnapshot:
     """Freeze the actor's rollup under a name. Without as_of it is the figures of today."""
     now = now or timezone.now()
-    if not (access.sees_everything(actor) or actor.role == Role.SUPERVISOR):
+    if not access.is_supervisor_or_admin(actor):
         raise ActionForbidden("只有督导人员可以保存统计快照")
     name = (name or "").strip()
     if not name:

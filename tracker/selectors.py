@@ -1,8 +1,12 @@
-"""Read queries. Every list is scoped to the requesting user before anything else."""
+"""Read queries, one per list, shared by the API and the pages. Every list is scoped to the
+requesting user before anything else, then narrowed by its FilterSet (tracker.filters), so a
+filter means the same on every face (HackSoft's `user_list(filters=...)`)."""
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import (
     DateField,
     F,
@@ -13,19 +17,84 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
+from django_filters import FilterSet
 
 from tracker import access
-from tracker.models import Inspection, ProgressReport, Task, TaskAction, TaskEvent, Unit, User
+from tracker.filters import EvidenceFilter, ExtensionFilter, InspectionFilter, TaskFilter
+from tracker.models import (
+    DeadlineExtension,
+    Evidence,
+    ExtensionStatus,
+    Inspection,
+    ProgressReport,
+    Task,
+    TaskAction,
+    TaskEvent,
+    Unit,
+    User,
+)
 
 
-def task_list(*, user: User) -> QuerySet[Task]:
-    """Tasks the user may see, with everything a task list shows in a constant number of
-    queries: lead unit, problem and inspection joined, supporting units prefetched."""
-    return (
+def _filtered(qs: QuerySet, filterset_class: type[FilterSet], filters: Mapping | None):
+    """`qs` narrowed by the FilterSet; a filter value it refuses is a ValidationError (the
+    API answers 400 with the field's message)."""
+    if filters is None:
+        return qs
+    filterset = filterset_class(filters, queryset=qs)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def task_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Task]:
+    """Tasks the user may see, narrowed by TaskFilter (`unit`: lead or supporting unit in the
+    subtree; `lead_unit`: lead unit in the subtree; `overdue`, `status`, …), with everything
+    a task list shows in a constant number of queries: lead unit, problem and inspection
+    joined, supporting units prefetched."""
+    qs = (
         Task.objects.filter(access.visible_tasks_q(user))
         .select_related("lead_unit", "problem", "inspection")
         .prefetch_related("supporting_units")
     )
+    return _filtered(qs, TaskFilter, filters)
+
+
+def inspection_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Inspection]:
+    """Inspections the user sees (tracker.access.visible_inspections_q), narrowed by
+    InspectionFilter."""
+    qs = Inspection.objects.filter(access.visible_inspections_q(user))
+    return _filtered(qs, InspectionFilter, filters)
+
+
+def extension_list(*, user: User, filters: Mapping | None = None) -> QuerySet[DeadlineExtension]:
+    """Extension requests on tasks the user sees, narrowed by ExtensionFilter."""
+    qs = DeadlineExtension.objects.filter(
+        task__in=Task.objects.filter(access.visible_tasks_q(user))
+    ).select_related("task__lead_unit", "task__inspection", "requested_by", "decided_by")
+    return _filtered(qs, ExtensionFilter, filters)
+
+
+def extension_review_list(*, user: User) -> QuerySet[DeadlineExtension]:
+    """Pending extension requests the user may decide: on tasks whose lead unit they manage
+    (tracker.access.managed_tasks_q), oldest first."""
+    return extension_list(user=user, filters={"status": ExtensionStatus.PENDING}).filter(
+        task__in=Task.objects.filter(access.managed_tasks_q(user))
+    ).order_by("requested_at", "id")
+
+
+def evidence_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Evidence]:
+    """Evidence files of tasks the user sees, narrowed by EvidenceFilter; a download reads
+    one of these, so a file of a task out of sight is never served."""
+    qs = Evidence.objects.filter(
+        task__in=Task.objects.filter(access.visible_tasks_q(user))
+    ).select_related("uploaded_by")
+    return _filtered(qs, EvidenceFilter, filters)
+
+
+def unit_list_to_manage(*, user: User) -> QuerySet[Unit]:
+    """Units the user may make a task's lead or supporting unit (tracker.access.managed_units_q,
+    the set behind may_manage_unit), in tree order."""
+    return Unit.objects.filter(access.managed_units_q(user)).order_by("path")
 
 
 def task_overdue_list(*, user: User, today: dt.date) -> QuerySet[Task]:

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from config.api.serializers import InspectionBriefSerializer, UserBriefSerializer
 from reports.models import ExtractedFigure, ExtractedItem, RollupSnapshot, SourceReport
 from tracker import access
-from tracker.figures.rollups import Grouping, Period, RollupFilters, unit_in_reach
+from tracker.figures.rollups import Grouping, Period, RollupFilters
 from tracker.models import Inspection, InspectionKind, Problem, TaskType, Unit
 
 
@@ -27,7 +27,7 @@ class RollupQuerySerializer(serializers.Serializer):
     tree = serializers.BooleanField(default=False, label="按单位树返回")
 
     def validate_unit(self, unit: Unit) -> Unit:
-        if not unit_in_reach(self.context["request"].user, unit):
+        if not access.reaches_unit(self.context["request"].user, unit):
             raise serializers.ValidationError("您无权查看该单位的统计")
         return unit
 

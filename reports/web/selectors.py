@@ -1,24 +1,17 @@
 """Reads for the report pages, scoped to the reader.
 
-Report documents are read by supervisors. A top supervisor (at the root of the unit tree) and an
-administrator see every report; another supervisor sees the reports imported by someone in
-their scope and the reports with a figure confirmed to an inspection they see. The choices the
-confirm forms offer are bounded the same way the services' rules are: an inspection the reader
-sees for a figure, one aimed at their scope for a new problem, units in their scope for a task.
+Which reports a reader sees is tracker.access.visible_reports_q, through the one reports
+selector the API uses too. The choices the confirm forms offer are bounded by the rules the
+services apply: an inspection the reader sees for a figure, one they may edit for a new
+problem, units they manage for a task.
 """
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
+from reports import selectors as report_selectors
 from reports.models import ExtractedFigure, ExtractedItem, FigureKind, ReviewState, SourceReport
 from tracker import access
 from tracker.models import Inspection, Problem, Unit, User
-
-
-def _sees_all_reports(user: User) -> bool:
-    scope = access.scope_unit(user)
-    return access.sees_everything(user) or (
-        access.is_supervisor_or_admin(user) and scope is not None and scope.parent_id is None
-    )
 
 
 def visible_inspections(*, user: User) -> QuerySet[Inspection]:
@@ -28,9 +21,8 @@ def visible_inspections(*, user: User) -> QuerySet[Inspection]:
 
 
 def report_list(*, user: User) -> QuerySet[SourceReport]:
-    if not access.is_supervisor_or_admin(user):
-        return SourceReport.objects.none()
-    qs = SourceReport.objects.select_related("imported_by").annotate(
+    """The reports selector (the API's too), with the counts the list page shows."""
+    return report_selectors.report_list(user=user).prefetch_related(None).annotate(
         figure_count=Count("figures", distinct=True),
         proposed_figures=Count(
             "figures", filter=Q(figures__review_state=ReviewState.PROPOSED), distinct=True
@@ -40,22 +32,13 @@ def report_list(*, user: User) -> QuerySet[SourceReport]:
             "items", filter=Q(items__review_state=ReviewState.PROPOSED), distinct=True
         ),
     ).order_by("-imported_at", "-id")
-    if _sees_all_reports(user):
-        return qs
-    scope = access.scope_unit(user)
-    inspections = Inspection.objects.filter(access.visible_inspections_q(user))
-    linked = ExtractedFigure.objects.filter(report=OuterRef("pk"), inspection__in=inspections)
-    return qs.filter(
-        Q(imported_by__unit__path__startswith=scope.path)
-        | Q(inspection__in=inspections)
-        | Q(Exists(linked))
-    )
 
 
 def report_detail(*, user: User, pk: int) -> SourceReport | None:
     """One visible report with its figures and items (and what they were confirmed into)."""
     return (
-        report_list(user=user)
+        report_selectors.report_list(user=user)
+        .prefetch_related(None)
         .prefetch_related(
             Prefetch("figures", queryset=ExtractedFigure.objects.select_related(
                 "inspection", "reviewed_by").order_by("start", "id")),
@@ -68,29 +51,28 @@ def report_detail(*, user: User, pk: int) -> SourceReport | None:
     )
 
 
+def _visible_reports(user: User) -> QuerySet[SourceReport]:
+    return SourceReport.objects.filter(access.visible_reports_q(user))
+
+
 def figure_for_review(*, user: User, pk: int) -> ExtractedFigure | None:
-    figure = ExtractedFigure.objects.filter(pk=pk).first()
-    if figure is None or not report_list(user=user).filter(pk=figure.report_id).exists():
-        return None
-    return figure
+    return ExtractedFigure.objects.filter(pk=pk, report__in=_visible_reports(user)).first()
 
 
 def item_for_review(*, user: User, pk: int) -> ExtractedItem | None:
-    item = ExtractedItem.objects.filter(pk=pk).first()
-    if item is None or not report_list(user=user).filter(pk=item.report_id).exists():
-        return None
-    return item
+    return ExtractedItem.objects.filter(pk=pk, report__in=_visible_reports(user)).first()
 
 
 def inspections_for_problems(*, user: User) -> QuerySet[Inspection]:
-    """Inspections the reader may add a problem to: those aimed at their scope."""
+    """Inspections the reader may add a problem to (tracker.access.can_edit_inspection):
+    those aimed at a unit they manage; one aimed at no unit, for a top supervisor."""
     qs = Inspection.objects.select_related("target_unit").order_by("-feedback_date", "id")
-    if _sees_all_reports(user):
+    if access.sees_everything(user):
         return qs
-    scope = access.scope_unit(user)
-    if scope is None or not access.is_supervisor_or_admin(user):
-        return qs.none()
-    return qs.filter(target_unit__path__startswith=scope.path)
+    aimed = Q(target_unit__in=Unit.objects.filter(access.managed_units_q(user)))
+    if access.may_manage_unit(user, None):
+        aimed |= Q(target_unit__isnull=True)
+    return qs.filter(aimed)
 
 
 def problems_for_tasks(*, user: User) -> QuerySet[Problem]:
@@ -99,16 +81,6 @@ def problems_for_tasks(*, user: User) -> QuerySet[Problem]:
         .select_related("inspection")
         .order_by("-inspection__feedback_date", "inspection_id", "number")
     )
-
-
-def units_for_tasks(*, user: User) -> QuerySet[Unit]:
-    qs = Unit.objects.order_by("path")
-    if access.sees_everything(user):
-        return qs
-    scope = access.scope_unit(user)
-    if scope is None or not access.is_supervisor_or_admin(user):
-        return qs.none()
-    return qs.filter(path__startswith=scope.path)
 
 
 def inspections_with_findings(*, user: User) -> QuerySet[Inspection]:

@@ -35,7 +35,12 @@ from tracker.deadlines import days_left_text, deadline_state, light_rule_text
 from tracker.errors import DomainError
 from tracker.figures.rollups import Grouping, RollupFilters, rollup, trend
 from tracker.models import TaskType
-from tracker.selectors import inspections_for_filter, task_overdue_list, unit_for_filter
+from tracker.selectors import (
+    inspections_for_filter,
+    task_overdue_list,
+    unit_for_filter,
+    unit_list_to_manage,
+)
 
 OVERDUE_SHOWN = 50
 # The numbers a reported figure is compared on, as the findings table heads them.
@@ -253,7 +258,7 @@ def _report_page(request: HttpRequest, report, *, error: str = "", failed: str =
             "inspections": list(report_selectors.visible_inspections(user=user)),
             "problem_inspections": list(report_selectors.inspections_for_problems(user=user)),
             "problems": list(report_selectors.problems_for_tasks(user=user)),
-            "units": list(report_selectors.units_for_tasks(user=user)),
+            "units": list(unit_list_to_manage(user=user)),
             "task_types": TaskType.choices,
         },
         "error": error,
@@ -340,7 +345,7 @@ def item_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         ), "已确认为反馈问题")
     form = MeasureConfirmForm(
         request.POST, problems=report_selectors.problems_for_tasks(user=user),
-        units=report_selectors.units_for_tasks(user=user),
+        units=unit_list_to_manage(user=user),
     )
     return _review(request, item.report_id, f"item-{pk}", form, lambda data: (
         report_services.item_confirm_as_task(

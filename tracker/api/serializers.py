@@ -30,6 +30,7 @@ from tracker.models import (
 )
 from tracker.selectors import DEADLINE_SOURCES
 from tracker.services.tasks import EDITABLE_FIELDS as TASK_EDITABLE_FIELDS
+from tracker.services.tasks import allowed_actions
 
 # --- Units and users ----------------------------------------------------------------------
 
@@ -193,6 +194,22 @@ class TaskSerializer(serializers.ModelSerializer):
 
     def get_days_left_text(self, task: Task) -> str:
         return self._state(task).text
+
+
+class TaskDetailSerializer(TaskSerializer):
+    """One task as its detail shows it, with what the requesting user may do to it now."""
+
+    allowed_actions = serializers.SerializerMethodField(
+        help_text="当前用户此刻可对该任务执行的操作（如 start、progress、close、edit），"
+                  "与任务页面显示的操作一致"
+    )
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "allowed_actions"]
+        read_only_fields = fields
+
+    def get_allowed_actions(self, task: Task) -> list[str]:
+        return allowed_actions(self.context["request"].user, task)
 
 
 class TaskCreateSerializer(serializers.Serializer):

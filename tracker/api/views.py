@@ -12,6 +12,7 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.http import FileResponse
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -26,13 +27,10 @@ from rest_framework.views import APIView
 from config.api.exceptions import PreconditionFailed, PreconditionRequired
 from config.api.pagination import PageNumberPagination, TaskCursorPagination
 from config.api.permissions import admin_only, anyone_signed_in, supervisor_or_admin
-from tracker import access, selectors
-from tracker.api import filters, serializers
+from tracker import access, filters, selectors
+from tracker.api import serializers
 from tracker.errors import InvalidInput
 from tracker.models import (
-    DeadlineExtension,
-    Evidence,
-    Inspection,
     Problem,
     TaskAction,
     Unit,
@@ -52,6 +50,21 @@ IF_MATCH = OpenApiParameter(
 )
 DATE_MAX = dt.date(9999, 12, 31)
 ETAG_RE = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
+
+
+class FilteredBySelector:
+    """For a resource whose selector applies its FilterSet (the pages call the same
+    selector): the filter backend only documents the FilterSet here; ordering still applies."""
+
+    def filter_queryset(self, queryset):
+        for backend in self.filter_backends:
+            if not issubclass(backend, DjangoFilterBackend):
+                queryset = backend().filter_queryset(self.request, queryset, self)
+        return queryset
+
+    def list_filters(self):
+        """The query string's filters for a list, none for an object (it is found by id)."""
+        return self.request.query_params if self.action == "list" else None
 
 
 # --- Units and users ----------------------------------------------------------------------
@@ -146,7 +159,7 @@ class UserViewSet(
 
 
 class InspectionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    FilteredBySelector, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     mixins.UpdateModelMixin, viewsets.GenericViewSet,
 ):
     """巡视巡察：按可见范围列出；督导人员和管理员在其范围内新增、修改。"""
@@ -163,7 +176,7 @@ class InspectionViewSet(
     object_rules = {"partial_update": access.can_edit_inspection}
 
     def get_queryset(self):
-        return Inspection.objects.filter(access.visible_inspections_q(self.request.user))
+        return selectors.inspection_list(user=self.request.user, filters=self.list_filters())
 
     def perform_create(self, serializer):
         serializer.instance = inspection_services.inspection_create(
@@ -252,7 +265,7 @@ def _transition_view(task_action: TaskAction):
     )
     return extend_schema(
         request=serializers.TransitionSerializer,
-        responses=serializers.TaskSerializer,
+        responses=serializers.TaskDetailSerializer,
         parameters=[IF_MATCH],
         summary=task_action.label,
         filters=False,
@@ -260,7 +273,7 @@ def _transition_view(task_action: TaskAction):
 
 
 class TaskViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    FilteredBySelector, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     mixins.UpdateModelMixin, viewsets.GenericViewSet,
 ):
     """整改任务：列表、详情、新增、修改，以及各流转操作。
@@ -282,20 +295,21 @@ class TaskViewSet(
          "deadlines", "evidence", "extensions", *(a.value for a in TRANSITION_SERVICES)],
         anyone_signed_in,
     ) | {"create": supervisor_or_admin}
-    # The same rules the services enforce (tracker.services.tasks.TRANSITIONS), checked here
-    # first so a refusal never reaches the service.
+    # The same rules the services enforce (tracker.services.tasks.ACTIONS, the table the task
+    # page and `allowed_actions` read too), checked here first so a refusal never reaches the
+    # service.
     object_rules = {
-        a.value: task_services.TRANSITIONS[a].may_act for a in TRANSITION_SERVICES
+        a.value: task_services.ACTIONS[a.value].may_act for a in TRANSITION_SERVICES
     } | {
-        "progress": task_services.TRANSITIONS[TaskAction.PROGRESS].may_act,
-        "partial_update": access.can_supervise,
-        "evidence": access.can_contribute,
-        "extensions": access.can_act_for_lead_unit,
+        "progress": task_services.ACTIONS[TaskAction.PROGRESS.value].may_act,
+        "partial_update": task_services.ACTIONS["edit"].may_act,
+        "evidence": task_services.ACTIONS["evidence"].may_act,
+        "extensions": task_services.ACTIONS["extension_request"].may_act,
     }
 
     def get_queryset(self):
         # Deadline order with undated (long-term) tasks last, usable as a cursor position.
-        return selectors.task_list(user=self.request.user).annotate(
+        return selectors.task_list(user=self.request.user, filters=self.list_filters()).annotate(
             deadline_key=Coalesce("deadline", Value(DATE_MAX))
         )
 
@@ -322,10 +336,15 @@ class TaskViewSet(
             raise PreconditionRequired()
         return body_version
 
+    def get_serializer_class(self):
+        if self.action == "list":
+            return serializers.TaskSerializer
+        return serializers.TaskDetailSerializer
+
     def task_response(self, task, status_code=status.HTTP_200_OK) -> Response:
         task = self.get_queryset().get(pk=task.pk)
         response = Response(
-            serializers.TaskSerializer(task, context=self.get_serializer_context()).data,
+            serializers.TaskDetailSerializer(task, context=self.get_serializer_context()).data,
             status=status_code,
         )
         response["ETag"] = f'"{task.version}"'
@@ -338,13 +357,14 @@ class TaskViewSet(
         return response
 
     @extend_schema(request=serializers.TaskCreateSerializer,
-                   responses={201: serializers.TaskSerializer})
+                   responses={201: serializers.TaskDetailSerializer})
     def create(self, request, *args, **kwargs):
         data = self.validated(serializers.TaskCreateSerializer)
         task = task_services.task_create(actor=request.user, **data)
         return self.task_response(task, status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.TaskUpdateSerializer, responses=serializers.TaskSerializer,
+    @extend_schema(request=serializers.TaskUpdateSerializer,
+                   responses=serializers.TaskDetailSerializer,
                    parameters=[IF_MATCH])
     def partial_update(self, request, *args, **kwargs):
         task = self.get_object()
@@ -361,7 +381,8 @@ class TaskViewSet(
     mark_long_term = _transition_view(TaskAction.MARK_LONG_TERM)
     reopen = _transition_view(TaskAction.REOPEN)
 
-    @extend_schema(request=serializers.ProgressSerializer, responses=serializers.TaskSerializer,
+    @extend_schema(request=serializers.ProgressSerializer,
+                   responses=serializers.TaskDetailSerializer,
                    parameters=[IF_MATCH], filters=False)
     @action(detail=True, methods=["post"])
     def progress(self, request, pk=None):
@@ -441,7 +462,9 @@ class TaskViewSet(
 # --- Evidence and extensions --------------------------------------------------------------
 
 
-class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EvidenceViewSet(
+    FilteredBySelector, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """佐证材料：只列出可见任务的材料；下载同样经过权限检查。"""
 
     serializer_class = serializers.EvidenceSerializer
@@ -452,8 +475,7 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
              "download": anyone_signed_in}
 
     def get_queryset(self):
-        tasks = selectors.task_list(user=self.request.user).values("pk")
-        return Evidence.objects.filter(task__in=tasks).select_related("uploaded_by")
+        return selectors.evidence_list(user=self.request.user, filters=self.list_filters())
 
     @extend_schema(
         responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
@@ -472,7 +494,9 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return response
 
 
-class ExtensionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ExtensionViewSet(
+    FilteredBySelector, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """延期申请：列出可见任务的申请；督导人员批准或驳回。每次批准的延期都保留原完成时限。"""
 
     serializer_class = serializers.ExtensionSerializer
@@ -481,16 +505,15 @@ class ExtensionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     ordering = ["-requested_at", "-id"]
     rules = {"list": anyone_signed_in, "retrieve": anyone_signed_in,
              "approve": anyone_signed_in, "reject": anyone_signed_in}
-    object_rules = {
-        "approve": lambda user, extension: access.can_supervise(user, extension.task),
-        "reject": lambda user, extension: access.can_supervise(user, extension.task),
-    }
+    object_rules = dict.fromkeys(
+        ["approve", "reject"],
+        lambda user, extension: task_services.ACTIONS["extension_decide"].may_act(
+            user, extension.task
+        ),
+    )
 
     def get_queryset(self):
-        tasks = selectors.task_list(user=self.request.user).values("pk")
-        return DeadlineExtension.objects.filter(task__in=tasks).select_related(
-            "task__lead_unit", "requested_by", "decided_by"
-        )
+        return selectors.extension_list(user=self.request.user, filters=self.list_filters())
 
     def _decide(self, service):
         extension = self.get_object()

@@ -41,7 +41,6 @@ from tracker.figures.wording import format_rate, official_sentence
 from tracker.models import (
     Inspection,
     InspectionKind,
-    Role,
     Task,
     TaskAction,
     TaskEvent,
@@ -360,17 +359,11 @@ def _label(rows: list[Row], group_by: str) -> None:
 
 
 def _unit_universe(units: list[dict], *, user: User, filters: RollupFilters) -> list[dict]:
-    """The units a unit rollup lists: the filter unit's subtree, else the user's own units."""
+    """The units a unit rollup lists: the filter unit's subtree, else the units the user
+    reaches (tracker.access.reaches_unit, on the rows already read)."""
     if filters.unit is not None:
         return [u for u in units if u["path"].startswith(filters.unit.path)]
-    if access.sees_everything(user):
-        return units
-    scope = access.scope_unit(user)
-    if scope is None:
-        return []
-    if user.role == Role.SUPERVISOR or user.covers_subunits:
-        return [u for u in units if u["path"].startswith(scope.path)]
-    return [u for u in units if u["id"] == scope.pk]
+    return [u for u in units if access.reaches_unit(user, Unit(pk=u["id"], path=u["path"]))]
 
 
 def _unit_rows(qs, aggregates, *, user: User, filters: RollupFilters) -> list[Row]:
@@ -574,15 +567,3 @@ def trend(*, user: User, filters: RollupFilters, period: str = Period.MONTH) -> 
         )
         current = _next_period(current, period)
     return series[-settings.ROLLUP_TREND_MAX_PERIODS :]
-
-
-def unit_in_reach(user: User, unit: Unit) -> bool:
-    """Whether the user may ask for a unit's rollup (its subtree within their own units)."""
-    if access.sees_everything(user):
-        return True
-    scope = access.scope_unit(user)
-    if scope is None or not user.is_active:
-        return False
-    if user.role == Role.SUPERVISOR or user.covers_subunits:
-        return unit.is_within(scope)
-    return unit.pk == scope.pk

@@ -27,7 +27,7 @@ from tracker.ledger_excel.reading import (
     read_ledger,
 )
 from tracker.ledger_excel.writing import ExportRow, write_ledger
-from tracker.models import Inspection, Problem, Role, Task, TaskStatus, Unit, User
+from tracker.models import Inspection, Problem, Task, TaskStatus, Unit, User
 from tracker.selectors import ledger_task_list
 from tracker.services import tasks as task_services
 from tracker.services.inspections import problem_create
@@ -133,16 +133,8 @@ class ImportResult:
         )
 
 
-def _may_create_for(actor: User, unit: Unit) -> bool:
-    """The rule task_create applies: an administrator, or a supervisor over the unit."""
-    if access.sees_everything(actor):
-        return True
-    scope = access.scope_unit(actor)
-    return actor.role == Role.SUPERVISOR and scope is not None and unit.is_within(scope)
-
-
 def _ensure_may_import(actor: User) -> None:
-    if not actor.is_active or not (access.sees_everything(actor) or actor.is_supervisor):
+    if not access.is_supervisor_or_admin(actor):
         raise ActionForbidden("只有督导人员可以导入整改台账")
 
 
@@ -166,7 +158,7 @@ def _plan(
             except UnitNameError as exc:
                 errors.append(LedgerError(row.row, exc.reason))
             else:
-                if not _may_create_for(actor, lead):
+                if not access.may_manage_unit(actor, lead):
                     errors.append(LedgerError(row.row, f"您无权为“{lead.name}”创建整改任务"))
         for name in row.supporting_units:
             try:
@@ -174,7 +166,9 @@ def _plan(
             except UnitNameError as exc:
                 errors.append(LedgerError(row.row, exc.reason))
             else:
-                if lead is None or unit.pk != lead.pk:
+                if not access.may_manage_unit(actor, unit):
+                    errors.append(LedgerError(row.row, f"您无权将“{unit.name}”设为配合单位"))
+                elif lead is None or unit.pk != lead.pk:
                     supporting.append(unit)
         if lead is not None:
             planned.append(_Planned(row=row, lead=lead, supporting=supporting))

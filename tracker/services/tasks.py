@@ -17,6 +17,8 @@ from django.utils import timezone
 from tracker import access
 from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
 from tracker.models import (
+    CLOSED_STATUSES,
+    ExtensionStatus,
     Problem,
     ProgressReport,
     Task,
@@ -85,6 +87,80 @@ TRANSITIONS: dict[TaskAction, Transition] = {
         ),
     ]
 }
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    """One thing that may be done to a task: whether the task's state offers it now
+    (`applies`) and who may do it (`may_act`, a tracker.access predicate). The services check
+    `may_act`; the task page and the API's `allowed_actions` show both."""
+
+    name: str
+    label: str
+    may_act: Callable[[User, Task], bool]
+    applies: Callable[[Task], bool]
+
+
+def _has_pending_extension(task: Task) -> bool:
+    # Reads the prefetched extensions when the caller prefetched them (the task page does).
+    return any(e.status == ExtensionStatus.PENDING for e in task.extensions.all())
+
+
+def _may_ask_for_extension(task: Task) -> bool:
+    """The states tracker.services.extensions.extension_request accepts."""
+    return (
+        task.status not in CLOSED_STATUSES and task.deadline is not None
+        and not _has_pending_extension(task)
+    )
+
+
+# Every action on a task, in the order the task page offers them: the transitions (their
+# status rule is TRANSITIONS' sources), then the actions that move no status.
+ACTIONS: dict[str, ActionRule] = {
+    **{
+        action.value: ActionRule(
+            action.value, action.label, rule.may_act,
+            lambda task, sources=rule.sources: task.status in sources,
+        )
+        for action, rule in TRANSITIONS.items()
+    },
+    "evidence": ActionRule(
+        "evidence", "上传佐证材料", access.can_contribute,
+        lambda task: task.status != S.COMPLETED,
+    ),
+    "extension_request": ActionRule(
+        "extension_request", "申请延期", access.can_act_for_lead_unit, _may_ask_for_extension,
+    ),
+    "extension_decide": ActionRule(
+        "extension_decide", "审批延期", access.can_supervise, _has_pending_extension,
+    ),
+    "edit": ActionRule("edit", "修改任务", access.can_supervise, lambda task: True),
+}
+
+
+def allowed_actions(user: User, task: Task) -> list[str]:
+    """What `user` may do to `task` now (names of ACTIONS, in their order): offered by the
+    task's state and permitted by the action's rule. The task page renders exactly these and
+    the API's task detail lists them."""
+    return [
+        name for name, rule in ACTIONS.items() if rule.applies(task) and rule.may_act(user, task)
+    ]
+
+
+def _ensure_may_manage_units(actor: User, *, lead_unit: Unit | None,
+                             supporting_units: Iterable[Unit] = ()) -> None:
+    """A task may be created for, moved to or given as supporting units only units the actor
+    manages (an administrator manages all). Pass only the supporting units being added: a
+    supporting unit the task already has stays, whoever edits it."""
+    for unit in ([lead_unit] if lead_unit is not None else []):
+        if not access.may_manage_unit(actor, unit):
+            raise ActionForbidden(f"您无权为“{unit.name}”创建或修改整改任务",
+                                  fields={"lead_unit": "不在您的管理范围内"})
+    outside = [unit.name for unit in supporting_units if not access.may_manage_unit(actor, unit)]
+    if outside:
+        names = "、".join(f"“{name}”" for name in outside)
+        raise ActionForbidden(f"您无权将{names}设为配合单位",
+                              fields={"supporting_units": f"{names}不在您的管理范围内"})
 
 
 def _timestamp_updates(target: TaskStatus, now: dt.datetime) -> dict:
@@ -223,14 +299,6 @@ def task_report_progress(
     )
 
 
-def _ensure_supervisor_over(actor: User, unit: Unit) -> None:
-    if access.sees_everything(actor):
-        return
-    scope = access.scope_unit(actor)
-    if actor.role != "supervisor" or scope is None or not unit.is_within(scope):
-        raise ActionForbidden(f"您无权为“{unit.name}”创建或修改整改任务")
-
-
 @transaction.atomic
 def task_create(
     *,
@@ -248,8 +316,9 @@ def task_create(
 ) -> Task:
     """Create a task under a problem. `actor` None is the system (demo data, imports)."""
     now = now or timezone.now()
+    supporting_units = list(supporting_units)
     if actor is not None:
-        _ensure_supervisor_over(actor, lead_unit)
+        _ensure_may_manage_units(actor, lead_unit=lead_unit, supporting_units=supporting_units)
     if not title.strip():
         raise InvalidInput("任务名称不能为空", fields={"title": "不能为空"})
     if deadline is None and task_type != TaskType.LONG_TERM:
@@ -296,10 +365,14 @@ def task_update(
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
-    if not access.can_supervise(actor, task):
-        raise ActionForbidden("只有督导人员可以修改整改任务")
-    if "lead_unit" in changes:
-        _ensure_supervisor_over(actor, changes["lead_unit"])
+    if not ACTIONS["edit"].may_act(actor, task):
+        raise ActionForbidden("只有牵头单位的督导人员可以修改整改任务")
+    added: list[Unit] = []
+    if supporting_units is not None:
+        supporting_units = list(supporting_units)
+        current = set(task.supporting_units.values_list("pk", flat=True))
+        added = [unit for unit in supporting_units if unit.pk not in current]
+    _ensure_may_manage_units(actor, lead_unit=changes.get("lead_unit"), supporting_units=added)
     _check_version(task, expected_version)
     changed = {k: v for k, v in changes.items() if getattr(task, k) != v}
     if changes.get("deadline", task.deadline) is None and changes.get(

@@ -6,9 +6,10 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
-from tracker.models import Inspection, TaskStatus
+from tracker.models import Inspection, Task, TaskStatus, TaskType, Unit
 from tracker.services import auth as auth_services
-from tracker.web.selectors import OVERDUE
+
+OVERDUE = "overdue"  # the status filter's extra choice: derived, never stored
 
 
 class BootstrapMixin:
@@ -111,6 +112,51 @@ class SendBackForm(VersionedForm):
     note = forms.CharField(label="退回理由", widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class EvidenceForm(VersionedForm):
+    files = MultipleFileField(
+        label="佐证材料",
+        help_text="可一次选择多个文件：PDF、Word、Excel、图片、OFD 等，单个文件不超过 20MB。",
+    )
+
+
+class TaskEditForm(VersionedForm):
+    """修改任务: the plan's fields; lead and supporting units offered are those the editor
+    manages (plus the supporting units the task already has, which stay)."""
+
+    title = forms.CharField(label="任务名称", max_length=300)
+    measures = forms.CharField(label="整改措施", required=False,
+                               widget=forms.Textarea(attrs={"rows": 3}))
+    task_type = forms.ChoiceField(label="整改类型", choices=TaskType.choices)
+    lead_unit = forms.ModelChoiceField(
+        label="牵头单位", queryset=Unit.objects.none(),
+        error_messages={"invalid_choice": "该单位不在您的管理范围内"},
+    )
+    supporting_units = forms.ModelMultipleChoiceField(
+        label="配合单位", queryset=Unit.objects.none(), required=False,
+        error_messages={"invalid_choice": "单位“%(value)s”不在您的管理范围内"},
+    )
+    responsible_leader = forms.CharField(label="责任领导", max_length=50, required=False)
+    responsible_person = forms.CharField(label="责任人", max_length=50, required=False)
+    deadline = forms.DateField(
+        label="完成时限", required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args, task: Task, units, **kwargs):
+        kwargs.setdefault("prefix", "edit")
+        kwargs.setdefault("initial", {
+            "version": task.version, "title": task.title, "measures": task.measures,
+            "task_type": task.task_type, "lead_unit": task.lead_unit_id,
+            "supporting_units": [u.pk for u in task.supporting_units.all()],
+            "responsible_leader": task.responsible_leader,
+            "responsible_person": task.responsible_person, "deadline": task.deadline,
+        })
+        super().__init__(*args, **kwargs)
+        self.fields["lead_unit"].queryset = units
+        current = Unit.objects.filter(supported_tasks=task)
+        self.fields["supporting_units"].queryset = (units | current).distinct().order_by("path")
+
+
 class ExtensionRequestForm(BootstrapMixin, forms.Form):
     requested_deadline = forms.DateField(
         label="申请延至", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -135,12 +181,30 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
         required=False,
         choices=[("", "全部状态"), (OVERDUE, "已逾期"), *TaskStatus.choices],
     )
+    # Drill-down: `unit` is a lead or supporting unit in the subtree, `lead_unit` a lead unit
+    # in the subtree (the dashboard counts by lead unit), as in the API.
     unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    lead_unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, inspections, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["inspection"].queryset = inspections
+
+    def task_filters(self) -> dict:
+        """The cleaned choices as tracker.filters.TaskFilter's query (the API's names)."""
+        data = self.cleaned_data
+        filters = {}
+        if data.get("inspection"):
+            filters["inspection"] = data["inspection"].pk
+        if data.get("status") == OVERDUE:
+            filters["overdue"] = True
+        elif data.get("status"):
+            filters["status"] = [data["status"]]
+        for name in ("unit", "lead_unit"):
+            if data.get(name):
+                filters[name] = data[name]
+        return filters
 
 
 class LedgerImportForm(BootstrapMixin, forms.Form):

@@ -1,7 +1,8 @@
-"""Reads for the pages. Every query starts from tracker.selectors.task_list(user=...), so a
-page never shows a task its reader may not see."""
+"""Reads for the pages. Lists are the selectors the API uses too (tracker.selectors), scoped to
+the reader and filtered by the same FilterSets; this module adds only what a page shows on
+top (its order, its prefetches)."""
 
-import datetime as dt
+from collections.abc import Mapping
 
 from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
@@ -10,41 +11,27 @@ from tracker.models import (
     CLOSED_STATUSES,
     DeadlineExtension,
     Evidence,
-    ExtensionStatus,
     Inspection,
     Notification,
     ProgressReport,
     Task,
     TaskEvent,
     TaskStatus,
-    Unit,
     User,
 )
-from tracker.selectors import task_list
+from tracker.selectors import (
+    evidence_list,
+    extension_review_list,
+    inspection_list,
+    task_list,
+)
 
-OVERDUE = "overdue"  # the status filter's extra choice: derived, never stored
 
-
-def task_list_for_page(
-    *,
-    user: User,
-    today: dt.date,
-    inspection_id: int | None = None,
-    status: str = "",
-    unit: Unit | None = None,
-) -> QuerySet[Task]:
-    """我的任务: open tasks with a deadline first, earliest deadline (so the overdue, then the
+def task_list_for_page(*, user: User, filters: Mapping | None = None) -> QuerySet[Task]:
+    """我的任务: the one task list (tracker.selectors.task_list, the API's too) in the page's
+    order: open tasks with a deadline first, earliest deadline (so the overdue, then the
     due-soon) on top; then open tasks without a deadline; closed tasks last."""
-    qs = task_list(user=user)
-    if inspection_id:
-        qs = qs.filter(inspection_id=inspection_id)
-    if status == OVERDUE:
-        qs = qs.overdue(today)
-    elif status:
-        qs = qs.filter(status=status)
-    if unit is not None:
-        qs = qs.filter(lead_unit__path__startswith=unit.path)
-    return qs.annotate(
+    return task_list(user=user, filters=filters).annotate(
         rank=Case(
             When(status__in=CLOSED_STATUSES, then=Value(2)),
             When(deadline__isnull=True, then=Value(1)),
@@ -57,9 +44,7 @@ def task_list_for_page(
 def inspections_for_import(*, user: User) -> QuerySet[Inspection]:
     """The inspections a ledger may be imported into: those the user sees (a supervisor also
     sees those aimed at a unit in their scope, even before they have any task)."""
-    return Inspection.objects.filter(access.visible_inspections_q(user)).order_by(
-        "-feedback_date", "id"
-    )
+    return inspection_list(user=user).order_by("-feedback_date", "id")
 
 
 def task_detail(*, user: User, pk: int) -> Task | None:
@@ -86,12 +71,11 @@ def task_detail(*, user: User, pk: int) -> Task | None:
 
 
 def review_submitted(*, user: User) -> QuerySet[Task]:
-    """Tasks awaiting 销号 that the user may supervise, oldest submission first."""
-    if not _supervises(user):
-        return Task.objects.none()
+    """Tasks awaiting 销号 whose lead unit the user manages (tracker.access.managed_tasks_q:
+    exactly those the close and send-back services accept), oldest submission first."""
     return (
         task_list(user=user)
-        .filter(status=TaskStatus.SUBMITTED)
+        .filter(access.managed_tasks_q(user), status=TaskStatus.SUBMITTED)
         .prefetch_related(
             Prefetch("evidence", queryset=Evidence.objects.select_related("uploaded_by")),
             Prefetch(
@@ -103,29 +87,14 @@ def review_submitted(*, user: User) -> QuerySet[Task]:
 
 
 def review_extensions(*, user: User) -> QuerySet[DeadlineExtension]:
-    """Pending extension requests on tasks the user may supervise."""
-    if not _supervises(user):
-        return DeadlineExtension.objects.none()
-    return (
-        DeadlineExtension.objects.filter(
-            status=ExtensionStatus.PENDING,
-            task__in=Task.objects.filter(access.visible_tasks_q(user)),
-        )
-        .select_related("task", "task__lead_unit", "task__inspection", "requested_by")
-        .order_by("requested_at", "id")
-    )
-
-
-def _supervises(user: User) -> bool:
-    return access.sees_everything(user) or user.role == "supervisor"
+    """Pending extension requests the user may decide (the API's extension selector)."""
+    return extension_review_list(user=user)
 
 
 def evidence_for_download(*, user: User, pk: int) -> Evidence | None:
-    """The evidence file, if the user may see its task; None otherwise (the view answers 404)."""
-    evidence = Evidence.objects.select_related("task").filter(pk=pk).first()
-    if evidence is None or not access.can_view_task(user, evidence.task):
-        return None
-    return evidence
+    """The evidence file, if the user may see its task; None otherwise (the view answers 404).
+    The same selector as the API's evidence list and download."""
+    return evidence_list(user=user).filter(pk=pk).first()
 
 
 def notifications_for(*, user: User) -> QuerySet[Notification]:

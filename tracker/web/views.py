@@ -24,15 +24,22 @@ from django.views.decorators.http import require_GET, require_POST
 from tracker import access
 from tracker.deadlines import deadline_state, light_rule_text
 from tracker.errors import DomainError, ImportRejected
-from tracker.models import DeadlineExtension, ExtensionStatus, Role, Task, TaskStatus
+from tracker.models import DeadlineExtension, ExtensionStatus, Task
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
-from tracker.selectors import inspections_for_filter, task_deadline_history, unit_for_filter
+from tracker.selectors import (
+    inspections_for_filter,
+    task_deadline_history,
+    unit_for_filter,
+    unit_list_to_manage,
+)
+from tracker.services import evidence as evidence_services
 from tracker.services import extensions as extension_services
 from tracker.services import ledger as ledger_services
 from tracker.services import tasks as task_services
 from tracker.services.progress import task_report_progress_with_evidence
 from tracker.web import selectors
 from tracker.web.forms import (
+    EvidenceForm,
     ExtensionDecisionForm,
     ExtensionRequestForm,
     LedgerImportForm,
@@ -41,6 +48,7 @@ from tracker.web.forms import (
     PasswordForm,
     ProgressForm,
     SendBackForm,
+    TaskEditForm,
     TaskFilterForm,
 )
 
@@ -48,10 +56,6 @@ PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Evidence types a browser shows safely in place; anything else is downloaded.
 INLINE_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
-
-
-def is_supervisor(user) -> bool:
-    return access.sees_everything(user) or user.role == Role.SUPERVISOR
 
 
 # --- Log in, log out, password -------------------------------------------------------------
@@ -88,23 +92,18 @@ def task_list(request: HttpRequest) -> HttpResponse:
     form = TaskFilterForm(request.GET or None, inspections=inspections_for_filter(
         user=user
     ))
-    filters = form.cleaned_data if form.is_valid() else {}
-    unit = unit_for_filter(user=user, pk=filters.get("unit"))
-    inspection = filters.get("inspection")
-    tasks = selectors.task_list_for_page(
-        user=user,
-        today=today,
-        inspection_id=inspection.pk if inspection else None,
-        status=filters.get("status", ""),
-        unit=unit,
+    filters = form.task_filters() if form.is_valid() else {}
+    unit = unit_for_filter(
+        user=user, pk=filters.get("lead_unit") or filters.get("unit")
     )
+    tasks = selectors.task_list_for_page(user=user, filters=filters)
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(task, deadline_state(status=task.status, deadline=task.deadline, today=today))
             for task in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "web/task_list.html", {
-        "title": "任务列表" if is_supervisor(user) else "我的任务",
+        "title": "任务列表" if access.is_supervisor_or_admin(user) else "我的任务",
         "form": form,
         "page": page,
         "rows": rows,
@@ -129,22 +128,27 @@ def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
                status: int = 200, error: str = "") -> HttpResponse:
     user = request.user
     version = {"version": task.version}
-    may_lead = access.can_act_for_lead_unit(user, task)
-    may_contribute = access.can_contribute(user, task)
-    may_supervise = access.can_supervise(user, task)
+    # What the reader may do now: exactly the services' table (tracker.services.tasks.ACTIONS),
+    # the same list the API's task detail gives as `allowed_actions`.
+    allowed = task_services.allowed_actions(user, task)
     context_forms = {
+        "start": NoteForm(initial=version, prefix="start"),
         "progress": ProgressForm(initial=version),
+        "evidence": EvidenceForm(initial=version, prefix="evidence"),
         "submit": NoteForm(initial=version, prefix="submit"),
         "extension": ExtensionRequestForm(),
         "close": NoteForm(initial=version, prefix="close"),
         "send_back": SendBackForm(initial=version, prefix="send_back"),
+        "mark_basically_completed": NoteForm(initial=version, prefix="mark_basically_completed"),
+        "mark_long_term": NoteForm(initial=version, prefix="mark_long_term"),
+        "reopen": NoteForm(initial=version, prefix="reopen"),
         "decision": ExtensionDecisionForm(),
         **(forms or {}),
     }
+    if "edit" in allowed and "edit" not in context_forms:
+        context_forms["edit"] = TaskEditForm(task=task, units=unit_list_to_manage(user=user))
     extensions = list(task.extensions.all())
     pending = [e for e in extensions if e.status == ExtensionStatus.PENDING]
-    progress_states = {TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS,
-                       TaskStatus.BASICALLY_COMPLETED, TaskStatus.LONG_TERM}
     return render(request, "web/task_detail.html", {
         "task": task,
         "state": deadline_state(status=task.status, deadline=task.deadline,
@@ -154,15 +158,8 @@ def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
         "pending_extension": pending[0] if pending else None,
         "forms": context_forms,
         "error": error,
-        "can": {
-            "progress": may_contribute and task.status in progress_states,
-            "submit": may_lead and task.status in (TaskStatus.IN_PROGRESS,
-                                                   TaskStatus.BASICALLY_COMPLETED),
-            "extension": may_lead and not pending and task.deadline is not None
-            and task.status not in (TaskStatus.COMPLETED, TaskStatus.LONG_TERM),
-            "review": may_supervise and task.status == TaskStatus.SUBMITTED,
-            "decide": may_supervise and bool(pending),
-        },
+        "allowed": allowed,
+        "can": dict.fromkeys(allowed, True),
     }, status=status)
 
 
@@ -226,11 +223,47 @@ def _note_transition(service, form_class, name: str, done: str):
     return view
 
 
+task_start = _note_transition(task_services.task_start, NoteForm, "start", "已启动整改")
 task_submit = _note_transition(task_services.task_submit, NoteForm, "submit",
                                "已提交销号申请，等待审核")
 task_close = _note_transition(task_services.task_close, NoteForm, "close", "已审核销号")
 task_send_back = _note_transition(task_services.task_send_back, SendBackForm, "send_back",
                                   "已退回整改")
+task_mark_basically_completed = _note_transition(
+    task_services.task_mark_basically_completed, NoteForm, "mark_basically_completed",
+    "已认定为基本完成整改",
+)
+task_mark_long_term = _note_transition(task_services.task_mark_long_term, NoteForm,
+                                       "mark_long_term", "已转为长期坚持")
+task_reopen = _note_transition(task_services.task_reopen, NoteForm, "reopen", "已重新打开")
+
+
+@login_required
+@require_POST
+def task_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _visible_task(request, pk)
+    form = EvidenceForm(request.POST, request.FILES, prefix="evidence")
+    return _handle(request, task, "evidence", form, lambda data: [
+        evidence_services.evidence_add(task=task, actor=request.user, uploaded=uploaded)
+        for uploaded in data["files"]
+    ], "佐证材料已上传")
+
+
+@login_required
+@require_POST
+def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _visible_task(request, pk)
+    form = TaskEditForm(request.POST, task=task,
+                        units=unit_list_to_manage(user=request.user))
+
+    def call(data):
+        changes = {name: data[name] for name in task_services.EDITABLE_FIELDS}
+        task_services.task_update(
+            task=task, actor=request.user, expected_version=data["version"],
+            supporting_units=data["supporting_units"], **changes,
+        )
+
+    return _handle(request, task, "edit", form, call, "任务已修改")
 
 
 @login_required
@@ -300,7 +333,7 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
     """审核: tasks submitted for 销号 and pending extension requests, in the reader's scope."""
-    if not is_supervisor(request.user):
+    if not access.is_supervisor_or_admin(request.user):
         raise PermissionDenied("只有督导人员可以审核")
     return render(request, "web/review.html", {
         "submitted": selectors.review_submitted(user=request.user),
@@ -347,7 +380,7 @@ def _ledger_page(request: HttpRequest, *, import_form: LedgerImportForm | None =
                  export_form: TaskFilterForm | None = None, rejected: ImportRejected | None = None,
                  error: str = "", status: int = 200) -> HttpResponse:
     user = request.user
-    supervisor = is_supervisor(user)
+    supervisor = access.is_supervisor_or_admin(user)
     if import_form is None and supervisor:
         import_form = LedgerImportForm(
             inspections=selectors.inspections_for_import(user=user),
@@ -379,7 +412,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
 @require_POST
 def ledger_import(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if not is_supervisor(user):
+    if not access.is_supervisor_or_admin(user):
         raise PermissionDenied("只有督导人员可以导入整改台账")
     form = LedgerImportForm(request.POST, request.FILES,
                             inspections=selectors.inspections_for_import(user=user))
@@ -413,16 +446,13 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _ledger_page(request, export_form=form, status=400,
                             error="筛选条件有误，请重新选择后导出")
-    filters = form.cleaned_data
-    unit = unit_for_filter(user=user, pk=filters.get("unit"))
-    if filters.get("unit") and unit is None:
+    filters = form.task_filters()
+    asked = filters.get("lead_unit") or filters.get("unit")
+    unit = unit_for_filter(user=user, pk=asked)
+    if asked and unit is None:
         raise Http404("单位不存在或不在您的查看范围内")
-    inspection = filters.get("inspection")
-    tasks = selectors.task_list_for_page(
-        user=user, today=timezone.localdate(),
-        inspection_id=inspection.pk if inspection else None,
-        status=filters.get("status", ""), unit=unit,
-    )
+    inspection = form.cleaned_data.get("inspection")
+    tasks = selectors.task_list_for_page(user=user, filters=filters)
     body = ledger_services.ledger_export(tasks=tasks)
     name = inspection.title if inspection else "整改台账"
     if unit is not None:

@@ -1,0 +1,68 @@
+"""Regression tests: report documents are seen through one rule (access.visible_reports_q) on
+the pages and in the API, and every write on a report checks access.may_manage_report."""
+
+import datetime as dt
+
+import pytest
+
+from reports import services
+from reports.models import ExtractedItem, ReviewState
+from tests.reports.factories import (
+    ExtractedFigureFactory,
+    ExtractedItemFactory,
+    SourceReportFactory,
+)
+from tests.tracker.factories import InspectionFactory, UserFactory
+from tracker.errors import ActionForbidden
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def city_report(chief, county):
+    """Imported at the city, about no inspection; one of its figures was confirmed to an
+    inspection of the county (the link the pages used to count as visibility)."""
+    report = SourceReportFactory(imported_by=chief, title="市直单位整改情况汇报")
+    county_inspection = InspectionFactory(target_unit=county)
+    ExtractedFigureFactory(report=report, inspection=county_inspection,
+                           review_state=ReviewState.CONFIRMED)
+    for position in range(1, 6):
+        ExtractedItemFactory(report=report, position=position)
+    return report
+
+
+def test_district_supervisor_neither_reads_nor_rejects_a_city_report_the_api_hides(
+    sam, sam_client, city_report, client_for
+):
+    """Finding: on the report pages a district supervisor read a city report the API
+    answers 404 for, and rejected five of its items."""
+    assert client_for(sam).get(f"/api/v1/reports/{city_report.pk}/").status_code == 404
+    assert sam_client.get(f"/reports/documents/{city_report.pk}/").status_code == 404
+    assert city_report.title not in sam_client.get("/reports/documents/").content.decode()
+
+    for item in city_report.items.all():
+        assert sam_client.post(f"/reports/items/{item.pk}/reject/").status_code == 404
+
+    assert not ExtractedItem.objects.filter(review_state=ReviewState.REJECTED).exists()
+
+
+def test_every_report_write_in_the_services_checks_may_manage_report(sam, city_report):
+    """The services refuse whatever face calls them (admin, scripts), not only the pages."""
+    item = city_report.items.first()
+    figure = city_report.figures.first()
+    with pytest.raises(ActionForbidden):
+        services.item_reject(item=item, actor=sam)
+    with pytest.raises(ActionForbidden):
+        services.figure_reject(figure=figure, actor=sam)
+    with pytest.raises(ActionForbidden):
+        services.report_update(report=city_report, actor=sam, report_date=dt.date(2026, 5, 31))
+    city_report.refresh_from_db()
+    assert city_report.report_date is None
+
+
+def test_an_inactive_supervisor_may_not_import_a_report(county):
+    """Who is a supervisor is access.is_supervisor_or_admin (is_active included); the
+    reports service checked the role alone."""
+    gone = UserFactory(unit=county, supervisor=True, is_active=False)
+    with pytest.raises(ActionForbidden):
+        services.report_import(data="报告".encode(), filename="a.txt", actor=gone)

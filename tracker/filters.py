@@ -1,0 +1,160 @@
+"""One FilterSet per resource of the ledger, shared by every face.
+
+The API's viewsets and the pages read through the same selectors (tracker.selectors), which
+apply these FilterSets after scoping to the reader, so a filter means the same everywhere.
+Ordering is the API's business (tracker.api.filters.AliasOrderingFilter)."""
+
+import datetime as dt
+
+import django_filters as filters
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from tracker.models import (
+    DeadlineExtension,
+    Evidence,
+    ExtensionStatus,
+    Inspection,
+    InspectionKind,
+    InspectionMode,
+    Problem,
+    Task,
+    TaskStatus,
+    TaskType,
+    Unit,
+    UnitKind,
+)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class UnitIdFilter(filters.ModelChoiceFilter):
+    """A unit id; the filter method matches the unit and every unit below it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", Unit.objects.all())
+        super().__init__(*args, **kwargs)
+
+
+def _subtree(units_field: str):
+    def method(queryset, name, unit: Unit):
+        return queryset.filter(**{f"{units_field}__path__startswith": unit.path})
+
+    return method
+
+
+def _search(*fields: str):
+    """A filter method matching any of `fields` (case-insensitive containment)."""
+
+    def method(queryset, name, value: str):
+        value = value.strip()
+        if not value:
+            return queryset
+        q = Q()
+        for field in fields:
+            q |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(q)
+
+    return method
+
+
+class TaskFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=TaskStatus.choices, label="状态")
+    unit = UnitIdFilter(
+        method="filter_unit",
+        label="单位（牵头或配合，含下级单位）",
+    )
+    lead_unit = UnitIdFilter(method=_subtree("lead_unit"), label="牵头单位（含下级单位）")
+    inspection = filters.NumberFilter(field_name="inspection_id", label="巡视巡察")
+    problem = filters.NumberFilter(field_name="problem_id", label="反馈问题")
+    kind = filters.ChoiceFilter(
+        field_name="inspection__kind", choices=InspectionKind.choices, label="巡视巡察类别"
+    )
+    type = filters.ChoiceFilter(field_name="task_type", choices=TaskType.choices, label="整改类型")
+    overdue = filters.BooleanFilter(method="filter_overdue", label="是否逾期")
+    deadline = filters.DateFromToRangeFilter(label="完成时限范围")
+    search = filters.CharFilter(method=_search(
+        "title", "measures", "problem__text", "responsible_leader", "responsible_person"
+    ), label="关键词")
+
+    class Meta:
+        model = Task
+        fields = ["status", "unit", "lead_unit", "inspection", "problem", "kind", "type",
+                  "overdue", "deadline", "search"]
+
+    def filter_unit(self, queryset, name, unit: Unit):
+        supporting = Task.supporting_units.through.objects.filter(
+            task_id=OuterRef("pk"), unit__path__startswith=unit.path
+        )
+        return queryset.filter(Q(lead_unit__path__startswith=unit.path) | Q(Exists(supporting)))
+
+    def filter_overdue(self, queryset, name, value: bool | None):
+        if value is None:
+            return queryset
+        today: dt.date = timezone.localdate()
+        return queryset.overdue(today) if value else queryset.not_overdue(today)
+
+
+class InspectionFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=InspectionKind.choices, label="类别")
+    mode = filters.ChoiceFilter(choices=InspectionMode.choices, label="方式")
+    unit = UnitIdFilter(
+        method=_subtree("target_unit"),
+        label="被巡视（巡察）单位（含下级单位）",
+    )
+    feedback_date = filters.DateFromToRangeFilter(label="反馈日期范围")
+    search = filters.CharFilter(method=_search("title", "team", "target"), label="关键词")
+
+    class Meta:
+        model = Inspection
+        fields = ["kind", "mode", "unit", "feedback_date", "search"]
+
+
+class ProblemFilter(filters.FilterSet):
+    inspection = filters.NumberFilter(field_name="inspection_id", label="巡视巡察")
+    kind = filters.ChoiceFilter(
+        field_name="inspection__kind", choices=InspectionKind.choices, label="巡视巡察类别"
+    )
+    search = filters.CharFilter(method=_search("text", "aspect"), label="关键词")
+
+    class Meta:
+        model = Problem
+        fields = ["inspection", "kind", "search"]
+
+
+class UnitFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=UnitKind.choices, label="单位类型")
+    parent = filters.NumberFilter(field_name="parent_id", label="上级单位")
+    within = UnitIdFilter(
+        method="filter_within", label="某单位及其下级单位"
+    )
+    search = filters.CharFilter(method=_search("name", "short_name"), label="关键词")
+
+    class Meta:
+        model = Unit
+        fields = ["kind", "parent", "within", "search"]
+
+    def filter_within(self, queryset, name, unit: Unit):
+        return queryset.filter(path__startswith=unit.path)
+
+
+class ExtensionFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=ExtensionStatus.choices, label="审批状态")
+    task = filters.NumberFilter(field_name="task_id", label="整改任务")
+    unit = UnitIdFilter(
+        method=_subtree("task__lead_unit"),
+        label="牵头单位（含下级单位）",
+    )
+
+    class Meta:
+        model = DeadlineExtension
+        fields = ["status", "task", "unit"]
+
+
+class EvidenceFilter(filters.FilterSet):
+    task = filters.NumberFilter(field_name="task_id", label="整改任务")
+
+    class Meta:
+        model = Evidence
+        fields = ["task"]
