@@ -172,32 +172,32 @@ def can_supervise(user: User, task: Task) -> bool:
 # --- Inspections and problems --------------------------------------------------------------
 
 
-def visible_inspections_q(user: User) -> Q:
-    """A Q over Inspection: those with a task the user sees, plus, for a supervisor, those
-    aimed at a unit in their scope (a top supervisor sees them all)."""
+def _seen_through_tasks_q(user: User, *, task_link: str, target_unit: str) -> Q:
+    """Inspections and problems are seen through the tasks the user sees, and, by a
+    supervisor, through the unit they are aimed at (a top supervisor sees them all)."""
     if not user.is_authenticated or not user.is_active:
         return _NOTHING
     if sees_everything(user) or is_top_supervisor(user):
         return Q()
-    tasks = Task.objects.filter(visible_tasks_q(user), inspection_id=OuterRef("pk"))
+    tasks = Task.objects.filter(visible_tasks_q(user), **{task_link: OuterRef("pk")})
     q = Q(Exists(tasks))
     if is_supervisor(user):
-        q |= Q(target_unit__in=Unit.objects.filter(managed_units_q(user)))
+        q |= Q(**{f"{target_unit}__in": Unit.objects.filter(managed_units_q(user))})
     return q
+
+
+def visible_inspections_q(user: User) -> Q:
+    """A Q over Inspection: those with a task the user sees, plus, for a supervisor, those
+    aimed at a unit in their scope."""
+    return _seen_through_tasks_q(user, task_link="inspection_id", target_unit="target_unit")
 
 
 def visible_problems_q(user: User) -> Q:
     """A Q over Problem: officers see the problems behind their tasks; supervisors also see
     every problem of an inspection aimed at their scope."""
-    if not user.is_authenticated or not user.is_active:
-        return _NOTHING
-    if sees_everything(user) or is_top_supervisor(user):
-        return Q()
-    tasks = Task.objects.filter(visible_tasks_q(user), problem_id=OuterRef("pk"))
-    q = Q(Exists(tasks))
-    if is_supervisor(user):
-        q |= Q(inspection__target_unit__in=Unit.objects.filter(managed_units_q(user)))
-    return q
+    return _seen_through_tasks_q(
+        user, task_link="problem_id", target_unit="inspection__target_unit"
+    )
 
 
 def can_edit_inspection(user: User, inspection) -> bool:
@@ -226,17 +226,40 @@ def visible_reports_q(user: User) -> Q:
     )
 
 
+def managed_reports_q(user: User) -> Q:
+    """A Q over reports.SourceReport: the reports whose figures and items the user may confirm
+    or reject. Seeing a report is not enough: a supervisor who sees an inspection only through
+    a supporting unit reads its reports but does not act on them. They act on the reports they
+    imported, those imported by someone in their scope, and those filed under an inspection
+    aimed at a unit they manage; an administrator or a top supervisor on all."""
+    if not is_supervisor_or_admin(user):
+        return _NOTHING
+    if sees_everything(user) or is_top_supervisor(user):
+        return Q()
+    managed = Unit.objects.filter(managed_units_q(user))
+    return (
+        Q(imported_by=user)
+        | Q(imported_by__unit__in=managed)
+        | Q(inspection__target_unit__in=managed)
+    )
+
+
 def may_manage_report(user: User, report) -> bool:
-    """Confirm or reject a report's figures and items, edit its date or inspection: a
-    supervisor who sees the report."""
+    """Confirm or reject a report's figures and items, edit its date or inspection."""
     if not is_supervisor_or_admin(user):
         return False
     # reports depends on tracker, never the reverse: the model is looked up by name.
     SourceReport = apps.get_model("reports", "SourceReport")
-    return SourceReport.objects.filter(visible_reports_q(user), pk=report.pk).exists()
+    return SourceReport.objects.filter(managed_reports_q(user), pk=report.pk).exists()
 
 
 # --- Users ---------------------------------------------------------------------------------
+
+
+def may_edit_units(user: User) -> bool:
+    """Create, rename, move or delete units and set their group robots: the unit tree is
+    master data, kept by administrators only (the API, the admin and the services agree)."""
+    return sees_everything(user)
 
 
 def may_manage_users(user: User) -> bool:

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from rest_framework.authtoken.models import TokenProxy
 
 from tracker import access
-from tracker.errors import ActionForbidden, DomainError
+from tracker.errors import DomainError
 from tracker.models import (
     DeadlineExtension,
     Delivery,
@@ -286,30 +286,26 @@ class UnitAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "clear_robots",
         )}),
     )
-    choice_scopes = {"parent": access.managed_units_q}
     scope_rule = staticmethod(access.reachable_units_q)
-    change_rule = staticmethod(access.may_manage_unit)
+    # The unit tree is master data: administrators edit it, supervisors read their subtree.
+    change_rule = staticmethod(lambda user, unit: access.may_edit_units(user))
     addable = deletable = True
 
-    def get_readonly_fields(self, request, obj=None):
-        # A unit whose parent lies outside the user's scope (their own root) stays put.
-        if obj is not None and not access.may_manage_unit(request.user, obj.parent):
-            return [*self.readonly_fields, "parent"]
-        return self.readonly_fields
+    def may_add(self, request) -> bool:
+        return access.may_edit_units(request.user)
 
     @admin.display(description="单位名称", ordering="path")
     def indented_name(self, unit: Unit) -> str:
         return f"{'　' * unit.depth}{unit.name}"
 
     def save_model(self, request, obj, form, change):
-        parent = form.cleaned_data.get("parent", obj.parent)
-        if "parent" in form.changed_data and not access.may_manage_unit(request.user, parent):
-            raise ActionForbidden("您无权在该上级单位下设置单位")
         fields = _cleaned(form, unit_services.UNIT_EDITABLE_FIELDS)
         if change:
-            unit = unit_services.unit_update(unit=Unit.objects.get(pk=obj.pk), **fields)
+            unit = unit_services.unit_update(
+                unit=Unit.objects.get(pk=obj.pk), actor=request.user, **fields
+            )
         else:
-            unit = unit_services.unit_create(**fields)
+            unit = unit_services.unit_create(actor=request.user, **fields)
         unit = unit_services.unit_set_robots(
             unit=unit, actor=request.user, clear=form.cleaned_data.get("clear_robots", False),
             **form.robot_values(),

@@ -254,6 +254,8 @@ def _report_page(request: HttpRequest, report, *, error: str = "", failed: str =
         "problems": [i for i in items if i.kind == ItemKind.PROBLEM],
         "measures": [i for i in items if i.kind == ItemKind.MEASURE],
         "proposed": ReviewState.PROPOSED,
+        # Reading a report is not acting on it (tracker.access.may_manage_report).
+        "may_act": access.may_manage_report(user, report),
         "choices": {
             "inspections": list(report_selectors.visible_inspections(user=user)),
             "problem_inspections": list(report_selectors.inspections_for_problems(user=user)),

@@ -111,14 +111,18 @@ for _report in ("rep_county", "rep_city", "rep_finance"):
     SEEN_BY.update({f"{kind}:{_report}": SEEN_BY[_report] for kind in ("figure", "item")})
 
 # Who may change each object of a changeable model: who sees it, except that a supporting
-# unit (the town on t_mixed) never makes a task, its problem or its inspection the district's.
+# unit (the town on t_mixed) never makes a task, its problem, its inspection or the report
+# filed under it the district's; and the unit tree is master data, edited by administrators.
 CHANGEABLE = ("city", "bureau", "finance", "leaf_finance", "county", "town", "leaf_town", *USERS,
               "insp_city", "insp_county", "insp_finance", "p_city", "p_county", "p_finance",
               "p_spare_city", "p_spare_county", "t_bureau", "t_mixed", "t_town", "t_finance",
               "rep_county", "rep_city", "rep_finance")
+UNITS = ("city", "bureau", "finance", "leaf_finance", "county", "town", "leaf_town")
 CHANGED_BY = {name: SEEN_BY[name] for name in CHANGEABLE} | {
-    "insp_city": TOP, "p_city": TOP, "t_mixed": TOP,
-}
+    "insp_city": TOP, "p_city": TOP, "t_mixed": TOP, "rep_city": TOP,
+} | dict.fromkeys(UNITS, ADMIN)
+for _report in ("rep_county", "rep_city", "rep_finance"):
+    CHANGED_BY.update({f"{kind}:{_report}": CHANGED_BY[_report] for kind in ("figure", "item")})
 
 # model → (field changed by the POST change case, its new value as posted, as stored)
 CHANGE_FIELD = {
@@ -130,7 +134,7 @@ CHANGE_FIELD = {
     SourceReport: ("report_date", "2026-06-30", dt.date(2026, 6, 30)),
 }
 DELETABLE = {Unit, Inspection, Problem}  # through their services, when nothing refers to them
-ADDABLE = {Unit: ALL, User: ADMIN, Inspection: ALL, Problem: ALL, Task: ALL}
+ADDABLE = {Unit: ADMIN, User: ADMIN, Inspection: ALL, Problem: ALL, Task: ALL}
 
 MODELS = [Unit, User, Inspection, Problem, Task, TaskEvent, ProgressReport, Evidence,
           DeadlineExtension, Reminder, Notification, Delivery, DispatchRequest, SourceReport,
@@ -510,16 +514,16 @@ ACTIONS = [
     (Task, "close_selected", _state(Task, "status"), TaskStatus.COMPLETED, CHANGED_BY),
     (Delivery, "retry_failed", _state(Delivery, "status"), "pending", SEEN_BY),
     (ExtractedFigure, "confirm_selected", _state(ExtractedFigure, "review_state"),
-     ReviewState.CONFIRMED, SEEN_BY),
+     ReviewState.CONFIRMED, CHANGED_BY),
     (ExtractedFigure, "reject_selected", _state(ExtractedFigure, "review_state"),
-     ReviewState.REJECTED, SEEN_BY),
+     ReviewState.REJECTED, CHANGED_BY),
     # Confirming a problem item files a problem under the report's inspection: only where the
     # user may edit that inspection.
     (ExtractedItem, "confirm_problems_selected", _state(ExtractedItem, "review_state"),
      ReviewState.CONFIRMED,
      {"item:rep_county": ALL, "item:rep_city": TOP, "item:rep_finance": TOP}),
     (ExtractedItem, "reject_selected", _state(ExtractedItem, "review_state"),
-     ReviewState.REJECTED, SEEN_BY),
+     ReviewState.REJECTED, CHANGED_BY),
     # Django's bulk delete is not offered (objects are deleted one by one, through the
     # services): posting it anyway deletes nothing, not even what nothing refers to.
     (Unit, "delete_selected", _exists, False, {}, ("leaf_town", "leaf_finance")),

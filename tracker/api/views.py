@@ -83,18 +83,20 @@ class UnitViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
     rules = {
         "list": anyone_signed_in, "retrieve": anyone_signed_in, "tree": anyone_signed_in,
-        "create": admin_only, "partial_update": admin_only,
+        "create": access.may_edit_units, "partial_update": access.may_edit_units,
     }
 
     def get_queryset(self):
         return Unit.objects.all()
 
     def perform_create(self, serializer):
-        serializer.instance = unit_services.unit_create(**serializer.validated_data)
+        serializer.instance = unit_services.unit_create(
+            actor=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
         serializer.instance = unit_services.unit_update(
-            unit=serializer.instance, **serializer.validated_data
+            unit=serializer.instance, actor=self.request.user, **serializer.validated_data
         )
 
     @extend_schema(responses=serializers.UnitTreeSerializer(many=True), filters=False)

@@ -12,8 +12,10 @@ from tracker.models import Unit, UnitKind, User
 @transaction.atomic
 def unit_create(
     *, name: str, kind: UnitKind, parent: Unit | None = None, short_name: str = "",
-    sort_order: int = 0,
+    sort_order: int = 0, actor: User | None = None,
 ) -> Unit:
+    """A new unit under `parent`. `actor` None is the system (demo data, commands)."""
+    _ensure_may_edit(actor)
     # A unique temporary path satisfies the constraints until the id is known.
     unit = Unit.objects.create(
         name=name, kind=kind, parent=parent, short_name=short_name, sort_order=sort_order,
@@ -45,8 +47,9 @@ UNIT_EDITABLE_FIELDS = ("name", "short_name", "kind", "sort_order", "parent")
 
 
 @transaction.atomic
-def unit_update(*, unit: Unit, **changes) -> Unit:
+def unit_update(*, unit: Unit, actor: User | None = None, **changes) -> Unit:
     """Rename or re-order a unit; a new parent moves its whole subtree."""
+    _ensure_may_edit(actor)
     unknown = set(changes) - set(UNIT_EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
@@ -65,9 +68,9 @@ def unit_update(*, unit: Unit, **changes) -> Unit:
 ROBOT_FIELDS = ("wecom_webhook_url", "dingtalk_webhook_url", "dingtalk_secret")
 
 
-def _ensure_manages(actor: User, unit: Unit | None) -> None:
-    if not access.may_manage_unit(actor, unit):
-        raise ActionForbidden(f"您无权管理“{unit.name if unit else '顶级单位'}”")
+def _ensure_may_edit(actor: User | None) -> None:
+    if actor is not None and not access.may_edit_units(actor):
+        raise ActionForbidden("只有系统管理员可以维护单位")
 
 
 @transaction.atomic
@@ -78,7 +81,7 @@ def unit_set_robots(*, unit: Unit, actor: User, clear: bool = False, **values: s
     unknown = set(values) - set(ROBOT_FIELDS)
     if unknown:
         raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
-    _ensure_manages(actor, unit)
+    _ensure_may_edit(actor)
     updates = dict.fromkeys(ROBOT_FIELDS, "") if clear else {}
     updates.update({field: value for field, value in values.items() if value})
     if updates:
@@ -90,7 +93,7 @@ def unit_set_robots(*, unit: Unit, actor: User, clear: bool = False, **values: s
 @transaction.atomic
 def unit_delete(*, unit: Unit, actor: User) -> None:
     """Delete a unit nothing refers to yet (a unit created by mistake)."""
-    _ensure_manages(actor, unit)
+    _ensure_may_edit(actor)
     try:
         with transaction.atomic():
             unit.delete()

@@ -12,7 +12,7 @@ from tests.reports.factories import (
     ExtractedItemFactory,
     SourceReportFactory,
 )
-from tests.tracker.factories import InspectionFactory, UserFactory
+from tests.tracker.factories import InspectionFactory, ProblemFactory, TaskFactory, UserFactory
 from tracker.errors import ActionForbidden
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +66,46 @@ def test_an_inactive_supervisor_may_not_import_a_report(county):
     gone = UserFactory(unit=county, supervisor=True, is_active=False)
     with pytest.raises(ActionForbidden):
         services.report_import(data="报告".encode(), filename="a.txt", actor=gone)
+
+
+@pytest.fixture
+def supported_report(chief, bureau, town):
+    """A city bureau's inspection with a task the township (inside sam's county) supports, and
+    a report filed under that inspection: sam sees it, but it is not his to act on."""
+    inspection = InspectionFactory(target_unit=bureau)
+    TaskFactory(inspection=inspection, problem=ProblemFactory(inspection=inspection),
+                lead_unit=bureau, supporting_units=[town])
+    report = SourceReportFactory(imported_by=chief, inspection=inspection,
+                                 title="市局整改情况汇报")
+    ExtractedFigureFactory(report=report)
+    ExtractedItemFactory(report=report, position=1)
+    return report
+
+
+def test_a_supervisor_who_sees_a_report_through_a_supporting_unit_reads_but_does_not_act(
+    sam, sam_client, supported_report
+):
+    """Reading a report is not managing it (access.may_manage_report): the page shows the
+    district supervisor the city report without its confirm and reject forms, and the
+    services refuse him."""
+    page = sam_client.get(f"/reports/documents/{supported_report.pk}/")
+    assert page.status_code == 200
+    assert supported_report.title in page.content.decode()
+    assert "figure-confirm" not in page.content.decode()
+    assert "problem-confirm" not in page.content.decode()
+    with pytest.raises(ActionForbidden):
+        services.item_reject(item=supported_report.items.get(), actor=sam)
+    with pytest.raises(ActionForbidden):
+        services.figure_reject(figure=supported_report.figures.get(), actor=sam)
+
+
+def test_the_importer_s_supervisor_acts_on_the_report(chief, client_for, supported_report):
+    """The city's top supervisor, who manages the bureau, gets the forms and may reject."""
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(chief)
+    page = browser.get(f"/reports/documents/{supported_report.pk}/")
+    assert "figure-confirm" in page.content.decode()
+    services.item_reject(item=supported_report.items.get(), actor=chief)
+    assert supported_report.items.get().review_state == ReviewState.REJECTED

@@ -60,9 +60,12 @@ S = TaskStatus
 LEAD = (OK, NO, HIDDEN, OK, NO, OK, ANON)  # the lead unit's officer, or its supervisor
 SEEN = (OK, OK, HIDDEN, OK, OK, OK, ANON)  # anyone who sees the task
 SUPERVISE = (NO, NO, HIDDEN, OK, NO, OK, ANON)  # the lead unit's supervisor only
-# Report documents: supervisors who see the report (the task's inspection is aimed at the
-# county; fin sees it through the task it supports); officers are refused.
+# Report documents: supervisors who see the report read it (the task's inspection is aimed at
+# the county; fin sees it through the task it supports); officers are refused.
 REVIEW = (NO, NO, NO, OK, OK, OK, ANON)
+# Acting on its figures and items is for a supervisor over the inspection's unit (or the
+# importer's): fin, who sees the report only through a supporting unit, reads but may not act.
+REVIEW_ACT = (NO, NO, NO, OK, NO, OK, ANON)
 # A city report (imported at the city, about no inspection) with a figure confirmed to the
 # county's inspection: the API never showed it to a district supervisor; neither do the pages.
 CITY_REVIEW = (NO, NO, NO, HIDDEN, HIDDEN, OK, ANON)
@@ -158,11 +161,11 @@ CASES = [
     Case("report figure confirm",
          Face("post", "/reports/figures/{figure}/confirm/", lambda w: {"inspection": w["insp"]}),
          Face("post", "/api/v1/reports/figures/{figure}/confirm/",
-              lambda w: {"inspection": w["insp"]}), REVIEW),
+              lambda w: {"inspection": w["insp"]}), REVIEW_ACT),
     Case("report figure reject", Face("post", "/reports/figures/{figure}/reject/"),
-         Face("post", "/api/v1/reports/figures/{figure}/reject/"), REVIEW),
+         Face("post", "/api/v1/reports/figures/{figure}/reject/"), REVIEW_ACT),
     Case("report item reject", Face("post", "/reports/items/{item}/reject/"),
-         Face("post", "/api/v1/reports/items/{item}/reject/"), REVIEW),
+         Face("post", "/api/v1/reports/items/{item}/reject/"), REVIEW_ACT),
     Case("city report page", Face("get", "/reports/documents/{city_report}/"),
          Face("get", "/api/v1/reports/{city_report}/"), CITY_REVIEW),
     Case("city report item reject", Face("post", "/reports/items/{city_item}/reject/"),
