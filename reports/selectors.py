@@ -62,14 +62,8 @@ def report_date(report: SourceReport) -> dt.date:
 
 
 def ledger_counts(figures: Figures) -> dict[str, int]:
-    return {
-        "total": figures.total,
-        "completed": figures.completed,
-        "basically_completed": figures.basically_completed,
-        "long_term": figures.long_term,
-        "not_completed": figures.not_completed,
-        "in_progress": figures.in_progress + figures.submitted,
-    }
+    # A report's 正在整改 covers every working state, submissions awaiting 销号 included.
+    return {**figures.report_buckets(), "in_progress": figures.in_progress + figures.submitted}
 
 
 def reconciliation(*, user: User, inspection: Inspection) -> list[ReconciledFigure]:

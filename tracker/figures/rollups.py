@@ -123,6 +123,16 @@ class Figures:
     def not_completed(self) -> int:
         return self.not_started + self.in_progress + self.submitted
 
+    def report_buckets(self) -> dict[str, int]:
+        """The total and the four outcomes exactly as the reports state them (DOMAIN.md)."""
+        return {
+            "total": self.total,
+            "completed": self.completed,
+            "basically_completed": self.basically_completed,
+            "long_term": self.long_term,
+            "not_completed": self.not_completed,
+        }
+
     @property
     def completion_rate(self) -> str:
         return format_rate(self.completed, self.total)
@@ -428,11 +438,7 @@ def _rate_number(rate: str | None) -> float | None:
 
 def figures_as_dict(figures: Figures, *, subject: str = "") -> dict:
     return {
-        "total": figures.total,
-        "completed": figures.completed,
-        "basically_completed": figures.basically_completed,
-        "long_term": figures.long_term,
-        "not_completed": figures.not_completed,
+        **figures.report_buckets(),
         "not_started": figures.not_started,
         "in_progress": figures.in_progress,
         "submitted": figures.submitted,
