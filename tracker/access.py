@@ -208,39 +208,33 @@ def can_edit_inspection(user: User, inspection) -> bool:
 # --- Report documents ----------------------------------------------------------------------
 
 
-def visible_reports_q(user: User) -> Q:
-    """A Q over reports.SourceReport: report documents are read by supervisors only.
-
-    An administrator or a top supervisor reads all; another supervisor reads the reports they
-    imported, those imported by someone in their scope, and those filed under an inspection
-    they see."""
+def _reports_q(user: User, by_inspection: Q) -> Q:
+    """Report documents are for supervisors: an administrator or a top supervisor has all;
+    another supervisor those they imported, those imported by someone in their scope, and
+    those whose inspection matches `by_inspection`."""
     if not is_supervisor_or_admin(user):
         return _NOTHING
     if sees_everything(user) or is_top_supervisor(user):
         return Q()
-    inspections = Inspection.objects.filter(visible_inspections_q(user))
-    return (
-        Q(imported_by=user)
-        | Q(imported_by__unit__in=Unit.objects.filter(managed_units_q(user)))
-        | Q(inspection__in=inspections)
+    managed = Unit.objects.filter(managed_units_q(user))
+    return Q(imported_by=user) | Q(imported_by__unit__in=managed) | by_inspection
+
+
+def visible_reports_q(user: User) -> Q:
+    """A Q over reports.SourceReport: the reports the user reads, including those filed under
+    any inspection they see."""
+    return _reports_q(
+        user, Q(inspection__in=Inspection.objects.filter(visible_inspections_q(user)))
     )
 
 
 def managed_reports_q(user: User) -> Q:
     """A Q over reports.SourceReport: the reports whose figures and items the user may confirm
     or reject. Seeing a report is not enough: a supervisor who sees an inspection only through
-    a supporting unit reads its reports but does not act on them. They act on the reports they
-    imported, those imported by someone in their scope, and those filed under an inspection
-    aimed at a unit they manage; an administrator or a top supervisor on all."""
-    if not is_supervisor_or_admin(user):
-        return _NOTHING
-    if sees_everything(user) or is_top_supervisor(user):
-        return Q()
-    managed = Unit.objects.filter(managed_units_q(user))
-    return (
-        Q(imported_by=user)
-        | Q(imported_by__unit__in=managed)
-        | Q(inspection__target_unit__in=managed)
+    a supporting unit reads its reports but does not act on them; they act on those filed
+    under an inspection aimed at a unit they manage."""
+    return _reports_q(
+        user, Q(inspection__target_unit__in=Unit.objects.filter(managed_units_q(user)))
     )
 
 
