@@ -286,3 +286,20 @@ def test_findings_of_an_inspection_out_of_scope_are_not_shown(sam_client, ledger
 def test_the_dashboard_links_each_inspection_to_its_findings(chief_client, ledger):
     page = chief_client.get("/dashboard/").content.decode()
     assert f'href="/reports/findings/?inspection={ledger.pk}">对账</a>' in page
+
+
+def test_a_low_confidence_or_non_inspection_figure_is_flagged_not_dropped(chief, chief_client):
+    """What each figure carries reaches the supervisor: its category, its source (an audit
+    figure is marked as such), a total the outcomes do not add up to, and a low confidence,
+    flagged for checking against the text instead of being left out."""
+    report = SourceReportFactory(imported_by=chief)
+    ExtractedFigureFactory(report=report, source="audit", confidence="low", adds_up=False,
+                           rate="90%")
+    ExtractedFigureFactory(report=report, source="inspection")
+    page = chief_client.get(f"/reports/documents/{report.pk}/").content.decode()
+    assert page.count("figure-meta") == 2
+    assert "审计整改" in page
+    assert "可信度低，请核对原文" in page
+    assert page.count("figure-low-confidence") == 1
+    assert "各项之和与总数不符" in page
+    assert "完成率90%" in page
