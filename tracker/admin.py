@@ -774,9 +774,6 @@ class HolidayOverrideAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def add_view(self, request, form_url="", extra_context=None):
-        return HttpResponseRedirect(reverse("admin:tracker_holidayoverride_add_period"))
-
     def add_period_view(self, request):
         from django.template.response import TemplateResponse
 
