@@ -1,6 +1,9 @@
 """The navigation bar: the pages this person has, in their words."""
 
+import datetime as dt
+
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from tracker import access
 
@@ -41,3 +44,25 @@ def navigation(request):
         active = request.path == url or (url != "/" and request.path.startswith(url))
         items.append({"url": url, "label": label, "active": active})
     return {"nav_items": items}
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def holiday_banner(request):
+    """Administrators see which of this year and the next has no holiday schedule (neither the
+    chinesecalendar package nor the overrides they enter): working days are Monday to Friday."""
+    user = getattr(request, "user", None)
+    if user is None or not access.sees_everything(user):
+        return {}
+    from tracker import workdays
+
+    year = _today().year
+    missing = [y for y in (year, year + 1) if not workdays.year_is_known(y)]
+    if not missing:
+        return {}
+    return {
+        "holiday_years_missing": missing,
+        "holiday_calendar_url": reverse("admin:tracker_holidayoverride_calendar"),
+    }

@@ -27,6 +27,8 @@ from tracker.models import (
     Delivery,
     DispatchRequest,
     Evidence,
+    HolidayKind,
+    HolidayOverride,
     Inspection,
     Notification,
     Problem,
@@ -39,6 +41,7 @@ from tracker.models import (
     User,
 )
 from tracker.reminders.notifications import delivery_retry
+from tracker.services import calendar as calendar_services
 from tracker.services import inspections as inspection_services
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
@@ -710,3 +713,152 @@ class DispatchRequestAdmin(ReadOnlyScopedAdmin):
 
     def scope_q(self, request):
         return Q(unit__in=Unit.objects.filter(access.managed_units_q(request.user)))
+
+
+# --- Holiday overrides (节假日安排) ---------------------------------------------------------
+
+
+class HolidayPeriodForm(forms.Form):
+    start = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="结束日期", widget=forms.DateInput(attrs={"type": "date"}),
+                          help_text="只录入一天时与开始日期相同")
+    kind = forms.ChoiceField(label="类型", choices=HolidayKind.choices)
+    name = forms.CharField(label="节日名称", max_length=50, help_text="如：春节、国庆节")
+
+
+@admin.register(HolidayOverride)
+class HolidayOverrideAdmin(admin.ModelAdmin):
+    """节假日安排: administrators only; every write goes through tracker.services.calendar,
+    which invalidates the working-day calendar."""
+
+    list_display = ["date", "weekday", "kind", "name", "updated_at"]
+    list_filter = ["kind"]
+    date_hierarchy = "date"
+    search_fields = ["name"]
+    fields = ["date", "kind", "name"]
+    change_list_template = "admin/tracker/holidayoverride/change_list.html"
+
+    def _administrator(self, request) -> bool:
+        return _may_use_admin(request) and access.sees_everything(request.user)
+
+    def has_module_permission(self, request):
+        return self._administrator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_add_permission(self, request):
+        return self._administrator(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["date"] if obj is not None else []
+
+    @admin.display(description="星期")
+    def weekday(self, obj):
+        return "周" + "一二三四五六日"[obj.date.weekday()]
+
+    def get_urls(self):
+        from django.urls import path
+
+        view = self.admin_site.admin_view
+        return [
+            path("calendar/", view(self.calendar_view), name="tracker_holidayoverride_calendar"),
+            path("add-period/", view(self.add_period_view),
+                 name="tracker_holidayoverride_add_period"),
+            *super().get_urls(),
+        ]
+
+    def add_period_view(self, request):
+        from django.template.response import TemplateResponse
+
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = HolidayPeriodForm(request.POST or None, initial=request.GET.dict())
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                rows = calendar_services.holiday_set_period(
+                    start=data["start"], end=data["end"], kind=data["kind"], name=data["name"],
+                    actor=request.user,
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"已录入{data['name']}共{len(rows)}天")
+                url = reverse("admin:tracker_holidayoverride_calendar")
+                return HttpResponseRedirect(f"{url}?year={data['start'].year}")
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": "录入节假日（一段日期）", "form": form}
+        return TemplateResponse(request, "admin/tracker/holidayoverride/add_period.html",
+                                context)
+
+    def calendar_view(self, request):
+        import calendar as month_calendar
+
+        from django.template.response import TemplateResponse
+
+        from tracker import workdays
+        from tracker.selectors import holiday_overrides
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            year = int(request.GET.get("year") or timezone.localdate().year)
+        except ValueError:
+            year = timezone.localdate().year
+        year = min(max(year, 1900), 2999)
+        names = {row.date: row for row in holiday_overrides(year=year)}
+        months = []
+        for month in range(1, 13):
+            weeks = []
+            for week in month_calendar.Calendar().monthdatescalendar(year, month):
+                cells = []
+                for day in week:
+                    if day.month != month:
+                        cells.append(None)
+                        continue
+                    off = not workdays.is_workday(day)
+                    row = names.get(day)
+                    if row is not None:
+                        css = "override-off" if off else "override-on"
+                    elif off != (day.weekday() >= 5):
+                        css = "package-off" if off else "package-on"
+                    else:
+                        css = "off" if off else ""
+                    cells.append({"day": day, "css": css, "name": row.name if row else ""})
+                weeks.append(cells)
+            months.append({"number": month, "weeks": weeks})
+        if workdays.year_known_to_package(year):
+            source = "chinesecalendar 包已包含该年安排"
+            if names:
+                source += "，管理员录入的日期优先"
+        elif names:
+            source = f"由管理员录入（{len(names)}天）"
+        else:
+            source = "尚未录入：暂按周一至周五为工作日计算，请录入国务院公布的安排"
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "title": f"{year}年节假日安排", "year": year, "months": months, "source": source,
+            "previous_year": year - 1, "next_year": year + 1,
+            "weekday_names": "一二三四五六日",
+        }
+        return TemplateResponse(request, "admin/tracker/holidayoverride/calendar.html", context)
+
+    def save_model(self, request, obj, form, change):
+        row = calendar_services.holiday_set(
+            date=obj.date, kind=obj.kind, name=obj.name, actor=request.user
+        )
+        obj.pk = row.pk
+
+    def delete_model(self, request, obj):
+        calendar_services.holiday_remove(start=obj.date, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for day in list(queryset.values_list("date", flat=True)):
+            calendar_services.holiday_remove(start=day, actor=request.user)

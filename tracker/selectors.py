@@ -201,3 +201,10 @@ def deadline_in_force(*, before: dt.datetime) -> Coalesce:
         .values("deadline_to")[:1]
     )
     return Coalesce(Subquery(latest_move), F("original_deadline"), output_field=DateField())
+
+
+def holiday_overrides(*, year: int):
+    """The administrators' holiday overrides (节假日安排) of one year, by date."""
+    from tracker.models import HolidayOverride
+
+    return HolidayOverride.objects.filter(date__year=year).order_by("date")

@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.navigation",
+                "config.context_processors.holiday_banner",
             ],
         },
     },
@@ -121,6 +122,9 @@ STORAGES = {
 # Evidence files are private: kept outside any public URL and streamed only after a
 # permission check, so there is deliberately no MEDIA_URL route.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+# How often a process compares its working-day calendar with the holiday overrides' generation
+# counter in the database (tracker.workdays): a change made elsewhere applies within this time.
+WORKDAY_CALENDAR_RECHECK_SECONDS = env.float("WORKDAY_CALENDAR_RECHECK_SECONDS", default=5.0)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 EVIDENCE_ALLOWED_EXTENSIONS = env.list(
     "EVIDENCE_ALLOWED_EXTENSIONS",

@@ -16,6 +16,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# The working-day calendar is rebuilt only when a service changes the overrides (tests that need
+# the cross-process check set a number), so pinned query counts do not depend on the clock.
+WORKDAY_CALENDAR_RECHECK_SECONDS = None
+
 # Keep the embedded broker's messages apart from a `make run` on the same checkout.
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
     BROKER_DIR = VAR_DIR / "test-broker"  # noqa: F405

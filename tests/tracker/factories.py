@@ -19,6 +19,8 @@ from tracker.models import (
     DispatchRequest,
     Evidence,
     ExtensionStatus,
+    HolidayKind,
+    HolidayOverride,
     Inspection,
     InspectionKind,
     LoginFailure,
@@ -36,6 +38,7 @@ from tracker.models import (
     Unit,
     UnitKind,
     User,
+    WorkdayCalendarGeneration,
 )
 from tracker.services.units import unit_create
 
@@ -238,3 +241,25 @@ class LoginFailureFactory(DjangoModelFactory):
     key = factory.Sequence(lambda n: f"account:user{n}@127.0.0.1")
     failures = 1
     window_started_at = factory.LazyFunction(timezone.now)
+
+
+class HolidayOverrideFactory(DjangoModelFactory):
+    """A row as the services write it; tests of the calendar go through the services so that
+    the working-day cache is invalidated."""
+
+    class Meta:
+        model = HolidayOverride
+        django_get_or_create = ["date"]
+
+    date = factory.Sequence(lambda n: dt.date(2030, 1, 1) + dt.timedelta(days=n))
+    kind = HolidayKind.HOLIDAY
+    name = "元旦"
+
+
+class WorkdayCalendarGenerationFactory(DjangoModelFactory):
+    class Meta:
+        model = WorkdayCalendarGeneration
+        django_get_or_create = ["id"]
+
+    id = 1
+    generation = 1

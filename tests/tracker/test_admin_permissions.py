@@ -38,6 +38,7 @@ from tests.tracker.factories import (
     DeliveryFactory,
     DispatchRequestFactory,
     EvidenceFactory,
+    HolidayOverrideFactory,
     InspectionFactory,
     NotificationFactory,
     ProblemFactory,
@@ -48,11 +49,14 @@ from tests.tracker.factories import (
     UnitFactory,
     UserFactory,
 )
+from tracker import workdays
 from tracker.models import (
     DeadlineExtension,
     Delivery,
     DispatchRequest,
     Evidence,
+    HolidayKind,
+    HolidayOverride,
     Inspection,
     Notification,
     Problem,
@@ -103,6 +107,8 @@ SEEN_BY = {
     "dr_town": ALL, "dr_bureau": TOP,
     # report documents: seen through their inspection
     "rep_county": ALL, "rep_city": ALL, "rep_finance": TOP,
+    # holiday overrides (节假日安排): administrators only
+    "h_2027": ADMIN,
 }
 TASK_RECORDS = ("event", "progress", "evidence", "extension")
 for _task in ("t_bureau", "t_mixed", "t_town", "t_finance"):
@@ -116,7 +122,7 @@ for _report in ("rep_county", "rep_city", "rep_finance"):
 CHANGEABLE = ("city", "bureau", "finance", "leaf_finance", "county", "town", "leaf_town", *USERS,
               "insp_city", "insp_county", "insp_finance", "p_city", "p_county", "p_finance",
               "p_spare_city", "p_spare_county", "t_bureau", "t_mixed", "t_town", "t_finance",
-              "rep_county", "rep_city", "rep_finance")
+              "rep_county", "rep_city", "rep_finance", "h_2027")
 UNITS = ("city", "bureau", "finance", "leaf_finance", "county", "town", "leaf_town")
 CHANGED_BY = {name: SEEN_BY[name] for name in CHANGEABLE} | {
     "insp_city": TOP, "p_city": TOP, "t_mixed": TOP, "rep_city": TOP,
@@ -132,13 +138,18 @@ CHANGE_FIELD = {
     Problem: ("aspect", "已改方面", "已改方面"),
     Task: ("measures", "已改整改措施", "已改整改措施"),
     SourceReport: ("report_date", "2026-06-30", dt.date(2026, 6, 30)),
+    HolidayOverride: ("name", "已改节日", "已改节日"),
 }
-DELETABLE = {Unit, Inspection, Problem}  # through their services, when nothing refers to them
-ADDABLE = {Unit: ADMIN, User: ADMIN, Inspection: ALL, Problem: ALL, Task: ALL}
+# through their services, when nothing refers to them
+DELETABLE = {Unit, Inspection, Problem, HolidayOverride}
+ADDABLE = {Unit: ADMIN, User: ADMIN, Inspection: ALL, Problem: ALL, Task: ALL,
+           HolidayOverride: ADMIN}
+# Models whose admin answers 403 (not 404) to everyone but the administrator.
+ADMIN_ONLY = (User, HolidayOverride)
 
 MODELS = [Unit, User, Inspection, Problem, Task, TaskEvent, ProgressReport, Evidence,
           DeadlineExtension, Reminder, Notification, Delivery, DispatchRequest, SourceReport,
-          ExtractedFigure, ExtractedItem]
+          ExtractedFigure, ExtractedItem, HolidayOverride]
 
 
 def test_every_tracker_and_reports_admin_model_is_in_the_table():
@@ -249,14 +260,20 @@ def _build() -> World:
                                                      quote=f"数据{mark(f'figure:{name}')}")
         o[f"item:{name}"] = ExtractedItemFactory(report=report, kind="problem",
                                                  text=f"条目{mark(f'item:{name}')}")
+    o["h_2027"] = HolidayOverrideFactory(date=dt.date(2027, 1, 1), kind=HolidayKind.HOLIDAY,
+                                         name=f"元旦{mark('h_2027')}")
     return w
 
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield _build()
-        transaction.set_rollback(True)
+    with django_db_blocker.unblock():
+        with transaction.atomic():
+            yield _build()
+            transaction.set_rollback(True)
+        # Holiday overrides written here are gone: rebuild the working-day calendar now.
+        workdays.invalidate()
+        workdays.is_workday(dt.date(2026, 1, 1))
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -314,7 +331,7 @@ def admitted(response, role, target) -> bool:
         refused_to_officers(response)
         return False
     clean(response, role)
-    if target is User and role != "admin":
+    if target in ADMIN_ONLY and role != "admin":
         assert response.status_code == 403
         return False
     return True
@@ -358,7 +375,7 @@ def test_change_and_history_pages_show_only_the_scope(client, world, role, model
     sampled = set()
     for name in world.names(model):
         pk = world[name].pk
-        if model is User and role != "admin":
+        if model in ADMIN_ONLY and role != "admin":
             expected = 403
         else:
             expected = 200 if role in SEEN_BY[name] else 404
@@ -394,7 +411,7 @@ def test_post_change_changes_only_what_the_user_may_change(client, world, role, 
             assert response.status_code == 302, (name, response.content.decode()[:3000])
             assert getattr(model.objects.get(pk=obj.pk), field) == stored, name
         else:
-            expected = 403 if (role in SEEN_BY[name] or model is User) else 404
+            expected = 403 if (role in SEEN_BY[name] or model in ADMIN_ONLY) else 404
             if role not in OFFICERS:
                 assert response.status_code == expected, name
             assert snapshot(model) == before, f"{name} changed by {role}"
@@ -415,6 +432,7 @@ def _add_payloads(world) -> dict:
                   {"inspection": o["insp_city"].pk, "number": 9, "text": "后台新增问题"}),
         Task: ({**task, "problem": o["p_county"].pk, "lead_unit": o["town"].pk},
                {**task, "problem": o["p_city"].pk, "lead_unit": o["bureau"].pk}),
+        HolidayOverride: ({"date": "2027-10-01", "kind": "holiday", "name": "国庆节"}, None),
         User: ({"username": "newbie", "password1": "Rectify-2026-long",
                 "password2": "Rectify-2026-long", "role": "officer", "unit": o["town"].pk},
                None),
@@ -458,7 +476,7 @@ def test_delete_only_in_scope_through_the_services(client, world, role, model):
         clean(page, role)
         may = model in DELETABLE and role in CHANGED_BY[name]
         seen = role in SEEN_BY[name]
-        expected = 200 if may else 403 if (seen or model is User) else 404
+        expected = 200 if may else 403 if (seen or model in ADMIN_ONLY) else 404
         assert page.status_code == expected, name
         if not may:
             if expected in refusals:
@@ -469,7 +487,7 @@ def test_delete_only_in_scope_through_the_services(client, world, role, model):
         gone = not model.objects.filter(pk=obj.pk).exists()
         # Only objects nothing refers to can go: a spare problem, a leaf unit.
         assert gone == (may and name in {"p_spare_city", "p_spare_county", "leaf_town",
-                                         "leaf_finance"}), name
+                                         "leaf_finance", "h_2027"}), name
 
 
 # --- Autocompletes and actions ----------------------------------------------------------------

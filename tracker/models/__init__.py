@@ -1,3 +1,4 @@
+from tracker.models.calendar import HolidayKind, HolidayOverride, WorkdayCalendarGeneration
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
 from tracker.models.reminders import (
     Channel,
@@ -35,6 +36,8 @@ __all__ = [
     "DispatchRequest",
     "Evidence",
     "ExtensionStatus",
+    "HolidayKind",
+    "HolidayOverride",
     "Inspection",
     "InspectionKind",
     "InspectionMode",
@@ -53,4 +56,5 @@ __all__ = [
     "Unit",
     "UnitKind",
     "User",
+    "WorkdayCalendarGeneration",
 ]
