@@ -17,7 +17,7 @@ Every predicate is False for an inactive user.
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q
 
-from tracker.models import Inspection, Role, Task, Unit, User
+from tracker.models import Inspection, Role, Task, Unit, User, subtree_q
 
 _NOTHING = Q(pk__in=[])
 
@@ -73,7 +73,7 @@ def reachable_units_q(user: User) -> Q:
     if unit is None or not user.is_active:
         return _NOTHING
     if _reaches_subtree(user):
-        return Q(path__startswith=unit.path)
+        return subtree_q(unit)
     return Q(pk=unit.pk)
 
 
@@ -98,7 +98,7 @@ def managed_units_q(user: User) -> Q:
     if not is_supervisor(user):
         return _NOTHING
     scope = scope_unit(user)
-    return Q(path__startswith=scope.path) if scope is not None else _NOTHING
+    return subtree_q(scope) if scope is not None else _NOTHING
 
 
 def may_manage_unit(user: User, unit: Unit | None) -> bool:

@@ -25,6 +25,7 @@ from tracker.models import (
     TaskType,
     Unit,
     UnitKind,
+    subtree_q,
 )
 
 
@@ -39,7 +40,7 @@ class UnitIdFilter(filters.ModelChoiceFilter):
 
 def _subtree(units_field: str):
     def method(queryset, name, unit: Unit):
-        return queryset.filter(**{f"{units_field}__path__startswith": unit.path})
+        return queryset.filter(subtree_q(unit, via=f"{units_field}__"))
 
     return method
 
@@ -85,9 +86,9 @@ class TaskFilter(filters.FilterSet):
 
     def filter_unit(self, queryset, name, unit: Unit):
         supporting = Task.supporting_units.through.objects.filter(
-            task_id=OuterRef("pk"), unit__path__startswith=unit.path
+            subtree_q(unit, via="unit__"), task_id=OuterRef("pk")
         )
-        return queryset.filter(Q(lead_unit__path__startswith=unit.path) | Q(Exists(supporting)))
+        return queryset.filter(subtree_q(unit, via="lead_unit__") | Q(Exists(supporting)))
 
     def filter_overdue(self, queryset, name, value: bool | None):
         if value is None:
@@ -136,7 +137,7 @@ class UnitFilter(filters.FilterSet):
         fields = ["kind", "parent", "within", "search"]
 
     def filter_within(self, queryset, name, unit: Unit):
-        return queryset.filter(path__startswith=unit.path)
+        return queryset.filter(subtree_q(unit))
 
 
 class ExtensionFilter(filters.FilterSet):

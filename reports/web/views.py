@@ -34,7 +34,7 @@ from tracker import access
 from tracker.deadlines import days_left_text, deadline_state, light_rule_text
 from tracker.errors import DomainError
 from tracker.figures.rollups import Grouping, RollupFilters, rollup, trend
-from tracker.models import TaskType
+from tracker.models import TaskType, subtree_q
 from tracker.selectors import (
     inspections_for_filter,
     task_overdue_list,
@@ -96,7 +96,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if inspection:
         overdue = overdue.filter(inspection=inspection)
     if unit:
-        overdue = overdue.filter(lead_unit__path__startswith=unit.path)
+        overdue = overdue.filter(subtree_q(unit, via="lead_unit__"))
     overdue_rows = [
         (task, deadline_state(status=task.status, deadline=task.deadline, today=today))
         for task in overdue[:OVERDUE_SHOWN]

@@ -256,7 +256,7 @@ def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task],
         qs = qs.filter(inspection_id=filters.inspection_id)
     if filters.unit is not None:
         qs = qs.filter(
-            lead_unit_id__in=Unit.objects.filter(path__startswith=filters.unit.path).values("id")
+            lead_unit_id__in=Unit.objects.subtree_of(filters.unit).values("id")
         )
     if filters.kind:
         qs = qs.filter(inspection__kind=filters.kind)

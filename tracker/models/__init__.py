@@ -23,7 +23,7 @@ from tracker.models.tasks import (
     TaskStatus,
     TaskType,
 )
-from tracker.models.units import Unit, UnitKind
+from tracker.models.units import Unit, UnitKind, subtree_q
 from tracker.models.users import Role, User
 
 __all__ = [
@@ -57,4 +57,5 @@ __all__ = [
     "UnitKind",
     "User",
     "WorkdayCalendarGeneration",
+    "subtree_q",
 ]

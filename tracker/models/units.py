@@ -11,10 +11,16 @@ class UnitKind(models.TextChoices):
     OTHER = "other", "其他"
 
 
+def subtree_q(unit: "Unit", *, via: str = "") -> models.Q:
+    """The unit and every unit below it, one indexed prefix match on the materialised path;
+    `via` reaches the unit through a relation (e.g. "lead_unit__"). The one spelling of
+    "within this subtree" for filters, rollups and the rule book."""
+    return models.Q(**{f"{via}path__startswith": unit.path})
+
+
 class UnitQuerySet(models.QuerySet):
     def subtree_of(self, unit: "Unit") -> "UnitQuerySet":
-        """The unit and every unit below it: one indexed prefix match on the path."""
-        return self.filter(path__startswith=unit.path)
+        return self.filter(subtree_q(unit))
 
 
 class Unit(models.Model):
