@@ -22,3 +22,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Celery queues by kind of work (config/celery_queues.py); deploy/ runs a worker per queue.
+# CELERY_QUEUES_BY_KIND=False puts everything back on one queue for a single-worker site.
+if env.bool("CELERY_QUEUES_BY_KIND", default=True):
+    from config import celery_queues
+
+    CELERY_TASK_QUEUES = celery_queues.task_queues()
+    CELERY_TASK_DEFAULT_QUEUE = celery_queues.SWEEPS
+    CELERY_TASK_ROUTES = celery_queues.ROUTES
