@@ -122,6 +122,8 @@ STORAGES = {
 # Evidence files are private: kept outside any public URL and streamed only after a
 # permission check, so there is deliberately no MEDIA_URL route.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+# manage.py backup writes here by default (docs/operations.md: schedule and retention).
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 # How often a process compares its working-day calendar with the holiday overrides' generation
 # counter in the database (tracker.workdays): a change made elsewhere applies within this time.
 WORKDAY_CALENDAR_RECHECK_SECONDS = env.float("WORKDAY_CALENDAR_RECHECK_SECONDS", default=5.0)

@@ -165,7 +165,7 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
     # exist, so the check runs on a copy pointed at a stand-in installation.
     srv = tmp_path / "srv"
     (srv / ".venv" / "bin").mkdir(parents=True)
-    for program in ("gunicorn", "celery"):
+    for program in ("gunicorn", "celery", "python"):
         stub = srv / ".venv" / "bin" / program
         stub.write_text("#!/bin/sh\n")
         stub.chmod(0o755)
@@ -175,7 +175,8 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
         text = text.replace("/etc/tracker/tracker.env", str(tmp_path / "tracker.env"))
         (tmp_path / unit.name).write_text(text.replace("/srv/tracker", str(srv)),
                                           encoding="utf-8")
-    names = ["tracker-web.service", "tracker-beat.service", "tracker.target"] + [
+    names = ["tracker-web.service", "tracker-beat.service", "tracker.target",
+             "tracker-backup.service", "tracker-backup.timer"] + [
         f"tracker-worker@{queue}.service" for queue in celery_queues.QUEUES
     ]
     result = subprocess.run([analyze, "verify", *names], cwd=tmp_path,
