@@ -8,14 +8,18 @@ from django.utils import timezone
 
 from tracker.reminders import notifications
 from tracker.reminders import services as reminders
+from tracker.services import heartbeat
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="tracker.tasks.beat_heartbeat", ignore_result=True)
 def beat_heartbeat() -> str:
-    """Proof of life for the scheduler: the worker logs one line per beat tick."""
-    stamp = timezone.localtime().isoformat(timespec="seconds")
+    """Proof of life for the scheduler and a worker: one log line and one stamp per beat tick
+    (read by /health/ready/)."""
+    now = timezone.now()
+    heartbeat.heartbeat_record(now=now)
+    stamp = timezone.localtime(now).isoformat(timespec="seconds")
     logger.info("beat tick %s", stamp)
     return stamp
 

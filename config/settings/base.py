@@ -122,6 +122,11 @@ STORAGES = {
 # Evidence files are private: kept outside any public URL and streamed only after a
 # permission check, so there is deliberately no MEDIA_URL route.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+# /health/ready/ (config/health.py): the scheduler's heartbeat is stamped every
+# BEAT_HEARTBEAT_SECONDS; older than this means beat or the workers are down.
+HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env.int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", default=300)
+HEALTH_MIN_FREE_BYTES = env.int("HEALTH_MIN_FREE_BYTES", default=1024**3)
+HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", default=2.0)
 # manage.py backup writes here by default (docs/operations.md: schedule and retention).
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 # How often a process compares its working-day calendar with the holiday overrides' generation

@@ -1,5 +1,6 @@
 from tracker.models.calendar import HolidayKind, HolidayOverride, WorkdayCalendarGeneration
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
+from tracker.models.operations import ServiceHeartbeat
 from tracker.models.reminders import (
     Channel,
     Delivery,
@@ -48,6 +49,7 @@ __all__ = [
     "ProgressReport",
     "Reminder",
     "Role",
+    "ServiceHeartbeat",
     "Task",
     "TaskAction",
     "TaskEvent",
