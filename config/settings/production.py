@@ -1,7 +1,7 @@
 """Production: PostgreSQL and Redis by URL, HTTPS, secrets required from the environment."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import build_logging, env
 
 SECRET_KEY = env.str("SECRET_KEY")
 DEBUG = False
@@ -31,3 +31,8 @@ if env.bool("CELERY_QUEUES_BY_KIND", default=True):
     CELERY_TASK_QUEUES = celery_queues.task_queues()
     CELERY_TASK_DEFAULT_QUEUE = celery_queues.SWEEPS
     CELERY_TASK_ROUTES = celery_queues.ROUTES
+
+# JSON lines with request id and user id for the log collector (LOG_FORMAT=plain to read by eye).
+LOGGING = build_logging(
+    level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="json")
+)
