@@ -38,6 +38,11 @@ class RequestContextMiddleware:
         return response
 
 
+def current_request_id() -> str | None:
+    request = _current_request.get()
+    return getattr(request, "request_id", None) if request is not None else None
+
+
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         request = _current_request.get() or getattr(record, "request", None)

@@ -1,5 +1,7 @@
 """Production: PostgreSQL and Redis by URL, HTTPS, secrets required from the environment."""
 
+from config.error_reporting import init_error_reporting
+
 from .base import *  # noqa: F403
 from .base import build_logging, env
 
@@ -35,4 +37,12 @@ if env.bool("CELERY_QUEUES_BY_KIND", default=True):
 # JSON lines with request id and user id for the log collector (LOG_FORMAT=plain to read by eye).
 LOGGING = build_logging(
     level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="json")
+)
+
+# Crash reports (config/error_reporting.py): off unless SENTRY_DSN names the intranet's server.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+init_error_reporting(
+    dsn=SENTRY_DSN,
+    environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+    release=env.str("SENTRY_RELEASE", default=None),
 )
