@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tracker.reminders import notifications
 from tracker.reminders import services as reminders
-from tracker.services import heartbeat
+from tracker.services import auth, heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +60,9 @@ def send_delivery(self, delivery_id: int) -> str:
     return notifications.delivery_send(
         delivery_id=delivery_id, final=self.request.retries >= self.max_retries
     )
+
+
+@shared_task(name="tracker.tasks.login_failures_purge", ignore_result=True)
+def login_failures_purge() -> int:
+    """Daily: drop login-failure rows whose window and wait have passed."""
+    return auth.login_failures_purge(now=timezone.now())

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication and messages: it signs out and says why.
     "config.session_limits.SessionLimitsMiddleware",
+    "config.login_device.LoginDeviceCookieMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -328,6 +329,10 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "tracker.tasks.dispatch_monthly",
             "schedule": crontab(minute="0", hour=env.str("TRACKER_DISPATCH_HOUR", default="9")),
         },
+        "login-failures-purge": {
+            "task": "tracker.tasks.login_failures_purge",
+            "schedule": crontab(minute="15", hour="3"),
+        },
     }
 )
 
@@ -341,11 +346,18 @@ TRACKER_LEDGER_MAX_BYTES = env.int("TRACKER_LEDGER_MAX_BYTES", default=10 * 1024
 TRACKER_LEDGER_MAX_ROWS = env.int("TRACKER_LEDGER_MAX_ROWS", default=5000)
 
 # --- API ---------------------------------------------------------------------------------
-# Login lockout (tracker.services.auth): failures per account at an address, and per address
-# across accounts, within a window; reaching the limit locks that key for LOGIN_LOCKOUT_SECONDS.
+# Login waits (tracker.services.auth): failures are counted per account at an address and per
+# address across accounts, within a window. From the LOGIN_LOCKOUT_FAILURES-th failure on, each
+# further one makes that key wait, doubling from LOGIN_DELAY_BASE_SECONDS up to
+# LOGIN_LOCKOUT_SECONDS. A browser that signed in as the account before (device cookie) is not
+# held by its address's count.
 LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
 LOGIN_LOCKOUT_ADDRESS_FAILURES = env.int("LOGIN_LOCKOUT_ADDRESS_FAILURES", default=30)
 LOGIN_LOCKOUT_WINDOW_SECONDS = env.int("LOGIN_LOCKOUT_WINDOW_SECONDS", default=15 * 60)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+LOGIN_DELAY_BASE_SECONDS = env.int("LOGIN_DELAY_BASE_SECONDS", default=15)
+LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS = env.int(
+    "LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS", default=180 * 24 * 3600
+)
 # Largest page a client may ask for with ?page_size=.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)

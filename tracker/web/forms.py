@@ -47,6 +47,8 @@ class LockoutLoginMixin:
             except LoginLocked as locked:
                 raise ValidationError(locked.message, code="locked") from locked
             except InvalidCredentials as invalid:
+                if invalid.message != InvalidCredentials.default_message:  # the last warning
+                    raise ValidationError(invalid.message, code="invalid_login") from invalid
                 raise self.get_invalid_login_error() from invalid
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
