@@ -5,6 +5,7 @@ the defaults are the embedded ones (SQLite under var/, a broker that needs no se
 `make run` works on a machine with nothing but Python.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -341,6 +342,11 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# Deadlines (tracker.deadlines.ensure_deadline_in_bounds): none later than this many years
+# from today, none earlier than this date.
+DEADLINE_HORIZON_YEARS = env.int("DEADLINE_HORIZON_YEARS", default=10)
+DEADLINE_EARLIEST = datetime.date.fromisoformat(env.str("DEADLINE_EARLIEST", default="2000-01-01"))
 
 # --- Rollups -----------------------------------------------------------------------------
 # Trend series: at most this many periods (weeks or months) in one response.

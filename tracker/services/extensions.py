@@ -7,6 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from tracker import access
+from tracker.deadlines import ensure_deadline_in_bounds
 from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
 from tracker.models import (
     CLOSED_STATUSES,
@@ -35,6 +36,8 @@ def extension_request(
         raise TransitionNotAllowed(f"任务状态为“{task.get_status_display()}”，无需申请延期")
     if task.deadline is None:
         raise TransitionNotAllowed("该任务没有完成时限，无需申请延期")
+    ensure_deadline_in_bounds(requested_deadline, today=timezone.localdate(now),
+                              field="requested_deadline", label="申请延至的日期")
     if requested_deadline <= task.deadline:
         raise InvalidInput(
             f"申请延至的日期须晚于当前完成时限{task.deadline:%Y年%m月%d日}",

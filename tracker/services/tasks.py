@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tracker import access
+from tracker.deadlines import ensure_deadline_in_bounds
 from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
 from tracker.models import (
     CLOSED_STATUSES,
@@ -323,6 +324,7 @@ def task_create(
         raise InvalidInput("任务名称不能为空", fields={"title": "不能为空"})
     if deadline is None and task_type != TaskType.LONG_TERM:
         raise InvalidInput("请填写完成时限", fields={"deadline": "除长期坚持外须填写完成时限"})
+    ensure_deadline_in_bounds(deadline, today=timezone.localdate(now))
     task = Task.objects.create(
         inspection_id=problem.inspection_id,
         problem=problem,
@@ -383,6 +385,8 @@ def task_update(
         # Every deadline move in the history lands on a date (TaskEvent's constraint).
         raise InvalidInput("完成时限一经确定不能取消，可修改为新的日期",
                            fields={"deadline": "不能取消完成时限"})
+    if "deadline" in changed:
+        ensure_deadline_in_bounds(changed["deadline"], today=timezone.localdate(now))
     if not changed and supporting_units is None:
         return task
     updates = {**changed, "version": F("version") + 1, "updated_at": now}
