@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from tracker.models import (
+    Channel,
     Delivery,
     DeliveryStatus,
     Notification,
@@ -26,6 +27,7 @@ from tracker.models import (
     Unit,
     User,
 )
+from tracker.reminders.preferences import preferences_for
 from tracker.reminders.transports import TRANSPORTS, SendFailed, TryLater, transports_for
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,12 @@ class DeliveryTryLater(Exception):
 
 
 # --- rendering ---------------------------------------------------------------------------
+
+
+def _split(items: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(reminders, events) of a message's items."""
+    return ([item for item in items if "event" not in item],
+            [item for item in items if "event" in item])
 
 
 def _counts(items: list[dict]) -> tuple[int, int]:
@@ -60,8 +68,9 @@ def _context(notification: Notification, recipient_name: str) -> dict:
             "month": dt.date.fromisoformat(info["month"]),
             "site_url": settings.TRACKER_SITE_URL,
         }
-    overdue, due_soon = _counts(items)
-    listed, more = _listed(items)
+    reminders, events = _split(items)
+    overdue, due_soon = _counts(reminders)
+    listed, more = _listed(reminders)
     return {
         "recipient_name": recipient_name,
         "day": notification.day,
@@ -69,6 +78,8 @@ def _context(notification: Notification, recipient_name: str) -> dict:
         "more": more,
         "overdue": overdue,
         "due_soon": due_soon,
+        "events": events,
+        "event": events[0] if events else None,
         "site_url": settings.TRACKER_SITE_URL,
     }
 
@@ -135,6 +146,11 @@ def finish_notifications(
     else:
         recipients = Unit.objects.in_bulk(list(notifications), field_name="pk")
     transports = transports_for(recipient_field)
+    # A person's channel choice (e-mail or inbox only); the inbox is always on.
+    no_email = set()
+    if recipient_field == "recipient_user":
+        no_email = {uid for uid, pref in preferences_for(list(notifications)).items()
+                    if not pref.by_email}
     for recipient_id, notification in notifications.items():
         recipient = recipients[recipient_id]
         if recipient_field == "recipient_user":
@@ -144,6 +160,8 @@ def finish_notifications(
         else:
             notification.title, notification.body = render_robot_markdown(notification, recipient)
         for transport in transports:
+            if transport.code == Channel.EMAIL and recipient_id in no_email:
+                continue
             if not transport(recipient).is_noop():
                 deliveries.append(_delivery(notification, transport.code, now))
     Notification.objects.bulk_update(
