@@ -153,7 +153,8 @@ def test_extension_decisions_tell_the_requester_once(town, bob, sam, chief, othe
     extension_services.extension_reject(extension=second, actor=sam, note="理由不充分")
     assert told(EventType.EXTENSION_DECIDED) == {"bob": 2}
     rejected = [n for n in inbox("bob") if "未获批准" in n.body]
-    assert len(rejected) == 1 and "理由不充分" in rejected[0].body
+    assert len(rejected) == 1
+    assert "理由不充分" in rejected[0].body
 
     # Retried notification steps and a second decision change nothing.
     for extension in (first, second):
@@ -191,13 +192,17 @@ def test_a_rolled_back_change_records_and_sends_nothing(
     town, bob, sam, django_capture_on_commit_callbacks
 ):
     task = TaskFactory(lead_unit=town, status=TaskStatus.IN_PROGRESS)
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
+    def submit_then_fail():
+        with transaction.atomic():
             task_services.task_submit(task=task, actor=bob)
             assert EventNotice.objects.count() == 1  # recorded inside the transaction …
             raise RuntimeError("the request fails after the transition")
+
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
+        submit_then_fail()
     assert not EventNotice.objects.exists()  # … and gone with it
-    assert not Notification.objects.exists() and not Delivery.objects.exists()
+    assert not Notification.objects.exists()
+    assert not Delivery.objects.exists()
     assert callbacks == []  # nothing queued for sending
 
     with django_capture_on_commit_callbacks() as callbacks:

@@ -71,7 +71,9 @@ def test_digest_mode_waits_for_the_daily_digest_once(town, bob, bob2, sam):
     notification_preferences_update(user=bob, mode=DeliveryMode.DIGEST)
     _send_back(town, sam, when=at(D(2026, 11, 2), 15))
     # bob2 (immediate) has a message at once; bob's notice waits, in no message yet.
-    assert Notification.objects.filter(recipient_user=bob2, kind=NotificationKind.EVENT).count() == 1
+    assert Notification.objects.filter(
+        recipient_user=bob2, kind=NotificationKind.EVENT
+    ).count() == 1
     assert not Notification.objects.filter(recipient_user=bob).exists()
     notice = EventNotice.objects.get(recipient_user=bob)
     assert notice.notification is None
@@ -79,7 +81,8 @@ def test_digest_mode_waits_for_the_daily_digest_once(town, bob, bob2, sam):
     reminders_sweep(now=at(D(2026, 11, 3)))
     digest = Notification.objects.get(recipient_user=bob)
     assert digest.kind == NotificationKind.DIGEST
-    assert "任务被退回整改" in digest.body and "证明材料缺页" in digest.body
+    assert "任务被退回整改" in digest.body
+    assert "证明材料缺页" in digest.body
     assert "动态1件" in digest.title
     assert [item["event"] for item in digest.items] == ["sent_back"]
     notice.refresh_from_db()
@@ -97,7 +100,9 @@ def test_digest_mode_waits_for_the_daily_digest_once(town, bob, bob2, sam):
 
 def test_defaults_without_a_stored_row(bob):
     pref = preference_of(bob)
-    assert pref.pk is None and pref.by_email and pref.mode == DeliveryMode.IMMEDIATE
+    assert pref.pk is None
+    assert pref.by_email
+    assert pref.mode == DeliveryMode.IMMEDIATE
     assert all(pref.wants(event) for event in EventType.values)
 
 
@@ -110,8 +115,10 @@ def test_every_logged_in_user_has_the_settings_page_linked_from_the_menu(client,
     for person in (bob, sam):
         client.force_login(person)
         page = client.get(url).content.decode()
-        assert "通知设置" in page and "站内消息（始终开启）" in page
-        assert "本单位的任务被退回整改" in page and "每日汇总" in page
+        assert "通知设置" in page
+        assert "站内消息（始终开启）" in page
+        assert "本单位的任务被退回整改" in page
+        assert "每日汇总" in page
         home = client.get(reverse("web:task_list")).content.decode()
         assert f'href="{url}"' in home
 
@@ -126,7 +133,8 @@ def test_the_settings_page_saves_the_choices(client, bob):
     assert answer.status_code == 302
     pref = NotificationPreference.objects.get(user=bob)
     assert (pref.on_sent_back, pref.by_email, pref.mode) == (False, False, "digest")
-    assert pref.on_submitted and pref.on_reopened
+    assert pref.on_submitted
+    assert pref.on_reopened
     page = client.get(url).content.decode()
     assert "通知设置已保存" in page
 

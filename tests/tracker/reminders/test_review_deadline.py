@@ -96,7 +96,7 @@ def test_a_sweep_run_twice_records_review_reminders_once(town, bob, sam, chief):
 
 
 def test_review_stages_reject_an_escalation_before_the_deadline():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="审核逾期督办"):
         build_review_stages(remind_before=1, escalate_after=0)
     assert [s.code for s in build_review_stages(remind_before=0, escalate_after=2)] == [
         "review_overdue"
