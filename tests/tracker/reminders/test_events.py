@@ -233,3 +233,26 @@ def test_a_submitted_task_stops_chasing_its_unit_and_resumes_after_sent_back(tow
     reminders_sweep(now=at(D(2026, 10, 9)))
     assert list(Reminder.objects.filter(recipient_user=bob).order_by("pk")
                 .values_list("stage", flat=True)) == ["before_3", "due_today"]
+
+
+def test_telling_a_unit_costs_the_same_queries_however_many_officers(town, sam):
+    """No N+1: sending back to a unit of 2 or of 12 officers issues the same queries: the
+    transition and its history, then the officers, their preferences, the notice INSERT …
+    RETURNING, the notices read back, the messages' bulk insert, the notices' link, the
+    recipients and their preferences for rendering, the messages' text, the deliveries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size, unit_name in ((2, "甲街道"), (12, "乙街道")):
+        unit = UnitFactory(name=unit_name, parent=town.parent)
+        for _ in range(size):
+            UserFactory(unit=unit, role=Role.OFFICER)
+        task = TaskFactory(lead_unit=unit, status=TaskStatus.SUBMITTED)
+        with CaptureQueriesContext(connection) as captured:
+            task_services.task_send_back(task=task, actor=sam, note="缺材料")
+        assert EventNotice.objects.filter(task=task).count() == size
+        assert Delivery.objects.filter(notification__event_notices__task=task).count() == size
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
+    assert counts[0] <= 20, counts
