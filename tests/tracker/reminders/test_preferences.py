@@ -153,3 +153,32 @@ def test_a_user_only_ever_changes_their_own_preferences(client, bob, bob2):
                                                              "user": bob2.pk})
     assert NotificationPreference.objects.get(user=bob).mode == "digest"
     assert not NotificationPreference.objects.filter(user=bob2).exists()
+
+
+# --- the API: /api/v1/notifications/preferences/ -------------------------------------------
+
+
+def test_the_api_reads_and_changes_only_my_preferences(client_for, bob, bob2):
+    url = "/api/v1/notifications/preferences/"
+    assert client_for(None).get(url).status_code == 401
+    api = client_for(bob)
+    body = api.get(url).json()
+    assert body == {"on_submitted": True, "on_sent_back": True, "on_extension_decided": True,
+                    "on_reopened": True, "on_supporting_assigned": True, "by_email": True,
+                    "mode": "immediate", "inbox": True}
+    answer = api.patch(url, {"on_sent_back": False, "mode": "digest", "user": bob2.pk},
+                       format="json")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["on_sent_back"] is False
+    assert answer.json()["mode"] == "digest"
+    pref = NotificationPreference.objects.get(user=bob)
+    assert (pref.on_sent_back, pref.mode, pref.by_email) == (False, "digest", True)
+    assert not NotificationPreference.objects.filter(user=bob2).exists()
+
+
+def test_the_api_refuses_a_bad_mode_in_chinese_and_changes_nothing(client_for, bob):
+    answer = client_for(bob).patch("/api/v1/notifications/preferences/",
+                                   {"mode": "hourly", "by_email": False}, format="json")
+    assert answer.status_code == 400
+    assert "发送方式只能是" in str(answer.json())
+    assert not NotificationPreference.objects.filter(user=bob).exists()
