@@ -21,7 +21,8 @@ EVENT_FIELDS = tuple(f"on_{event}" for event in EventType.values)
 
 class NotificationPreferenceForm(forms.ModelForm):
     mode = forms.ChoiceField(
-        label="发送方式", choices=DeliveryMode.choices, widget=forms.RadioSelect,
+        label="发送方式", choices=DeliveryMode.choices,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         error_messages={"invalid_choice": "请选择“即时”或“每日汇总”"},
     )
 
