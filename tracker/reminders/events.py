@@ -190,6 +190,8 @@ def extension_decided_notify(
     return notify_event(
         event=EventType.EXTENSION_DECIDED, key=f"extension:{extension.pk}",
         task=extension.task, actor=actor, now=now,
-        recipients=[extension.requested_by_id] if extension.requested_by_id else [],
+        recipients=User.objects.filter(
+            pk=extension.requested_by_id, is_active=True
+        ).values_list("pk", flat=True),
         text=text, note=extension.decision_note,
     )
