@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from tracker.models import (
     Channel,
@@ -186,7 +187,20 @@ def queue_delivery_batch(delivery_ids: list[int]) -> None:
     """After commit, queue one message that sends this batch of deliveries."""
     if not delivery_ids:
         return
-    transaction.on_commit(lambda: _enqueue("tracker.tasks.send_delivery_batch", list(delivery_ids)))
+    ids = list(delivery_ids)
+    transaction.on_commit(lambda: _enqueue_after_commit("tracker.tasks.send_delivery_batch", ids))
+
+
+def _enqueue_after_commit(task_name: str, delivery_ids: list[int]) -> None:
+    """The change is committed by now; a broker that cannot take the message must not turn
+    it into an error for the person who made the change (a submission, a send-back). The
+    deliveries stay pending with their next_attempt_at, and the sweep queues them again once
+    that time has passed (`deliveries_requeue`)."""
+    try:
+        _enqueue(task_name, delivery_ids)
+    except (KombuOperationalError, OSError) as error:
+        logger.warning("发送任务排队失败（%s），%d项待发送将由催办扫描重新排队",
+                       error, len(delivery_ids))
 
 
 def _enqueue(task_name: str, *args) -> None:

@@ -256,3 +256,34 @@ def test_telling_a_unit_costs_the_same_queries_however_many_officers(town, sam):
         counts.append(len(captured))
     assert counts[0] == counts[1], counts
     assert counts[0] <= 20, counts
+
+
+def test_a_broker_down_after_commit_does_not_fail_the_change_and_the_sweep_requeues(
+    town, bob, sam, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """The send-back is committed; a broker that refuses the message is logged, the delivery
+    stays pending, and the sweep queues it again once its lease has passed."""
+    from kombu.exceptions import OperationalError
+
+    from tracker.reminders import notifications as notify
+
+    queued = []
+
+    def broker_down(task_name, *args):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(notify, "_enqueue", broker_down)
+    task = TaskFactory(lead_unit=town, status=TaskStatus.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=True):
+        task_services.task_send_back(task=task, actor=sam, note="缺材料",
+                                     now=at(D(2026, 11, 2), 10))
+    task.refresh_from_db()
+    assert task.status == TaskStatus.IN_PROGRESS
+    assert "发送任务排队失败" in caplog.text
+    [delivery] = Delivery.objects.all()
+    assert delivery.status == "pending"
+
+    monkeypatch.setattr(notify, "_enqueue", lambda task_name, *args: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        notify.deliveries_requeue(now=at(D(2026, 11, 2), 11))
+    assert queued == [([delivery.pk],)]

@@ -40,12 +40,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, no_worker, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        from config.celery_app import ensure_broker_folders
+
+        # Before the demo: its transitions notify people, and those messages are queued on
+        # the broker as each one commits.
+        ensure_broker_folders()
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_demo", stdout=self.stdout)
         call_command("collectstatic", interactive=False, verbosity=0)
-        from config.celery_app import ensure_broker_folders
-
-        ensure_broker_folders()
         sweep_on_start(self.stdout)
 
         worker = None if no_worker else self._start_worker()
