@@ -182,3 +182,16 @@ def test_the_api_refuses_a_bad_mode_in_chinese_and_changes_nothing(client_for, b
     assert answer.status_code == 400
     assert "发送方式只能是" in str(answer.json())
     assert not NotificationPreference.objects.filter(user=bob).exists()
+
+
+def test_the_inbox_page_lists_digest_events_and_review_deadlines(client, town, bob, sam, chief):
+    """A digest holding an event (digest mode) and a review reminder renders both on 消息."""
+    notification_preferences_update(user=sam, mode=DeliveryMode.DIGEST)
+    task = TaskFactory(lead_unit=town, status=TaskStatus.IN_PROGRESS, title="清理违规津补贴")
+    task_services.task_submit(task=task, actor=bob, now=at(D(2026, 11, 2), 10))
+    reminders_sweep(now=at(D(2026, 11, 6)))  # review due 9 Nov: reminder on Friday 6th
+    client.force_login(sam)
+    page = client.get(reverse("web:inbox")).content.decode()
+    assert "【任务提交销号，等待审核】" in page
+    assert "审核时限：2026年11月9日" in page
+    assert page.count("清理违规津补贴") == 2
