@@ -319,6 +319,12 @@ TRACKER_DISPATCH_REPORT_WITHIN_WORKDAYS = env.int(
 )
 # Links in messages point here (empty: no link).
 TRACKER_SITE_URL = env.str("TRACKER_SITE_URL", default="")
+# Review deadline (审核时限, issue 11): a submitted task is to be closed or sent back within
+# this many working days of its submission; its supervisors are reminded this many working
+# days before, and escalated to the next supervisors up this many working days after it.
+REVIEW_WITHIN_WORKDAYS = env.int("REVIEW_WITHIN_WORKDAYS", default=5)
+REVIEW_REMIND_BEFORE_WORKDAYS = env.int("REVIEW_REMIND_BEFORE_WORKDAYS", default=1)
+REVIEW_ESCALATE_AFTER_WORKDAYS = env.int("REVIEW_ESCALATE_AFTER_WORKDAYS", default=1)
 
 # The sweeps select on state, so running them often is harmless and catches up after any
 # outage; the digest still goes out at most once per person per day. The admin

@@ -17,6 +17,7 @@ from tracker.models import (
     TaskAction,
     User,
 )
+from tracker.reminders import events
 from tracker.services.history import record_event
 
 
@@ -92,6 +93,7 @@ def extension_approve(
         deadline_from=extension.previous_deadline, deadline_to=extension.requested_deadline,
         data={"extension_id": extension.pk},
     )
+    events.extension_decided_notify(extension=extension, actor=actor, now=now)
     return extension
 
 
@@ -101,5 +103,7 @@ def extension_reject(
 ) -> DeadlineExtension:
     if not note.strip():
         raise InvalidInput("驳回延期申请须填写理由", fields={"note": "请填写驳回理由"})
-    _decide(extension, actor, ExtensionStatus.REJECTED, note, now or timezone.now())
+    now = now or timezone.now()
+    _decide(extension, actor, ExtensionStatus.REJECTED, note, now)
+    events.extension_decided_notify(extension=extension, actor=actor, now=now)
     return extension

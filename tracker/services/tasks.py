@@ -29,6 +29,7 @@ from tracker.models import (
     Unit,
     User,
 )
+from tracker.reminders import events
 from tracker.services.history import record_event
 
 S = TaskStatus
@@ -227,11 +228,13 @@ def _apply(
     )
     if changed != 1:
         raise StaleWrite()
-    record_event(
+    event = record_event(
         task=task, actor=actor, action=action, at=now, from_status=task.status,
         to_status=target, note=note, data=data,
     )
     task.refresh_from_db()
+    # Submitted → the supervisors; sent back / reopened → the lead unit (sent after commit).
+    events.task_transition_notify(task=task, event=event, actor=actor)
     return task
 
 
@@ -339,10 +342,11 @@ def task_create(
     )
     supporting = [unit for unit in supporting_units if unit.pk != lead_unit.pk]
     task.supporting_units.set(supporting)
-    record_event(
+    event = record_event(
         task=task, actor=actor, action=TaskAction.CREATE, at=now, from_status="",
         to_status=task.status,
     )
+    events.supporting_units_notify(task=task, units=supporting, event=event, actor=actor)
     return task
 
 
@@ -397,7 +401,7 @@ def task_update(
         lead_id = changes.get("lead_unit", task.lead_unit).pk
         task.supporting_units.set([u for u in supporting_units if u.pk != lead_id])
     moved = "deadline" in changed
-    record_event(
+    event = record_event(
         task=task, actor=actor, action=TaskAction.EDIT, at=now, from_status=task.status,
         to_status=task.status,
         deadline_from=task.deadline if moved else None,
@@ -408,6 +412,8 @@ def task_update(
         },
     )
     task.refresh_from_db()
+    if added:
+        events.supporting_units_notify(task=task, units=added, event=event, actor=actor)
     return task
 
 

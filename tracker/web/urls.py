@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tracker.web import views
+from tracker.web import preferences_views, views
 
 app_name = "web"
 
@@ -38,4 +38,6 @@ urlpatterns = [
     path("ledger/import/", views.ledger_import, name="ledger_import"),
     path("ledger/export/", views.ledger_export, name="ledger_export"),
     path("inbox/read-all/", views.inbox_mark_all_read, name="inbox_mark_all_read"),
+    path("settings/notifications/", preferences_views.notification_preferences,
+         name="notification_preferences"),
 ]
