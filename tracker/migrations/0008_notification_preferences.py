@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0006_holiday_overrides'),
+        ('tracker', '0007_service_heartbeat'),
     ]
 
     operations = [
