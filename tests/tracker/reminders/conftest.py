@@ -19,6 +19,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.databases import database_url_of_test_db
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REPO = Path(__file__).resolve().parents[3]
 
