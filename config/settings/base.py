@@ -333,3 +333,6 @@ LOGIN_LOCKOUT_WINDOW_SECONDS = env.int("LOGIN_LOCKOUT_WINDOW_SECONDS", default=1
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 # Largest page a client may ask for with ?page_size=.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
+
+# A refused CSRF check answers with the site's Chinese 403 page, not Django's English one.
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
