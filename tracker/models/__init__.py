@@ -9,6 +9,7 @@ from tracker.models.reminders import (
     NotificationKind,
     Reminder,
 )
+from tracker.models.saved_filters import SavedFilter
 from tracker.models.security import LoginFailure
 from tracker.models.tasks import (
     CLOSED_STATUSES,
@@ -48,6 +49,7 @@ __all__ = [
     "ProgressReport",
     "Reminder",
     "Role",
+    "SavedFilter",
     "Task",
     "TaskAction",
     "TaskEvent",
