@@ -94,7 +94,8 @@ bootstrap = client.get("/static/bootstrap/css/bootstrap.min.css")
 missing = client.get("/no-such-page/")
 print(json.dumps({
     "debug": settings.DEBUG,
-    "css": [css.status_code, css.get("Content-Type", ""), b"".join(css.streaming_content)[:200].decode()],
+    "css": [css.status_code, css.get("Content-Type", ""),
+            b"".join(css.streaming_content)[:200].decode()],
     "bootstrap": [bootstrap.status_code, bootstrap.get("Content-Type", "")],
     "missing": [missing.status_code, missing.content.decode()],
 }))
@@ -123,7 +124,8 @@ def test_the_demo_settings_run_with_debug_off_and_still_serve_static_files(tmp_p
     assert probe["bootstrap"][0] == 200
     status, html = probe["missing"]
     assert status == 404
-    assert "页面不存在" in html and "Page not found" not in html
+    assert "页面不存在" in html
+    assert "Page not found" not in html
 
 
 def test_a_developer_asks_for_debug_pages_with_debug_1(tmp_path):

@@ -61,7 +61,9 @@ def test_the_queue_shows_the_submit_note_and_the_evidence_of_each_task(chief_cli
     assert "已修订并印发议事规则" in html
     assert "会议已召开" in html
     assert "整改报告.pdf" in html
-    assert "{#" not in html and "{%" not in html  # no template source leaks onto the page
+    # No template source leaks onto the page.
+    assert "{#" not in html
+    assert "{%" not in html
     # Each task's block names its own evidence, or says there is none.
     blocks = html.split('class="card mb-3 review-row"')[1:]
     by_task = {pk: next(b for b in blocks if f'data-task="{pk}"' in b)
