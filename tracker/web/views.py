@@ -278,6 +278,8 @@ def task_close(request: HttpRequest, pk: int) -> HttpResponse:
             confirm_no_evidence=data["confirm_no_evidence"], expected_version=data["version"],
         )
     ), f"已销号：{task.title}")
+
+
 task_mark_basically_completed = _note_transition(
     task_services.task_mark_basically_completed, NoteForm, "mark_basically_completed",
     "已认定为基本完成整改",
