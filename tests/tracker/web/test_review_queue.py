@@ -257,3 +257,13 @@ def test_the_review_page_runs_a_constant_number_of_queries(chief_client, bureau,
     large = _queries_for_review(chief_client)
     assert small == large
     assert small <= 12
+
+
+def test_the_task_page_offers_the_confirmation_only_without_evidence(chief_client, bureau):
+    without = submitted_task(bureau, title="没有佐证的任务")
+    with_files = submitted_task(bureau, title="有佐证的任务", evidence=True)
+    page = chief_client.get(f"/tasks/{without.pk}/").content.decode()
+    assert 'name="close-confirm_no_evidence"' in page
+    assert "确认无佐证材料销号" in page
+    page = chief_client.get(f"/tasks/{with_files.pk}/").content.decode()
+    assert 'name="close-confirm_no_evidence"' not in page
