@@ -379,3 +379,6 @@ LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS = env.int(
 )
 # Largest page a client may ask for with ?page_size=.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
+
+# A refused CSRF check answers with the site's Chinese 403 page, not Django's English one.
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"

@@ -14,6 +14,7 @@ from tracker.models.reminders import (
     NotificationPreference,
     Reminder,
 )
+from tracker.models.saved_filters import SavedFilter
 from tracker.models.security import LoginFailure
 from tracker.models.tasks import (
     CLOSED_STATUSES,
@@ -57,6 +58,7 @@ __all__ = [
     "ProgressReport",
     "Reminder",
     "Role",
+    "SavedFilter",
     "ServiceHeartbeat",
     "Task",
     "TaskAction",
