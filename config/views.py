@@ -1,4 +1,5 @@
-"""The site shell's views (health is config/health.py): the home page, and the error pages of every face.
+"""The site shell's views: the home page and the error pages of every face (health checks:
+config/health.py).
 
 Under /api/ an error answers in the API's one error shape (config/api/exceptions.py); elsewhere
 it is a Chinese page in the site's layout (config/templates/4xx.html, 500.html).
