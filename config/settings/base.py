@@ -333,3 +333,11 @@ LOGIN_LOCKOUT_WINDOW_SECONDS = env.int("LOGIN_LOCKOUT_WINDOW_SECONDS", default=1
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 # Largest page a client may ask for with ?page_size=.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
+
+# --- Monthly report ----------------------------------------------------------------------
+# The Word template of the monthly .docx (docxtpl). An office may point this at its own copy
+# of the shipped template (variables: docs/reports.md).
+REPORTS_MONTHLY_TEMPLATE = env.str(
+    "REPORTS_MONTHLY_TEMPLATE",
+    default=str(BASE_DIR / "reports" / "templates" / "reports" / "monthly_report.docx"),
+)
