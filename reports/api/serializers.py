@@ -248,7 +248,7 @@ class ItemConfirmAsTaskSerializer(InputSerializer):
     task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.BY_DEADLINE,
                                         label="任务类型")
     title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="",
-                                  label="任务名称（不填则取条目内容）")
+                                  label="任务名称（不填则取条目的第一句或第一分句）")
 
 
 # --- Reconciliation -----------------------------------------------------------------------
