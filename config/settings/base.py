@@ -128,7 +128,7 @@ WORKDAY_CALENDAR_RECHECK_SECONDS = env.float("WORKDAY_CALENDAR_RECHECK_SECONDS",
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 EVIDENCE_ALLOWED_EXTENSIONS = env.list(
     "EVIDENCE_ALLOWED_EXTENSIONS",
-    default=["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png", "txt", "zip", "ofd"],
+    default=["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png", "txt", "csv", "zip", "ofd"],
 )
 
 # --- E-mail ------------------------------------------------------------------------------

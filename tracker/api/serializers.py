@@ -328,7 +328,8 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
 
 class EvidenceUploadSerializer(InputSerializer):
-    file = serializers.FileField(max_length=255, allow_empty_file=False)
+    # An empty file is refused by the service, which names it ("文件为空：…").
+    file = serializers.FileField(max_length=255, allow_empty_file=True)
     progress_report = serializers.IntegerField(required=False, allow_null=True, min_value=1,
                                                max_value=2**62)
 
