@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.add_error_responses",
+        "config.api.schema.refuse_unknown_request_fields",
     ],
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "tracker.models.tasks.TaskStatus",

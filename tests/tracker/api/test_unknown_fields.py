@@ -148,3 +148,11 @@ def test_every_write_in_the_schema_uses_the_refusing_base(monkeypatch):
         if not issubclass(cls, RefuseUnknownFieldsMixin)
     )
     assert lax == []
+
+
+def test_the_schema_says_request_bodies_admit_no_other_fields():
+    schemas = SchemaGenerator().get_schema(public=True)["components"]["schemas"]
+    requests = {name: schema for name, schema in schemas.items() if name.endswith("Request")}
+    assert {"TaskCreateRequest", "PatchedTaskUpdateRequest", "SnapshotCreateRequest"} <= set(
+        requests)
+    assert all(schema["additionalProperties"] is False for schema in requests.values())
