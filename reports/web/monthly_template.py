@@ -34,6 +34,8 @@ SIZE_2, SIZE_3, SIZE_4 = Pt(22), Pt(16), Pt(14)  # 二号、三号、四号
 BODY_FONT, TITLE_FONT, HEADING_FONT, SUBTITLE_FONT = (
     "仿宋_GB2312", "方正小标宋简体", "黑体", "楷体_GB2312",
 )
+STYLE_IDS = {"公文标题": "DocTitle", "公文副标题": "DocSubtitle", "一级标题": "Heading1Cn",
+             "公文正文": "DocBody", "表格文字": "TableText", "页码": "PageNumber"}
 TABLE_HEADERS = ("责任单位", "任务数", "已完成整改", "基本完成整改", "长期坚持", "未完成整改",
                  "整改完成率", "灯色")
 TABLE_CELLS = ("label", "total", "completed", "basically_completed", "long_term",
@@ -49,7 +51,12 @@ def _set_fonts(font_owner, family: str) -> None:
 def _style(doc, name: str, *, family: str, size, bold: bool = False, center: bool = False,
            indent: bool = False, pitch=LINE_PITCH, base: str = "Normal"):
     styles = doc.styles
-    style = styles[name] if name in [s.name for s in styles] else styles.add_style(name, 1)
+    if name in [existing.name for existing in styles]:
+        style = styles[name]
+    else:
+        style = styles.add_style(name, 1)
+        # ASCII ids, as Word itself writes; the Chinese name is what people see in Word.
+        style.style_id = STYLE_IDS[name]
     style.base_style = styles[base] if name != base else None
     _set_fonts(style, family)
     style.font.size = size
