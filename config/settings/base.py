@@ -149,7 +149,7 @@ WORKDAY_CALENDAR_RECHECK_SECONDS = env.float("WORKDAY_CALENDAR_RECHECK_SECONDS",
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 EVIDENCE_ALLOWED_EXTENSIONS = env.list(
     "EVIDENCE_ALLOWED_EXTENSIONS",
-    default=["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png", "txt", "zip", "ofd"],
+    default=["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png", "txt", "csv", "zip", "ofd"],
 )
 
 # --- E-mail ------------------------------------------------------------------------------
@@ -255,6 +255,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.add_error_responses",
+        "config.api.schema.refuse_unknown_request_fields",
     ],
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "tracker.models.tasks.TaskStatus",
@@ -382,3 +383,11 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 
 # A refused CSRF check answers with the site's Chinese 403 page, not Django's English one.
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+
+# --- Monthly report ----------------------------------------------------------------------
+# The Word template of the monthly .docx (docxtpl). An office may point this at its own copy
+# of the shipped template (variables: docs/reports.md).
+REPORTS_MONTHLY_TEMPLATE = env.str(
+    "REPORTS_MONTHLY_TEMPLATE",
+    default=str(BASE_DIR / "reports" / "templates" / "reports" / "monthly_report.docx"),
+)

@@ -4,7 +4,6 @@ Reads go through tracker.web.selectors (always scoped to the reader); writes go 
 tracker.services; a refusal (DomainError) is shown with its Chinese message.
 """
 
-import mimetypes
 from collections.abc import Callable
 
 from django.conf import settings
@@ -294,10 +293,9 @@ task_reopen = _note_transition(task_services.task_reopen, NoteForm, "reopen", "�
 def task_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     task = _visible_task(request, pk)
     form = EvidenceForm(request.POST, request.FILES, prefix="evidence")
-    return _handle(request, task, "evidence", form, lambda data: [
-        evidence_services.evidence_add(task=task, actor=request.user, uploaded=uploaded)
-        for uploaded in data["files"]
-    ], "佐证材料已上传")
+    return _handle(request, task, "evidence", form, lambda data: (
+        evidence_services.evidence_add_many(task=task, actor=request.user, files=data["files"])
+    ), "佐证材料已上传")
 
 
 @login_required
@@ -359,10 +357,8 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     evidence = selectors.evidence_for_download(user=request.user, pk=pk)
     if evidence is None:
         raise Http404("文件不存在或您无权查看")
-    content_type = evidence.content_type or (
-        mimetypes.guess_type(evidence.original_name)[0] or "application/octet-stream"
-    )
-    inline = request.GET.get("inline") == "1" and content_type in INLINE_TYPES
+    content_type = evidence_services.evidence_content_type(evidence)
+    inline = request.GET.get("inline") == "1" and content_type.split(";")[0] in INLINE_TYPES
     response = FileResponse(
         evidence.file.open("rb"), as_attachment=not inline, filename=evidence.original_name,
         content_type=content_type,
