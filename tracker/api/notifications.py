@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.permissions import anyone_signed_in
+from config.api.serializers import InputSerializer
 from tracker.models import DeliveryMode, EventType, Notification
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.reminders.preferences import notification_preferences_update, preference_of
@@ -82,7 +83,7 @@ class MarkAllReadView(APIView):
         return Response({"marked": notification_mark_all_read(user=request.user)})
 
 
-class NotificationPreferenceSerializer(serializers.Serializer):
+class NotificationPreferenceSerializer(InputSerializer):
     """我的通知设置：各类事项是否通知、是否发邮件（站内消息始终开启）、即时或每日汇总。"""
 
     on_submitted = serializers.BooleanField(required=False, help_text=EventType.SUBMITTED.label)

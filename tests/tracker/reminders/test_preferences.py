@@ -166,8 +166,12 @@ def test_the_api_reads_and_changes_only_my_preferences(client_for, bob, bob2):
     assert body == {"on_submitted": True, "on_sent_back": True, "on_extension_decided": True,
                     "on_reopened": True, "on_supporting_assigned": True, "by_email": True,
                     "mode": "immediate", "inbox": True}
-    answer = api.patch(url, {"on_sent_back": False, "mode": "digest", "user": bob2.pk},
-                       format="json")
+    # Naming another user is not a way in: the field is unknown, the write refused whole.
+    someone_else = api.patch(url, {"on_sent_back": False, "user": bob2.pk}, format="json")
+    assert someone_else.status_code == 400
+    assert someone_else.json()["detail"] == "未知字段：user"
+    assert not NotificationPreference.objects.exists()
+    answer = api.patch(url, {"on_sent_back": False, "mode": "digest"}, format="json")
     assert answer.status_code == 200, answer.json()
     assert answer.json()["on_sent_back"] is False
     assert answer.json()["mode"] == "digest"
