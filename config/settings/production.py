@@ -12,6 +12,19 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
+
+# One cache for every process on every machine: the API's throttles (and anything else counted
+# in the cache) must add up across gunicorn workers and web servers, not per process. Redis db 1
+# by default, beside the broker's db 0. Sessions stay in the database, which every web server
+# shares; the login waits are counted in the database too (tracker.services.auth).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_URL", default="redis://127.0.0.1:6379/1"),
+        "KEY_PREFIX": "tracker",
+        "TIMEOUT": 300,
+    }
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 # HTTPS is terminated by the intranet's reverse proxy in front of the app.
