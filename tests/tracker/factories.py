@@ -33,6 +33,8 @@ from tracker.models import (
     ProgressReport,
     Reminder,
     Role,
+    SavedFilter,
+    ServiceHeartbeat,
     Task,
     TaskAction,
     TaskEvent,
@@ -286,3 +288,21 @@ class WorkdayCalendarGenerationFactory(DjangoModelFactory):
 
     id = 1
     generation = 1
+
+
+class SavedFilterFactory(DjangoModelFactory):
+    class Meta:
+        model = SavedFilter
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"常用筛选{n}")
+    query = "status=in_progress"
+
+
+class ServiceHeartbeatFactory(DjangoModelFactory):
+    class Meta:
+        model = ServiceHeartbeat
+        django_get_or_create = ("name",)
+
+    name = "scheduler"
+    seen_at = factory.LazyFunction(timezone.now)
