@@ -1,5 +1,6 @@
 """Celery tasks. They take ids and plain values and call services; no logic lives here."""
 
+import datetime as dt
 import logging
 
 from celery import shared_task
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from tracker.reminders import notifications
 from tracker.reminders import services as reminders
-from tracker.services import auth, heartbeat
+from tracker.services import auth, evidence, heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +67,10 @@ def send_delivery(self, delivery_id: int) -> str:
 def login_failures_purge() -> int:
     """Daily: drop login-failure rows whose window and wait have passed."""
     return auth.login_failures_purge(now=timezone.now())
+
+
+@shared_task(name="tracker.tasks.evidence_orphans_sweep", ignore_result=True)
+def evidence_orphans_sweep() -> int:
+    """Daily: delete evidence files that no row names (left by rolled-back uploads)."""
+    grace = dt.timedelta(hours=settings.EVIDENCE_ORPHAN_GRACE_HOURS)
+    return len(evidence.evidence_orphans_sweep(now=timezone.now(), grace=grace))

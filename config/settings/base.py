@@ -141,6 +141,9 @@ PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "p
 HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env.int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", default=300)
 HEALTH_MIN_FREE_BYTES = env.int("HEALTH_MIN_FREE_BYTES", default=1024**3)
 HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", default=2.0)
+# Evidence files no row names (a rolled-back upload) are deleted by the nightly sweep once
+# older than this, so an upload still in flight is never touched.
+EVIDENCE_ORPHAN_GRACE_HOURS = env.int("EVIDENCE_ORPHAN_GRACE_HOURS", default=24)
 # manage.py backup writes here by default (docs/operations.md: schedule and retention).
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 # How often a process compares its working-day calendar with the holiday overrides' generation
@@ -346,6 +349,10 @@ CELERY_BEAT_SCHEDULE.update(
         "login-failures-purge": {
             "task": "tracker.tasks.login_failures_purge",
             "schedule": crontab(minute="15", hour="3"),
+        },
+        "evidence-orphans-sweep": {
+            "task": "tracker.tasks.evidence_orphans_sweep",
+            "schedule": crontab(minute="45", hour="3"),
         },
     }
 )

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import mimetypes
 from collections.abc import Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 import charset_normalizer
 from django.conf import settings
@@ -187,3 +187,36 @@ def evidence_content_type(evidence: Evidence) -> str:
     with evidence.file.storage.open(evidence.file.name, "rb") as handle:
         charset = detect_charset(handle.read(CHARSET_SNIFF_BYTES))
     return f"{content_type}; charset={charset}" if charset else content_type
+
+
+# --- Orphans ---------------------------------------------------------------------------------
+
+ORPHAN_CHUNK = 500
+
+
+def evidence_orphans_sweep(*, now: dt.datetime, grace: dt.timedelta) -> list[str]:
+    """Delete evidence files no Evidence row names: what an upload leaves behind when its
+    transaction rolls back after the file was stored (or a process dies in between).
+
+    Only files older than ``grace`` go, so an upload still in flight is never touched. Walks
+    the task folders (evidence/<task id>/) in chunks, one query per chunk: memory and queries
+    stay bounded at any number of files. Returns the deleted names (idempotent)."""
+    root = Path(settings.PRIVATE_MEDIA_ROOT) / "evidence"
+    if not root.is_dir():
+        return []
+    cutoff = (now - grace).timestamp()
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit())
+    deleted: list[str] = []
+    for start in range(0, len(folders), ORPHAN_CHUNK):
+        chunk = folders[start:start + ORPHAN_CHUNK]
+        named = set(
+            Evidence.objects.filter(task_id__in=[int(p.name) for p in chunk])
+            .values_list("file", flat=True)
+        )
+        for folder in chunk:
+            for path in folder.iterdir():
+                name = f"evidence/{folder.name}/{path.name}"
+                if path.is_file() and name not in named and path.stat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+                    deleted.append(name)
+    return deleted
