@@ -32,10 +32,14 @@ def test_a_rolled_back_upload_leaves_a_file_that_the_sweep_removes(alice, bureau
     class Abandoned(Exception):
         pass
 
-    with pytest.raises(Abandoned), transaction.atomic():
-        evidence_add(task=task, actor=alice,
-                     uploaded=SimpleUploadedFile("整改报告.pdf", b"%PDF-1.4 rolled back"))
-        raise Abandoned  # e.g. the progress report saved with it failed
+    def upload_then_fail():
+        with transaction.atomic():
+            evidence_add(task=task, actor=alice,
+                         uploaded=SimpleUploadedFile("整改报告.pdf", b"%PDF-1.4 rolled back"))
+            raise Abandoned  # e.g. the progress report saved with it failed
+
+    with pytest.raises(Abandoned):
+        upload_then_fail()
     assert Evidence.objects.filter(task=task).count() == 1
     left = [p for p in (private_media / "evidence" / str(task.pk)).iterdir()
             if p.name != os.path.basename(kept.file.name)]
