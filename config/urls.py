@@ -5,7 +5,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
-from config import health, views
+from config import health, metrics, views
 from config.api.views import LocalRedocView
 
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("health/", health.live, name="health"),
     path("health/live/", health.live, name="health_live"),
     path("health/ready/", health.ready, name="health_ready"),
+    path("metrics/", metrics.metrics, name="metrics"),
     path("api/v1/", include("tracker.api.urls")),
     path("api/v1/", include("reports.api.urls")),
     path("api/v1/notifications/", include("tracker.api.notifications")),

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    # Request counts and latency for /metrics/ (config/metrics.py).
+    "django_prometheus",
     # Bootstrap's CSS and JS shipped as static files (pages for people).
     "bootstrap",
     "tracker",
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -61,6 +64,7 @@ MIDDLEWARE = [
     "config.session_limits.SessionLimitsMiddleware",
     "config.login_device.LoginDeviceCookieMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -144,6 +148,9 @@ HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", defau
 # Evidence files no row names (a rolled-back upload) are deleted by the nightly sweep once
 # older than this, so an upload still in flight is never touched.
 EVIDENCE_ORPHAN_GRACE_HOURS = env.int("EVIDENCE_ORPHAN_GRACE_HOURS", default=24)
+# Who may read /metrics/ (config/metrics.py): the monitoring server's addresses, as seen
+# through NUM_PROXIES. Everyone else gets 404.
+METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1"])
 # manage.py backup writes here by default (docs/operations.md: schedule and retention).
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 # How often a process compares its working-day calendar with the holiday overrides' generation

@@ -22,6 +22,7 @@ ALLOW_LIST = {
     "/health/",
     "/health/live/",
     "/health/ready/",  # for load balancers; names failing parts, never internals
+    "/metrics/",  # the monitoring server's addresses only (METRICS_ALLOWED_ADDRESSES), else 404
     "/api/v1/auth/login/",
     "/api/v1/auth/token/",
     "/admin/login/",
