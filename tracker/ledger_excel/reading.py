@@ -22,6 +22,7 @@ from tracker.ledger_excel.values import (
     derive_title,
     one_line,
     parse_deadline,
+    parse_key,
     parse_number,
     parse_status,
     parse_units,
@@ -75,6 +76,22 @@ class LedgerRow:
     deadline: dt.date | None
     progress: str
     status: TaskStatus
+    key: int | None = None  # the task's id from the hidden 系统编号 column; None: a new row
+
+
+@dataclass(frozen=True)
+class ExportedTask:
+    """What the export wrote about one task (hidden sheet): its version then, and the digest
+    of the row as written, to tell an edited row from one the tracker changed since."""
+
+    version: int
+    digest: str
+
+
+@dataclass
+class LedgerMeta:
+    exported_at: str = ""  # ISO time of the export
+    tasks: dict[int, ExportedTask] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,6 +102,7 @@ class ParsedLedger:
     problems: list[LedgerProblem] = field(default_factory=list)
     rows: list[LedgerRow] = field(default_factory=list)
     errors: list[LedgerError] = field(default_factory=list)
+    meta: LedgerMeta | None = None  # None: not a file the tracker exported
 
     def error(self, row: int, reason: str) -> None:
         self.errors.append(LedgerError(row, reason))
@@ -203,15 +221,57 @@ def open_workbook(data: bytes, filename: str = ""):
         raise LedgerFileError(NOT_XLSX) from None
 
 
+META_SHEET = "_tracker_export"
+META_HEADER = ("task_id", "version", "digest")
+
+
+def _read_meta(workbook) -> LedgerMeta | None:
+    """The hidden sheet the export writes: A1 "exported_at", B1 the time; from row 3 task id,
+    version, digest. Cells that are not what the export wrote are skipped, never trusted."""
+    if META_SHEET not in workbook.sheetnames:
+        return None
+    ws = workbook[META_SHEET]
+    meta = LedgerMeta()
+    for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        if r == 1:
+            meta.exported_at = str(row[1] or "") if len(row) > 1 else ""
+            continue
+        if len(row) < 3 or not isinstance(row[0], int) or not isinstance(row[1], int):
+            continue
+        meta.tasks[row[0]] = ExportedTask(version=row[1], digest=str(row[2] or ""))
+    return meta
+
+
+def sheet_row_count(data: bytes) -> int | None:
+    """The row count the first sheet declares (its <dimension>), read from the first bytes of
+    the sheet without parsing the workbook: cheap enough for the web process to decide between
+    doing an import at once and queueing it. None when the file does not say."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = sorted(n for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
+            if not names:
+                return None
+            with archive.open(names[0]) as sheet:
+                head = sheet.read(4096).decode("utf-8", "ignore")
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None
+    match = re.search(r'<dimension ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"', head)
+    return int(match.group(1) or 1) if match else None
+
+
 def read_ledger(
-    data: bytes, *, filename: str = "", first_number: int = 1, max_rows: int = 5000
+    data: bytes, *, filename: str = "", first_number: int = 1, max_rows: int = 5000,
+    progress=None,
 ) -> ParsedLedger:
     """Parse every row. File-level problems raise LedgerFileError; row problems are collected
     in `errors`. `first_number` numbers problems whose 序号 is blank when nothing precedes them.
+    `progress(done, total)` is called now and then while rows are read.
     """
     workbook = open_workbook(data, filename)
     found = None
     for ws in workbook.worksheets:
+        if ws.title == META_SHEET:
+            continue
         grid = _Grid(ws, max_rows=max_rows + HEADER_SCAN_ROWS + 1)
         found = _find_header(grid)
         if found:
@@ -226,13 +286,19 @@ def read_ledger(
         raise LedgerFileError(f"表格超过{max_rows}行，请分批导入")
 
     ledger = ParsedLedger(sheet=ws.title, header_row=header_row, columns=columns)
-    _read_rows(grid, ledger, data_row, first_number)
+    ledger.meta = _read_meta(workbook)
+    _read_rows(grid, ledger, data_row, first_number, progress)
     if not ledger.rows and not ledger.errors:
         raise LedgerFileError(NO_ROWS)
     return ledger
 
 
-def _read_rows(grid: _Grid, ledger: ParsedLedger, data_row: int, first_number: int) -> None:
+PROGRESS_EVERY = 250
+
+
+def _read_rows(
+    grid: _Grid, ledger: ParsedLedger, data_row: int, first_number: int, progress=None
+) -> None:
     columns = ledger.columns
 
     def cell(row: int, key: str) -> object:
@@ -245,6 +311,8 @@ def _read_rows(grid: _Grid, ledger: ParsedLedger, data_row: int, first_number: i
     next_number = first_number
 
     for r in range(data_row, grid.height + 1):
+        if progress is not None and (r - data_row) % PROGRESS_EVERY == 0:
+            progress(r - data_row, grid.height - data_row + 1)
         if not any(one_line(cell(r, c.key)) for c in COLUMNS):
             continue  # blank row
         heading = _section_heading(grid, r, columns)
@@ -332,12 +400,17 @@ def _read_task(grid, ledger: ParsedLedger, r: int, cell, problem: LedgerProblem 
         status = parse_status(cell(r, "status"))
     except CellError as exc:
         ledger.error(r, exc.reason)
+    key = None
+    try:
+        key = parse_key(cell(r, "key"))
+    except CellError as exc:
+        ledger.error(r, exc.reason)
     ledger.rows.append(
         LedgerRow(
             row=r, problem=problem, title=title, measures=measures, lead_unit=lead,
             supporting_units=supporting, leader=leader, person=person,
             task_type=deadline.task_type if deadline else TaskType.BY_DEADLINE,
             deadline=deadline.date if deadline else None,
-            progress=clean_text(cell(r, "progress")), status=status,
+            progress=clean_text(cell(r, "progress")), status=status, key=key,
         )
     )
