@@ -56,3 +56,12 @@ def send_delivery(self, delivery_id: int) -> str:
     return notifications.delivery_send(
         delivery_id=delivery_id, final=self.request.retries >= self.max_retries
     )
+
+
+@shared_task(name="tracker.tasks.ledger_job_run", ignore_result=True, acks_late=True)
+def ledger_job_run(job_id: int) -> str:
+    """A large ledger import's preview or apply, or a large export (idempotent by the job's
+    state: a second delivery finds nothing to do)."""
+    from tracker.services.ledger_jobs import ledger_job_run as run
+
+    return run(job_id=job_id)

@@ -318,7 +318,7 @@ class LedgerPlan:
         }
 
 
-def _ensure_may_import(actor: User, inspection: Inspection) -> None:
+def ensure_may_import(actor: User, inspection: Inspection) -> None:
     """Anyone who sees the inspection may bring a ledger; what each row may do is decided per
     row by the rule book (create and edit: a supervisor over the unit; status: the
     transition's rule), so an officer's sheet can report progress and submit, not close."""
@@ -330,7 +330,7 @@ def _ensure_may_import(actor: User, inspection: Inspection) -> None:
         raise ActionForbidden("您无权导入该巡视巡察的整改台账")
 
 
-def _check_size(data: bytes) -> None:
+def check_size(data: bytes) -> None:
     max_bytes = settings.TRACKER_LEDGER_MAX_BYTES
     if not data:
         raise ImportRejected([NOT_XLSX])
@@ -341,7 +341,7 @@ def _check_size(data: bytes) -> None:
 def _read(
     data: bytes, *, inspection: Inspection, filename: str, progress: Progress | None
 ) -> ParsedLedger:
-    _check_size(data)
+    check_size(data)
     highest = (
         Problem.objects.filter(inspection=inspection).order_by("-number")
         .values_list("number", flat=True).first()
@@ -629,9 +629,18 @@ def ledger_preview(
     """Read and plan an import without writing anything: new, changed (old → new per cell),
     unchanged, conflicts and errors. Raises ImportRejected for a file that cannot be read,
     ActionForbidden when the actor does not see the inspection."""
-    _ensure_may_import(actor, inspection)
-    ledger = _read(data, inspection=inspection, filename=filename, progress=progress)
-    return _plan_ledger(ledger, inspection=inspection, actor=actor)
+    ensure_may_import(actor, inspection)
+    # Progress over both halves: reading the rows, then deciding them.
+    read_progress = plan_progress = None
+    if progress is not None:
+        def read_progress(done: int, total: int) -> None:
+            progress(done, 2 * total)
+
+        def plan_progress(done: int, total: int) -> None:
+            progress(total + done, 2 * total)
+
+    ledger = _read(data, inspection=inspection, filename=filename, progress=read_progress)
+    return _plan_ledger(ledger, inspection=inspection, actor=actor, progress=plan_progress)
 
 
 def ledger_apply(
@@ -645,7 +654,7 @@ def ledger_apply(
     `expected_fingerprint` (from a preview) anything that changed since the preview refuses
     the whole file. Conflicting rows are listed in the result and left alone."""
     now = now or timezone.now()
-    _ensure_may_import(actor, inspection)
+    ensure_may_import(actor, inspection)
     ledger = _read(data, inspection=inspection, filename=filename, progress=None)
     with transaction.atomic():
         # One import at a time per inspection: the second waits here, then plans on the
