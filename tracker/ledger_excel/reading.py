@@ -6,12 +6,14 @@ Row numbers are the Excel row numbers the person sees.
 
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass, field
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tracker.ledger_excel.columns import BY_KEY, COLUMNS, REQUIRED, column_key
@@ -116,21 +118,34 @@ class LedgerFileError(Exception):
         super().__init__(reason)
 
 
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
+
+
+def merged_ranges(workbook, ws) -> list[CellRange]:
+    """The sheet's merged ranges, read from its XML: a read-only workbook (fast, streaming)
+    does not keep them, and the full loader formats every merged cell's borders (seconds for
+    a ledger of thousands of merged problems)."""
+    path = getattr(ws, "_worksheet_path", None)
+    archive = getattr(workbook, "_archive", None)
+    if path is None or archive is None:
+        return list(ws.merged_cells.ranges)
+    return [CellRange(ref.decode()) for ref in _MERGE_REF.findall(archive.read(path))]
+
+
 class _Grid:
     """A sheet's values with merged ranges filled from their top-left cell."""
 
-    def __init__(self, ws: Worksheet, max_rows: int):
-        # Read max_row first: iterating past it would create cells and move it.
-        self.sheet_rows = ws.max_row
-        self.values: list[list[object]] = [
-            list(row)
-            for row in ws.iter_rows(max_row=min(self.sheet_rows, max_rows), values_only=True)
-        ]
+    def __init__(self, workbook, ws: Worksheet, max_rows: int):
+        declared = ws.max_row if isinstance(ws.max_row, int) and ws.max_row > 0 else None
+        rows = ws.iter_rows(values_only=True)
+        self.values: list[list[object]] = [list(row) for row in itertools.islice(rows, max_rows)]
+        # A sheet that declares no size is counted (up to the limit, plus one to tell "over").
+        self.sheet_rows = declared or len(self.values) + sum(1 for _ in itertools.islice(rows, 1))
         self.width = max((len(r) for r in self.values), default=0)
         # (row, col) → (merge range, first row, spans columns)
         self.merge: dict[tuple[int, int], tuple[str, int, bool]] = {}
-        for rng in ws.merged_cells.ranges:
-            top = ws.cell(rng.min_row, rng.min_col).value
+        for rng in merged_ranges(workbook, ws):
+            top = self.get(rng.min_row, rng.min_col)
             wide = rng.max_col > rng.min_col
             for r in range(rng.min_row, min(rng.max_row, len(self.values)) + 1):
                 for c in range(rng.min_col, rng.max_col + 1):
@@ -216,7 +231,7 @@ def open_workbook(data: bytes, filename: str = ""):
     if filename.lower().endswith(".xls") or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise LedgerFileError(OLD_XLS)
     try:
-        return load_workbook(io.BytesIO(data), data_only=True)
+        return load_workbook(io.BytesIO(data), data_only=True, read_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
         raise LedgerFileError(NOT_XLSX) from None
 
@@ -272,7 +287,7 @@ def read_ledger(
     for ws in workbook.worksheets:
         if ws.title == META_SHEET:
             continue
-        grid = _Grid(ws, max_rows=max_rows + HEADER_SCAN_ROWS + 1)
+        grid = _Grid(workbook, ws, max_rows=max_rows + HEADER_SCAN_ROWS + 1)
         found = _find_header(grid)
         if found:
             break
