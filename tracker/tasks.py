@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from tracker.reminders import notifications
 from tracker.reminders import services as reminders
+from tracker.services import ledger_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,4 @@ def send_delivery(self, delivery_id: int) -> str:
 def ledger_job_run(job_id: int) -> str:
     """A large ledger import's preview or apply, or a large export (idempotent by the job's
     state: a second delivery finds nothing to do)."""
-    from tracker.services.ledger_jobs import ledger_job_run as run
-
-    return run(job_id=job_id)
+    return ledger_jobs.ledger_job_run(job_id=job_id)

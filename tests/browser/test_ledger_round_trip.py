@@ -127,7 +127,7 @@ def test_a_5000_row_import_shows_its_progress_advancing(
 
     # The web process only queues the job; a thread runs the Celery task's function as the
     # worker would, while the page polls the status endpoint.
-    with mock.patch.object(celery_tasks.ledger_job_run, "delay") as queued:
+    with mock.patch("tracker.services.ledger_jobs._queue") as queued:
         upload(supervisor, live_server, inspection, data, tmp_path, name="big.xlsx")
         supervisor.wait_for_selector("#ledger-job-progress")
     job = LedgerJob.objects.get()

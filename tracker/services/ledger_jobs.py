@@ -12,6 +12,7 @@ conditional update on its state, so running a step twice has the effect of runni
 import datetime as dt
 import uuid
 
+from celery import current_app
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -25,6 +26,7 @@ from tracker.selectors import task_list
 from tracker.services import ledger as ledger_services
 
 J = LedgerJobState
+LEDGER_JOB_TASK = "tracker.tasks.ledger_job_run"
 
 
 def ledger_job_is_large(job: LedgerJob) -> bool:
@@ -209,13 +211,16 @@ def ledger_job_run(*, job_id: int, now: dt.datetime | None = None) -> str:
     return LedgerJob.objects.values_list("state", flat=True).get(pk=job_id)
 
 
+def _queue(job_id: int) -> None:
+    # By name: the tasks import the services, never the reverse.
+    current_app.signature(LEDGER_JOB_TASK, args=(job_id,)).delay()
+
+
 def ledger_job_dispatch(job: LedgerJob) -> None:
     """Run a small job now; queue a large one for the worker (after the commit that stored
     it, so the worker finds it)."""
     if ledger_job_is_large(job):
-        from tracker.tasks import ledger_job_run as task
-
-        transaction.on_commit(lambda: task.delay(job.pk))
+        transaction.on_commit(lambda: _queue(job.pk))
     else:
         ledger_job_run(job_id=job.pk)
         job.refresh_from_db()

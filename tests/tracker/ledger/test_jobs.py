@@ -50,7 +50,7 @@ def test_a_large_import_is_previewed_and_applied_by_the_worker_once(
                 {"任务1": {"责任人": "甲"}, "任务2": {"责任领导": "乙"}})
     client = logged_in(chief)
 
-    with (mock.patch.object(celery_tasks.ledger_job_run, "delay") as queued,
+    with (mock.patch("tracker.services.ledger_jobs._queue") as queued,
           django_capture_on_commit_callbacks(execute=True)):
         response = upload(client, ledger, data)
     job = LedgerJob.objects.get()
@@ -79,7 +79,7 @@ def test_a_large_import_is_previewed_and_applied_by_the_worker_once(
     assert celery_tasks.ledger_job_run(job.pk) == LedgerJobState.PREVIEW
     assert not TaskEvent.objects.filter(action=TaskAction.EDIT).exists()
 
-    with (mock.patch.object(celery_tasks.ledger_job_run, "delay") as queued,
+    with (mock.patch("tracker.services.ledger_jobs._queue") as queued,
           django_capture_on_commit_callbacks(execute=True)):
         client.post(f"/ledger/jobs/{job.pk}/confirm/")
     queued.assert_called_once_with(job.pk)
@@ -91,11 +91,17 @@ def test_a_large_import_is_previewed_and_applied_by_the_worker_once(
     assert "修改整改任务2项，未变6项" in job.message
 
 
+def test_the_queued_name_is_the_celery_task():
+    from tracker.services.ledger_jobs import LEDGER_JOB_TASK
+
+    assert celery_tasks.ledger_job_run.name == LEDGER_JOB_TASK
+
+
 def test_the_status_endpoint_reports_progress_to_the_owner_only(
     small_sync_limit, ledger, chief, sam
 ):
     data = ledger_export(tasks=Task.objects.filter(inspection=ledger))
-    with mock.patch.object(celery_tasks.ledger_job_run, "delay"):
+    with mock.patch("tracker.services.ledger_jobs._queue"):
         upload(logged_in(chief), ledger, data)
     job = LedgerJob.objects.get()
 
@@ -114,7 +120,7 @@ def test_the_status_endpoint_reports_progress_to_the_owner_only(
 def test_the_api_status_endpoint_is_the_owners_and_in_the_schema(
     small_sync_limit, ledger, chief, sam
 ):
-    with mock.patch.object(celery_tasks.ledger_job_run, "delay"):
+    with mock.patch("tracker.services.ledger_jobs._queue"):
         upload(logged_in(chief), ledger,
                ledger_export(tasks=Task.objects.filter(inspection=ledger)))
     job = LedgerJob.objects.get()
@@ -137,7 +143,7 @@ def test_a_large_export_is_a_job_with_a_download_for_its_owner(
     small_sync_limit, ledger, alice, chief, django_capture_on_commit_callbacks
 ):
     client = logged_in(chief)
-    with mock.patch.object(celery_tasks.ledger_job_run, "delay"):
+    with mock.patch("tracker.services.ledger_jobs._queue"):
         response = client.get(f"/ledger/export/?inspection={ledger.pk}")
     job = LedgerJob.objects.get()
     assert response["Location"] == f"/ledger/jobs/{job.pk}/"
