@@ -221,7 +221,8 @@ def write_ledger(
             value = ILLEGAL_CHARACTERS_RE.sub("", value) or None
         quote = looks_like_formula(value)
         style = styles.get(alignment, font=font, date=isinstance(value, dt.date), quote=quote)
-        cell = Cell(ws, row=r, column=c, value=value, style_array=copy(style))
+        # The style array is shared, not copied: nothing changes a cell's style afterwards.
+        cell = Cell(ws, row=r, column=c, value=value, style_array=style)
         if quote:
             cell.data_type = "s"  # text, never a formula
         ws._cells[(r, c)] = cell

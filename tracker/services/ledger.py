@@ -190,14 +190,16 @@ def _deadline_as_read(task_type: str, deadline: dt.date | None) -> tuple[str, dt
     return parsed.task_type, parsed.date
 
 
-def task_values(task: Task) -> RowValues:
+def task_values(task: Task, *, supporting: list[Unit] | None = None) -> RowValues:
     """The row of `task` as an import reads it back; `task` comes from ledger_task_list."""
+    if supporting is None:
+        supporting = list(task.supporting_units.all())
     task_type, deadline = _deadline_as_read(task.task_type, task.deadline)
     return RowValues(
         title=one_line(_as_written(task.title)),
         measures=clean_text(_as_written(task.measures)),
         lead_unit=task.lead_unit_id,
-        supporting_units=tuple(sorted(u.pk for u in task.supporting_units.all())),
+        supporting_units=tuple(sorted(u.pk for u in supporting)),
         leader=one_line(_as_written(task.responsible_leader)),
         person=one_line(_as_written(task.responsible_person)),
         task_type=task_type,
@@ -785,9 +787,6 @@ def ledger_export(
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     rows = list(ledger_task_list(tasks=tasks))
-    states = {
-        t.pk: deadline_state(status=t.status, deadline=t.deadline, today=today) for t in rows
-    }
     names = UnitNames.load()
     inspections = {t.inspection_id: t.inspection for t in rows}
     if title is None:
@@ -795,18 +794,34 @@ def ledger_export(
             f"{next(iter(inspections.values())).title}反馈问题整改台账"
             if len(inspections) == 1 else "整改台账"
         )
-    export_rows = [
-        ExportRow(
+    # Per unit and per (status, deadline), not per row: ten thousand rows share a few dozen.
+    shown_units: dict[int, str] = {}
+    states: dict[tuple, object] = {}
+
+    def unit_name(unit: Unit) -> str:
+        if unit.pk not in shown_units:
+            shown_units[unit.pk] = names.display(names.by_id.get(unit.pk, unit))
+        return shown_units[unit.pk]
+
+    def state_of(task: Task):
+        key = (task.status, task.deadline)
+        if key not in states:
+            states[key] = deadline_state(status=task.status, deadline=task.deadline, today=today)
+        return states[key]
+
+    export_rows = []
+    for task in rows:
+        supporting = list(task.supporting_units.all())
+        state = state_of(task)
+        export_rows.append(ExportRow(
             problem_key=task.problem_id,
             number=task.problem.number,
             aspect=task.problem.aspect,
             problem=task.problem.text,
             title=task.title,
             measures=task.measures,
-            lead_unit=names.display(names.by_id.get(task.lead_unit_id, task.lead_unit)),
-            supporting_units=[
-                names.display(names.by_id.get(u.pk, u)) for u in task.supporting_units.all()
-            ],
+            lead_unit=unit_name(task.lead_unit),
+            supporting_units=[unit_name(u) for u in supporting],
             leader=task.responsible_leader,
             person=task.responsible_person,
             task_type=task.task_type,
@@ -814,15 +829,13 @@ def ledger_export(
             progress=task.latest_progress or "",
             status=str(TaskStatus(task.status).label),
             inspection=task.inspection.title,
-            light=states[task.pk].light,
-            light_label=states[task.pk].light_label,
-            days_left=states[task.pk].text,
+            light=state.light,
+            light_label=state.light_label,
+            days_left=state.text,
             key=task.pk,
             version=task.version,
-            digest=task_values(task).digest(),
-        )
-        for task in rows
-    ]
+            digest=task_values(task, supporting=supporting).digest(),
+        ))
     return write_ledger(
         export_rows, title=title, with_inspection=len(inspections) > 1,
         exported_at=timezone.localtime(now).isoformat(timespec="seconds"), progress=progress,
