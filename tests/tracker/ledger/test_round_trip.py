@@ -380,3 +380,17 @@ def test_changed_rows_cost_queries_only_for_themselves(bureau, county, chief):
 def test_export_queries_do_not_grow(bureau, county):
     small, large = make_ledger(3, [bureau, county]), make_ledger(40, [bureau, county])
     assert _queries(lambda: export(small)) == _queries(lambda: export(large)) == 3
+
+
+def test_a_service_refusing_one_row_while_applying_rolls_back_the_rows_before_it(ledger, chief):
+    # 任务1's edit is applied first; 任务2's deadline cannot be removed (task_update refuses
+    # it while applying): nothing of the file stays.
+    data = edit(export(ledger), {"任务1": {"责任人": "甲"}, "任务2": {"完成时限": "长期坚持"}})
+
+    with pytest.raises(ImportRejected) as info:
+        ledger_import(inspection=ledger, actor=chief, data=data)
+
+    assert info.value.errors == ["第4行：完成时限一经确定不能取消，可修改为新的日期"]
+    assert task("任务1").responsible_person == "李科长"
+    assert task("任务1").version == 1
+    assert not TaskEvent.objects.filter(action=TaskAction.EDIT).exists()
