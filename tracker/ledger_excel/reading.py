@@ -237,23 +237,30 @@ def open_workbook(data: bytes, filename: str = ""):
 
 
 META_SHEET = "_tracker_export"
-META_HEADER = ("task_id", "version", "digest")
+META_HEADER = "task_id,version,digest;…"
+META_PER_CELL = 400  # entries of ~40 characters: well under Excel's 32,767 a cell
 
 
 def _read_meta(workbook) -> LedgerMeta | None:
-    """The hidden sheet the export writes: A1 "exported_at", B1 the time; from row 3 task id,
-    version, digest. Cells that are not what the export wrote are skipped, never trusted."""
+    """The hidden sheet the export writes: A1 "exported_at", B1 the time; A2 the format of the
+    entries; from row 3, column A, entries "task id,version,digest" joined by ";" (packed a few
+    hundred to a cell: one cell to parse instead of three per task). Entries that are not what
+    the export wrote are skipped, never trusted."""
     if META_SHEET not in workbook.sheetnames:
         return None
     ws = workbook[META_SHEET]
     meta = LedgerMeta()
-    for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
+    for r, row in enumerate(ws.iter_rows(values_only=True, max_col=2), start=1):
         if r == 1:
             meta.exported_at = str(row[1] or "") if len(row) > 1 else ""
             continue
-        if len(row) < 3 or not isinstance(row[0], int) or not isinstance(row[1], int):
+        if r == 2 or not row or not isinstance(row[0], str):
             continue
-        meta.tasks[row[0]] = ExportedTask(version=row[1], digest=str(row[2] or ""))
+        for entry in row[0].split(";"):
+            task_id, _, rest = entry.partition(",")
+            version, _, digest = rest.partition(",")
+            if task_id.isdigit() and version.isdigit():
+                meta.tasks[int(task_id)] = ExportedTask(version=int(version), digest=digest)
     return meta
 
 

@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.merge import MergedCellRange
 
 from tracker.ledger_excel.columns import COLUMNS, KEY_COLUMN
-from tracker.ledger_excel.reading import META_HEADER, META_SHEET
+from tracker.ledger_excel.reading import META_HEADER, META_PER_CELL, META_SHEET
 from tracker.ledger_excel.values import format_deadline
 
 DATE_FORMAT = 'yyyy"年"m"月"d"日"'
@@ -249,9 +249,10 @@ def write_ledger(
         meta = wb.create_sheet(META_SHEET)
         meta.sheet_state = "veryHidden"
         meta.append(["exported_at", exported_at])
-        meta.append(list(META_HEADER))
-        for row in rows:
-            meta.append([row.key, row.version, row.digest])
+        meta.append([META_HEADER])
+        entries = [f"{row.key},{row.version},{row.digest}" for row in rows]
+        for start in range(0, len(entries), META_PER_CELL):
+            meta.append([";".join(entries[start:start + META_PER_CELL])])
     _print_setup(ws)
 
     out = io.BytesIO()

@@ -288,10 +288,12 @@ def test_export_print_setup_and_hidden_key(ledger):
     assert ws.page_setup.fitToHeight == 0
     meta = wb[META_SHEET]
     assert meta.sheet_state == "veryHidden"
-    assert [c.value for c in meta[2]] == ["task_id", "version", "digest"]
-    assert {row[0] for row in meta.iter_rows(min_row=3, values_only=True)} == set(
+    assert meta["A2"].value == "task_id,version,digest;…"
+    entries = ";".join(row[0] for row in meta.iter_rows(min_row=3, values_only=True)).split(";")
+    assert {int(e.split(",")[0]) for e in entries} == set(
         Task.objects.values_list("id", flat=True)
     )
+    assert {e.split(",")[1] for e in entries} == {"1"}
 
 
 def test_the_blank_template_has_the_column_rules_in_a_second_sheet():
@@ -394,3 +396,22 @@ def test_a_service_refusing_one_row_while_applying_rolls_back_the_rows_before_it
     assert task("任务1").responsible_person == "李科长"
     assert task("任务1").version == 1
     assert not TaskEvent.objects.filter(action=TaskAction.EDIT).exists()
+
+
+def test_the_hidden_versions_of_more_rows_than_fit_one_cell_read_back():
+    from tracker.ledger_excel.reading import read_ledger
+    from tracker.ledger_excel.writing import ExportRow, write_ledger
+
+    rows = [
+        ExportRow(problem_key=i, number=i + 1, aspect="", problem=f"问题{i}", title=f"任务{i}",
+                  measures="措施", lead_unit="市教育局", deadline=dt.date(2026, 6, 30),
+                  status="整改中", key=1000 + i, version=i % 3 + 1, digest=f"d{i}")
+        for i in range(901)
+    ]
+    data = write_ledger(rows, title="台账", exported_at="2026-05-01T09:00:00+08:00")
+
+    meta = read_ledger(data, max_rows=1000).meta
+
+    assert meta.exported_at == "2026-05-01T09:00:00+08:00"
+    assert len(meta.tasks) == 901
+    assert (meta.tasks[1900].version, meta.tasks[1900].digest) == (1, "d900")
