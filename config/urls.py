@@ -5,13 +5,15 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
-from config import views
+from config import health, views
 from config.api.views import LocalRedocView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
-    path("health/", views.health, name="health"),
+    path("health/", health.live, name="health"),
+    path("health/live/", health.live, name="health_live"),
+    path("health/ready/", health.ready, name="health_ready"),
     path("api/v1/", include("tracker.api.urls")),
     path("api/v1/", include("reports.api.urls")),
     path("api/v1/notifications/", include("tracker.api.notifications")),

@@ -17,13 +17,14 @@ from reports.models import (
     RollupSnapshot,
     SourceReport,
 )
-from reports.parsing import DocumentError, extract, read_document
+from reports.parsing import DocumentError, extract, read_document, report_title
 from tracker import access
 from tracker.errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
 from tracker.figures.rollups import Grouping, RollupFilters, rollup, rollup_as_dict
 from tracker.models import Inspection, Problem, Task, TaskType, Unit, User
 from tracker.services.inspections import problem_create
 from tracker.services.tasks import task_create
+from tracker.text import derive_title
 
 
 class DocumentRefused(DomainError):
@@ -99,7 +100,8 @@ def _store(extraction, document, data, filename, digest, actor, now) -> SourceRe
     report = SourceReport(
         original_name=filename[:255], sha256=digest, size=len(data), format=document.format,
         encoding=document.encoding or "", text=extraction.text,
-        title=(metadata.title or "")[:500], issuing_body=metadata.issuing_body or "",
+        title=report_title(metadata.title, filename)[:500],
+        issuing_body=metadata.issuing_body or "",
         year=metadata.year, period=metadata.period or "",
         report_date=dt.date.fromisoformat(metadata.date) if metadata.date else None,
         imported_by=actor, imported_at=now,
@@ -213,12 +215,14 @@ def item_confirm_as_task(
     deadline: dt.date | None, task_type: TaskType = TaskType.BY_DEADLINE, title: str = "",
     now: dt.datetime | None = None,
 ) -> Task:
-    """A measure item becomes a Task once a lead unit and a deadline are given."""
+    """A measure item becomes a Task once a lead unit and a deadline are given. Without a
+    title the task is named by the measure's first sentence or clause (tracker.text); the whole
+    item is its measures."""
     _ensure_may_manage(actor, item.report)
     if item.kind != ItemKind.MEASURE:
         raise InvalidInput("只有“下步措施”条目可以确认为整改任务")
     task = task_create(
-        problem=problem, actor=actor, title=title or item.text[:300], measures=item.text,
+        problem=problem, actor=actor, title=title or derive_title(item.text), measures=item.text,
         lead_unit=lead_unit, deadline=deadline, task_type=task_type, now=now,
     )
     _mark_reviewed(ExtractedItem, item.pk, ReviewState.CONFIRMED, actor, now or timezone.now(),

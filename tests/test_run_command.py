@@ -98,6 +98,10 @@ def test_run_command_serves_admin_with_demo_data_and_ticks(tmp_path):
         assert "整改任务27项" in output
         assert "演示报告：已导入" in output
         assert re.search(r"zgb\s+demo12345", output)
+        # Issue 11: one reminder sweep at start, whatever the hour.
+        assert re.search(
+            r"启动时催办扫描（[0-9-]+）：新增提醒[1-9][0-9]*条，消息[1-9][0-9]*条", output
+        )
 
         browser = Browser()
         login_page = browser.get(f"{base}/admin/login/")

@@ -169,6 +169,52 @@ def can_supervise(user: User, task: Task) -> bool:
     return may_manage_unit(user, task.lead_unit)
 
 
+# --- Who supervises a task (who reviews it, who is told, who is escalated to) -------------
+
+
+def supervisors_over_unit_q(unit: Unit) -> Q:
+    """A Q over User: the active supervisors whose scope includes `unit`, i.e. those for whom
+    `may_manage_unit(user, unit)` holds (administrators aside). The unit's path lists the
+    ids of its ancestors and itself, so one indexed IN answers it."""
+    ancestry = [int(part) for part in unit.path.strip("/").split("/") if part]
+    return Q(role=Role.SUPERVISOR, is_active=True) & (
+        Q(supervision_root_id__in=ancestry)
+        | Q(supervision_root__isnull=True, unit_id__in=ancestry)
+    )
+
+
+def nearest_supervisor_ids(covering: list[tuple[int, int]], level: int = 1) -> list[int]:
+    """From (user id, depth of their scope) of the supervisors over one unit: level 1, the
+    nearest ones (deepest scope: those responsible for the unit); level 2, the next ones up,
+    or the nearest again when nobody is above them (the top supervisors are the last step)."""
+    depths = sorted({depth for _, depth in covering}, reverse=True)
+    if not depths:
+        return []
+    depth = depths[min(level - 1, len(depths) - 1)]
+    return sorted(uid for uid, d in covering if d == depth)
+
+
+def officers_of_units_q(unit_ids) -> Q:
+    """A Q over User: the active officers (联络员) of these units, who are told of what
+    happens to the units' tasks and chased on their deadlines."""
+    return Q(unit_id__in=unit_ids, role=Role.OFFICER, is_active=True)
+
+
+def supervisors_of_task(task: Task, *, level: int = 1) -> list[User]:
+    """The supervisors responsible for `task`: the nearest supervisors over its lead unit
+    (level 1; level 2 the next ones up). Each of them `can_supervise(user, task)`. They are
+    told when it is submitted, and the review deadline's reminders and escalation go to
+    them."""
+    rows = list(
+        User.objects.filter(supervisors_over_unit_q(task.lead_unit)).select_related(
+            "unit", "supervision_root"
+        )
+    )
+    by_id = {user.pk: user for user in rows}
+    covering = [(user.pk, scope_unit(user).depth) for user in rows]
+    return [by_id[pk] for pk in nearest_supervisor_ids(covering, level)]
+
+
 # --- Inspections and problems --------------------------------------------------------------
 
 

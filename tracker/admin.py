@@ -30,6 +30,7 @@ from tracker.models import (
     HolidayKind,
     HolidayOverride,
     Inspection,
+    LoginFailure,
     Notification,
     Problem,
     ProgressReport,
@@ -41,6 +42,7 @@ from tracker.models import (
     User,
 )
 from tracker.reminders.notifications import delivery_retry
+from tracker.services import auth as auth_services
 from tracker.services import calendar as calendar_services
 from tracker.services import inspections as inspection_services
 from tracker.services import tasks as task_services
@@ -862,3 +864,44 @@ class HolidayOverrideAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for day in list(queryset.values_list("date", flat=True)):
             calendar_services.holiday_remove(start=day, actor=request.user)
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    """登录失败记录: which account at which address (or which address) waits, and until when;
+    administrators only. 解除锁定 lifts a wait through tracker.services.auth."""
+
+    list_display = ["key", "failures", "window_started_at", "locked_until", "waiting"]
+    search_fields = ["key"]
+    ordering = ["-window_started_at"]
+    actions = ["unlock_selected"]
+
+    def _administrator(self, request) -> bool:
+        return _may_use_admin(request) and access.may_manage_users(request.user)
+
+    def has_module_permission(self, request):
+        return self._administrator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_unlock_permission(self, request):
+        return self._administrator(request)
+
+    @admin.display(boolean=True, description="等待中")
+    def waiting(self, obj):
+        return obj.locked_until is not None and obj.locked_until > timezone.now()
+
+    @admin.action(description="解除锁定", permissions=["unlock"])
+    def unlock_selected(self, request, queryset):
+        count = auth_services.login_unlock(keys=list(queryset.values_list("key", flat=True)))
+        self.message_user(request, f"已解除{count}条登录限制")

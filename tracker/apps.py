@@ -1,7 +1,13 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 
 
 class TrackerConfig(AppConfig):
     name = "tracker"
     verbose_name = "整改台账"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from config.session_limits import start_session_clocks
+
+        user_logged_in.connect(start_session_clocks, dispatch_uid="tracker.session_clocks")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Q
 
+from tracker.errors import InvalidInput
 from tracker.models.tasks import CLOSED_STATUSES, TaskStatus
 from tracker.workdays import add_workdays, workdays_between
 
@@ -30,6 +31,39 @@ RED, YELLOW, GREEN, NONE = "red", "yellow", "green", "none"
 LIGHT_LABELS = {RED: "红灯", YELLOW: "黄灯", GREEN: "绿灯", NONE: "—"}
 
 _ONE_DAY = dt.timedelta(days=1)
+
+
+def deadline_bounds(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The dates a deadline may take: from DEADLINE_EARLIEST (old ledgers are imported) to
+    DEADLINE_HORIZON_YEARS after today. A deadline of 9999-12-31 is a typing slip, and every
+    page and list that shows it would carry it through the working-day calendar."""
+    years = settings.DEADLINE_HORIZON_YEARS
+    try:
+        latest = today.replace(year=today.year + years)
+    except ValueError:  # 29 February
+        latest = today.replace(year=today.year + years, day=28)
+    return settings.DEADLINE_EARLIEST, latest
+
+
+def ensure_deadline_in_bounds(
+    deadline: dt.date | None, *, today: dt.date, field: str = "deadline", label: str = "完成时限"
+) -> None:
+    """Refuse a date outside `deadline_bounds` (every service that sets a deadline calls this:
+    tasks, extensions, inspections, and through them the Excel ledger and the API)."""
+    if deadline is None:
+        return
+    earliest, latest = deadline_bounds(today)
+    if deadline > latest:
+        raise InvalidInput(
+            f"{label}{deadline:%Y年%m月%d日}过远：不能晚于{latest:%Y年%m月%d日}"
+            f"（{settings.DEADLINE_HORIZON_YEARS}年以内）",
+            fields={field: f"不能晚于{latest:%Y年%m月%d日}"},
+        )
+    if deadline < earliest:
+        raise InvalidInput(
+            f"{label}{deadline:%Y年%m月%d日}过早：不能早于{earliest:%Y年%m月%d日}",
+            fields={field: f"不能早于{earliest:%Y年%m月%d日}"},
+        )
 
 
 def yellow_within_workdays() -> int:

@@ -79,10 +79,32 @@ class TaskFilter(filters.FilterSet):
         "title", "measures", "problem__text", "responsible_leader", "responsible_person"
     ), label="关键词")
 
+    q = filters.CharFilter(
+        method="filter_q", max_length=100,
+        label="搜索（任务名称、牵头或配合单位、反馈问题，空格分隔多个词）",
+    )
+
     class Meta:
         model = Task
         fields = ["status", "unit", "lead_unit", "inspection", "problem", "kind", "type",
-                  "overdue", "deadline", "search"]
+                  "overdue", "deadline", "search", "q"]
+
+    def filter_q(self, queryset, name, value: str):
+        """Every word must appear in the task's title, its lead or a supporting unit's name,
+        or its problem's text (the task list's search box)."""
+        for word in value.split()[:10]:
+            supporting = Task.supporting_units.through.objects.filter(
+                Q(unit__name__icontains=word) | Q(unit__short_name__icontains=word),
+                task_id=OuterRef("pk"),
+            )
+            queryset = queryset.filter(
+                Q(title__icontains=word)
+                | Q(lead_unit__name__icontains=word)
+                | Q(lead_unit__short_name__icontains=word)
+                | Q(problem__text__icontains=word)
+                | Q(Exists(supporting))
+            )
+        return queryset
 
     def filter_unit(self, queryset, name, unit: Unit):
         supporting = Task.supporting_units.through.objects.filter(

@@ -8,15 +8,18 @@ from django.utils import timezone
 
 from tracker.reminders import notifications
 from tracker.reminders import services as reminders
-from tracker.services import ledger_jobs
+from tracker.services import auth, heartbeat, ledger_jobs
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="tracker.tasks.beat_heartbeat", ignore_result=True)
 def beat_heartbeat() -> str:
-    """Proof of life for the scheduler: the worker logs one line per beat tick."""
-    stamp = timezone.localtime().isoformat(timespec="seconds")
+    """Proof of life for the scheduler and a worker: one log line and one stamp per beat tick
+    (read by /health/ready/)."""
+    now = timezone.now()
+    heartbeat.heartbeat_record(now=now)
+    stamp = timezone.localtime(now).isoformat(timespec="seconds")
     logger.info("beat tick %s", stamp)
     return stamp
 
@@ -64,3 +67,9 @@ def ledger_job_run(job_id: int) -> str:
     """A large ledger import's preview or apply, or a large export (idempotent by the job's
     state: a second delivery finds nothing to do)."""
     return ledger_jobs.ledger_job_run(job_id=job_id)
+
+
+@shared_task(name="tracker.tasks.login_failures_purge", ignore_result=True)
+def login_failures_purge() -> int:
+    """Daily: drop login-failure rows whose window and wait have passed."""
+    return auth.login_failures_purge(now=timezone.now())

@@ -41,3 +41,12 @@ def add_error_responses(result, generator, request, public):
                         "schema": ref}}},
                 )
     return result
+
+
+def refuse_unknown_request_fields(result, generator, request, public):
+    """Request bodies admit only their documented fields: every write serializer refuses
+    others (config.api.serializers.RefuseUnknownFieldsMixin), and the schema says so."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result

@@ -5,10 +5,13 @@ the defaults are the embedded ones (SQLite under var/, a broker that needs no se
 `make run` works on a machine with nothing but Python.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+
+from config.logging import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -45,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -53,6 +57,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: it signs out and says why.
+    "config.session_limits.SessionLimitsMiddleware",
+    "config.login_device.LoginDeviceCookieMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -102,6 +109,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "home"
+# Session limits (config/session_limits.py): signed out after this much inactivity, and in any
+# case this long after signing in. The cookie itself does not outlive the absolute limit.
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+SESSION_ABSOLUTE_LIFETIME_SECONDS = env.int(
+    "SESSION_ABSOLUTE_LIFETIME_SECONDS", default=12 * 60 * 60
+)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME_SECONDS
 LOGOUT_REDIRECT_URL = "web:login"
 
 # --- Language and time -------------------------------------------------------------------
@@ -122,13 +136,20 @@ STORAGES = {
 # Evidence files are private: kept outside any public URL and streamed only after a
 # permission check, so there is deliberately no MEDIA_URL route.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+# /health/ready/ (config/health.py): the scheduler's heartbeat is stamped every
+# BEAT_HEARTBEAT_SECONDS; older than this means beat or the workers are down.
+HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env.int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", default=300)
+HEALTH_MIN_FREE_BYTES = env.int("HEALTH_MIN_FREE_BYTES", default=1024**3)
+HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", default=2.0)
+# manage.py backup writes here by default (docs/operations.md: schedule and retention).
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 # How often a process compares its working-day calendar with the holiday overrides' generation
 # counter in the database (tracker.workdays): a change made elsewhere applies within this time.
 WORKDAY_CALENDAR_RECHECK_SECONDS = env.float("WORKDAY_CALENDAR_RECHECK_SECONDS", default=5.0)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 EVIDENCE_ALLOWED_EXTENSIONS = env.list(
     "EVIDENCE_ALLOWED_EXTENSIONS",
-    default=["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png", "txt", "zip", "ofd"],
+    default=["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png", "txt", "csv", "zip", "ofd"],
 )
 
 # --- E-mail ------------------------------------------------------------------------------
@@ -198,6 +219,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
+    # JSON bodies nested too deep are a 400, never a RecursionError (config/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -228,6 +255,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.add_error_responses",
+        "config.api.schema.refuse_unknown_request_fields",
     ],
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "tracker.models.tasks.TaskStatus",
@@ -251,14 +279,11 @@ TRACKER_LIGHT_YELLOW_WITHIN_WORKDAYS = env.int(
 )
 
 # --- Logging -----------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# One line per event with the request's id and user (config/logging.py); production defaults
+# to JSON lines for the log collector.
+LOGGING = build_logging(
+    level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="plain")
+)
 
 # --- Reminders ---------------------------------------------------------------------------
 # Stages in working days relative to the deadline (see tracker/reminders/rules.py): notices
@@ -295,6 +320,12 @@ TRACKER_DISPATCH_REPORT_WITHIN_WORKDAYS = env.int(
 )
 # Links in messages point here (empty: no link).
 TRACKER_SITE_URL = env.str("TRACKER_SITE_URL", default="")
+# Review deadline (审核时限, issue 11): a submitted task is to be closed or sent back within
+# this many working days of its submission; its supervisors are reminded this many working
+# days before, and escalated to the next supervisors up this many working days after it.
+REVIEW_WITHIN_WORKDAYS = env.int("REVIEW_WITHIN_WORKDAYS", default=5)
+REVIEW_REMIND_BEFORE_WORKDAYS = env.int("REVIEW_REMIND_BEFORE_WORKDAYS", default=1)
+REVIEW_ESCALATE_AFTER_WORKDAYS = env.int("REVIEW_ESCALATE_AFTER_WORKDAYS", default=1)
 
 # The sweeps select on state, so running them often is harmless and catches up after any
 # outage; the digest still goes out at most once per person per day. The admin
@@ -312,8 +343,17 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "tracker.tasks.dispatch_monthly",
             "schedule": crontab(minute="0", hour=env.str("TRACKER_DISPATCH_HOUR", default="9")),
         },
+        "login-failures-purge": {
+            "task": "tracker.tasks.login_failures_purge",
+            "schedule": crontab(minute="15", hour="3"),
+        },
     }
 )
+
+# Deadlines (tracker.deadlines.ensure_deadline_in_bounds): none later than this many years
+# from today, none earlier than this date.
+DEADLINE_HORIZON_YEARS = env.int("DEADLINE_HORIZON_YEARS", default=10)
+DEADLINE_EARLIEST = datetime.date.fromisoformat(env.str("DEADLINE_EARLIEST", default="2000-01-01"))
 
 # --- Rollups -----------------------------------------------------------------------------
 # Trend series: at most this many periods (weeks or months) in one response.
@@ -327,11 +367,29 @@ TRACKER_LEDGER_MAX_ROWS = env.int("TRACKER_LEDGER_MAX_ROWS", default=5000)
 TRACKER_LEDGER_SYNC_MAX_ROWS = env.int("TRACKER_LEDGER_SYNC_MAX_ROWS", default=300)
 
 # --- API ---------------------------------------------------------------------------------
-# Login lockout (tracker.services.auth): failures per account at an address, and per address
-# across accounts, within a window; reaching the limit locks that key for LOGIN_LOCKOUT_SECONDS.
+# Login waits (tracker.services.auth): failures are counted per account at an address and per
+# address across accounts, within a window. From the LOGIN_LOCKOUT_FAILURES-th failure on, each
+# further one makes that key wait, doubling from LOGIN_DELAY_BASE_SECONDS up to
+# LOGIN_LOCKOUT_SECONDS. A browser that signed in as the account before (device cookie) is not
+# held by its address's count.
 LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
 LOGIN_LOCKOUT_ADDRESS_FAILURES = env.int("LOGIN_LOCKOUT_ADDRESS_FAILURES", default=30)
 LOGIN_LOCKOUT_WINDOW_SECONDS = env.int("LOGIN_LOCKOUT_WINDOW_SECONDS", default=15 * 60)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+LOGIN_DELAY_BASE_SECONDS = env.int("LOGIN_DELAY_BASE_SECONDS", default=15)
+LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS = env.int(
+    "LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS", default=180 * 24 * 3600
+)
 # Largest page a client may ask for with ?page_size=.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
+
+# A refused CSRF check answers with the site's Chinese 403 page, not Django's English one.
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+
+# --- Monthly report ----------------------------------------------------------------------
+# The Word template of the monthly .docx (docxtpl). An office may point this at its own copy
+# of the shipped template (variables: docs/reports.md).
+REPORTS_MONTHLY_TEMPLATE = env.str(
+    "REPORTS_MONTHLY_TEMPLATE",
+    default=str(BASE_DIR / "reports" / "templates" / "reports" / "monthly_report.docx"),
+)

@@ -1,7 +1,9 @@
 """Production: PostgreSQL and Redis by URL, HTTPS, secrets required from the environment."""
 
+from config.error_reporting import init_error_reporting
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import build_logging, env
 
 SECRET_KEY = env.str("SECRET_KEY")
 DEBUG = False
@@ -22,3 +24,25 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Celery queues by kind of work (config/celery_queues.py); deploy/ runs a worker per queue.
+# CELERY_QUEUES_BY_KIND=False puts everything back on one queue for a single-worker site.
+if env.bool("CELERY_QUEUES_BY_KIND", default=True):
+    from config import celery_queues
+
+    CELERY_TASK_QUEUES = celery_queues.task_queues()
+    CELERY_TASK_DEFAULT_QUEUE = celery_queues.SWEEPS
+    CELERY_TASK_ROUTES = celery_queues.ROUTES
+
+# JSON lines with request id and user id for the log collector (LOG_FORMAT=plain to read by eye).
+LOGGING = build_logging(
+    level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="json")
+)
+
+# Crash reports (config/error_reporting.py): off unless SENTRY_DSN names the intranet's server.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+init_error_reporting(
+    dsn=SENTRY_DSN,
+    environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+    release=env.str("SENTRY_RELEASE", default=None),
+)

@@ -5,7 +5,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api.serializers import InspectionBriefSerializer, UserBriefSerializer
+from config.api.serializers import (
+    InputSerializer,
+    InspectionBriefSerializer,
+    RefuseUnknownFieldsMixin,
+    UserBriefSerializer,
+)
 from reports.models import ExtractedFigure, ExtractedItem, RollupSnapshot, SourceReport
 from tracker import access
 from tracker.figures.rollups import Grouping, Period, RollupFilters
@@ -56,7 +61,7 @@ class TrendQuerySerializer(RollupQuerySerializer):
     )
 
 
-class SnapshotCreateSerializer(RollupQuerySerializer):
+class SnapshotCreateSerializer(RefuseUnknownFieldsMixin, RollupQuerySerializer):
     name = serializers.CharField(max_length=200, label="快照名称")
 
 
@@ -129,7 +134,7 @@ class TrendResponseSerializer(serializers.Serializer):
 # --- Report documents -------------------------------------------------------------------
 
 
-class ReportUploadSerializer(serializers.Serializer):
+class ReportUploadSerializer(InputSerializer):
     # Empty and unreadable files are refused by the reader with its own code and message.
     file = serializers.FileField(
         max_length=255, allow_empty_file=True, label="报告文件",
@@ -210,16 +215,16 @@ class ScopedInspectionField(serializers.PrimaryKeyRelatedField):
         return _visible_inspections(self.parent)
 
 
-class ReportUpdateSerializer(serializers.Serializer):
+class ReportUpdateSerializer(InputSerializer):
     report_date = serializers.DateField(required=False, allow_null=True, label="报告日期")
     inspection = ScopedInspectionField(required=False, allow_null=True, label="对应巡视巡察")
 
 
-class FigureConfirmSerializer(serializers.Serializer):
+class FigureConfirmSerializer(InputSerializer):
     inspection = ScopedInspectionField(label="对应巡视巡察")
 
 
-class ItemConfirmAsProblemSerializer(serializers.Serializer):
+class ItemConfirmAsProblemSerializer(InputSerializer):
     inspection = ScopedInspectionField(label="巡视巡察")
     aspect = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
                                    label="方面")
@@ -236,14 +241,14 @@ class ScopedProblemField(serializers.PrimaryKeyRelatedField):
         return Problem.objects.filter(access.visible_problems_q(request.user))
 
 
-class ItemConfirmAsTaskSerializer(serializers.Serializer):
+class ItemConfirmAsTaskSerializer(InputSerializer):
     problem = ScopedProblemField(label="所属问题")
     lead_unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), label="牵头单位")
     deadline = serializers.DateField(allow_null=True, label="完成时限（长期坚持可为空）")
     task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.BY_DEADLINE,
                                         label="任务类型")
     title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="",
-                                  label="任务名称（不填则取条目内容）")
+                                  label="任务名称（不填则取条目的第一句或第一分句）")
 
 
 # --- Reconciliation -----------------------------------------------------------------------

@@ -7,11 +7,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.parsers import BoundedJSONParser
 from config.api.permissions import anyone_signed_in, supervisor_or_admin
 from reports import services
 from reports.api import serializers
@@ -156,7 +157,7 @@ class ReportViewSet(
     ordering = ["-imported_at", "-id"]
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "head", "options"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
     rules = dict.fromkeys(["list", "retrieve", "create", "partial_update"], supervisor_or_admin)
 
     def get_queryset(self):

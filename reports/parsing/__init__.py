@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from reports.parsing.cleaning import clean_text
-from reports.parsing.extract import Count, Extraction, Figure, Metadata, extract
+from reports.parsing.extract import Count, Extraction, Figure, Metadata, extract, report_title
 from reports.parsing.numerals import is_redacted, parse_count
 from reports.parsing.reading import DecodedDocument, DocumentError, read_document
 from reports.parsing.structure import Item, Section, parse_sections
@@ -30,6 +30,7 @@ __all__ = [
     "parse_count",
     "parse_sections",
     "read_document",
+    "report_title",
     "to_json",
 ]
 

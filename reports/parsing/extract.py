@@ -174,6 +174,25 @@ def extract_metadata(text: str) -> Metadata:
     )
 
 
+# A title line is short and is not a sentence: no full stop inside, no clause or greeting
+# ("市委办公室：") at its end. Longer or punctuated first lines are the opening paragraph.
+_TITLE_MAX_LENGTH = 80
+_NOT_IN_TITLE = re.compile(r"[。！？；!?;]")
+_NOT_AT_TITLE_END = ("，", "、", "：", ":", ",")
+
+
+def report_title(title: str | None, filename: str) -> str:
+    """The name a stored report goes by: its title line, or, when the text has none (it starts
+    with a paragraph or an addressee), the file name without its extension."""
+    line = (title or "").strip()
+    if (line and len(line) <= _TITLE_MAX_LENGTH and not _NOT_IN_TITLE.search(line)
+            and not line.endswith(_NOT_AT_TITLE_END)):
+        return line
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return stem.strip() or line[:_TITLE_MAX_LENGTH]
+
+
 def _first_match(pattern: re.Pattern[str], places: list[str]) -> str | None:
     for place in places:
         match = pattern.search(place)

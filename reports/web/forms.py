@@ -36,6 +36,8 @@ class MonthlyReportForm(forms.Form):
 class ReportUploadForm(forms.Form):
     file = forms.FileField(
         label="报告文件",
+        # An empty file is the reader's to refuse, by name ("文件为空"), not "请选择文件".
+        allow_empty_file=True,
         widget=forms.ClearableFileInput(
             attrs={"class": "form-control", "accept": ".txt,.docx,.pdf"}
         ),

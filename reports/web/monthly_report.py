@@ -1,17 +1,20 @@
 """The monthly progress report (整改进展情况) as .docx, from the rollups, in official phrasing.
 
-Pure assembly: figures and lists in, a python-docx Document out. The view chooses the
-inspection and the date and reads the figures through the rollups.
+Pure assembly: figures and lists in, the Word template filled in (docxtpl), bytes out. The view
+chooses the inspection and the date and reads the figures through the rollups. The template is
+the shipped one (reports/templates/reports/monthly_report.docx, built by
+`manage.py build_report_template`) or an office's own (REPORTS_MONTHLY_TEMPLATE); its variables
+are listed in docs/reports.md and built by `report_context`.
 """
 
 import datetime as dt
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
-from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
-from docx.shared import Pt
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from docxtpl import DocxTemplate
 
 CHINESE_ORDINALS = "一二三四五六七八九十"
 
@@ -33,74 +36,63 @@ def subject_of(inspection) -> str:
     return f"{inspection.team}反馈意见" if inspection.team else inspection.title
 
 
-def _font(run, size: float, *, bold: bool = False, family: str = "仿宋_GB2312") -> None:
-    run.font.size = Pt(size)
-    run.font.bold = bold
-    run.font.name = family
-    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), family)
+PLANS = (
+    "持续压实整改责任，对未完成整改任务实行挂图作战、对账销号。",
+    "对逾期任务逐项督办，必要时约谈责任单位主要负责同志。",
+    "对已完成整改任务开展“回头看”，巩固整改成果，防止问题反弹。",
+)
 
 
-def _paragraph(doc, text: str, *, size: float = 16, bold: bool = False, family="仿宋_GB2312",
-               center: bool = False, indent: bool = True):
-    paragraph = doc.add_paragraph()
-    if center:
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    elif indent:
-        paragraph.paragraph_format.first_line_indent = Pt(size * 2)
-    _font(paragraph.add_run(text), size, bold=bold, family=family)
-    return paragraph
+def template_path() -> Path:
+    return Path(settings.REPORTS_MONTHLY_TEMPLATE)
 
 
-def build_monthly_report(
+def report_context(
     *, inspection, as_of: dt.date, sentence: str, figures, unit_rows, overdue: list[OverdueItem],
     compiled_by: str,
-) -> bytes:
+) -> dict:
+    """The template's variables (docs/reports.md lists them): plain strings and numbers only,
+    so an office's template needs nothing but docxtpl's tags."""
+    return {
+        "title": f"{inspection.title}进展情况",
+        "inspection_title": inspection.title,
+        "team": inspection.team,
+        "subject": subject_of(inspection),
+        "as_of": date_cn(as_of),
+        "sentence": sentence,
+        "overdue_count": figures.overdue,
+        "total": figures.total,
+        "completed": figures.completed,
+        "completion_rate": f"{figures.completion_rate}%",
+        "unit_rows": [
+            {"label": row.label, "total": row.figures.total, "completed": row.figures.completed,
+             "basically_completed": row.figures.basically_completed,
+             "long_term": row.figures.long_term, "not_completed": row.figures.not_completed,
+             "completion_rate": f"{row.figures.completion_rate}%",
+             "light": row.figures.light_label}
+            for row in unit_rows
+        ],
+        "overdue": [
+            {"number": number, "title": item.title, "lead_unit": item.lead_unit,
+             "deadline": date_cn(item.deadline), "days_left": item.days_left}
+            for number, item in enumerate(overdue, start=1)
+        ],
+        "plans": [f"{ordinal}是{plan}" for ordinal, plan in zip(CHINESE_ORDINALS, PLANS,
+                                                                  strict=False)],
+        "compiled_by": compiled_by,
+        "date": date_cn(as_of),
+    }
+
+
+def build_monthly_report(*, template: Path | None = None, **facts) -> bytes:
     """The document: title, 一、总体进展 (the rollup sentence), 二、各责任单位整改情况 (a
-    table), 三、逾期未完成任务, 四、下步工作打算."""
-    doc = Document()
-    _paragraph(doc, f"{inspection.title}进展情况", size=22, family="方正小标宋简体",
-               center=True)
-    _paragraph(doc, f"（截至{date_cn(as_of)}）", size=16, family="楷体_GB2312", center=True)
-
-    _paragraph(doc, "一、总体进展", family="黑体")
-    _paragraph(doc, sentence)
-    if figures.overdue:
-        _paragraph(doc, f"目前逾期未完成整改任务{figures.overdue}项，需重点督办。")
-
-    _paragraph(doc, "二、各责任单位整改情况", family="黑体")
-    table = doc.add_table(rows=1, cols=8)
-    table.style = "Table Grid"
-    headers = ("责任单位", "任务数", "已完成整改", "基本完成整改", "长期坚持", "未完成整改",
-               "整改完成率", "灯色")
-    for cell, text in zip(table.rows[0].cells, headers, strict=True):
-        cell.text = text
-    for row in unit_rows:
-        f = row.figures
-        values = (row.label, f.total, f.completed, f.basically_completed, f.long_term,
-                  f.not_completed, f"{f.completion_rate}%", f.light_label)
-        for cell, value in zip(table.add_row().cells, values, strict=True):
-            cell.text = str(value)
-
-    _paragraph(doc, "三、逾期未完成任务", family="黑体")
-    if overdue:
-        for number, item in enumerate(overdue, start=1):
-            _paragraph(doc, f"{number}. {item.title}（牵头单位：{item.lead_unit}，完成时限："
-                            f"{date_cn(item.deadline)}，{item.days_left}）")
-    else:
-        _paragraph(doc, "截至本报告日期，无逾期未完成的整改任务。")
-
-    _paragraph(doc, "四、下步工作打算", family="黑体")
-    plans = [
-        "持续压实整改责任，对未完成整改任务实行挂图作战、对账销号。",
-        "对逾期任务逐项督办，必要时约谈责任单位主要负责同志。",
-        "对已完成整改任务开展“回头看”，巩固整改成果，防止问题反弹。",
-    ]
-    for ordinal, plan in zip(CHINESE_ORDINALS, plans, strict=False):
-        _paragraph(doc, f"{ordinal}是{plan}")
-
-    _paragraph(doc, f"{compiled_by}　{date_cn(as_of)}", indent=False).alignment = (
-        WD_ALIGN_PARAGRAPH.RIGHT
-    )
+    table), 三、逾期未完成任务, 四、下步工作打算, filled into the Word template."""
+    path = template or template_path()
+    if not path.is_file():
+        raise ImproperlyConfigured(f"月度报告模板不存在：{path}（设置 REPORTS_MONTHLY_TEMPLATE）")
+    document = DocxTemplate(path)
+    # Autoescape: a task title with "&" or "<" must stay text, not break the document's XML.
+    document.render(report_context(**facts), autoescape=True)
     buffer = io.BytesIO()
-    doc.save(buffer)
+    document.save(buffer)
     return buffer.getvalue()

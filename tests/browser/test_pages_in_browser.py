@@ -38,11 +38,11 @@ def test_officer_reports_and_submits_supervisor_closes_dashboard_counts_it(
     officer.screenshot(path=str(artifacts / "task-page.png"), full_page=True)
 
     supervisor.goto(f"{live_server.url}/review/")
-    row = supervisor.locator(f'tr.review-row[data-task="{task.pk}"]')
+    row = supervisor.locator(f'.review-row[data-task="{task.pk}"]')
     assert row.get_by_text("课后服务整改报告.pdf").count() == 1
     row.locator(".close-form input[name=close-note]").fill("经核查，整改到位。")
     row.locator(".close-form button[type=submit]").click()
-    supervisor.wait_for_selector("text=已审核销号")
+    supervisor.wait_for_selector(f"text=已销号：{task.title}")
 
     supervisor.goto(f"{live_server.url}/dashboard/")
     assert completed_for(supervisor, inspection) == before + 1

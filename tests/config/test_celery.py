@@ -12,6 +12,8 @@ import pytest
 from django.conf import settings
 
 from config.celery_app import app, ensure_broker_folders
+from tests.databases import database_url_of_test_db
+from tracker.services.heartbeat import heartbeat_seen_at
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,12 +44,15 @@ def test_redis_broker_is_used_when_configured():
 
 
 @pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_a_task_sent_through_the_broker(tmp_path):
-    """The message crosses a real broker (filesystem by default, Redis in CI's second run)."""
+    """The message crosses a real broker (filesystem by default, Redis in CI's second run), and
+    the worker's heartbeat lands in the database the readiness check reads."""
     ensure_broker_folders()
     queue = f"test-{uuid.uuid4().hex[:8]}"
     log = tmp_path / "worker.log"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
+           "DATABASE_URL": database_url_of_test_db()}
     with log.open("w") as out:
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker",
@@ -62,6 +67,7 @@ def test_a_real_worker_runs_a_task_sent_through_the_broker(tmp_path):
             assert worker.poll() is None, log.read_text()
             time.sleep(0.3)
         assert "beat tick" in log.read_text(), log.read_text()
+        assert heartbeat_seen_at() is not None
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -17,6 +17,8 @@ from tracker.models import (
     Delivery,
     DeliveryStatus,
     DispatchRequest,
+    EventNotice,
+    EventType,
     Evidence,
     ExtensionStatus,
     HolidayKind,
@@ -26,6 +28,7 @@ from tracker.models import (
     LoginFailure,
     Notification,
     NotificationKind,
+    NotificationPreference,
     Problem,
     ProgressReport,
     Reminder,
@@ -221,6 +224,26 @@ class DeliveryFactory(DjangoModelFactory):
     channel = Channel.EMAIL
     status = DeliveryStatus.PENDING
     created_at = factory.LazyFunction(timezone.now)
+
+
+class EventNoticeFactory(DjangoModelFactory):
+    class Meta:
+        model = EventNotice
+
+    event = EventType.SENT_BACK
+    key = factory.Sequence(lambda n: f"task_event:{n}")
+    task = factory.SubFactory(TaskFactory, status=TaskStatus.IN_PROGRESS)
+    recipient_user = factory.SubFactory(UserFactory)
+    text = "督导人员退回整改，请按退回理由继续整改后重新提交"
+    note = "佐证材料不全"
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class NotificationPreferenceFactory(DjangoModelFactory):
+    class Meta:
+        model = NotificationPreference
+
+    user = factory.SubFactory(UserFactory)
 
 
 class DispatchRequestFactory(DjangoModelFactory):

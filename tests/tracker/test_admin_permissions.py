@@ -40,6 +40,7 @@ from tests.tracker.factories import (
     EvidenceFactory,
     HolidayOverrideFactory,
     InspectionFactory,
+    LoginFailureFactory,
     NotificationFactory,
     ProblemFactory,
     ProgressReportFactory,
@@ -58,6 +59,7 @@ from tracker.models import (
     HolidayKind,
     HolidayOverride,
     Inspection,
+    LoginFailure,
     Notification,
     Problem,
     ProgressReport,
@@ -109,6 +111,7 @@ SEEN_BY = {
     "rep_county": ALL, "rep_city": ALL, "rep_finance": TOP,
     # holiday overrides (节假日安排): administrators only
     "h_2027": ADMIN,
+    "lf_alice": ADMIN,
 }
 TASK_RECORDS = ("event", "progress", "evidence", "extension")
 for _task in ("t_bureau", "t_mixed", "t_town", "t_finance"):
@@ -145,11 +148,11 @@ DELETABLE = {Unit, Inspection, Problem, HolidayOverride}
 ADDABLE = {Unit: ADMIN, User: ADMIN, Inspection: ALL, Problem: ALL, Task: ALL,
            HolidayOverride: ADMIN}
 # Models whose admin answers 403 (not 404) to everyone but the administrator.
-ADMIN_ONLY = (User, HolidayOverride)
+ADMIN_ONLY = (User, HolidayOverride, LoginFailure)
 
 MODELS = [Unit, User, Inspection, Problem, Task, TaskEvent, ProgressReport, Evidence,
           DeadlineExtension, Reminder, Notification, Delivery, DispatchRequest, SourceReport,
-          ExtractedFigure, ExtractedItem, HolidayOverride]
+          ExtractedFigure, ExtractedItem, HolidayOverride, LoginFailure]
 
 
 def test_every_tracker_and_reports_admin_model_is_in_the_table():
@@ -260,6 +263,8 @@ def _build() -> World:
                                                      quote=f"数据{mark(f'figure:{name}')}")
         o[f"item:{name}"] = ExtractedItemFactory(report=report, kind="problem",
                                                  text=f"条目{mark(f'item:{name}')}")
+    o["lf_alice"] = LoginFailureFactory(key=f"account:{mark('lf_alice')}|10.0.0.1",
+                                        failures=5)
     o["h_2027"] = HolidayOverrideFactory(date=dt.date(2027, 1, 1), kind=HolidayKind.HOLIDAY,
                                          name=f"元旦{mark('h_2027')}")
     return w
@@ -544,6 +549,7 @@ ACTIONS = [
      ReviewState.REJECTED, CHANGED_BY),
     # Django's bulk delete is not offered (objects are deleted one by one, through the
     # services): posting it anyway deletes nothing, not even what nothing refers to.
+    (LoginFailure, "unlock_selected", _exists, False, {"lf_alice": ADMIN}),
     (Unit, "delete_selected", _exists, False, {}, ("leaf_town", "leaf_finance")),
     (Problem, "delete_selected", _exists, False, {}, ("p_spare_city", "p_spare_county")),
 ]

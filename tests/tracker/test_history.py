@@ -137,7 +137,7 @@ def test_database_refuses_a_deadline_column_on_a_status_event(bureau_task):
 def _page_entries(user, task) -> list[tuple[str, str]]:
     html = logged_in(user).get(f"/tasks/{task.pk}/").content.decode()
     table = html.split('id="deadline-history"')[1].split("</table>")[0]
-    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", table)
+    rows = re.findall(r"<tr><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>", table)
     return [(date, label) for date, label in rows]
 
 

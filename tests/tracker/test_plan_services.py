@@ -138,9 +138,9 @@ def test_evidence_is_stored_privately_with_its_hash(alice, bureau_task, settings
 @pytest.mark.parametrize(
     ("uploaded", "message"),
     [
-        (SimpleUploadedFile("病毒.exe", b"MZ\x90\x00"), "不支持的文件类型“exe”"),
+        (SimpleUploadedFile("病毒.exe", b"MZ\x90\x00"), "病毒.exe：文件类型不允许"),
         (SimpleUploadedFile("伪装.pdf", b"MZ\x90\x00 not a pdf"), "文件内容与扩展名“pdf”不符"),
-        (SimpleUploadedFile("空.pdf", b""), "文件为空"),
+        (SimpleUploadedFile("空.pdf", b""), "文件为空：空.pdf"),
     ],
 )
 def test_evidence_of_forbidden_type_is_refused(alice, bureau_task, uploaded, message):

@@ -1,4 +1,5 @@
-"""In-app notifications under /api/v1/notifications/: list mine, unread count, mark read.
+"""In-app notifications under /api/v1/notifications/: list mine, unread count, mark read,
+and my notification preferences (preferences/: GET, PATCH; issue 11).
 
 Self-contained (its own serializer) and scoped to the requesting user: nobody sees or marks
 anyone else's notifications.
@@ -12,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.permissions import anyone_signed_in
-from tracker.models import Notification
+from tracker.models import DeliveryMode, EventType, Notification
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
+from tracker.reminders.preferences import notification_preferences_update, preference_of
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -80,7 +82,50 @@ class MarkAllReadView(APIView):
         return Response({"marked": notification_mark_all_read(user=request.user)})
 
 
+class NotificationPreferenceSerializer(serializers.Serializer):
+    """我的通知设置：各类事项是否通知、是否发邮件（站内消息始终开启）、即时或每日汇总。"""
+
+    on_submitted = serializers.BooleanField(required=False, help_text=EventType.SUBMITTED.label)
+    on_sent_back = serializers.BooleanField(required=False, help_text=EventType.SENT_BACK.label)
+    on_extension_decided = serializers.BooleanField(
+        required=False, help_text=EventType.EXTENSION_DECIDED.label
+    )
+    on_reopened = serializers.BooleanField(required=False, help_text=EventType.REOPENED.label)
+    on_supporting_assigned = serializers.BooleanField(
+        required=False, help_text=EventType.SUPPORTING_ASSIGNED.label
+    )
+    by_email = serializers.BooleanField(required=False, help_text="同时发送电子邮件")
+    mode = serializers.ChoiceField(
+        choices=DeliveryMode.choices, required=False,
+        error_messages={"invalid_choice": "发送方式只能是 immediate（即时）或 digest（每日汇总）"},
+    )
+    inbox = serializers.SerializerMethodField(help_text="站内消息始终开启")
+
+    def get_inbox(self, obj) -> bool:
+        return True
+
+
+class NotificationPreferenceView(APIView):
+    """我的通知设置（只能查看和修改本人的）。"""
+
+    rules = {"get": anyone_signed_in, "patch": anyone_signed_in}
+
+    @extend_schema(responses=NotificationPreferenceSerializer)
+    def get(self, request):
+        return Response(NotificationPreferenceSerializer(preference_of(request.user)).data)
+
+    @extend_schema(request=NotificationPreferenceSerializer,
+                   responses=NotificationPreferenceSerializer)
+    def patch(self, request):
+        serializer = NotificationPreferenceSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        pref = notification_preferences_update(user=request.user, **serializer.validated_data)
+        return Response(NotificationPreferenceSerializer(pref).data)
+
+
 urlpatterns = [
+    path("preferences/", NotificationPreferenceView.as_view(),
+         name="notification-preferences"),
     path("", NotificationListView.as_view(), name="notification-list"),
     path("unread-count/", UnreadCountView.as_view(), name="notification-unread-count"),
     path("read-all/", MarkAllReadView.as_view(), name="notification-read-all"),

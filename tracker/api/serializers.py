@@ -9,8 +9,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.serializers import (
+    InputSerializer,
     InspectionBriefSerializer,
     ProblemBriefSerializer,
+    RefuseUnknownFieldsMixin,
     UnitBriefSerializer,
     UserBriefSerializer,
 )
@@ -35,7 +37,7 @@ from tracker.services.tasks import allowed_actions
 # --- Units and users ----------------------------------------------------------------------
 
 
-class UnitSerializer(serializers.ModelSerializer):
+class UnitSerializer(RefuseUnknownFieldsMixin, serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
 
     class Meta:
@@ -78,7 +80,7 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UserCreateSerializer(serializers.Serializer):
+class UserCreateSerializer(InputSerializer):
     username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
     role = serializers.ChoiceField(choices=Role.choices)
@@ -112,7 +114,7 @@ class UserCreateSerializer(serializers.Serializer):
 # --- Inspections and problems -------------------------------------------------------------
 
 
-class InspectionSerializer(serializers.ModelSerializer):
+class InspectionSerializer(RefuseUnknownFieldsMixin, serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     mode_display = serializers.CharField(source="get_mode_display", read_only=True)
 
@@ -125,7 +127,7 @@ class InspectionSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
-class ProblemSerializer(serializers.ModelSerializer):
+class ProblemSerializer(RefuseUnknownFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Problem
         fields = ["id", "inspection", "aspect", "number", "text"]
@@ -212,7 +214,7 @@ class TaskDetailSerializer(TaskSerializer):
         return allowed_actions(self.context["request"].user, task)
 
 
-class TaskCreateSerializer(serializers.Serializer):
+class TaskCreateSerializer(InputSerializer):
     problem = serializers.PrimaryKeyRelatedField(queryset=Problem.objects.none())
     title = serializers.CharField(max_length=300)
     measures = serializers.CharField(required=False, allow_blank=True, default="")
@@ -235,7 +237,7 @@ class TaskCreateSerializer(serializers.Serializer):
             )
 
 
-class TaskUpdateSerializer(serializers.Serializer):
+class TaskUpdateSerializer(InputSerializer):
     """A supervisor's edit of the plan. Status, progress and the rest are not fields here:
     sending them is refused by name, not silently ignored."""
 
@@ -255,21 +257,13 @@ class TaskUpdateSerializer(serializers.Serializer):
         help_text="读取时的版本号（或使用 If-Match 请求头）",
     )
 
-    def validate(self, attrs):
-        allowed = set(self.fields)
-        data = self.initial_data if isinstance(self.initial_data, dict) else {}
-        unknown = sorted(str(key) for key in data if key not in allowed)
-        if unknown:
-            raise serializers.ValidationError(
-                {key: ["该字段不能修改（状态只能通过流转操作改变）"] for key in unknown}
-            )
-        return attrs
+    unknown_field_hint = "该字段不能修改（状态只能通过流转操作改变）"
 
 
 assert set(TASK_EDITABLE_FIELDS) <= set(TaskUpdateSerializer._declared_fields)
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(InputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="",
                                  help_text="说明（退回、转为长期坚持、重新打开时必填）")
     version = serializers.IntegerField(
@@ -333,8 +327,9 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return f"/api/v1/evidence/{evidence.pk}/download/"
 
 
-class EvidenceUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(max_length=255, allow_empty_file=False)
+class EvidenceUploadSerializer(InputSerializer):
+    # An empty file is refused by the service, which names it ("文件为空：…").
+    file = serializers.FileField(max_length=255, allow_empty_file=True)
     progress_report = serializers.IntegerField(required=False, allow_null=True, min_value=1,
                                                max_value=2**62)
 
@@ -352,12 +347,12 @@ class ExtensionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ExtensionRequestSerializer(serializers.Serializer):
+class ExtensionRequestSerializer(InputSerializer):
     requested_deadline = serializers.DateField()
     reason = serializers.CharField()
 
 
-class ExtensionDecisionSerializer(serializers.Serializer):
+class ExtensionDecisionSerializer(InputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="",
                                  help_text="审批意见（驳回时必填）")
 
@@ -365,7 +360,7 @@ class ExtensionDecisionSerializer(serializers.Serializer):
 # --- Authentication -----------------------------------------------------------------------
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(InputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False,
                                      style={"input_type": "password"})

@@ -489,7 +489,7 @@ class EvidenceViewSet(
         evidence = self.get_object()
         response = FileResponse(
             evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name,
-            content_type=evidence.content_type,
+            content_type=evidence_services.evidence_content_type(evidence),
         )
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, no-store"

@@ -13,6 +13,10 @@ from openpyxl.utils.datetime import from_excel
 
 from tracker.models.tasks import TaskStatus, TaskType
 
+# The task-name rule moved to tracker.text (also used by the reports app); re-exported here so
+# the ledger reader's imports keep working.
+from tracker.text import TITLE_MAX, derive_title  # noqa: F401
+
 
 class CellError(ValueError):
     def __init__(self, reason: str):
@@ -255,19 +259,3 @@ def parse_units(lead_cell: object, supporting_cell: object = None) -> tuple[str,
             seen.add(name)
             unique.append(name)
     return first, unique
-
-
-# --- 整改任务 -------------------------------------------------------------------------------
-
-_ENUMERATOR = re.compile(
-    r"^([（(]?[0-9一二三四五六七八九十]+[)）.、．]|[一二三四五六七八九十]+是)\s*"
-)
-TITLE_MAX = 60
-
-
-def derive_title(measures: str) -> str:
-    """A task name when the ledger has no 整改任务 column: the measure's first sentence."""
-    first = clean_text(measures).split("\n", 1)[0]
-    first = _ENUMERATOR.sub("", first)
-    sentence = re.split(r"[。；;！!]", first, maxsplit=1)[0].strip() or first
-    return sentence if len(sentence) <= TITLE_MAX else sentence[: TITLE_MAX - 1] + "…"

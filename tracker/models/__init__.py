@@ -1,15 +1,21 @@
 from tracker.models.calendar import HolidayKind, HolidayOverride, WorkdayCalendarGeneration
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
 from tracker.models.ledger_jobs import LedgerJob, LedgerJobKind, LedgerJobState
+from tracker.models.operations import ServiceHeartbeat
 from tracker.models.reminders import (
     Channel,
     Delivery,
+    DeliveryMode,
     DeliveryStatus,
     DispatchRequest,
+    EventNotice,
+    EventType,
     Notification,
     NotificationKind,
+    NotificationPreference,
     Reminder,
 )
+from tracker.models.saved_filters import SavedFilter
 from tracker.models.security import LoginFailure
 from tracker.models.tasks import (
     CLOSED_STATUSES,
@@ -33,8 +39,11 @@ __all__ = [
     "Channel",
     "DeadlineExtension",
     "Delivery",
+    "DeliveryMode",
     "DeliveryStatus",
     "DispatchRequest",
+    "EventNotice",
+    "EventType",
     "Evidence",
     "ExtensionStatus",
     "HolidayKind",
@@ -48,10 +57,13 @@ __all__ = [
     "LoginFailure",
     "Notification",
     "NotificationKind",
+    "NotificationPreference",
     "Problem",
     "ProgressReport",
     "Reminder",
     "Role",
+    "SavedFilter",
+    "ServiceHeartbeat",
     "Task",
     "TaskAction",
     "TaskEvent",

@@ -8,6 +8,10 @@
 - Delivery: one outbound send of a notification on one channel (e-mail, WeCom, DingTalk), claimed
   pending → sending → sent by a conditional UPDATE, or failed after its retries.
 - DispatchRequest: the monthly request (按月调度) to a unit to report progress by a date.
+- EventNotice: one thing that happened to a task (sent back, submitted, extension decided …)
+  told to one person, exactly once (unique per recipient, event and key). It is carried by a
+  notification of its own (immediate) or by the recipient's next daily digest (digest mode).
+- NotificationPreference: what a person wants to be told of, on which channels, and when.
 """
 
 from django.conf import settings
@@ -91,6 +95,7 @@ class Reminder(models.Model):
 class NotificationKind(models.TextChoices):
     DIGEST = "digest", "每日提醒汇总"
     DISPATCH = "dispatch", "按月调度"
+    EVENT = "event", "事项通知"
 
 
 class Notification(models.Model):
@@ -128,9 +133,11 @@ class Notification(models.Model):
                 | Q(recipient_user__isnull=True, recipient_unit__isnull=False),
                 name="notification_exactly_one_recipient",
             ),
+            # Digests and dispatch requests: one per recipient and day. Event messages are
+            # kept unique by their EventNotice instead (several events may happen in a day).
             models.UniqueConstraint(
                 fields=["recipient_user", "kind", "day"],
-                condition=Q(recipient_user__isnull=False),
+                condition=Q(recipient_user__isnull=False) & ~Q(kind="event"),
                 name="notification_once_per_user_day",
             ),
             models.UniqueConstraint(
@@ -229,3 +236,98 @@ class DispatchRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.month:%Y-%m}"
+
+
+class EventType(models.TextChoices):
+    """Things that happen to a task that someone must hear of at once (issue 11)."""
+
+    SUBMITTED = "submitted", "任务提交销号，等待审核"
+    SENT_BACK = "sent_back", "任务被退回整改"
+    EXTENSION_DECIDED = "extension_decided", "延期申请已审批"
+    REOPENED = "reopened", "已销号的任务被重新打开"
+    SUPPORTING_ASSIGNED = "supporting_assigned", "本单位被列为配合单位"
+
+
+class EventNotice(models.Model):
+    event = models.CharField("事项", max_length=30, choices=EventType.choices)
+    # What happened, unique within the event: "task_event:<TaskEvent id>" for a transition,
+    # "extension:<id>" for a decision. A retried or doubled call produces the same key.
+    key = models.CharField("事项标识", max_length=80)
+    task = models.ForeignKey(
+        "tracker.Task", verbose_name="整改任务", on_delete=models.CASCADE,
+        related_name="event_notices",
+    )
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="接收人", on_delete=models.CASCADE,
+        related_name="event_notices",
+    )
+    text = models.CharField("内容", max_length=300)
+    note = models.TextField("说明", blank=True)
+    created_at = models.DateTimeField("发生时间")
+    notification = models.ForeignKey(
+        Notification, verbose_name="所在消息", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="event_notices",
+    )
+
+    class Meta:
+        verbose_name = "事项通知"
+        verbose_name_plural = "事项通知"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient_user", "event", "key"], name="event_notice_once"
+            ),
+        ]
+        indexes = [
+            # Digest mode: the daily digest finds notices not yet in a message.
+            models.Index(
+                fields=["recipient_user", "id"], condition=Q(notification__isnull=True),
+                name="event_notice_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} #{self.task_id} → {self.recipient_user_id}"
+
+
+class DeliveryMode(models.TextChoices):
+    IMMEDIATE = "immediate", "即时：每件事单独通知"
+    DIGEST = "digest", "每日汇总：并入次日（或当日尚未发出的）提醒汇总"
+
+
+class NotificationPreference(models.Model):
+    """A person's choices. No row means the defaults: every event, e-mail on, immediate.
+
+    The in-app inbox is always on: it is the record of what the person was told (and the
+    deadline reminders and monthly dispatch requests cannot be switched off, only moved to
+    fewer channels)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE,
+        related_name="notification_preference",
+    )
+    on_submitted = models.BooleanField("任务提交销号，等待我审核", default=True)
+    on_sent_back = models.BooleanField("本单位的任务被退回整改", default=True)
+    on_extension_decided = models.BooleanField("我的延期申请已审批", default=True)
+    on_reopened = models.BooleanField("本单位的任务被重新打开", default=True)
+    on_supporting_assigned = models.BooleanField("本单位被列为配合单位", default=True)
+    by_email = models.BooleanField("同时发送电子邮件", default=True)
+    mode = models.CharField(
+        "发送方式", max_length=20, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE
+    )
+    updated_at = models.DateTimeField("修改时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "通知设置"
+        verbose_name_plural = "通知设置"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mode__in=DeliveryMode.values), name="notification_pref_mode_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} 通知设置"
+
+    def wants(self, event: str) -> bool:
+        return bool(getattr(self, f"on_{event}"))

@@ -86,7 +86,11 @@ class Task(models.Model):
         default=TaskStatus.NOT_STARTED,
         editable=False,
     )
-    progress_percent = models.PositiveSmallIntegerField("进度（%）", default=0, editable=False)
+    # The percent of the latest progress report that gave one; None while nobody has
+    # reported a percent (shown as nothing, never as 0%).
+    progress_percent = models.PositiveSmallIntegerField(
+        "进度（%）", null=True, blank=True, default=None, editable=False
+    )
     started_at = models.DateTimeField("启动时间", null=True, blank=True, editable=False)
     completed_at = models.DateTimeField("完成时间", null=True, blank=True, editable=False)
     closed_at = models.DateTimeField("销号时间", null=True, blank=True, editable=False)

@@ -17,8 +17,10 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from tracker.models import (
+    Channel,
     Delivery,
     DeliveryStatus,
     Notification,
@@ -26,6 +28,7 @@ from tracker.models import (
     Unit,
     User,
 )
+from tracker.reminders.preferences import preferences_for
 from tracker.reminders.transports import TRANSPORTS, SendFailed, TryLater, transports_for
 
 logger = logging.getLogger(__name__)
@@ -36,6 +39,12 @@ class DeliveryTryLater(Exception):
 
 
 # --- rendering ---------------------------------------------------------------------------
+
+
+def _split(items: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(reminders, events) of a message's items."""
+    return ([item for item in items if "event" not in item],
+            [item for item in items if "event" in item])
 
 
 def _counts(items: list[dict]) -> tuple[int, int]:
@@ -60,8 +69,9 @@ def _context(notification: Notification, recipient_name: str) -> dict:
             "month": dt.date.fromisoformat(info["month"]),
             "site_url": settings.TRACKER_SITE_URL,
         }
-    overdue, due_soon = _counts(items)
-    listed, more = _listed(items)
+    reminders, events = _split(items)
+    overdue, due_soon = _counts(reminders)
+    listed, more = _listed(reminders)
     return {
         "recipient_name": recipient_name,
         "day": notification.day,
@@ -69,6 +79,8 @@ def _context(notification: Notification, recipient_name: str) -> dict:
         "more": more,
         "overdue": overdue,
         "due_soon": due_soon,
+        "events": events,
+        "event": events[0] if events else None,
         "site_url": settings.TRACKER_SITE_URL,
     }
 
@@ -135,6 +147,11 @@ def finish_notifications(
     else:
         recipients = Unit.objects.in_bulk(list(notifications), field_name="pk")
     transports = transports_for(recipient_field)
+    # A person's channel choice (e-mail or inbox only); the inbox is always on.
+    no_email = set()
+    if recipient_field == "recipient_user":
+        no_email = {uid for uid, pref in preferences_for(list(notifications)).items()
+                    if not pref.by_email}
     for recipient_id, notification in notifications.items():
         recipient = recipients[recipient_id]
         if recipient_field == "recipient_user":
@@ -144,6 +161,8 @@ def finish_notifications(
         else:
             notification.title, notification.body = render_robot_markdown(notification, recipient)
         for transport in transports:
+            if transport.code == Channel.EMAIL and recipient_id in no_email:
+                continue
             if not transport(recipient).is_noop():
                 deliveries.append(_delivery(notification, transport.code, now))
     Notification.objects.bulk_update(
@@ -168,7 +187,20 @@ def queue_delivery_batch(delivery_ids: list[int]) -> None:
     """After commit, queue one message that sends this batch of deliveries."""
     if not delivery_ids:
         return
-    transaction.on_commit(lambda: _enqueue("tracker.tasks.send_delivery_batch", list(delivery_ids)))
+    ids = list(delivery_ids)
+    transaction.on_commit(lambda: _enqueue_after_commit("tracker.tasks.send_delivery_batch", ids))
+
+
+def _enqueue_after_commit(task_name: str, delivery_ids: list[int]) -> None:
+    """The change is committed by now; a broker that cannot take the message must not turn
+    it into an error for the person who made the change (a submission, a send-back). The
+    deliveries stay pending with their next_attempt_at, and the sweep queues them again once
+    that time has passed (`deliveries_requeue`)."""
+    try:
+        _enqueue(task_name, delivery_ids)
+    except (KombuOperationalError, OSError) as error:
+        logger.warning("发送任务排队失败（%s），%d项待发送将由催办扫描重新排队",
+                       error, len(delivery_ids))
 
 
 def _enqueue(task_name: str, *args) -> None:

@@ -32,8 +32,10 @@ class Stage:
     code: str
     offset: int  # working days relative to the deadline (negative: before it)
     level: str  # green / yellow / red (红黄绿灯) on the fire day: tracker.deadlines.stage_light
-    audience: str  # "unit": the lead unit; "supervisors_1"/"supervisors_2": 督办 levels
+    audience: str  # "unit": the lead unit; "supervisors_1"/"supervisors_2": 督办 levels;
+    # "supervisors_1_2": the responsible supervisors and the next ones up (review overdue)
     label: str
+    deadline_caption: str = "完成时限"  # what the date counted from is called in a message
 
 
 def build_stages(
@@ -55,6 +57,33 @@ def build_stages(
         Stage(code, offset, stage_light(offset), audience, label)
         for code, offset, audience, label in sorted(stages, key=lambda s: s[1])
     )
+
+
+# --- The review deadline (审核时限) of a submitted task ------------------------------------
+#
+# Once a task is submitted (已提交待审核) the unit has done its part: the task stops chasing
+# the unit and waits on its supervisors, who must review it (close or send it back) within
+# REVIEW_WITHIN_WORKDAYS working days of the submission. Its stages work like the deadline's:
+# a reminder a few working days before, and escalation once it has passed.
+
+
+def review_deadline(submitted_on: dt.date, within_workdays: int) -> dt.date:
+    """The working day by which a task submitted on `submitted_on` is to be reviewed."""
+    return add_workdays(submitted_on, within_workdays)
+
+
+def build_review_stages(*, remind_before: int, escalate_after: int) -> tuple[Stage, ...]:
+    """Review stages: `review_due_soon` `remind_before` working days before the review
+    deadline (none when 0), `review_overdue` `escalate_after` working days after it."""
+    if escalate_after < 1:
+        raise ValueError("审核逾期督办须在审核时限之后")
+    stages = []
+    if remind_before > 0:
+        stages.append(Stage("review_due_soon", -remind_before, stage_light(-remind_before),
+                            "supervisors_1", "销号审核即将到期", "审核时限"))
+    stages.append(Stage("review_overdue", escalate_after, stage_light(escalate_after),
+                        "supervisors_1_2", "销号审核逾期督办", "审核时限"))
+    return tuple(stages)
 
 
 def fire_date(deadline: dt.date, stage: Stage) -> dt.date:

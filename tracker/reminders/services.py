@@ -7,10 +7,14 @@ One run (`reminders_sweep`) does three things, each in batches, each batch its o
    again (a task closed meanwhile drops out), work out its recipients and INSERT the reminder
    rows with ON CONFLICT DO NOTHING RETURNING. Only the rows that came back are new; a
    concurrent sweep that selected the same tasks gets nothing back and records nothing.
-2. Compose. For recipients with reminders not yet in a message, INSERT today's digest
-   notification (at most one per recipient and day, by a unique constraint, again RETURNING
-   only what was inserted), attach those reminders, render it, create its deliveries and,
-   after commit, queue one message per batch.
+   Then the same for the review deadline of submitted tasks (`review_candidate_task_ids`,
+   `review_reminders_record_batch`): a submitted task is no longer chased on its deadline;
+   its supervisors are reminded of the review deadline and escalated to when it passes.
+2. Compose. For recipients with reminders (or, for people in digest mode, event notices) not
+   yet in a message, INSERT today's digest notification (at most one per recipient and day,
+   by a unique constraint, again RETURNING only what was inserted), attach those reminders
+   and notices, render it, create its deliveries and, after commit, queue one message per
+   batch.
 3. Requeue. Deliveries left pending or half-claimed by a worker that died are queued again.
 
 Everything is chosen by state, not by schedule, so a missed beat run is caught up by the next,
@@ -28,21 +32,32 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 
+from tracker import access
 from tracker.deadlines import deadline_state
 from tracker.models import (
     OPEN_STATUSES,
     DispatchRequest,
+    EventNotice,
     Notification,
     NotificationKind,
     Reminder,
     Role,
     Task,
+    TaskStatus,
     TaskType,
     Unit,
     User,
 )
 from tracker.reminders import notifications as notify
-from tracker.reminders.rules import Stage, build_stages, current_stage, deadline_windows
+from tracker.reminders.events import event_item
+from tracker.reminders.rules import (
+    Stage,
+    build_review_stages,
+    build_stages,
+    current_stage,
+    deadline_windows,
+    review_deadline,
+)
 from tracker.workdays import add_workdays
 
 logger = logging.getLogger(__name__)
@@ -57,6 +72,21 @@ def configured_stages() -> tuple[Stage, ...]:
         escalate_after=settings.TRACKER_REMINDER_ESCALATE_AFTER_WORKDAYS,
         escalate_again_after=settings.TRACKER_REMINDER_ESCALATE_AGAIN_AFTER_WORKDAYS,
     )
+
+
+def configured_review_stages() -> tuple[Stage, ...]:
+    return build_review_stages(
+        remind_before=settings.REVIEW_REMIND_BEFORE_WORKDAYS,
+        escalate_after=settings.REVIEW_ESCALATE_AFTER_WORKDAYS,
+    )
+
+
+def review_deadline_of(task: Task) -> dt.date | None:
+    """The review deadline of a submitted task: REVIEW_WITHIN_WORKDAYS working days after the
+    (Shanghai) day it was submitted. None for a task that is not waiting for review."""
+    if task.status != TaskStatus.SUBMITTED or task.completed_at is None:
+        return None
+    return review_deadline(local_today(task.completed_at), settings.REVIEW_WITHIN_WORKDAYS)
 
 
 def local_today(now: dt.datetime) -> dt.date:
@@ -76,9 +106,15 @@ class SweepResult:
     batches: list[tuple[str, int, int, float]] = field(default_factory=list)
 
 
+# The statuses in which the unit is chased on its deadline. A submitted task (已提交待审核)
+# waits on its supervisors instead (the review stages below); once sent back (退回) it is in
+# progress again and chasing resumes at its current stage.
+CHASED_STATUSES = (TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS)
+
+
 def _remindable_tasks():
     return (
-        Task.objects.filter(status__in=OPEN_STATUSES, deadline__isnull=False)
+        Task.objects.filter(status__in=CHASED_STATUSES, deadline__isnull=False)
         .exclude(task_type=TaskType.LONG_TERM)
     )
 
@@ -124,7 +160,9 @@ def candidate_task_ids(
 
 
 class Supervisors:
-    """Supervisors by the unit subtree they oversee, loaded once per sweep."""
+    """Supervisors by the unit subtree they oversee, loaded once per sweep. Which of them a
+    unit's task goes to is the rule book's (`access.nearest_supervisor_ids`, the same rule as
+    `access.supervisors_of_task`), applied here to rows read once."""
 
     def __init__(self) -> None:
         rows = User.objects.filter(role=Role.SUPERVISOR, is_active=True).select_related(
@@ -133,7 +171,7 @@ class Supervisors:
         self._scopes = [
             (user.pk, scope.path, scope.depth)
             for user in rows
-            if (scope := user.supervision_root or user.unit) is not None
+            if (scope := access.scope_unit(user)) is not None
         ]
         self._cache: dict[tuple[str, int], list[int]] = {}
 
@@ -144,23 +182,19 @@ class Supervisors:
         if key not in self._cache:
             covering = [(uid, depth) for uid, path, depth in self._scopes
                         if unit_path.startswith(path)]
-            depths = sorted({depth for _, depth in covering}, reverse=True)
-            if not depths:
-                self._cache[key] = []
-            else:
-                depth = depths[min(level - 1, len(depths) - 1)]
-                self._cache[key] = sorted(uid for uid, d in covering if d == depth)
+            self._cache[key] = access.nearest_supervisor_ids(covering, level)
         return self._cache[key]
 
 
 def _recipients(
     tasks_with_stage: list[tuple[Task, Stage]], supervisors: Supervisors
-) -> list[tuple[Task, Stage, int | None, int | None]]:
-    """(task, stage, user id, unit id) for every recipient of every task in the batch."""
+) -> list[tuple[Task, Stage, dt.date, int | None, int | None]]:
+    """(task, stage, deadline, user id, unit id) for every recipient of every task in the
+    batch (the deadline in force)."""
     unit_ids = {task.lead_unit_id for task, _ in tasks_with_stage}
     officers: dict[int, list[int]] = defaultdict(list)
     for user_id, unit_id in User.objects.filter(
-        unit_id__in=unit_ids, role=Role.OFFICER, is_active=True
+        access.officers_of_units_q(unit_ids)
     ).values_list("pk", "unit_id"):
         officers[unit_id].append(user_id)
     names = {task.responsible_person for task, _ in tasks_with_stage} | {
@@ -183,9 +217,9 @@ def _recipients(
             level = 2 if stage.audience == "supervisors_2" else 1
             users = supervisors.over(unit.path, level) + named[(unit.pk, task.responsible_leader)]
         for user_id in sorted(set(users)):
-            rows.append((task, stage, user_id, None))
+            rows.append((task, stage, task.deadline, user_id, None))
         if unit.wecom_webhook_url or unit.dingtalk_webhook_url:
-            rows.append((task, stage, None, unit.pk))
+            rows.append((task, stage, task.deadline, None, unit.pk))
     return rows
 
 
@@ -197,9 +231,9 @@ def _insert_reminders_returning(rows: list[tuple], *, today: dt.date, now: dt.da
     for start in range(0, len(rows), 2000):
         chunk = rows[start:start + 2000]
         params: list = []
-        for task, stage, user_id, unit_id in chunk:
+        for task, stage, deadline, user_id, unit_id in chunk:
             params += [
-                task.pk, stage.code, stage.level, ops.adapt_datefield_value(task.deadline),
+                task.pk, stage.code, stage.level, ops.adapt_datefield_value(deadline),
                 user_id, unit_id, ops.adapt_datefield_value(today),
                 ops.adapt_datetimefield_value(now),
             ]
@@ -237,6 +271,65 @@ def reminders_record_batch(
     return _insert_reminders_returning(rows, today=today, now=now) if rows else 0
 
 
+# --- the review deadline of submitted tasks ------------------------------------------------
+
+
+def review_candidate_task_ids(
+    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int
+) -> tuple[list[int], int | None]:
+    """One keyset page of submitted tasks above `after_id`, narrowed to those whose review
+    deadline puts them in a review stage that has no reminder yet. Submitted tasks are few
+    (they wait days, not months), so the stage is worked out in Python for the page."""
+    page = list(
+        Task.objects.filter(status=TaskStatus.SUBMITTED, pk__gt=after_id)
+        .order_by("pk")
+        .only("pk", "status", "completed_at")[:limit]
+    )
+    if not page:
+        return [], None
+    recorded = set(
+        Reminder.objects.filter(
+            task_id__in=[task.pk for task in page], stage__in=[s.code for s in stages]
+        ).values_list("task_id", "stage", "deadline").distinct()
+    )
+    ids = []
+    for task in page:
+        due = review_deadline_of(task)
+        stage = current_stage(stages, due, today) if due else None
+        if stage is not None and (task.pk, stage.code, due) not in recorded:
+            ids.append(task.pk)
+    return ids, page[-1].pk
+
+
+@transaction.atomic
+def review_reminders_record_batch(
+    *, task_ids: list[int], stages: tuple[Stage, ...], today: dt.date, now: dt.datetime,
+    supervisors: Supervisors,
+) -> int:
+    """Lock the submitted tasks, re-check them, and record the review reminders for their
+    supervisors (the group robots are the unit's: a review is not the unit's to do)."""
+    tasks = list(
+        Task.objects.filter(pk__in=task_ids, status=TaskStatus.SUBMITTED)
+        .select_related("lead_unit")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    rows = []
+    for task in tasks:
+        due = review_deadline_of(task)
+        stage = current_stage(stages, due, today) if due else None
+        if stage is None:
+            continue
+        users = set(supervisors.over(task.lead_unit.path, 1))
+        if stage.audience == "supervisors_1_2":
+            users |= set(supervisors.over(task.lead_unit.path, 2))
+        rows += [(task, stage, due, user_id, None) for user_id in sorted(users)]
+    return _insert_reminders_returning(rows, today=today, now=now) if rows else 0
+
+
+# --- digests ---------------------------------------------------------------------------------
+
+
 def _item(reminder: Reminder, today: dt.date, stages: dict[str, Stage]) -> dict:
     """One task in a message: its light and days left as of the day the message is written
     (not the day its stage fired), for the deadline the reminder was recorded for."""
@@ -248,6 +341,7 @@ def _item(reminder: Reminder, today: dt.date, stages: dict[str, Stage]) -> dict:
         "title": task.title,
         "lead_unit": task.lead_unit.name,
         "deadline": reminder.deadline.isoformat(),
+        "deadline_caption": stage.deadline_caption if stage else "完成时限",
         "deadline_text": f"{reminder.deadline.year}年{reminder.deadline.month}月"
                          f"{reminder.deadline.day}日",
         "stage": reminder.stage,
@@ -266,8 +360,11 @@ def _rank(reminder: Reminder, stages: dict[str, Stage]) -> tuple:
 
 
 def _sort_key(item: dict) -> tuple:
-    # Red first, then by deadline: the most pressing on top.
-    return (item["level"] != "red", item["deadline"], item["task_id"])
+    # Red first, then by deadline: the most pressing on top; events (digest mode) after the
+    # reminders, in the order they happened.
+    if "event" in item:
+        return (2, item["at"], item["task_id"])
+    return (0 if item["level"] == "red" else 1, item["deadline"], item["task_id"])
 
 
 @transaction.atomic
@@ -301,6 +398,26 @@ def digests_compose_batch(
         recipient_id: [_item(r, today, by_code) for r in per_task.values()]
         for recipient_id, per_task in latest.items()
     }
+    notices = []
+    if recipient_field == "recipient_user":
+        # Events of people who chose the daily digest wait here for it.
+        notices = list(
+            EventNotice.objects.filter(recipient_user_id__in=list(won), notification__isnull=True)
+            .select_related("task")
+            .order_by("pk")
+        )
+        for notice in notices:
+            items.setdefault(notice.recipient_user_id, []).append(event_item(notice))
+        EventNotice.objects.filter(
+            pk__in=[n.pk for n in notices], notification__isnull=True
+        ).update(
+            notification_id=Subquery(
+                Notification.objects.filter(
+                    recipient_user=OuterRef("recipient_user"),
+                    kind=NotificationKind.DIGEST, day=today,
+                ).values("pk")[:1]
+            )
+        )
     # Attach exactly the reminders listed: one UPDATE, each row to its recipient's digest.
     Reminder.objects.filter(pk__in=[r.pk for r in reminders], notification__isnull=True).update(
         notification_id=Subquery(
@@ -331,12 +448,22 @@ def digests_compose_batch(
 
 
 def _pending_recipients(recipient_field: str, after_id: int, limit: int) -> list[int]:
-    return list(
+    """The next recipients above `after_id` with reminders (or, for people, digest-mode
+    events) not yet in a message."""
+    ids = set(
         Reminder.objects.filter(**{f"{recipient_field}__gt": after_id}, notification__isnull=True)
         .order_by(recipient_field)
         .values_list(recipient_field, flat=True)
         .distinct()[:limit]
     )
+    if recipient_field == "recipient_user":
+        ids |= set(
+            EventNotice.objects.filter(recipient_user__gt=after_id, notification__isnull=True)
+            .order_by("recipient_user")
+            .values_list("recipient_user", flat=True)
+            .distinct()[:limit]
+        )
+    return sorted(ids)[:limit]
 
 
 def reminders_sweep(
@@ -345,6 +472,7 @@ def reminders_sweep(
     """One full sweep as of `now` (see the module docstring)."""
     today = local_today(now)
     stages = configured_stages()
+    review_stages = configured_review_stages()
     result = SweepResult(today=today)
     supervisors = Supervisors()
 
@@ -369,6 +497,21 @@ def reminders_sweep(
         result.reminders += created
         observed("record", len(ids), created, started)
 
+    last_id = 0
+    while True:
+        started = time.perf_counter()
+        ids, page_end = review_candidate_task_ids(
+            stages=review_stages, today=today, after_id=last_id, limit=batch
+        )
+        if page_end is None:
+            break
+        last_id = page_end
+        created = review_reminders_record_batch(
+            task_ids=ids, stages=review_stages, today=today, now=now, supervisors=supervisors
+        ) if ids else 0
+        result.reminders += created
+        observed("review", len(ids), created, started)
+
     batch = settings.TRACKER_DIGEST_BATCH_SIZE
     for recipient_field in ("recipient_user", "recipient_unit"):
         last_id = 0
@@ -380,7 +523,7 @@ def reminders_sweep(
             last_id = recipient_ids[-1]
             made, queued = digests_compose_batch(
                 recipient_field=recipient_field, recipient_ids=recipient_ids, today=today,
-                now=now, stages=stages,
+                now=now, stages=stages + review_stages,
             )
             result.notifications += made
             result.deliveries += queued

@@ -1,10 +1,14 @@
-"""Evidence files (佐证材料): size and type limits, content hash, private storage."""
+"""Evidence files (佐证材料): size and type limits, content hash, private storage, and the
+content type a download is served with (a text file's detected charset)."""
 
+import codecs
 import datetime as dt
 import hashlib
 import mimetypes
+from collections.abc import Sequence
 from pathlib import PurePath
 
+import charset_normalizer
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -33,34 +37,45 @@ def _human_size(size: int) -> str:
     return f"{size / 1024 / 1024:.0f}MB" if size >= 1024 * 1024 else f"{size / 1024:.0f}KB"
 
 
-def validate_evidence_file(uploaded: UploadedFile) -> str:
-    """Check size, extension and signature; return the extension. Raises InvalidInput."""
-    name = uploaded.name or ""
+def _refusal(uploaded: UploadedFile) -> tuple[str, str] | None:
+    """Why this file is refused, as (message, short hint), both naming the file; None if fine.
+
+    The name is in every message so that among several files the refused one is known.
+    """
+    name = PurePath(uploaded.name or "").name or "未命名文件"
     extension = PurePath(name).suffix.lower().lstrip(".")
+    if uploaded.size == 0:
+        return f"文件为空：{name}", f"文件为空：{name}"
     allowed = settings.EVIDENCE_ALLOWED_EXTENSIONS
     if extension not in allowed:
-        raise InvalidInput(
-            f"不支持的文件类型“{extension or '无扩展名'}”，仅允许：{'、'.join(allowed)}",
-            fields={"file": "文件类型不允许"},
-        )
-    if uploaded.size == 0:
-        raise InvalidInput("文件为空", fields={"file": "文件为空"})
+        return (f"{name}：文件类型不允许（“{extension or '无扩展名'}”不在允许之列，仅允许："
+                f"{'、'.join(allowed)}）", f"{name}：文件类型不允许")
     if uploaded.size > settings.EVIDENCE_MAX_BYTES:
-        raise InvalidInput(
-            f"文件过大（{_human_size(uploaded.size)}），单个文件不能超过"
-            f"{_human_size(settings.EVIDENCE_MAX_BYTES)}",
-            fields={"file": "文件过大"},
-        )
+        return (f"{name}：文件过大（{_human_size(uploaded.size)}），单个文件不能超过"
+                f"{_human_size(settings.EVIDENCE_MAX_BYTES)}", f"{name}：文件过大")
     signatures = MAGIC_NUMBERS.get(extension)
     if signatures:
         uploaded.seek(0)
         head = uploaded.read(8)
         uploaded.seek(0)
         if not head.startswith(signatures):
-            raise InvalidInput(
-                f"文件内容与扩展名“{extension}”不符", fields={"file": "文件内容与扩展名不符"}
-            )
-    return extension
+            return (f"{name}：文件内容与扩展名“{extension}”不符", f"{name}：文件内容与扩展名不符")
+    return None
+
+
+def validate_evidence_files(files: Sequence[UploadedFile]) -> None:
+    """Check every file (size, extension, signature) before any is stored; one InvalidInput
+    names each refused file ("文件为空：a.pdf；b.exe：不支持的文件类型…")."""
+    refusals = [refusal for uploaded in files if (refusal := _refusal(uploaded))]
+    if refusals:
+        raise InvalidInput("；".join(message for message, _ in refusals),
+                           fields={"file": "；".join(hint for _, hint in refusals)})
+
+
+def validate_evidence_file(uploaded: UploadedFile) -> str:
+    """Check one file; return its extension. Raises InvalidInput naming the file."""
+    validate_evidence_files([uploaded])
+    return PurePath(uploaded.name or "").suffix.lower().lstrip(".")
 
 
 @transaction.atomic
@@ -92,13 +107,83 @@ def evidence_add(
         uploaded_by=actor,
         uploaded_at=now,
     )
+    duplicate = f"{evidence.original_name}：该文件已上传过"
     if Evidence.objects.filter(task=task, sha256=evidence.sha256).exists():
-        raise InvalidInput("该文件已上传过", fields={"file": "重复的文件"})
+        raise InvalidInput(duplicate, fields={"file": duplicate})
     evidence.file.save(uploaded.name, uploaded, save=False)
     try:
         with transaction.atomic():
             evidence.save()
     except IntegrityError as error:
         evidence.file.delete(save=False)
-        raise InvalidInput("该文件已上传过", fields={"file": "重复的文件"}) from error
+        raise InvalidInput(duplicate, fields={"file": duplicate}) from error
     return evidence
+
+
+@transaction.atomic
+def evidence_add_many(
+    *, task: Task, actor: User, files: Sequence[UploadedFile],
+    progress_report: ProgressReport | None = None, now: dt.datetime | None = None,
+) -> list[Evidence]:
+    """Several files at once, all or nothing: every file is checked first, so one refused
+    file (named in the message) leaves none of the others stored."""
+    validate_evidence_files(files)
+    return [
+        evidence_add(task=task, actor=actor, uploaded=uploaded, progress_report=progress_report,
+                     now=now)
+        for uploaded in files
+    ]
+
+
+# --- Serving ---------------------------------------------------------------------------------
+
+# Types served with a charset: their bytes are text in whatever encoding the uploader's PC used.
+TEXT_TYPES = {"text/plain", "text/csv"}
+# Enough to tell the encoding; the time and memory spent on a download stay bounded.
+CHARSET_SNIFF_BYTES = 64 * 1024
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "cp936"}
+
+
+def _decodes(head: bytes, encoding: str) -> bool:
+    """Strictly decodable, allowing a character cut off at the end of the sniffed head."""
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_charset(head: bytes) -> str | None:
+    """The charset to label text bytes with: a byte-order mark, else strict UTF-8, else strict
+    GB18030 (the superset of GBK and GB2312, what Chinese Windows saves), else
+    charset-normalizer's best reading; None when nothing reads them."""
+    for bom, charset in _BOMS:
+        if head.startswith(bom):
+            return charset
+    if _decodes(head, "utf-8"):
+        return "utf-8"
+    if _decodes(head, "gb18030"):
+        return "gb18030"
+    best = charset_normalizer.from_bytes(head).best()
+    if best is None:
+        return None
+    return "gb18030" if best.encoding in _GB_FAMILY else best.encoding.replace("_", "-")
+
+
+def evidence_content_type(evidence: Evidence) -> str:
+    """The Content-Type a download of this file is served with (page and API alike): the stored
+    type, and for text its detected charset, so a GBK .txt shows as Chinese, not mojibake."""
+    content_type = evidence.content_type or (
+        mimetypes.guess_type(evidence.original_name)[0] or "application/octet-stream"
+    )
+    if content_type not in TEXT_TYPES:
+        return content_type
+    # Its own handle: the response streams the file through evidence.file afterwards.
+    with evidence.file.storage.open(evidence.file.name, "rb") as handle:
+        charset = detect_charset(handle.read(CHARSET_SNIFF_BYTES))
+    return f"{content_type}; charset={charset}" if charset else content_type

@@ -7,6 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from tracker import access
+from tracker.deadlines import ensure_deadline_in_bounds
 from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
 from tracker.models import (
     CLOSED_STATUSES,
@@ -16,6 +17,7 @@ from tracker.models import (
     TaskAction,
     User,
 )
+from tracker.reminders import events
 from tracker.services.history import record_event
 
 
@@ -35,6 +37,8 @@ def extension_request(
         raise TransitionNotAllowed(f"任务状态为“{task.get_status_display()}”，无需申请延期")
     if task.deadline is None:
         raise TransitionNotAllowed("该任务没有完成时限，无需申请延期")
+    ensure_deadline_in_bounds(requested_deadline, today=timezone.localdate(now),
+                              field="requested_deadline", label="申请延至的日期")
     if requested_deadline <= task.deadline:
         raise InvalidInput(
             f"申请延至的日期须晚于当前完成时限{task.deadline:%Y年%m月%d日}",
@@ -89,6 +93,7 @@ def extension_approve(
         deadline_from=extension.previous_deadline, deadline_to=extension.requested_deadline,
         data={"extension_id": extension.pk},
     )
+    events.extension_decided_notify(extension=extension, actor=actor, now=now)
     return extension
 
 
@@ -98,5 +103,7 @@ def extension_reject(
 ) -> DeadlineExtension:
     if not note.strip():
         raise InvalidInput("驳回延期申请须填写理由", fields={"note": "请填写驳回理由"})
-    _decide(extension, actor, ExtensionStatus.REJECTED, note, now or timezone.now())
+    now = now or timezone.now()
+    _decide(extension, actor, ExtensionStatus.REJECTED, note, now)
+    events.extension_decided_notify(extension=extension, actor=actor, now=now)
     return extension

@@ -3,8 +3,10 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from tracker import access
+from tracker.deadlines import ensure_deadline_in_bounds
 from tracker.errors import ActionForbidden, InvalidInput
 from tracker.models import Inspection, InspectionKind, InspectionMode, Problem, Unit, User
 
@@ -24,6 +26,8 @@ def inspection_create(
 ) -> Inspection:
     """Create an inspection. `actor` None is the system (demo data, imports)."""
     _ensure_covers(actor, target_unit)
+    ensure_deadline_in_bounds(rectification_deadline, today=timezone.localdate(),
+                              field="rectification_deadline", label="整改时限")
     inspection = Inspection(
         title=title, kind=kind, mode=mode, team=team, target=target, target_unit=target_unit,
         feedback_date=feedback_date, rectification_deadline=rectification_deadline,
@@ -75,6 +79,9 @@ def inspection_update(*, inspection: Inspection, actor: User, **changes) -> Insp
     _ensure_covers(actor, inspection.target_unit)
     if "target_unit" in changes:
         _ensure_covers(actor, changes["target_unit"])
+    if "rectification_deadline" in changes:
+        ensure_deadline_in_bounds(changes["rectification_deadline"], today=timezone.localdate(),
+                                  field="rectification_deadline", label="整改时限")
     for field, value in changes.items():
         setattr(inspection, field, value)
     _validated_save(inspection)

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tracker.models import Evidence, ProgressReport, Task, User
-from tracker.services.evidence import evidence_add, validate_evidence_file
+from tracker.services.evidence import evidence_add, validate_evidence_files
 from tracker.services.tasks import task_report_progress
 
 
@@ -29,8 +29,7 @@ def task_report_progress_with_evidence(
     without leaving a note behind or a file on disk.
     """
     now = now or timezone.now()
-    for uploaded in files:
-        validate_evidence_file(uploaded)
+    validate_evidence_files(files)
     report = task_report_progress(
         task=task, actor=actor, note=note, percent=percent,
         expected_version=expected_version, now=now,

@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tracker import access
+from tracker.deadlines import ensure_deadline_in_bounds
 from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
 from tracker.models import (
     CLOSED_STATUSES,
@@ -28,6 +29,7 @@ from tracker.models import (
     Unit,
     User,
 )
+from tracker.reminders import events
 from tracker.services.history import record_event
 
 S = TaskStatus
@@ -226,11 +228,13 @@ def _apply(
     )
     if changed != 1:
         raise StaleWrite()
-    record_event(
+    event = record_event(
         task=task, actor=actor, action=action, at=now, from_status=task.status,
         to_status=target, note=note, data=data,
     )
     task.refresh_from_db()
+    # Submitted → the supervisors; sent back / reopened → the lead unit (sent after commit).
+    events.task_transition_notify(task=task, event=event, actor=actor)
     return task
 
 
@@ -323,6 +327,7 @@ def task_create(
         raise InvalidInput("任务名称不能为空", fields={"title": "不能为空"})
     if deadline is None and task_type != TaskType.LONG_TERM:
         raise InvalidInput("请填写完成时限", fields={"deadline": "除长期坚持外须填写完成时限"})
+    ensure_deadline_in_bounds(deadline, today=timezone.localdate(now))
     task = Task.objects.create(
         inspection_id=problem.inspection_id,
         problem=problem,
@@ -337,10 +342,11 @@ def task_create(
     )
     supporting = [unit for unit in supporting_units if unit.pk != lead_unit.pk]
     task.supporting_units.set(supporting)
-    record_event(
+    event = record_event(
         task=task, actor=actor, action=TaskAction.CREATE, at=now, from_status="",
         to_status=task.status,
     )
+    events.supporting_units_notify(task=task, units=supporting, event=event, actor=actor)
     return task
 
 
@@ -383,6 +389,8 @@ def task_update(
         # Every deadline move in the history lands on a date (TaskEvent's constraint).
         raise InvalidInput("完成时限一经确定不能取消，可修改为新的日期",
                            fields={"deadline": "不能取消完成时限"})
+    if "deadline" in changed:
+        ensure_deadline_in_bounds(changed["deadline"], today=timezone.localdate(now))
     if not changed and supporting_units is None:
         return task
     updates = {**changed, "version": F("version") + 1, "updated_at": now}
@@ -393,7 +401,7 @@ def task_update(
         lead_id = changes.get("lead_unit", task.lead_unit).pk
         task.supporting_units.set([u for u in supporting_units if u.pk != lead_id])
     moved = "deadline" in changed
-    record_event(
+    event = record_event(
         task=task, actor=actor, action=TaskAction.EDIT, at=now, from_status=task.status,
         to_status=task.status,
         deadline_from=task.deadline if moved else None,
@@ -404,6 +412,8 @@ def task_update(
         },
     )
     task.refresh_from_db()
+    if added:
+        events.supporting_units_notify(task=task, units=added, event=event, actor=actor)
     return task
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
 from tracker.models import Inspection, Task, TaskStatus, TaskType, Unit
 from tracker.services import auth as auth_services
+from tracker.services.review import BULK_ACTIONS, NO_EVIDENCE_CONFIRMATION
 
 OVERDUE = "overdue"  # the status filter's extra choice: derived, never stored
 
@@ -47,6 +48,8 @@ class LockoutLoginMixin:
             except LoginLocked as locked:
                 raise ValidationError(locked.message, code="locked") from locked
             except InvalidCredentials as invalid:
+                if invalid.message != InvalidCredentials.default_message:  # the last warning
+                    raise ValidationError(invalid.message, code="invalid_login") from invalid
                 raise self.get_invalid_login_error() from invalid
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
@@ -80,6 +83,8 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput())
+        # An empty file is refused by the evidence service, which names it ("文件为空：…").
+        kwargs.setdefault("allow_empty_file", True)
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -106,6 +111,20 @@ class NoteForm(VersionedForm):
     """Submit for closure, close (销号): an optional note."""
 
     note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CloseForm(NoteForm):
+    """销号. A task without evidence is closed only with the box ticked
+    (tracker.services.review.task_close_reviewed decides; the box is offered only where it
+    matters)."""
+
+    confirm_no_evidence = forms.BooleanField(label=NO_EVIDENCE_CONFIRMATION, required=False)
+
+    def __init__(self, *args, needs_confirmation: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["confirm_no_evidence"].widget.attrs["class"] = "form-check-input"
+        if not needs_confirmation:
+            del self.fields["confirm_no_evidence"]
 
 
 class SendBackForm(VersionedForm):
@@ -181,6 +200,10 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
         required=False,
         choices=[("", "全部状态"), (OVERDUE, "已逾期"), *TaskStatus.choices],
     )
+    q = forms.CharField(
+        label="搜索", required=False, max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "任务名称、单位、问题", "type": "search"}),
+    )
     # Drill-down: `unit` is a lead or supporting unit in the subtree, `lead_unit` a lead unit
     # in the subtree (the dashboard counts by lead unit), as in the API.
     unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -201,6 +224,8 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
             filters["overdue"] = True
         elif data.get("status"):
             filters["status"] = [data["status"]]
+        if data.get("q", "").strip():
+            filters["q"] = data["q"].strip()
         for name in ("unit", "lead_unit"):
             if data.get(name):
                 filters[name] = data[name]
@@ -226,3 +251,52 @@ class LedgerImportForm(BootstrapMixin, forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["inspection"].queryset = inspections
+
+
+class IdListField(forms.Field):
+    """Ticked task ids (`<input type=checkbox name=tasks value=id>`), as whole numbers."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        try:
+            return list(dict.fromkeys(int(item) for item in value))
+        except (TypeError, ValueError) as error:
+            raise ValidationError("所选任务有误，请刷新页面后重新勾选") from error
+
+
+class ReviewBulkForm(BootstrapMixin, forms.Form):
+    """批量销号 / 批量退回 from the review queue: the ticked tasks, each with the version the
+    supervisor was looking at (`v<id>`), one note for all, and the confirmation for tasks
+    without evidence."""
+
+    action = forms.ChoiceField(choices=[(name, name) for name in BULK_ACTIONS],
+                               error_messages={"invalid_choice": "请选择批量销号或批量退回"})
+    tasks = IdListField(error_messages={"required": "请先勾选要处理的任务"}, required=True)
+    note = forms.CharField(label="审核意见 / 退回理由", required=False, max_length=2000,
+                           widget=forms.TextInput())
+    confirm_no_evidence = forms.BooleanField(label=NO_EVIDENCE_CONFIRMATION, required=False)
+
+    MAX_TASKS = 200
+
+    def clean_tasks(self):
+        tasks = self.cleaned_data["tasks"]
+        if len(tasks) > self.MAX_TASKS:
+            raise ValidationError(f"一次最多处理{self.MAX_TASKS}项任务")
+        return tasks
+
+    def versions(self) -> dict[int, int | None]:
+        """The version each ticked task had on the page (None when the page sent none)."""
+        found = {}
+        for pk in self.cleaned_data["tasks"]:
+            raw = self.data.get(f"v{pk}", "")
+            found[pk] = int(raw) if str(raw).isdigit() else None
+        return found
+
+
+class SavedFilterForm(BootstrapMixin, forms.Form):
+    name = forms.CharField(label="名称", max_length=50,
+                           error_messages={"required": "请给常用筛选起个名称"})
+    query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)

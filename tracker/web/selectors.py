@@ -14,7 +14,9 @@ from tracker.models import (
     Inspection,
     Notification,
     ProgressReport,
+    SavedFilter,
     Task,
+    TaskAction,
     TaskEvent,
     TaskStatus,
     User,
@@ -81,6 +83,13 @@ def review_submitted(*, user: User) -> QuerySet[Task]:
             Prefetch(
                 "progress_reports", queryset=ProgressReport.objects.select_related("author")
             ),
+            # The officer's note with the submission (申请销号说明), latest first.
+            Prefetch(
+                "events",
+                queryset=TaskEvent.objects.filter(action=TaskAction.SUBMIT)
+                .select_related("actor").order_by("-at", "-id"),
+                to_attr="submit_events",
+            ),
         )
         .order_by("completed_at", "id")
     )
@@ -104,3 +113,8 @@ def notifications_for(*, user: User) -> QuerySet[Notification]:
 
 def unread_count(*, user: User) -> int:
     return Notification.objects.filter(recipient_user=user, read_at__isnull=True).count()
+
+
+def saved_filters_for(*, user: User) -> QuerySet[SavedFilter]:
+    """The reader's own saved task-list filters (never anyone else's)."""
+    return SavedFilter.objects.filter(user=user).order_by("name", "id")

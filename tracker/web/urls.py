@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tracker.web import ledger_views, views
+from tracker.web import ledger_views, preferences_views, views
 
 app_name = "web"
 
@@ -32,6 +32,10 @@ urlpatterns = [
     path("extensions/<int:pk>/reject/", views.extension_reject, name="extension_reject"),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence_download"),
     path("review/", views.review, name="review"),
+    path("review/bulk/", views.review_bulk, name="review_bulk"),
+    path("tasks/saved-filters/", views.saved_filter_save, name="saved_filter_save"),
+    path("tasks/saved-filters/<int:pk>/delete/", views.saved_filter_delete,
+         name="saved_filter_delete"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/read/", views.inbox_mark_read, name="inbox_mark_read"),
     path("ledger/", ledger_views.ledger, name="ledger"),
@@ -46,4 +50,6 @@ urlpatterns = [
     path("ledger/jobs/<int:pk>/download/", ledger_views.ledger_job_download,
          name="ledger_job_download"),
     path("inbox/read-all/", views.inbox_mark_all_read, name="inbox_mark_all_read"),
+    path("settings/notifications/", preferences_views.notification_preferences,
+         name="notification_preferences"),
 ]

@@ -4,7 +4,6 @@ Reads go through tracker.web.selectors (always scoped to the reader); writes go 
 tracker.services; a refusal (DomainError) is shown with its Chinese message.
 """
 
-import mimetypes
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -14,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -32,10 +31,13 @@ from tracker.selectors import (
 )
 from tracker.services import evidence as evidence_services
 from tracker.services import extensions as extension_services
+from tracker.services import review as review_services
+from tracker.services import saved_filters as saved_filter_services
 from tracker.services import tasks as task_services
 from tracker.services.progress import task_report_progress_with_evidence
 from tracker.web import selectors
 from tracker.web.forms import (
+    CloseForm,
     EvidenceForm,
     ExtensionDecisionForm,
     ExtensionRequestForm,
@@ -43,6 +45,8 @@ from tracker.web.forms import (
     NoteForm,
     PasswordForm,
     ProgressForm,
+    ReviewBulkForm,
+    SavedFilterForm,
     SendBackForm,
     TaskEditForm,
     TaskFilterForm,
@@ -107,7 +111,37 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "today": today,
         "light_rule": light_rule_text(),
+        "saved_filters": selectors.saved_filters_for(user=user),
+        "saved_filter_form": SavedFilterForm(initial={"query": query.urlencode()}),
     })
+
+
+@login_required
+@require_POST
+def saved_filter_save(request: HttpRequest) -> HttpResponse:
+    """保存当前筛选: the task list's current query under a name, for the reader only."""
+    form = SavedFilterForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        return redirect("web:task_list")
+    try:
+        saved = saved_filter_services.saved_filter_save(
+            user=request.user, name=form.cleaned_data["name"], query=form.cleaned_data["query"],
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("web:task_list")
+    messages.success(request, f"已保存常用筛选：{saved.name}")
+    return redirect(f"{reverse('web:task_list')}?{saved.query}")
+
+
+@login_required
+@require_POST
+def saved_filter_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    if not saved_filter_services.saved_filter_delete(user=request.user, pk=pk):
+        raise Http404("常用筛选不存在")
+    messages.success(request, "已删除常用筛选")
+    return redirect("web:task_list")
 
 
 # --- The task page and its forms -------------------------------------------------------------
@@ -133,7 +167,8 @@ def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
         "evidence": EvidenceForm(initial=version, prefix="evidence"),
         "submit": NoteForm(initial=version, prefix="submit"),
         "extension": ExtensionRequestForm(),
-        "close": NoteForm(initial=version, prefix="close"),
+        "close": CloseForm(initial=version, prefix="close",
+                           needs_confirmation=review_services.close_needs_confirmation(task)),
         "send_back": SendBackForm(initial=version, prefix="send_back"),
         "mark_basically_completed": NoteForm(initial=version, prefix="mark_basically_completed"),
         "mark_long_term": NoteForm(initial=version, prefix="mark_long_term"),
@@ -222,9 +257,24 @@ def _note_transition(service, form_class, name: str, done: str):
 task_start = _note_transition(task_services.task_start, NoteForm, "start", "已启动整改")
 task_submit = _note_transition(task_services.task_submit, NoteForm, "submit",
                                "已提交销号申请，等待审核")
-task_close = _note_transition(task_services.task_close, NoteForm, "close", "已审核销号")
 task_send_back = _note_transition(task_services.task_send_back, SendBackForm, "send_back",
                                   "已退回整改")
+
+
+@login_required
+@require_POST
+def task_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """销号, from the task page or the review queue; without evidence only when confirmed."""
+    task = _visible_task(request, pk)
+    form = CloseForm(request.POST, prefix="close")
+    return _handle(request, task, "close", form, lambda data: (
+        review_services.task_close_reviewed(
+            task=task, actor=request.user, note=data["note"],
+            confirm_no_evidence=data["confirm_no_evidence"], expected_version=data["version"],
+        )
+    ), f"已销号：{task.title}")
+
+
 task_mark_basically_completed = _note_transition(
     task_services.task_mark_basically_completed, NoteForm, "mark_basically_completed",
     "已认定为基本完成整改",
@@ -239,10 +289,9 @@ task_reopen = _note_transition(task_services.task_reopen, NoteForm, "reopen", "�
 def task_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     task = _visible_task(request, pk)
     form = EvidenceForm(request.POST, request.FILES, prefix="evidence")
-    return _handle(request, task, "evidence", form, lambda data: [
-        evidence_services.evidence_add(task=task, actor=request.user, uploaded=uploaded)
-        for uploaded in data["files"]
-    ], "佐证材料已上传")
+    return _handle(request, task, "evidence", form, lambda data: (
+        evidence_services.evidence_add_many(task=task, actor=request.user, files=data["files"])
+    ), "佐证材料已上传")
 
 
 @login_required
@@ -304,10 +353,8 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     evidence = selectors.evidence_for_download(user=request.user, pk=pk)
     if evidence is None:
         raise Http404("文件不存在或您无权查看")
-    content_type = evidence.content_type or (
-        mimetypes.guess_type(evidence.original_name)[0] or "application/octet-stream"
-    )
-    inline = request.GET.get("inline") == "1" and content_type in INLINE_TYPES
+    content_type = evidence_services.evidence_content_type(evidence)
+    inline = request.GET.get("inline") == "1" and content_type.split(";")[0] in INLINE_TYPES
     response = FileResponse(
         evidence.file.open("rb"), as_attachment=not inline, filename=evidence.original_name,
         content_type=content_type,
@@ -329,15 +376,60 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
     """审核: tasks submitted for 销号 and pending extension requests, in the reader's scope."""
+    return _review_page(request)
+
+
+def _review_page(request: HttpRequest, *, bulk_form: ReviewBulkForm | None = None,
+                 status: int = 200) -> HttpResponse:
     if not access.is_supervisor_or_admin(request.user):
         raise PermissionDenied("只有督导人员可以审核")
+    submitted = list(selectors.review_submitted(user=request.user))
+    # A refused bulk form comes back with the same tasks ticked.
+    selected = set(bulk_form.cleaned_data.get("tasks", [])) if bulk_form is not None else set()
+    rows = [(task, review_services.close_needs_confirmation(task)) for task in submitted]
     return render(request, "web/review.html", {
-        "submitted": selectors.review_submitted(user=request.user),
+        "title": "审核",
+        "submitted": submitted,
+        "rows": rows,
+        "selected": selected,
         "extensions": selectors.review_extensions(user=request.user),
-        "close_form": NoteForm(prefix="close"),
-        "send_back_form": SendBackForm(prefix="send_back"),
-        "decision_form": ExtensionDecisionForm(),
-    })
+        "bulk_form": bulk_form or ReviewBulkForm(),
+        "no_evidence_confirmation": review_services.NO_EVIDENCE_CONFIRMATION,
+    }, status=status)
+
+
+def _titles(tasks) -> str:
+    return "、".join(f"“{task.title}”" for task in tasks)
+
+
+@login_required
+@require_POST
+def review_bulk(request: HttpRequest) -> HttpResponse:
+    """批量销号 / 批量退回: every ticked task through the same service as a single one; the
+    refused ones are named with their reason, the others are done (tracker.services.review)."""
+    if not access.is_supervisor_or_admin(request.user):
+        raise PermissionDenied("只有督导人员可以审核")
+    form = ReviewBulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        return _review_page(request, bulk_form=form, status=400)
+    data = form.cleaned_data
+    action = data["action"]
+    try:
+        outcome = review_services.review_bulk(
+            actor=request.user, action=action, task_ids=data["tasks"],
+            versions=form.versions(), note=data["note"],
+            confirm_no_evidence=data["confirm_no_evidence"],
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _review_page(request, bulk_form=form, status=error.status_code)
+    verb = "已销号" if action == "close" else "已退回整改"
+    if outcome.done:
+        messages.success(request, f"{verb}（{len(outcome.done)}项）：{_titles(outcome.done)}")
+    for which, reason in outcome.refused:
+        messages.error(request, f"未能处理{which}：{reason}")
+    return redirect("web:review")
 
 
 # --- The notification inbox ------------------------------------------------------------------

@@ -303,3 +303,13 @@ def test_a_low_confidence_or_non_inspection_figure_is_flagged_not_dropped(chief,
     assert page.count("figure-low-confidence") == 1
     assert "各项之和与总数不符" in page
     assert "完成率90%" in page
+
+
+def test_an_empty_report_file_is_named_and_said_to_be_empty(chief_client, private_media):
+    """Issue #11: a 0-byte upload says it is empty and names the file (not "choose a file")."""
+    response = chief_client.post("/reports/documents/upload/",
+                                 {"file": SimpleUploadedFile("空白汇报.txt", b"")})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "“空白汇报.txt”未能导入：文件为空" in page
+    assert not SourceReport.objects.exists()

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from rest_framework.test import APIClient
 
+from tests.tracker.factories import UserFactory
 from tracker.models import LoginFailure
 from tracker.services import auth as auth_services
 
@@ -60,7 +61,7 @@ def test_account_locks_after_repeated_failures_even_for_the_right_password(alice
     locked = _token(client, "alice", PASSWORD)
     assert locked.status_code == 429
     assert locked.json()["code"] == "login_locked"
-    assert "分钟后再试" in locked.json()["detail"]
+    assert "秒后再试" in locked.json()["detail"]
     assert int(locked["Retry-After"]) > 0
 
     # The same account from another address is not locked by these failures.
@@ -92,11 +93,15 @@ def test_lock_expires_and_success_clears_the_account_count(alice, settings):
 
 
 def test_failure_counting_is_one_row_per_key_updated_in_place(settings):
+    UserFactory(username="eve")
     now = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
     for _ in range(3):
         auth_services.login_record_failure(username="Eve", address="5.6.7.8", now=now)
+    # A name that does not exist counts only against its address: random names add no rows.
+    for name in ("nobody-1", "nobody-2"):
+        auth_services.login_record_failure(username=name, address="5.6.7.8", now=now)
     assert dict(LoginFailure.objects.values_list("key", "failures")) == {
-        "account:eve|5.6.7.8": 3, "address:5.6.7.8": 3,
+        "account:eve|5.6.7.8": 3, "address:5.6.7.8": 5,
     }
 
 

@@ -29,7 +29,7 @@ def test_file_over_the_size_limit_is_refused_in_chinese(client_for, bob, task, s
     assert response.status_code == 400
     body = response.json()
     assert "文件过大" in body["detail"]
-    assert body["fields"] == {"file": ["文件过大"]}
+    assert body["fields"] == {"file": ["报告.pdf：文件过大"]}
     assert not Evidence.objects.exists()
 
 
@@ -37,7 +37,7 @@ def test_file_over_the_size_limit_is_refused_in_chinese(client_for, bob, task, s
 def test_file_of_a_forbidden_type_is_refused_in_chinese(client_for, bob, task, name):
     response = _upload(client_for(bob), task, name, b"MZ\x90\x00 not allowed")
     assert response.status_code == 400
-    assert "不支持的文件类型" in response.json()["detail"]
+    assert response.json()["detail"].startswith(f"{name}：文件类型不允许")
     assert not Evidence.objects.exists()
 
 

@@ -19,6 +19,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.databases import database_url_of_test_db
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REPO = Path(__file__).resolve().parents[3]
 
@@ -151,17 +153,6 @@ def smtp_server():
 # --- Celery worker ------------------------------------------------------------------------
 
 
-def _database_url() -> str:
-    data = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{data['NAME']}"
-    user = data.get("USER") or ""
-    password = f":{data['PASSWORD']}" if data.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    host = f"{data.get('HOST') or '127.0.0.1'}:{data.get('PORT') or 5432}"
-    return f"postgres://{auth}{host}/{data['NAME']}"
-
-
 class Worker:
     def __init__(self, process: subprocess.Popen, log: Path) -> None:
         self.process = process
@@ -190,7 +181,7 @@ def celery_worker(django_db_setup, django_db_blocker, smtp_server, tmp_path_fact
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.tracker.reminders.worker_settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url_of_test_db(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "EMAIL_HOST": "127.0.0.1",

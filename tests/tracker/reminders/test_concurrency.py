@@ -88,3 +88,34 @@ def test_a_task_closed_while_the_sweep_runs_gets_no_reminder(transactional_db, b
     assert results["sweep"].reminders == 0
     assert not Reminder.objects.exists()
     assert connection.vendor == "postgresql"
+
+
+def test_an_event_told_twice_at_once_is_recorded_and_sent_once(transactional_db, town, sam):
+    """Issue 11: two concurrent calls for the same event (a duplicated retry) — the unique
+    (recipient, event, key) lets one INSERT win per recipient; the loser records nothing."""
+    from tracker.models import EventNotice, EventType
+    from tracker.reminders import events
+
+    officers = [UserFactory(unit=town, role=Role.OFFICER) for _ in range(5)]
+    task = TaskFactory(lead_unit=town, status="in_progress")
+    barrier = threading.Barrier(2)
+    results: dict = {}
+
+    def tell():
+        with transaction.atomic():
+            created = events.notify_event(
+                event=EventType.SENT_BACK, key="task_event:999", task=task,
+                recipients=officers, text="退回整改", note="缺材料", actor=sam,
+            )
+            time.sleep(0.2)  # hold the rows so that the other call meets them in flight
+            return created
+
+    threads = [start_in_thread(tell, results, k, barrier) for k in ("a", "b")]
+    for thread in threads:
+        thread.join(30)
+    assert not isinstance(results["a"], BaseException), results["a"]
+    assert not isinstance(results["b"], BaseException), results["b"]
+    assert sorted([results["a"], results["b"]]) == [0, 5]
+    assert EventNotice.objects.count() == 5
+    assert Notification.objects.count() == 5
+    assert Delivery.objects.count() == 5

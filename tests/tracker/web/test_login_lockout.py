@@ -18,7 +18,7 @@ def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_one(
         wrong = client.post(url, {"username": "alice", "password": "wrong-password"})
         assert wrong.status_code == 200
     refused = client.post(url, {"username": "alice", "password": "demo-pass-123"})
-    assert "登录失败次数过多，已暂时锁定" in refused.content.decode()
+    assert "登录失败次数过多，请15秒后再试" in refused.content.decode()
     assert "_auth_user_id" not in client.session
 
 

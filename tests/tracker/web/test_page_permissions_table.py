@@ -114,9 +114,10 @@ def _edit(w):
             "edit-supporting_units": [w["finance"]]}
 
 
-def _transition(name, url, status, expected=SUPERVISE):
+def _transition(name, url, status, expected=SUPERVISE, **page_extra):
     prefix = name.replace("-", "_")
-    return Case(f"task {name}", Face("post", f"/tasks/{{task}}/{url}/", _note(prefix)),
+    return Case(f"task {name}", Face("post", f"/tasks/{{task}}/{url}/",
+                                     _note(prefix, **page_extra)),
                 Face("post", f"/api/v1/tasks/{{task}}/{url}/", _api_note), expected, status)
 
 
@@ -133,7 +134,8 @@ CASES = [
               lambda w: {"evidence-version": w["version"], "evidence-files": _pdf()}, True),
          Face("post", "/api/v1/tasks/{task}/evidence/", lambda w: {"file": _pdf()}, True), SEEN),
     _transition("submit", "submit", S.IN_PROGRESS, LEAD),
-    _transition("close", "close", S.SUBMITTED),
+    # The page's 销号 of a task without evidence carries the confirmation box.
+    _transition("close", "close", S.SUBMITTED, **{"close-confirm_no_evidence": "on"}),
     _transition("send_back", "send-back", S.SUBMITTED),
     _transition("mark_basically_completed", "mark-basically-completed", S.IN_PROGRESS),
     _transition("mark_long_term", "mark-long-term", S.IN_PROGRESS),

@@ -41,6 +41,7 @@ def test_evidence_is_viewable_in_place_from_the_queue(chief_client, submitted):
 
 
 def test_supervisor_closes_from_the_queue_and_returns_to_it(chief_client, submitted):
+    EvidenceFactory(task=submitted)
     response = chief_client.post(f"/tasks/{submitted.pk}/close/", {
         "close-version": submitted.version, "close-note": "经核查整改到位", "next": "/review/",
     })
@@ -48,7 +49,7 @@ def test_supervisor_closes_from_the_queue_and_returns_to_it(chief_client, submit
     assert response["Location"] == "/review/"
     submitted.refresh_from_db()
     assert submitted.status == TaskStatus.COMPLETED
-    assert "已审核销号" in chief_client.get("/review/").content.decode()
+    assert f"已销号：{submitted.title}" in chief_client.get("/review/").content.decode()
 
 
 def test_sending_back_needs_a_reason(chief_client, submitted):
@@ -70,7 +71,8 @@ def test_sending_back_needs_a_reason(chief_client, submitted):
 
 def test_closing_a_stale_task_is_refused_in_chinese(chief_client, submitted):
     response = chief_client.post(f"/tasks/{submitted.pk}/close/", {
-        "close-version": submitted.version + 1, "next": "/review/",
+        "close-version": submitted.version + 1, "close-confirm_no_evidence": "on",
+        "next": "/review/",
     })
     assert response.status_code == 409
     assert "任务已被他人修改" in response.content.decode()
@@ -78,7 +80,8 @@ def test_closing_a_stale_task_is_refused_in_chinese(chief_client, submitted):
 
 def test_an_outside_next_address_is_ignored(chief_client, submitted):
     response = chief_client.post(f"/tasks/{submitted.pk}/close/", {
-        "close-version": submitted.version, "next": "https://evil.example/",
+        "close-version": submitted.version, "close-confirm_no_evidence": "on",
+        "next": "https://evil.example/",
     })
     assert response["Location"] == f"/tasks/{submitted.pk}/"
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0006_holiday_overrides'),
+        ('tracker', '0009_saved_filters'),
     ]
 
     operations = [

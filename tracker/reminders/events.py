@@ -1,0 +1,197 @@
+"""Event notifications (issue 11): the right people told once of what happened to a task.
+
+| event | told | when |
+|---|---|---|
+| submitted 提交销号 | the task's supervisors (`access.supervisors_of_task`) | task_submit |
+| sent_back 退回整改 | the lead unit's officers, with the reason | task_send_back |
+| reopened 重新打开 | the lead unit's officers, with the reason | task_reopen |
+| extension_decided 延期获批/驳回 | the person who asked | extension_approve / _reject |
+| supporting_assigned 列为配合单位 | the officers of each unit added | task_create / task_update |
+
+The services call these inside their own transaction. Each recipient's `EventNotice` is
+inserted with ON CONFLICT DO NOTHING RETURNING under a unique (recipient, event, key) — the key
+names what happened (the TaskEvent or the extension), so a retried or doubled call tells
+nobody twice — and the sending is queued only after commit (`queue_delivery_batch` uses
+`transaction.on_commit`): a change that is rolled back leaves no notice and sends nothing.
+
+Preferences (tracker.reminders.preferences) decide per person: an event switched off is not
+recorded at all; in "immediate" mode the notice gets a message of its own at once (inbox,
+plus e-mail if chosen); in "digest" mode it waits for the person's next daily digest. The
+person who acted is never told of their own action.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from tracker import access
+from tracker.models import (
+    DeadlineExtension,
+    DeliveryMode,
+    EventNotice,
+    EventType,
+    ExtensionStatus,
+    Notification,
+    NotificationKind,
+    Task,
+    TaskAction,
+    TaskEvent,
+    Unit,
+    User,
+)
+from tracker.reminders import notifications as notify
+from tracker.reminders.preferences import preferences_for
+from tracker.reminders.rules import review_deadline
+
+
+def _date_text(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def event_item(notice: EventNotice) -> dict:
+    """One event in a message (its own, or a digest's)."""
+    return {
+        "event": notice.event,
+        "event_label": EventType(notice.event).label,
+        "task_id": notice.task_id,
+        "title": notice.task.title,
+        "text": notice.text,
+        "note": notice.note,
+        "at": timezone.localtime(notice.created_at).isoformat(timespec="minutes"),
+    }
+
+
+def _insert_notices_returning(
+    *, event: str, key: str, task: Task, user_ids: list[int], text: str, note: str,
+    now: dt.datetime,
+) -> dict[int, int]:
+    """{user id: notice id} for the notices this call inserted, and only those."""
+    ops = connection.ops
+    table = ops.quote_name(EventNotice._meta.db_table)
+    params: list = []
+    for user_id in user_ids:
+        params += [event, key, task.pk, user_id, text[:300], note,
+                   ops.adapt_datetimefield_value(now)]
+    sql = (
+        f"INSERT INTO {table} (event, key, task_id, recipient_user_id, text, note, created_at) "
+        f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * len(user_ids))} "
+        "ON CONFLICT DO NOTHING RETURNING recipient_user_id, id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
+def notify_event(
+    *, event: EventType, key: str, task: Task, recipients: Iterable[User | int], text: str,
+    note: str = "", actor: User | None = None, now: dt.datetime | None = None,
+) -> int:
+    """Tell each recipient once of `event`. Call inside the changing transaction. Returns
+    how many notices this call created."""
+    now = now or timezone.now()
+    user_ids = {r if isinstance(r, int) else r.pk for r in recipients}
+    if actor is not None:
+        user_ids.discard(actor.pk)
+    if not user_ids:
+        return 0
+    prefs = preferences_for(sorted(user_ids))
+    wanted = [uid for uid, pref in prefs.items() if pref.wants(event)]
+    if not wanted:
+        return 0
+    won = _insert_notices_returning(
+        event=event, key=key, task=task, user_ids=wanted, text=text, note=note, now=now
+    )
+    immediate = [uid for uid in won if prefs[uid].mode == DeliveryMode.IMMEDIATE]
+    if immediate:
+        notices = EventNotice.objects.filter(pk__in=[won[uid] for uid in immediate])
+        notices = {n.recipient_user_id: n for n in notices.select_related("task")}
+        today = timezone.localtime(now).date()
+        made = Notification.objects.bulk_create([
+            Notification(kind=NotificationKind.EVENT, recipient_user_id=uid, day=today,
+                         created_at=now, items=[event_item(notices[uid])])
+            for uid in immediate
+        ])
+        for notification in made:
+            notices[notification.recipient_user_id].notification = notification
+        EventNotice.objects.bulk_update(list(notices.values()), ["notification"])
+        delivery_ids = notify.finish_notifications(
+            notifications={n.recipient_user_id: n for n in made},
+            recipient_field="recipient_user", now=now,
+        )
+        notify.queue_delivery_batch(delivery_ids)
+    return len(won)
+
+
+def _lead_unit_officers(task: Task) -> list[int]:
+    return list(
+        User.objects.filter(access.officers_of_units_q([task.lead_unit_id]))
+        .values_list("pk", flat=True)
+    )
+
+
+def task_transition_notify(*, task: Task, event: TaskEvent, actor: User | None) -> int:
+    """After a transition (in its transaction): submitted → the supervisors; sent back and
+    reopened → the lead unit's officers with the reason. Other transitions tell nobody."""
+    key = f"task_event:{event.pk}"
+    who = actor.display_name if actor else "系统"
+    if event.action == TaskAction.SUBMIT:
+        submitted_on = timezone.localtime(event.at).date()
+        due = review_deadline(submitted_on, settings.REVIEW_WITHIN_WORKDAYS)
+        return notify_event(
+            event=EventType.SUBMITTED, key=key, task=task, actor=actor, now=event.at,
+            recipients=access.supervisors_of_task(task),
+            text=f"{task.lead_unit.name}（{who}）提交销号，请于{_date_text(due)}前审核",
+            note=event.note,
+        )
+    if event.action == TaskAction.SEND_BACK:
+        return notify_event(
+            event=EventType.SENT_BACK, key=key, task=task, actor=actor, now=event.at,
+            recipients=_lead_unit_officers(task),
+            text=f"{who}退回整改，请按退回理由继续整改后重新提交", note=event.note,
+        )
+    if event.action == TaskAction.REOPEN:
+        return notify_event(
+            event=EventType.REOPENED, key=key, task=task, actor=actor, now=event.at,
+            recipients=_lead_unit_officers(task),
+            text=f"{who}将任务重新打开，任务恢复为整改中", note=event.note,
+        )
+    return 0
+
+
+def supporting_units_notify(
+    *, task: Task, units: Iterable[Unit], event: TaskEvent, actor: User | None
+) -> int:
+    """Units newly made supporting units (配合单位) of `task`: each one's officers."""
+    unit_ids = [unit.pk for unit in units if unit.pk != task.lead_unit_id]
+    if not unit_ids:
+        return 0
+    officers = User.objects.filter(access.officers_of_units_q(unit_ids)).values_list(
+        "pk", flat=True
+    )
+    return notify_event(
+        event=EventType.SUPPORTING_ASSIGNED, key=f"task_event:{event.pk}", task=task,
+        actor=actor, now=event.at, recipients=list(officers),
+        text=f"本单位被列为配合单位，牵头单位为{task.lead_unit.name}",
+    )
+
+
+def extension_decided_notify(
+    *, extension: DeadlineExtension, actor: User, now: dt.datetime
+) -> int:
+    """The person who asked for the extension hears the decision."""
+    approved = extension.status == ExtensionStatus.APPROVED
+    requested = _date_text(extension.requested_deadline)
+    text = (f"延期申请已获批准，完成时限延至{requested}" if approved
+            else f"延期申请（延至{requested}）未获批准，完成时限仍为"
+                 f"{_date_text(extension.previous_deadline)}")
+    return notify_event(
+        event=EventType.EXTENSION_DECIDED, key=f"extension:{extension.pk}",
+        task=extension.task, actor=actor, now=now,
+        recipients=User.objects.filter(
+            pk=extension.requested_by_id, is_active=True
+        ).values_list("pk", flat=True),
+        text=text, note=extension.decision_note,
+    )
