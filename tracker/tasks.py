@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tracker.reminders import notifications
 from tracker.reminders import services as reminders
-from tracker.services import auth, evidence, heartbeat
+from tracker.services import auth, evidence, heartbeat, ledger_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,13 @@ def send_delivery(self, delivery_id: int) -> str:
     return notifications.delivery_send(
         delivery_id=delivery_id, final=self.request.retries >= self.max_retries
     )
+
+
+@shared_task(name="tracker.tasks.ledger_job_run", ignore_result=True, acks_late=True)
+def ledger_job_run(job_id: int) -> str:
+    """A large ledger import's preview or apply, or a large export (idempotent by the job's
+    state: a second delivery finds nothing to do)."""
+    return ledger_jobs.ledger_job_run(job_id=job_id)
 
 
 @shared_task(name="tracker.tasks.login_failures_purge", ignore_result=True)

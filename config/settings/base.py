@@ -377,6 +377,8 @@ ROLLUP_TREND_MAX_PERIODS = env.int("ROLLUP_TREND_MAX_PERIODS", default=260)
 # Limits on an imported ledger (整改台账) file: its size in bytes and its number of rows.
 TRACKER_LEDGER_MAX_BYTES = env.int("TRACKER_LEDGER_MAX_BYTES", default=10 * 1024 * 1024)
 TRACKER_LEDGER_MAX_ROWS = env.int("TRACKER_LEDGER_MAX_ROWS", default=5000)
+# Imports and exports of more rows than this run as a Celery job with a progress bar.
+TRACKER_LEDGER_SYNC_MAX_ROWS = env.int("TRACKER_LEDGER_SYNC_MAX_ROWS", default=300)
 
 # --- API ---------------------------------------------------------------------------------
 # Login waits (tracker.services.auth): failures are counted per account at an address and per

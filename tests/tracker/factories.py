@@ -306,3 +306,17 @@ class ServiceHeartbeatFactory(DjangoModelFactory):
 
     name = "scheduler"
     seen_at = factory.LazyFunction(timezone.now)
+
+
+class LedgerJobFactory(DjangoModelFactory):
+    """A ledger import waiting for its preview (tests of the flow go through the services)."""
+
+    class Meta:
+        model = "tracker.LedgerJob"
+
+    kind = "import"
+    user = factory.SubFactory(UserFactory)
+    inspection = factory.SubFactory(InspectionFactory)
+    state = "queued"
+    source_name = "台账.xlsx"
+    created_at = factory.LazyFunction(timezone.now)

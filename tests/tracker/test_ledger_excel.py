@@ -316,9 +316,11 @@ def test_supervisor_cannot_import_tasks_for_units_outside_their_scope(
     assert_nothing_imported()
 
 
-def test_officer_cannot_import_a_ledger(inspection, alice, bureau):
+def test_officer_cannot_import_into_an_inspection_they_do_not_see(inspection, alice, bureau):
+    # Officers may import (their rows' status and progress: tests/tracker/ledger/), but only
+    # into an inspection where they see tasks; new tasks need a supervisor either way.
     rows = [[1, "问题甲", "措施一", "市教育局", None, "2026-06-30", None, None]]
-    with pytest.raises(ActionForbidden, match="只有督导人员可以导入整改台账"):
+    with pytest.raises(ActionForbidden, match="您无权导入该巡视巡察的整改台账"):
         ledger_import(inspection=inspection, actor=alice, data=xlsx(rows))
     assert_nothing_imported()
 
@@ -346,7 +348,9 @@ def test_a_sheet_without_a_header_is_rejected(inspection, chief):
     assert errors == ["未找到表头：请确认表格中有“反馈问题”“整改措施”“责任单位”“完成时限”等列名"]
 
 
-def test_problem_numbers_already_in_the_inspection_are_refused(inspection, chief, bureau):
+def test_problem_numbers_already_in_the_inspection_with_other_text_are_refused(
+    inspection, chief, bureau
+):
     ProblemFactory(inspection=inspection, number=2, text="已有问题")
     rows = [
         [1, "问题甲", "措施一", "市教育局", None, "2026-06-30", None, None],
@@ -354,7 +358,7 @@ def test_problem_numbers_already_in_the_inspection_are_refused(inspection, chief
     ]
     errors = rejected(inspection, chief, xlsx(rows))
 
-    assert errors == ["第4行：问题序号“2”在该巡视巡察中已存在"]
+    assert errors == ["第4行：问题序号“2”在该巡视巡察中已存在，且问题内容不同"]
     assert Task.objects.count() == 0
     assert Problem.objects.count() == 1
 
@@ -564,10 +568,23 @@ def rich_ledger(city, bureau, county, town, two_chengguan):
     return inspection
 
 
+def _without_keys(data: bytes) -> bytes:
+    """An export with its hidden 系统编号 column blanked: a copy of the ledger for another
+    inspection (rows without a key are new tasks)."""
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb.active
+    key_col = [c.value for c in ws[2]].index("系统编号（请勿修改）") + 1
+    for r in range(3, ws.max_row + 1):
+        ws.cell(r, key_col).value = None
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def test_round_trip_export_then_import_into_an_empty_ledger_gives_the_same_ledger(
     rich_ledger, chief
 ):
-    data = ledger_export(tasks=Task.objects.filter(inspection=rich_ledger))
+    data = _without_keys(ledger_export(tasks=Task.objects.filter(inspection=rich_ledger)))
     fresh = InspectionFactory(title="导入测试")
     ledger_import(inspection=fresh, actor=chief, data=data, filename="导出.xlsx")
 
@@ -583,8 +600,9 @@ def test_export_layout_title_frozen_header_merged_problems_real_dates(rich_ledge
     assert ws["A1"].value == "省委第三巡视组反馈意见反馈问题整改台账"
     assert [c.value for c in ws[2]] == [
         "序号", "方面", "反馈问题", "整改任务", "整改措施", "责任单位", "配合单位", "责任领导",
-        "责任人", "完成时限", "整改进展", "完成情况", "灯色", "时限提醒",
+        "责任人", "完成时限", "整改进展", "完成情况", "灯色", "时限提醒", "系统编号（请勿修改）",
     ]
+    assert ws.column_dimensions["O"].hidden
     assert ws.freeze_panes == "A3"
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert {"A3:A5", "C3:C5", "A6:A7", "C6:C7", "A8:A9", "C8:C9", "B3:B7"} <= merged

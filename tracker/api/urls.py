@@ -3,6 +3,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from tracker.api import views
+from tracker.api.ledger import LedgerJobViewSet
 
 router = SimpleRouter()
 router.register("units", views.UnitViewSet, basename="unit")
@@ -12,6 +13,7 @@ router.register("problems", views.ProblemViewSet, basename="problem")
 router.register("tasks", views.TaskViewSet, basename="task")
 router.register("evidence", views.EvidenceViewSet, basename="evidence")
 router.register("extensions", views.ExtensionViewSet, basename="extension")
+router.register("ledger-jobs", LedgerJobViewSet, basename="ledger-job")
 
 urlpatterns = [
     path("auth/login/", views.LoginView.as_view(), name="api-login"),

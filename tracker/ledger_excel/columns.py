@@ -54,10 +54,15 @@ COLUMNS: tuple[Column, ...] = (
         ("完成情况", "整改状态", "状态", "整改完成情况", "完成状态", "是否完成"), width=14,
     ),
 )
+# The task's id, written by the export in a hidden column: the stable key an import matches
+# rows by. Not one of COLUMNS (people never fill it in), but its header is recognised.
+KEY_COLUMN = Column("key", "系统编号（请勿修改）", ("系统编号", "系统编号（请勿修改）"), width=10)
 BY_KEY = {c.key: c for c in COLUMNS}
 REQUIRED = tuple(c for c in COLUMNS if c.required)
 
-_ALIASES: dict[str, str] = {alias: c.key for c in COLUMNS for alias in c.aliases}
+_ALIASES: dict[str, str] = {
+    alias: c.key for c in (*COLUMNS, KEY_COLUMN) for alias in c.aliases
+}
 # Longest first, so that "整改措施及目标" is tried before "整改措施" and "措施".
 _PREFIXES = sorted(_ALIASES, key=len, reverse=True)
 _NOISE = re.compile(r"[\s*※★]+")

@@ -6,12 +6,14 @@ Row numbers are the Excel row numbers the person sees.
 
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass, field
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tracker.ledger_excel.columns import BY_KEY, COLUMNS, REQUIRED, column_key
@@ -22,6 +24,7 @@ from tracker.ledger_excel.values import (
     derive_title,
     one_line,
     parse_deadline,
+    parse_key,
     parse_number,
     parse_status,
     parse_units,
@@ -75,6 +78,22 @@ class LedgerRow:
     deadline: dt.date | None
     progress: str
     status: TaskStatus
+    key: int | None = None  # the task's id from the hidden 系统编号 column; None: a new row
+
+
+@dataclass(frozen=True)
+class ExportedTask:
+    """What the export wrote about one task (hidden sheet): its version then, and the digest
+    of the row as written, to tell an edited row from one the tracker changed since."""
+
+    version: int
+    digest: str
+
+
+@dataclass
+class LedgerMeta:
+    exported_at: str = ""  # ISO time of the export
+    tasks: dict[int, ExportedTask] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,6 +104,7 @@ class ParsedLedger:
     problems: list[LedgerProblem] = field(default_factory=list)
     rows: list[LedgerRow] = field(default_factory=list)
     errors: list[LedgerError] = field(default_factory=list)
+    meta: LedgerMeta | None = None  # None: not a file the tracker exported
 
     def error(self, row: int, reason: str) -> None:
         self.errors.append(LedgerError(row, reason))
@@ -98,21 +118,34 @@ class LedgerFileError(Exception):
         super().__init__(reason)
 
 
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
+
+
+def merged_ranges(workbook, ws) -> list[CellRange]:
+    """The sheet's merged ranges, read from its XML: a read-only workbook (fast, streaming)
+    does not keep them, and the full loader formats every merged cell's borders (seconds for
+    a ledger of thousands of merged problems)."""
+    path = getattr(ws, "_worksheet_path", None)
+    archive = getattr(workbook, "_archive", None)
+    if path is None or archive is None:
+        return list(ws.merged_cells.ranges)
+    return [CellRange(ref.decode()) for ref in _MERGE_REF.findall(archive.read(path))]
+
+
 class _Grid:
     """A sheet's values with merged ranges filled from their top-left cell."""
 
-    def __init__(self, ws: Worksheet, max_rows: int):
-        # Read max_row first: iterating past it would create cells and move it.
-        self.sheet_rows = ws.max_row
-        self.values: list[list[object]] = [
-            list(row)
-            for row in ws.iter_rows(max_row=min(self.sheet_rows, max_rows), values_only=True)
-        ]
+    def __init__(self, workbook, ws: Worksheet, max_rows: int):
+        declared = ws.max_row if isinstance(ws.max_row, int) and ws.max_row > 0 else None
+        rows = ws.iter_rows(values_only=True)
+        self.values: list[list[object]] = [list(row) for row in itertools.islice(rows, max_rows)]
+        # A sheet that declares no size is counted (up to the limit, plus one to tell "over").
+        self.sheet_rows = declared or len(self.values) + sum(1 for _ in itertools.islice(rows, 1))
         self.width = max((len(r) for r in self.values), default=0)
         # (row, col) → (merge range, first row, spans columns)
         self.merge: dict[tuple[int, int], tuple[str, int, bool]] = {}
-        for rng in ws.merged_cells.ranges:
-            top = ws.cell(rng.min_row, rng.min_col).value
+        for rng in merged_ranges(workbook, ws):
+            top = self.get(rng.min_row, rng.min_col)
             wide = rng.max_col > rng.min_col
             for r in range(rng.min_row, min(rng.max_row, len(self.values)) + 1):
                 for c in range(rng.min_col, rng.max_col + 1):
@@ -198,21 +231,70 @@ def open_workbook(data: bytes, filename: str = ""):
     if filename.lower().endswith(".xls") or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise LedgerFileError(OLD_XLS)
     try:
-        return load_workbook(io.BytesIO(data), data_only=True)
+        return load_workbook(io.BytesIO(data), data_only=True, read_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
         raise LedgerFileError(NOT_XLSX) from None
 
 
+META_SHEET = "_tracker_export"
+META_HEADER = "task_id,version,digest;…"
+META_PER_CELL = 400  # entries of ~40 characters: well under Excel's 32,767 a cell
+
+
+def _read_meta(workbook) -> LedgerMeta | None:
+    """The hidden sheet the export writes: A1 "exported_at", B1 the time; A2 the format of the
+    entries; from row 3, column A, entries "task id,version,digest" joined by ";" (packed a few
+    hundred to a cell: one cell to parse instead of three per task). Entries that are not what
+    the export wrote are skipped, never trusted."""
+    if META_SHEET not in workbook.sheetnames:
+        return None
+    ws = workbook[META_SHEET]
+    meta = LedgerMeta()
+    for r, row in enumerate(ws.iter_rows(values_only=True, max_col=2), start=1):
+        if r == 1:
+            meta.exported_at = str(row[1] or "") if len(row) > 1 else ""
+            continue
+        if r == 2 or not row or not isinstance(row[0], str):
+            continue
+        for entry in row[0].split(";"):
+            task_id, _, rest = entry.partition(",")
+            version, _, digest = rest.partition(",")
+            if task_id.isdigit() and version.isdigit():
+                meta.tasks[int(task_id)] = ExportedTask(version=int(version), digest=digest)
+    return meta
+
+
+def sheet_row_count(data: bytes) -> int | None:
+    """The row count the first sheet declares (its <dimension>), read from the first bytes of
+    the sheet without parsing the workbook: cheap enough for the web process to decide between
+    doing an import at once and queueing it. None when the file does not say."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = sorted(n for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
+            if not names:
+                return None
+            with archive.open(names[0]) as sheet:
+                head = sheet.read(4096).decode("utf-8", "ignore")
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None
+    match = re.search(r'<dimension ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"', head)
+    return int(match.group(1) or 1) if match else None
+
+
 def read_ledger(
-    data: bytes, *, filename: str = "", first_number: int = 1, max_rows: int = 5000
+    data: bytes, *, filename: str = "", first_number: int = 1, max_rows: int = 5000,
+    progress=None,
 ) -> ParsedLedger:
     """Parse every row. File-level problems raise LedgerFileError; row problems are collected
     in `errors`. `first_number` numbers problems whose 序号 is blank when nothing precedes them.
+    `progress(done, total)` is called now and then while rows are read.
     """
     workbook = open_workbook(data, filename)
     found = None
     for ws in workbook.worksheets:
-        grid = _Grid(ws, max_rows=max_rows + HEADER_SCAN_ROWS + 1)
+        if ws.title == META_SHEET:
+            continue
+        grid = _Grid(workbook, ws, max_rows=max_rows + HEADER_SCAN_ROWS + 1)
         found = _find_header(grid)
         if found:
             break
@@ -226,13 +308,19 @@ def read_ledger(
         raise LedgerFileError(f"表格超过{max_rows}行，请分批导入")
 
     ledger = ParsedLedger(sheet=ws.title, header_row=header_row, columns=columns)
-    _read_rows(grid, ledger, data_row, first_number)
+    ledger.meta = _read_meta(workbook)
+    _read_rows(grid, ledger, data_row, first_number, progress)
     if not ledger.rows and not ledger.errors:
         raise LedgerFileError(NO_ROWS)
     return ledger
 
 
-def _read_rows(grid: _Grid, ledger: ParsedLedger, data_row: int, first_number: int) -> None:
+PROGRESS_EVERY = 250
+
+
+def _read_rows(
+    grid: _Grid, ledger: ParsedLedger, data_row: int, first_number: int, progress=None
+) -> None:
     columns = ledger.columns
 
     def cell(row: int, key: str) -> object:
@@ -245,6 +333,8 @@ def _read_rows(grid: _Grid, ledger: ParsedLedger, data_row: int, first_number: i
     next_number = first_number
 
     for r in range(data_row, grid.height + 1):
+        if progress is not None and (r - data_row) % PROGRESS_EVERY == 0:
+            progress(r - data_row, grid.height - data_row + 1)
         if not any(one_line(cell(r, c.key)) for c in COLUMNS):
             continue  # blank row
         heading = _section_heading(grid, r, columns)
@@ -332,12 +422,17 @@ def _read_task(grid, ledger: ParsedLedger, r: int, cell, problem: LedgerProblem 
         status = parse_status(cell(r, "status"))
     except CellError as exc:
         ledger.error(r, exc.reason)
+    key = None
+    try:
+        key = parse_key(cell(r, "key"))
+    except CellError as exc:
+        ledger.error(r, exc.reason)
     ledger.rows.append(
         LedgerRow(
             row=r, problem=problem, title=title, measures=measures, lead_unit=lead,
             supporting_units=supporting, leader=leader, person=person,
             task_type=deadline.task_type if deadline else TaskType.BY_DEADLINE,
             deadline=deadline.date if deadline else None,
-            progress=clean_text(cell(r, "progress")), status=status,
+            progress=clean_text(cell(r, "progress")), status=status, key=key,
         )
     )

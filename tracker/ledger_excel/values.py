@@ -64,6 +64,25 @@ def parse_number(value: object) -> int | None:
     return int(match.group(1))
 
 
+# --- 系统编号 -------------------------------------------------------------------------------
+
+
+def parse_key(value: object) -> int | None:
+    """The hidden 系统编号 (the task's id) the export writes; blank for a new row."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    text = one_line(value)
+    if not text:
+        return None
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    if isinstance(value, float) and value.is_integer() and value > 0:
+        return int(value)
+    raise CellError(f"系统编号“{text}”无效：请勿修改该列，新增的任务请将其留空")
+
+
 # --- 完成时限 -------------------------------------------------------------------------------
 
 LONG_TERM_WORDS = ("长期坚持", "持续推进", "长期推进", "常态化推进", "长期", "持续整改")

@@ -1,5 +1,6 @@
 from tracker.models.calendar import HolidayKind, HolidayOverride, WorkdayCalendarGeneration
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
+from tracker.models.ledger_jobs import LedgerJob, LedgerJobKind, LedgerJobState
 from tracker.models.operations import ServiceHeartbeat
 from tracker.models.reminders import (
     Channel,
@@ -50,6 +51,9 @@ __all__ = [
     "Inspection",
     "InspectionKind",
     "InspectionMode",
+    "LedgerJob",
+    "LedgerJobKind",
+    "LedgerJobState",
     "LoginFailure",
     "Notification",
     "NotificationKind",

@@ -1,15 +1,24 @@
-"""Import and export of the rectification ledger (整改台账) as .xlsx.
+"""Import and export of the rectification ledger (整改台账) as .xlsx: a round trip.
 
-Import validates every row before writing anything: any error rejects the whole file with the
-complete list ("第5行：责任单位“市教育厅”不存在"). A good file is stored in one transaction
-through the same services as every other write, so each task has its history.
+The export writes each task's id in a hidden column and, in a very hidden sheet, the task's
+version and a digest of its row as written. An import matches rows by that key: a known row
+whose content differs from its task is an update, a row without a key is a new task, a row
+that equals its task changes nothing, and an edited row whose task was changed in the tracker
+after the export is a conflict (listed, never overwritten).
+
+An import is planned first (`ledger_preview`: every row validated, every change listed cell by
+cell, every permission checked, nothing written) and then applied in one transaction
+(`ledger_apply`) through the same services as every other write, so each change has its
+history. Any error rejects the whole file with the complete list ("第5行：…").
 """
 
 import datetime as dt
+import hashlib
+import json
 import re
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -18,16 +27,35 @@ from django.utils import timezone
 
 from tracker import access
 from tracker.deadlines import deadline_state
-from tracker.errors import ActionForbidden, ImportRejected
+from tracker.errors import ActionForbidden, DomainError, ImportRejected
+from tracker.ledger_excel.columns import BY_KEY, COLUMNS
 from tracker.ledger_excel.reading import (
     NOT_XLSX,
     LedgerError,
     LedgerFileError,
+    LedgerProblem,
     LedgerRow,
+    ParsedLedger,
     read_ledger,
 )
-from tracker.ledger_excel.writing import ExportRow, write_ledger
-from tracker.models import Inspection, Problem, Task, TaskStatus, Unit, User
+from tracker.ledger_excel.values import (
+    STATUS_CHOICES_HINT,
+    CellError,
+    clean_text,
+    format_deadline,
+    one_line,
+    parse_deadline,
+)
+from tracker.ledger_excel.writing import ExportRow, write_ledger, write_template
+from tracker.models import (
+    Inspection,
+    Problem,
+    Task,
+    TaskAction,
+    TaskStatus,
+    Unit,
+    User,
+)
 from tracker.selectors import ledger_task_list
 from tracker.services import tasks as task_services
 from tracker.services.inspections import problem_create
@@ -115,7 +143,458 @@ class UnitNames:
             chain.insert(0, node.name)
 
 
-# --- Import ----------------------------------------------------------------------------------
+# --- Comparing a row with its task -------------------------------------------------------------
+
+Progress = Callable[[int, int], None]
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
+def _as_written(text: str) -> str:
+    # The export drops control characters (not allowed in a sheet) and the reader cleans
+    # spaces and blank lines: a task is compared as it reads back.
+    return _ILLEGAL.sub("", text or "")
+
+
+@dataclass(frozen=True)
+class RowValues:
+    """A ledger row's content as the reader gives it back. A task and a row are compared
+    through this, so that formatting (spaces, line breaks, a date typed as text) is never a
+    change."""
+
+    title: str
+    measures: str
+    lead_unit: int
+    supporting_units: tuple[int, ...]
+    leader: str
+    person: str
+    task_type: str
+    deadline: dt.date | None
+    progress: str
+    status: str
+
+    def digest(self) -> str:
+        raw = json.dumps(
+            [self.title, self.measures, self.lead_unit, list(self.supporting_units),
+             self.leader, self.person, self.task_type,
+             self.deadline.isoformat() if self.deadline else None, self.progress, self.status],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def _deadline_as_read(task_type: str, deadline: dt.date | None) -> tuple[str, dt.date | None]:
+    try:
+        parsed = parse_deadline(format_deadline(task_type, deadline))
+    except CellError:
+        return task_type, deadline
+    return parsed.task_type, parsed.date
+
+
+def task_values(task: Task, *, supporting: list[Unit] | None = None) -> RowValues:
+    """The row of `task` as an import reads it back; `task` comes from ledger_task_list."""
+    if supporting is None:
+        supporting = list(task.supporting_units.all())
+    task_type, deadline = _deadline_as_read(task.task_type, task.deadline)
+    return RowValues(
+        title=one_line(_as_written(task.title)),
+        measures=clean_text(_as_written(task.measures)),
+        lead_unit=task.lead_unit_id,
+        supporting_units=tuple(sorted(u.pk for u in supporting)),
+        leader=one_line(_as_written(task.responsible_leader)),
+        person=one_line(_as_written(task.responsible_person)),
+        task_type=task_type,
+        deadline=deadline,
+        progress=clean_text(_as_written(task.latest_progress or "")),
+        status=task.status,
+    )
+
+
+def _row_values(row: LedgerRow, lead: Unit, supporting: list[Unit]) -> RowValues:
+    return RowValues(
+        title=row.title, measures=row.measures, lead_unit=lead.pk,
+        supporting_units=tuple(sorted(u.pk for u in supporting if u.pk != lead.pk)),
+        leader=row.leader, person=row.person, task_type=row.task_type, deadline=row.deadline,
+        progress=row.progress, status=row.status,
+    )
+
+
+def transition_path(source: str, target: str) -> list[TaskAction] | None:
+    """The shortest chain of transitions (tracker.services.tasks.TRANSITIONS) that moves a
+    task from `source` to `target` status, e.g. 整改中 → 已销号 is submit then close. None when
+    no chain exists."""
+    if source == target:
+        return []
+    frontier: deque[tuple[str, list[TaskAction]]] = deque([(source, [])])
+    seen = {source}
+    while frontier:
+        status, path = frontier.popleft()
+        for action, rule in task_services.TRANSITIONS.items():
+            if rule.target is None or status not in rule.sources or rule.target in seen:
+                continue
+            if rule.target == target:
+                return [*path, action]
+            seen.add(rule.target)
+            frontier.append((rule.target, [*path, action]))
+    return None
+
+
+# --- Planning an import ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellChange:
+    column: str  # the column's label, as in the sheet
+    old: str
+    new: str
+
+
+ROW_NEW, ROW_CHANGED, ROW_UNCHANGED, ROW_CONFLICT = "new", "changed", "unchanged", "conflict"
+ROW_KIND_LABELS = {
+    ROW_NEW: "新增", ROW_CHANGED: "修改", ROW_UNCHANGED: "未变", ROW_CONFLICT: "冲突",
+}
+
+
+@dataclass
+class RowPlan:
+    """What an import does with one row."""
+
+    row: int
+    kind: str
+    title: str
+    task_id: int | None = None
+    changes: list[CellChange] = field(default_factory=list)
+    reason: str = ""  # why a conflict
+    # What the apply step does (not part of the preview).
+    ledger_row: LedgerRow | None = None
+    task: Task | None = None
+    lead: Unit | None = None
+    supporting: list[Unit] = field(default_factory=list)
+    updates: dict = field(default_factory=dict)  # task_update fields
+    new_supporting: list[Unit] | None = None
+    progress_note: str = ""
+    path: list[TaskAction] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "row": self.row, "kind": self.kind, "title": self.title, "task": self.task_id,
+            "changes": [c.__dict__ for c in self.changes], "reason": self.reason,
+        }
+
+
+@dataclass
+class LedgerPlan:
+    inspection: Inspection
+    rows: list[RowPlan] = field(default_factory=list)  # new, changed, conflicts (in row order)
+    unchanged: int = 0
+    errors: list[LedgerError] = field(default_factory=list)
+    new_problems: list[LedgerProblem] = field(default_factory=list)
+    existing_problems: dict[int, Problem] = field(default_factory=dict)  # by number
+    exported_at: str = ""
+
+    def of_kind(self, kind: str) -> list[RowPlan]:
+        return [r for r in self.rows if r.kind == kind]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            ROW_NEW: len(self.of_kind(ROW_NEW)), ROW_CHANGED: len(self.of_kind(ROW_CHANGED)),
+            ROW_UNCHANGED: self.unchanged, ROW_CONFLICT: len(self.of_kind(ROW_CONFLICT)),
+            "errors": len(self.errors),
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        """What confirming would do; a confirm re-plans and must find the same."""
+        raw = json.dumps([r.as_json() for r in self.rows] + [self.unchanged], ensure_ascii=False)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def as_json(self) -> dict:
+        """The preview: stored on the import's job and shown on the page."""
+        return {
+            "inspection": self.inspection.pk,
+            "exported_at": self.exported_at,
+            "counts": self.counts,
+            "rows": [r.as_json() for r in self.rows],
+            "errors": [str(e) for e in sorted(self.errors)],
+            "fingerprint": self.fingerprint,
+        }
+
+
+def ensure_may_import(actor: User, inspection: Inspection) -> None:
+    """Anyone who sees the inspection may bring a ledger; what each row may do is decided per
+    row by the rule book (create and edit: a supervisor over the unit; status: the
+    transition's rule), so an officer's sheet can report progress and submit, not close."""
+    if not actor.is_authenticated or not actor.is_active:
+        raise ActionForbidden("请先登录")
+    if not access.is_supervisor_or_admin(actor) and not Inspection.objects.filter(
+        access.visible_inspections_q(actor), pk=inspection.pk
+    ).exists():
+        raise ActionForbidden("您无权导入该巡视巡察的整改台账")
+
+
+def check_size(data: bytes) -> None:
+    max_bytes = settings.TRACKER_LEDGER_MAX_BYTES
+    if not data:
+        raise ImportRejected([NOT_XLSX])
+    if len(data) > max_bytes:
+        raise ImportRejected([f"文件超过{max_bytes // (1024 * 1024)}MB，请分批导入"])
+
+
+def _read(
+    data: bytes, *, inspection: Inspection, filename: str, progress: Progress | None
+) -> ParsedLedger:
+    check_size(data)
+    highest = (
+        Problem.objects.filter(inspection=inspection).order_by("-number")
+        .values_list("number", flat=True).first()
+    )
+    try:
+        return read_ledger(
+            data, filename=filename, first_number=(highest or 0) + 1,
+            max_rows=settings.TRACKER_LEDGER_MAX_ROWS, progress=progress,
+        )
+    except LedgerFileError as exc:
+        raise ImportRejected([exc.reason]) from None
+
+
+def _resolve_units(
+    row: LedgerRow, names: UnitNames, errors: list[LedgerError]
+) -> tuple[Unit | None, list[Unit]]:
+    lead = None
+    supporting: list[Unit] = []
+    if row.lead_unit:
+        try:
+            lead = names.resolve(row.lead_unit)
+        except UnitNameError as exc:
+            errors.append(LedgerError(row.row, exc.reason))
+    for name in row.supporting_units:
+        try:
+            unit = names.resolve(name, label="配合单位")
+        except UnitNameError as exc:
+            errors.append(LedgerError(row.row, exc.reason))
+        else:
+            if lead is None or unit.pk != lead.pk:
+                supporting.append(unit)
+    return lead, supporting
+
+
+class _Display:
+    """Cells as text for the preview's old → new."""
+
+    def __init__(self, names: UnitNames):
+        self.names = names
+
+    def unit(self, pk: int) -> str:
+        unit = self.names.by_id.get(pk)
+        return self.names.display(unit) if unit else ""
+
+    def value(self, key: str, values: RowValues) -> str:
+        if key == "lead_unit":
+            return self.unit(values.lead_unit)
+        if key == "supporting_units":
+            return "、".join(self.unit(pk) for pk in values.supporting_units)
+        if key == "deadline":
+            shown = format_deadline(values.task_type, values.deadline)
+            if isinstance(shown, dt.date):
+                return f"{shown.year}年{shown.month}月{shown.day}日"
+            return shown or ""
+        if key == "status":
+            return str(TaskStatus(values.status).label)
+        return getattr(values, key)
+
+
+COMPARED_COLUMNS = (
+    "title", "measures", "lead_unit", "supporting_units", "leader", "person", "deadline",
+    "progress", "status",
+)
+
+
+def _changed_columns(old: RowValues, new: RowValues) -> list[str]:
+    changed = []
+    for key in COMPARED_COLUMNS:
+        if key == "deadline":
+            if (old.task_type, old.deadline) != (new.task_type, new.deadline):
+                changed.append(key)
+        elif getattr(old, key) != getattr(new, key):
+            changed.append(key)
+    return changed
+
+
+def _plan_update(
+    plan: RowPlan, *, task: Task, old: RowValues, new: RowValues, changed: list[str],
+    actor: User, names: UnitNames, errors: list[LedgerError],
+) -> None:
+    """Fill in what the apply step will call for a changed row, checking every permission
+    with the rule book first (the services check again)."""
+    r = plan.row
+    plan_fields = [k for k in changed if k not in ("progress", "status")]
+    if plan_fields:
+        if not task_services.ACTIONS["edit"].may_act(actor, task):
+            labels = "、".join(BY_KEY[k].label for k in plan_fields)
+            errors.append(LedgerError(r, f"您没有权限修改该任务的{labels}（{plan.title}）"))
+        plain = {"title": "title", "measures": "measures", "leader": "responsible_leader",
+                 "person": "responsible_person"}
+        for key in plan_fields:
+            if key in plain:
+                plan.updates[plain[key]] = getattr(new, key)
+            elif key == "deadline":
+                plan.updates["task_type"] = new.task_type
+                plan.updates["deadline"] = new.deadline
+            elif key == "lead_unit":
+                lead = names.by_id[new.lead_unit]
+                if not access.may_manage_unit(actor, lead):
+                    errors.append(LedgerError(r, f"您无权将任务改由“{lead.name}”牵头"))
+                plan.updates["lead_unit"] = lead
+            elif key == "supporting_units":
+                plan.new_supporting = [names.by_id[pk] for pk in new.supporting_units]
+                outside = [
+                    u.name for u in plan.new_supporting
+                    if u.pk not in old.supporting_units and not access.may_manage_unit(actor, u)
+                ]
+                if outside:
+                    errors.append(LedgerError(r, f"您无权将“{'、'.join(outside)}”设为配合单位"))
+    status = S(task.status)
+    if "progress" in changed:
+        plan.progress_note = new.progress
+        if not task_services.TRANSITIONS[TaskAction.PROGRESS].may_act(actor, task):
+            errors.append(LedgerError(r, "您没有权限填报该任务的整改进展"))
+        elif status not in task_services.TRANSITIONS[TaskAction.PROGRESS].sources:
+            errors.append(LedgerError(
+                r, f"任务当前状态为“{status.label}”，不能填报整改进展，请只修改完成情况"
+            ))
+        elif status == S.NOT_STARTED:
+            status = S.IN_PROGRESS  # the first progress note starts the work
+    if "status" in changed and new.status != status:
+        path = transition_path(status, new.status)
+        target = S(new.status).label
+        if path is None:
+            errors.append(LedgerError(r, f"完成情况不能由“{status.label}”直接改为“{target}”"))
+            return
+        for action in path:
+            if not task_services.TRANSITIONS[action].may_act(actor, task):
+                errors.append(LedgerError(
+                    r, f"您没有权限执行“{action.label}”，不能将完成情况由“{S(task.status).label}”"
+                    f"改为“{target}”（{plan.title}）"
+                ))
+                return
+        plan.path = path
+
+
+def _plan_ledger(
+    ledger: ParsedLedger, *, inspection: Inspection, actor: User,
+    progress: Progress | None = None,
+) -> LedgerPlan:
+    """Decide every row against the database: a constant number of queries whatever the size
+    (the unit tree; the keyed tasks with their supporting units and latest progress; the
+    problems by number), then only work in memory."""
+    plan = LedgerPlan(inspection=inspection, errors=list(ledger.errors))
+    meta = ledger.meta
+    plan.exported_at = meta.exported_at if meta else ""
+    names = UnitNames.load()
+    display = _Display(names)
+    keys = [row.key for row in ledger.rows if row.key]
+    tasks: dict[int, Task] = {}
+    if keys:
+        # Only tasks of this inspection that the importer sees: another unit's row, or one
+        # outside a supervisor's subtree, is simply unknown here.
+        scoped = Task.objects.filter(access.visible_tasks_q(actor), inspection=inspection)
+        tasks = {t.pk: t for t in ledger_task_list(tasks=scoped.filter(pk__in=keys))}
+    numbers = [p.number for p in ledger.problems]
+    plan.existing_problems = {
+        p.number: p for p in Problem.objects.filter(inspection=inspection, number__in=numbers)
+    }
+    seen_keys: dict[int, int] = {}
+    problems_with_new_rows: set[int] = set()
+    total = len(ledger.rows)
+    for i, row in enumerate(ledger.rows):
+        if progress is not None and i % 250 == 0:
+            progress(i, total)
+        lead, supporting = _resolve_units(row, names, plan.errors)
+        if row.key is None:
+            if row.problem is not None:
+                problems_with_new_rows.add(id(row.problem))
+            if lead is None:
+                continue
+            if not access.may_manage_unit(actor, lead):
+                plan.errors.append(LedgerError(row.row, f"您无权为“{lead.name}”创建整改任务"))
+            outside = [u.name for u in supporting if not access.may_manage_unit(actor, u)]
+            if outside:
+                plan.errors.append(
+                    LedgerError(row.row, f"您无权将“{'、'.join(outside)}”设为配合单位")
+                )
+            values = _row_values(row, lead, supporting)
+            shown = {k: display.value(k, values) for k in COMPARED_COLUMNS}
+            plan.rows.append(RowPlan(
+                row=row.row, kind=ROW_NEW, title=row.title, ledger_row=row, lead=lead,
+                supporting=supporting,
+                changes=[CellChange(BY_KEY[k].label, "", v) for k, v in shown.items() if v],
+            ))
+            continue
+        if row.key in seen_keys:
+            first = seen_keys[row.key]
+            plan.errors.append(LedgerError(
+                row.row, f"系统编号“{row.key}”与第{first}行重复：复制的行请清空系统编号"
+            ))
+            continue
+        seen_keys[row.key] = row.row
+        task = tasks.get(row.key)
+        if task is None:
+            plan.errors.append(LedgerError(
+                row.row, f"系统编号“{row.key}”对应的任务不存在、不属于该巡视巡察或不在您的范围内"
+            ))
+            continue
+        exported = meta.tasks.get(task.pk) if meta else None
+        if exported is None:
+            plan.errors.append(LedgerError(
+                row.row, f"系统编号“{row.key}”不是导出时写入的，请勿修改该列；新增任务请将其留空"
+            ))
+            continue
+        if lead is None:
+            continue
+        old = task_values(task)
+        new = _row_values(row, lead, supporting)
+        if not row.progress:
+            # A blank progress cell writes no progress note (notes are never deleted).
+            new = RowValues(**{**new.__dict__, "progress": old.progress})
+        changed = _changed_columns(old, new)
+        if not changed or _row_values(row, lead, supporting).digest() == exported.digest:
+            # Equal to the task, or not edited since the export (the tracker may have moved
+            # on since: the tracker's copy is newer, nothing to do).
+            plan.unchanged += 1
+            continue
+        item = RowPlan(
+            row=row.row, kind=ROW_CHANGED, title=task.title, task_id=task.pk, task=task,
+            changes=[
+                CellChange(BY_KEY[k].label, display.value(k, old), display.value(k, new))
+                for k in changed
+            ],
+        )
+        if task.version != exported.version:
+            item.kind = ROW_CONFLICT
+            item.reason = (
+                f"导出后该任务已在系统中被修改（导出时第{exported.version}版，当前第{task.version}版），"
+                "本行未导入，请重新导出后再修改"
+            )
+        else:
+            _plan_update(item, task=task, old=old, new=new, changed=changed, actor=actor,
+                         names=names, errors=plan.errors)
+        plan.rows.append(item)
+    if progress is not None:
+        progress(total, total)
+    for problem in ledger.problems:
+        if id(problem) not in problems_with_new_rows:
+            continue
+        existing = plan.existing_problems.get(problem.number)
+        if existing is None:
+            plan.new_problems.append(problem)
+        elif clean_text(existing.text) != clean_text(problem.text):
+            plan.errors.append(LedgerError(
+                problem.row, f"问题序号“{problem.number}”在该巡视巡察中已存在，且问题内容不同"
+            ))
+    return plan
+
+
+# --- Preview and apply ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -124,143 +603,146 @@ class ImportResult:
     problems_created: int
     tasks_created: int
     progress_reports_created: int
+    tasks_updated: int = 0
+    unchanged: int = 0
+    conflicts: tuple[str, ...] = ()
 
     @property
     def message(self) -> str:
-        return (
+        text = (
             f"导入成功：新建反馈问题{self.problems_created}个、整改任务{self.tasks_created}项"
-            f"（其中填报整改进展{self.progress_reports_created}条）。"
+            f"（其中填报整改进展{self.progress_reports_created}条）"
         )
-
-
-def _ensure_may_import(actor: User) -> None:
-    if not access.is_supervisor_or_admin(actor):
-        raise ActionForbidden("只有督导人员可以导入整改台账")
-
-
-@dataclass
-class _Planned:
-    row: LedgerRow
-    lead: Unit
-    supporting: list[Unit]
-
-
-def _plan(
-    rows: list[LedgerRow], *, actor: User, names: UnitNames, errors: list[LedgerError]
-) -> list[_Planned]:
-    planned = []
-    for row in rows:
-        lead = None
-        supporting = []
-        if row.lead_unit:
-            try:
-                lead = names.resolve(row.lead_unit)
-            except UnitNameError as exc:
-                errors.append(LedgerError(row.row, exc.reason))
-            else:
-                if not access.may_manage_unit(actor, lead):
-                    errors.append(LedgerError(row.row, f"您无权为“{lead.name}”创建整改任务"))
-        for name in row.supporting_units:
-            try:
-                unit = names.resolve(name, label="配合单位")
-            except UnitNameError as exc:
-                errors.append(LedgerError(row.row, exc.reason))
-            else:
-                if not access.may_manage_unit(actor, unit):
-                    errors.append(LedgerError(row.row, f"您无权将“{unit.name}”设为配合单位"))
-                elif lead is None or unit.pk != lead.pk:
-                    supporting.append(unit)
-        if lead is not None:
-            planned.append(_Planned(row=row, lead=lead, supporting=supporting))
-    return planned
-
-
-def _taken_numbers(inspection: Inspection, numbers: Iterable[int]) -> set[int]:
-    return set(
-        Problem.objects.filter(inspection=inspection, number__in=list(numbers)).values_list(
-            "number", flat=True
-        )
-    )
-
-
-def _number_errors(ledger, taken: set[int]) -> list[LedgerError]:
-    return [
-        LedgerError(p.row, f"问题序号“{p.number}”在该巡视巡察中已存在")
-        for p in ledger.problems
-        if p.number in taken
-    ]
+        if self.tasks_updated or self.unchanged or self.conflicts:
+            text += f"，修改整改任务{self.tasks_updated}项，未变{self.unchanged}项"
+        if self.conflicts:
+            text += f"，冲突{len(self.conflicts)}项未导入"
+        return text + "。"
 
 
 def _reject(errors: list[LedgerError]) -> ImportRejected:
     return ImportRejected([str(e) for e in sorted(errors, key=lambda e: e.row)])
 
 
+def ledger_preview(
+    *, inspection: Inspection, actor: User, data: bytes, filename: str = "",
+    progress: Progress | None = None,
+) -> LedgerPlan:
+    """Read and plan an import without writing anything: new, changed (old → new per cell),
+    unchanged, conflicts and errors. Raises ImportRejected for a file that cannot be read,
+    ActionForbidden when the actor does not see the inspection."""
+    ensure_may_import(actor, inspection)
+    # Progress over both halves: reading the rows, then deciding them.
+    read_progress = plan_progress = None
+    if progress is not None:
+        def read_progress(done: int, total: int) -> None:
+            progress(done, 2 * total)
+
+        def plan_progress(done: int, total: int) -> None:
+            progress(total + done, 2 * total)
+
+    ledger = _read(data, inspection=inspection, filename=filename, progress=read_progress)
+    return _plan_ledger(ledger, inspection=inspection, actor=actor, progress=plan_progress)
+
+
+def ledger_apply(
+    *, inspection: Inspection, actor: User, data: bytes, filename: str = "",
+    expected_fingerprint: str | None = None, now: dt.datetime | None = None,
+) -> ImportResult:
+    """Apply a ledger, all or nothing, in one transaction through the task services.
+
+    The file is read before the transaction (slow); the plan is made again inside it, with
+    the inspection locked, so that what is applied is decided on the data as it is now. With
+    `expected_fingerprint` (from a preview) anything that changed since the preview refuses
+    the whole file. Conflicting rows are listed in the result and left alone."""
+    now = now or timezone.now()
+    ensure_may_import(actor, inspection)
+    ledger = _read(data, inspection=inspection, filename=filename, progress=None)
+    with transaction.atomic():
+        # One import at a time per inspection: the second waits here, then plans on the
+        # first's result.
+        Inspection.objects.select_for_update().filter(pk=inspection.pk).first()
+        plan = _plan_ledger(ledger, inspection=inspection, actor=actor)
+        if plan.errors:
+            raise _reject(plan.errors)
+        if expected_fingerprint is not None and plan.fingerprint != expected_fingerprint:
+            raise ImportRejected([
+                "预览之后，台账涉及的任务已在系统中发生变化，未导入任何内容，请重新上传预览"
+            ])
+        return _execute(plan, actor=actor, now=now)
+
+
 def ledger_import(
-    *,
-    inspection: Inspection,
-    actor: User,
-    data: bytes,
-    filename: str = "",
+    *, inspection: Inspection, actor: User, data: bytes, filename: str = "",
     now: dt.datetime | None = None,
 ) -> ImportResult:
-    """Import a ledger workbook into `inspection`, all or nothing.
+    """Preview and apply at once (the import command without --dry-run)."""
+    return ledger_apply(inspection=inspection, actor=actor, data=data, filename=filename,
+                        now=now)
 
-    Raises ImportRejected (every error, "第N行：原因") when any row is bad, ActionForbidden
-    when the actor is not a supervisor or administrator.
-    """
-    now = now or timezone.now()
-    _ensure_may_import(actor)
-    max_bytes = settings.TRACKER_LEDGER_MAX_BYTES
-    if not data:
-        raise ImportRejected([NOT_XLSX])
-    if len(data) > max_bytes:
-        raise ImportRejected([f"文件超过{max_bytes // (1024 * 1024)}MB，请分批导入"])
 
-    # Reading the workbook is slow; it happens before any transaction.
-    highest = (
-        Problem.objects.filter(inspection=inspection).order_by("-number")
-        .values_list("number", flat=True).first()
-    )
-    try:
-        ledger = read_ledger(
-            data, filename=filename, first_number=(highest or 0) + 1,
-            max_rows=settings.TRACKER_LEDGER_MAX_ROWS,
+def _execute(plan: LedgerPlan, *, actor: User, now: dt.datetime) -> ImportResult:
+    problems: dict[int, Problem] = dict(plan.existing_problems)
+    for lp in plan.new_problems:
+        problems[lp.number] = problem_create(
+            inspection=plan.inspection, number=lp.number, text=lp.text, aspect=lp.aspect
         )
-    except LedgerFileError as exc:
-        raise ImportRejected([exc.reason]) from None
-    errors = list(ledger.errors)
-    planned = _plan(ledger.rows, actor=actor, names=UnitNames.load(), errors=errors)
-    numbers = [p.number for p in ledger.problems]
-    errors += _number_errors(ledger, _taken_numbers(inspection, numbers))
-    if errors:
-        raise _reject(errors)
-
-    with transaction.atomic():
-        # One import at a time per inspection: the second waits here and then sees the first's
-        # problem numbers.
-        Inspection.objects.select_for_update().filter(pk=inspection.pk).first()
-        taken = _taken_numbers(inspection, numbers)
-        if taken:
-            raise _reject(_number_errors(ledger, taken))
-        problems: dict[int, Problem] = {}
-        for lp in ledger.problems:
-            problems[id(lp)] = problem_create(
-                inspection=inspection, number=lp.number, text=lp.text, aspect=lp.aspect
-            )
-        reports = 0
-        for item in planned:
-            row = item.row
-            task = task_services.task_create(
-                problem=problems[id(row.problem)], actor=actor, title=row.title,
-                measures=row.measures, task_type=row.task_type, lead_unit=item.lead,
-                supporting_units=item.supporting, responsible_leader=row.leader,
-                responsible_person=row.person, deadline=row.deadline, now=now,
-            )
-            reports += _bring_to_status(task, row=row, actor=actor, now=now)
+    reports = created = updated = 0
+    for item in plan.rows:
+        try:
+            if item.kind == ROW_NEW:
+                row = item.ledger_row
+                task = task_services.task_create(
+                    problem=problems[row.problem.number], actor=actor, title=row.title,
+                    measures=row.measures, task_type=row.task_type, lead_unit=item.lead,
+                    supporting_units=item.supporting, responsible_leader=row.leader,
+                    responsible_person=row.person, deadline=row.deadline, now=now,
+                )
+                reports += _bring_to_status(task, row=row, actor=actor, now=now)
+                created += 1
+            elif item.kind == ROW_CHANGED:
+                reports += _update(item, actor=actor, now=now)
+                updated += 1
+        except DomainError as exc:
+            # The services refused what the plan allowed (a rule the plan does not repeat):
+            # nothing is kept, and the row is named.
+            raise ImportRejected([f"第{item.row}行：{exc.message}"]) from None
     return ImportResult(
-        inspection=inspection, problems_created=len(problems), tasks_created=len(planned),
-        progress_reports_created=reports,
+        inspection=plan.inspection, problems_created=len(plan.new_problems),
+        tasks_created=created, progress_reports_created=reports, tasks_updated=updated,
+        unchanged=plan.unchanged,
+        conflicts=tuple(f"第{r.row}行：{r.reason}" for r in plan.of_kind(ROW_CONFLICT)),
     )
+
+
+def _update(item: RowPlan, *, actor: User, now: dt.datetime) -> int:
+    """One changed row through the services: the plan edit (one history row), the progress
+    note (one), then each transition (one each)."""
+    task = item.task
+    version = task.version
+    if item.updates or item.new_supporting is not None:
+        task = task_services.task_update(
+            task=task, actor=actor, expected_version=version,
+            supporting_units=item.new_supporting, now=now, **item.updates,
+        )
+        version = None
+    reports = 0
+    if item.progress_note:
+        task_services.task_report_progress(
+            task=task, actor=actor, note=item.progress_note, expected_version=version, now=now,
+        )
+        task.refresh_from_db()
+        version = None
+        reports = 1
+    for action in item.path:
+        rule = task_services.TRANSITIONS[action]
+        service = getattr(task_services, f"task_{action.value}")
+        task = service(
+            task=task, actor=actor, note=IMPORT_NOTE if rule.note_required else "",
+            expected_version=version, now=now,
+        )
+        version = None
+    return reports
 
 
 def _bring_to_status(task: Task, *, row: LedgerRow, actor: User, now: dt.datetime) -> int:
@@ -292,19 +774,19 @@ def _bring_to_status(task: Task, *, row: LedgerRow, actor: User, now: dt.datetim
 
 
 def ledger_export(
-    *, tasks: QuerySet[Task], title: str | None = None, today: dt.date | None = None
+    *, tasks: QuerySet[Task], title: str | None = None, today: dt.date | None = None,
+    now: dt.datetime | None = None, progress: Progress | None = None,
 ) -> bytes:
     """The ledger of `tasks` (any filter, already scoped to the user by the caller, e.g.
     `task_list(user=...).filter(...)`) as .xlsx: one row per task, problem cells merged,
-    with each task's light and days left on `today` (default: the local date).
+    with each task's light and days left on `today` (default: the local date), and the keys
+    (task id, version, row digest) that let the file be imported back.
 
     Queries: the tasks with their problem, inspection, lead unit and latest progress note;
     their supporting units; the unit tree (for unambiguous unit names). Three in all."""
-    today = today or timezone.localdate()
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
     rows = list(ledger_task_list(tasks=tasks))
-    states = {
-        t.pk: deadline_state(status=t.status, deadline=t.deadline, today=today) for t in rows
-    }
     names = UnitNames.load()
     inspections = {t.inspection_id: t.inspection for t in rows}
     if title is None:
@@ -312,18 +794,34 @@ def ledger_export(
             f"{next(iter(inspections.values())).title}反馈问题整改台账"
             if len(inspections) == 1 else "整改台账"
         )
-    export_rows = [
-        ExportRow(
+    # Per unit and per (status, deadline), not per row: ten thousand rows share a few dozen.
+    shown_units: dict[int, str] = {}
+    states: dict[tuple, object] = {}
+
+    def unit_name(unit: Unit) -> str:
+        if unit.pk not in shown_units:
+            shown_units[unit.pk] = names.display(names.by_id.get(unit.pk, unit))
+        return shown_units[unit.pk]
+
+    def state_of(task: Task):
+        key = (task.status, task.deadline)
+        if key not in states:
+            states[key] = deadline_state(status=task.status, deadline=task.deadline, today=today)
+        return states[key]
+
+    export_rows = []
+    for task in rows:
+        supporting = list(task.supporting_units.all())
+        state = state_of(task)
+        export_rows.append(ExportRow(
             problem_key=task.problem_id,
             number=task.problem.number,
             aspect=task.problem.aspect,
             problem=task.problem.text,
             title=task.title,
             measures=task.measures,
-            lead_unit=names.display(names.by_id.get(task.lead_unit_id, task.lead_unit)),
-            supporting_units=[
-                names.display(names.by_id.get(u.pk, u)) for u in task.supporting_units.all()
-            ],
+            lead_unit=unit_name(task.lead_unit),
+            supporting_units=[unit_name(u) for u in supporting],
             leader=task.responsible_leader,
             person=task.responsible_person,
             task_type=task.task_type,
@@ -331,10 +829,48 @@ def ledger_export(
             progress=task.latest_progress or "",
             status=str(TaskStatus(task.status).label),
             inspection=task.inspection.title,
-            light=states[task.pk].light,
-            light_label=states[task.pk].light_label,
-            days_left=states[task.pk].text,
-        )
-        for task in rows
+            light=state.light,
+            light_label=state.light_label,
+            days_left=state.text,
+            key=task.pk,
+            version=task.version,
+            digest=task_values(task, supporting=supporting).digest(),
+        ))
+    return write_ledger(
+        export_rows, title=title, with_inspection=len(inspections) > 1,
+        exported_at=timezone.localtime(now).isoformat(timespec="seconds"), progress=progress,
+    )
+
+
+# --- The blank template -----------------------------------------------------------------------
+
+_GUIDE_FORMATS = {
+    "number": ("数字，如 1、2、3；同一问题的多项任务可合并单元格或重复同一序号", "1"),
+    "aspect": ("文字，可不填；也可在问题上方用“一、……方面”一行作为分组标题", "落实主体责任方面"),
+    "problem": ("文字；同一问题的多项任务可合并单元格", "巡察反馈的问题原文"),
+    "title": ("文字，不超过300字；不填则取整改措施的第一句", "建立健全财务审批制度"),
+    "measures": ("文字，可多行", "1.制定……；2.开展……"),
+    "lead_unit": (
+        "单位全称或简称；同名单位写明上级单位，如“东湖区/城关镇”；可写“牵头单位：甲；配合单位：乙”",
+        "市教育局",
+    ),
+    "supporting_units": ("单位名称，多个用顿号、逗号或换行分隔", "市财政局、市审计局"),
+    "leader": ("姓名，不超过100字", "张三"),
+    "person": ("姓名，不超过100字", "李四"),
+    "deadline": (
+        "日期（Excel日期或文字），或“长期坚持”“立行立改（日期）”",
+        "2026年6月30日、2026-06-30、2026.6.30、2026年6月底、2026年底、长期坚持、"
+        "立行立改（2026年3月31日）",
+    ),
+    "progress": ("文字；填写后作为一条整改进展记录", "已完成制度起草"),
+    "status": ("以下之一，不填视为未启动", STATUS_CHOICES_HINT),
+}
+
+
+def ledger_template() -> bytes:
+    """The blank ledger (.xlsx) with a second sheet 填写说明: each column, whether required, its
+    format and its allowed values (the status words and deadline forms the reader accepts)."""
+    guide = [
+        (c.label, "必填" if c.required else "选填", *_GUIDE_FORMATS[c.key]) for c in COLUMNS
     ]
-    return write_ledger(export_rows, title=title, with_inspection=len(inspections) > 1)
+    return write_template(guide=guide)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tracker.web import preferences_views, views
+from tracker.web import ledger_views, preferences_views, views
 
 app_name = "web"
 
@@ -38,9 +38,17 @@ urlpatterns = [
          name="saved_filter_delete"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/read/", views.inbox_mark_read, name="inbox_mark_read"),
-    path("ledger/", views.ledger, name="ledger"),
-    path("ledger/import/", views.ledger_import, name="ledger_import"),
-    path("ledger/export/", views.ledger_export, name="ledger_export"),
+    path("ledger/", ledger_views.ledger, name="ledger"),
+    path("ledger/import/", ledger_views.ledger_import, name="ledger_import"),
+    path("ledger/export/", ledger_views.ledger_export, name="ledger_export"),
+    path("ledger/template/", ledger_views.ledger_template, name="ledger_template"),
+    path("ledger/jobs/<int:pk>/", ledger_views.ledger_job, name="ledger_job"),
+    path("ledger/jobs/<int:pk>/status/", ledger_views.ledger_job_status,
+         name="ledger_job_status"),
+    path("ledger/jobs/<int:pk>/confirm/", ledger_views.ledger_job_confirm,
+         name="ledger_job_confirm"),
+    path("ledger/jobs/<int:pk>/download/", ledger_views.ledger_job_download,
+         name="ledger_job_download"),
     path("inbox/read-all/", views.inbox_mark_all_read, name="inbox_mark_all_read"),
     path("settings/notifications/", preferences_views.notification_preferences,
          name="notification_preferences"),

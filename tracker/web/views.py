@@ -6,7 +6,6 @@ tracker.services; a refusal (DomainError) is shown with its Chinese message.
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -16,13 +15,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.encoding import escape_uri_path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker import access
 from tracker.deadlines import deadline_state, light_rule_text
-from tracker.errors import DomainError, ImportRejected
+from tracker.errors import DomainError
 from tracker.models import DeadlineExtension, ExtensionStatus, Task
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.selectors import (
@@ -33,7 +31,6 @@ from tracker.selectors import (
 )
 from tracker.services import evidence as evidence_services
 from tracker.services import extensions as extension_services
-from tracker.services import ledger as ledger_services
 from tracker.services import review as review_services
 from tracker.services import saved_filters as saved_filter_services
 from tracker.services import tasks as task_services
@@ -44,7 +41,6 @@ from tracker.web.forms import (
     EvidenceForm,
     ExtensionDecisionForm,
     ExtensionRequestForm,
-    LedgerImportForm,
     LoginForm,
     NoteForm,
     PasswordForm,
@@ -463,96 +459,3 @@ def inbox_mark_all_read(request: HttpRequest) -> HttpResponse:
     count = notification_mark_all_read(user=request.user)
     messages.success(request, f"已将{count}条消息标为已读")
     return redirect("web:inbox")
-
-
-# --- 整改台账: import and export -------------------------------------------------------------
-
-
-def _ledger_page(request: HttpRequest, *, import_form: LedgerImportForm | None = None,
-                 export_form: TaskFilterForm | None = None, rejected: ImportRejected | None = None,
-                 error: str = "", status: int = 200) -> HttpResponse:
-    user = request.user
-    supervisor = access.is_supervisor_or_admin(user)
-    if import_form is None and supervisor:
-        import_form = LedgerImportForm(
-            inspections=selectors.inspections_for_import(user=user),
-            initial={"inspection": request.GET.get("inspection") or None},
-        )
-    if export_form is None:
-        export_form = TaskFilterForm(
-            request.GET or None, inspections=inspections_for_filter(user=user)
-        )
-    return render(request, "web/ledger.html", {
-        "title": "整改台账",
-        "supervisor": supervisor,
-        "import_form": import_form if supervisor else None,
-        "export_form": export_form,
-        "rejected": rejected,
-        "error": error,
-    }, status=status)
-
-
-@login_required
-@require_GET
-def ledger(request: HttpRequest) -> HttpResponse:
-    """整改台账: export the ledger for a filter (everyone, within their own scope); import a
-    ledger file into an inspection (supervisors and administrators)."""
-    return _ledger_page(request)
-
-
-@login_required
-@require_POST
-def ledger_import(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    if not access.is_supervisor_or_admin(user):
-        raise PermissionDenied("只有督导人员可以导入整改台账")
-    form = LedgerImportForm(request.POST, request.FILES,
-                            inspections=selectors.inspections_for_import(user=user))
-    if not form.is_valid():
-        return _ledger_page(request, import_form=form, status=400,
-                            error="填写的内容有误，请按提示修改后重新提交")
-    upload = form.cleaned_data["file"]
-    inspection = form.cleaned_data["inspection"]
-    try:
-        # One byte over the limit is enough for the service to refuse a file as too large.
-        result = ledger_services.ledger_import(
-            inspection=inspection, actor=user, filename=upload.name,
-            data=upload.read(settings.TRACKER_LEDGER_MAX_BYTES + 1),
-        )
-    except ImportRejected as rejected:
-        return _ledger_page(request, import_form=form, rejected=rejected, status=400)
-    except DomainError as error:
-        return _ledger_page(request, import_form=form, error=error.message,
-                            status=error.status_code)
-    messages.success(request, f"{inspection.title}：{result.message}")
-    return redirect(f"{reverse('web:task_list')}?inspection={inspection.pk}")
-
-
-@login_required
-@require_GET
-def ledger_export(request: HttpRequest) -> HttpResponse:
-    """The ledger .xlsx of the tasks the reader sees, narrowed by the same filters as the task
-    list (inspection, status including 已逾期, unit)."""
-    user = request.user
-    form = TaskFilterForm(request.GET, inspections=inspections_for_filter(user=user))
-    if not form.is_valid():
-        return _ledger_page(request, export_form=form, status=400,
-                            error="筛选条件有误，请重新选择后导出")
-    filters = form.task_filters()
-    asked = filters.get("lead_unit") or filters.get("unit")
-    unit = unit_for_filter(user=user, pk=asked)
-    if asked and unit is None:
-        raise Http404("单位不存在或不在您的查看范围内")
-    inspection = form.cleaned_data.get("inspection")
-    tasks = selectors.task_list_for_page(user=user, filters=filters)
-    body = ledger_services.ledger_export(tasks=tasks)
-    name = inspection.title if inspection else "整改台账"
-    if unit is not None:
-        name += f"（{unit.name}）"
-    filename = f"{name}台账（{timezone.localdate():%Y%m%d}）.xlsx"
-    response = HttpResponse(body, content_type=XLSX)
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{escape_uri_path(filename)}"
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response

@@ -51,13 +51,17 @@ def target(city):
     return InspectionFactory(title="市委第二巡察组巡察反馈意见整改", target_unit=city)
 
 
-def test_ledger_page_shows_export_to_everyone_and_import_to_supervisors(
+def test_ledger_page_shows_export_import_and_template_to_everyone_in_their_scope(
     alice_client, chief_client, target
 ):
+    # Officers import too (their rows' progress and status, as their role allows), but only
+    # into inspections they see: the city's fresh inspection is not offered to them.
     officer = alice_client.get("/ledger/")
     assert officer.status_code == 200
     assert b'id="ledger-export-form"' in officer.content
-    assert b'id="ledger-import-form"' not in officer.content
+    assert b'id="ledger-import-form"' in officer.content
+    assert b'href="/ledger/template/"' in officer.content
+    assert target.title not in officer.content.decode()
 
     supervisor = chief_client.get("/ledger/")
     assert supervisor.status_code == 200
@@ -68,15 +72,24 @@ def test_ledger_page_shows_export_to_everyone_and_import_to_supervisors(
 def test_good_ledger_is_imported_and_the_counts_are_shown(
     chief_client, target, bureau, town
 ):
-    response = chief_client.post(
+    preview = chief_client.post(
         "/ledger/import/", {"inspection": target.pk, "file": upload(good_file())}, follow=True
     )
+
+    # Step one: the preview, nothing written yet.
+    assert preview.status_code == 200
+    job_url = preview.redirect_chain[-1][0]
+    assert "预览：新增<strong>3</strong>行，修改<strong>0</strong>行" in preview.content.decode()
+    assert_nothing_imported()
+
+    # Step two: confirm.
+    response = chief_client.post(f"{job_url}confirm/", follow=True)
 
     assert response.status_code == 200
     assert (f"{target.title}：导入成功：新建反馈问题2个、整改任务3项（其中填报整改进展1条）。"
             in response.content.decode())
     assert Task.objects.filter(inspection=target).count() == 3
-    assert response.redirect_chain[-1][0] == f"/tasks/?inspection={target.pk}"
+    assert response.redirect_chain[-1][0] == job_url
 
 
 def test_a_rejected_ledger_lists_every_row_error_exactly_and_imports_nothing(
@@ -110,12 +123,13 @@ def test_a_file_that_is_not_a_workbook_is_refused_in_chinese(chief_client, targe
     assert_nothing_imported()
 
 
-def test_officer_cannot_import_a_ledger(alice_client, target, bureau):
+def test_officer_cannot_import_into_an_inspection_they_do_not_see(alice_client, target, bureau):
     response = alice_client.post(
         "/ledger/import/", {"inspection": target.pk, "file": upload(good_file())}
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 400
+    assert "该巡视巡察不存在或不在您的查看范围内" in response.content.decode()
     assert_nothing_imported()
 
 
