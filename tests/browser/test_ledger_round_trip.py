@@ -9,6 +9,7 @@ import time
 from unittest import mock
 
 import pytest
+from django.db.models import Max
 from openpyxl import load_workbook
 
 from tests.tracker.factories import TaskFactory
@@ -106,8 +107,10 @@ def test_an_officers_sheet_that_closes_a_task_is_refused_with_the_row_named(
 
 
 def _many_tasks(inspection, unit, n: int) -> None:
+    # Numbered after the fixture's problem, whatever number the factory's sequence gave it.
+    first = (inspection.problems.aggregate(Max("number"))["number__max"] or 0) + 1
     problems = Problem.objects.bulk_create(
-        Problem(inspection=inspection, number=100 + i, text=f"批量问题{i}") for i in range(n)
+        Problem(inspection=inspection, number=first + i, text=f"批量问题{i}") for i in range(n)
     )
     Task.objects.bulk_create(
         Task(inspection=inspection, problem=p, title=f"批量任务{i}", measures="逐项整改。",
