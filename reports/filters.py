@@ -4,11 +4,12 @@ import django_filters as filters
 from django.db.models import Exists, OuterRef, Q
 
 from reports.models import ExtractedFigure, ExtractedItem, ReviewState, SourceReport
+from tracker.filters import IdFilter
 
 
 class SourceReportFilter(filters.FilterSet):
-    inspection = filters.NumberFilter(field_name="inspection_id", label="对应巡视巡察")
-    year = filters.NumberFilter(label="年度")
+    inspection = IdFilter(field_name="inspection_id", label="对应巡视巡察")
+    year = filters.NumberFilter(label="年度", min_value=1, max_value=9999)
     format = filters.ChoiceFilter(
         choices=[("txt", "txt"), ("docx", "docx"), ("pdf", "pdf")], label="格式"
     )

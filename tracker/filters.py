@@ -30,6 +30,16 @@ from tracker.models import (
 
 
 @extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """An id in a query string. A number outside the database's integer range is a 400 with
+    the field named, never an overflow inside the database driver (a 500)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", -(2**63))
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class UnitIdFilter(filters.ModelChoiceFilter):
     """A unit id; the filter method matches the unit and every unit below it."""
 
@@ -67,8 +77,8 @@ class TaskFilter(filters.FilterSet):
         label="单位（牵头或配合，含下级单位）",
     )
     lead_unit = UnitIdFilter(method=_subtree("lead_unit"), label="牵头单位（含下级单位）")
-    inspection = filters.NumberFilter(field_name="inspection_id", label="巡视巡察")
-    problem = filters.NumberFilter(field_name="problem_id", label="反馈问题")
+    inspection = IdFilter(field_name="inspection_id", label="巡视巡察")
+    problem = IdFilter(field_name="problem_id", label="反馈问题")
     kind = filters.ChoiceFilter(
         field_name="inspection__kind", choices=InspectionKind.choices, label="巡视巡察类别"
     )
@@ -135,7 +145,7 @@ class InspectionFilter(filters.FilterSet):
 
 
 class ProblemFilter(filters.FilterSet):
-    inspection = filters.NumberFilter(field_name="inspection_id", label="巡视巡察")
+    inspection = IdFilter(field_name="inspection_id", label="巡视巡察")
     kind = filters.ChoiceFilter(
         field_name="inspection__kind", choices=InspectionKind.choices, label="巡视巡察类别"
     )
@@ -148,7 +158,7 @@ class ProblemFilter(filters.FilterSet):
 
 class UnitFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=UnitKind.choices, label="单位类型")
-    parent = filters.NumberFilter(field_name="parent_id", label="上级单位")
+    parent = IdFilter(field_name="parent_id", label="上级单位")
     within = UnitIdFilter(
         method="filter_within", label="某单位及其下级单位"
     )
@@ -164,7 +174,7 @@ class UnitFilter(filters.FilterSet):
 
 class ExtensionFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=ExtensionStatus.choices, label="审批状态")
-    task = filters.NumberFilter(field_name="task_id", label="整改任务")
+    task = IdFilter(field_name="task_id", label="整改任务")
     unit = UnitIdFilter(
         method=_subtree("task__lead_unit"),
         label="牵头单位（含下级单位）",
@@ -176,7 +186,7 @@ class ExtensionFilter(filters.FilterSet):
 
 
 class EvidenceFilter(filters.FilterSet):
-    task = filters.NumberFilter(field_name="task_id", label="整改任务")
+    task = IdFilter(field_name="task_id", label="整改任务")
 
     class Meta:
         model = Evidence

@@ -784,8 +784,8 @@ def ledger_export(
 
     Queries: the tasks with their problem, inspection, lead unit and latest progress note;
     their supporting units; the unit tree (for unambiguous unit names). Three in all."""
+    today = today or timezone.localdate(now)  # now=None: the local date today
     now = now or timezone.now()
-    today = today or timezone.localdate(now)
     rows = list(ledger_task_list(tasks=tasks))
     names = UnitNames.load()
     inspections = {t.inspection_id: t.inspection for t in rows}
