@@ -29,7 +29,6 @@ from tracker.models import (
 )
 
 
-@extend_schema_field(OpenApiTypes.INT)
 class IdFilter(filters.NumberFilter):
     """An id in a query string. A number outside the database's integer range is a 400 with
     the field named, never an overflow inside the database driver (a 500)."""
@@ -40,6 +39,7 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class UnitIdFilter(filters.ModelChoiceFilter):
     """A unit id; the filter method matches the unit and every unit below it."""
 
