@@ -70,6 +70,8 @@ class UnitTreeSerializer(serializers.Serializer):
 class UserSerializer(serializers.ModelSerializer):
     unit = UnitBriefSerializer(read_only=True, allow_null=True)
     role_display = serializers.CharField(source="get_role_display", read_only=True)
+    # May be empty: a plain string in the schema, not format "email" (which "" is not).
+    email = serializers.CharField(read_only=True, label="电子邮件地址")
 
     class Meta:
         model = User
@@ -84,8 +86,9 @@ class UserCreateSerializer(InputSerializer):
     username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
     role = serializers.ChoiceField(choices=Role.choices)
+    # An administrator may have no unit: absent means None (the service takes it as given).
     unit = serializers.PrimaryKeyRelatedField(
-        queryset=Unit.objects.all(), allow_null=True, required=False
+        queryset=Unit.objects.all(), allow_null=True, default=None
     )
     full_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
