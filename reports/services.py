@@ -22,6 +22,7 @@ from tracker import access
 from tracker.errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
 from tracker.figures.rollups import Grouping, RollupFilters, rollup, rollup_as_dict
 from tracker.models import Inspection, Problem, Task, TaskType, Unit, User
+from tracker.services.audit import AuditAction, audit_record
 from tracker.services.inspections import problem_create
 from tracker.services.tasks import task_create
 from tracker.text import derive_title
@@ -91,6 +92,7 @@ def report_import(
     except IntegrityError:
         # The same file, imported by someone else a moment ago: theirs stands.
         return ImportOutcome(SourceReport.objects.get(sha256=digest), created=False)
+    audit_record(actor=actor, action=AuditAction.REPORT_IMPORT, target=report, note=filename)
     return ImportOutcome(report, created=True)
 
 
