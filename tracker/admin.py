@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from rest_framework.authtoken.models import TokenProxy
 
 from tracker import access
@@ -971,7 +972,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
                     label = field
             rows.append((label, "（空）" if old in (None, "") else old,
                          "（空）" if new in (None, "") else new))
-        return format_html_join(format_html("<br>"), "{}：{} → {}", rows)
+        return format_html_join(mark_safe("<br>"), "{}：{} → {}", rows)
 
 
 def _model_of(label: str):

@@ -348,7 +348,7 @@ def test_postgresql_rejects_update_and_delete_in_sql(entry):
 # --- The admin page ------------------------------------------------------------------------------
 
 
-def test_administrators_read_the_log_in_a_read_only_page(entry, root_admin):
+def test_administrators_read_the_log_in_a_read_only_page(entry, root_admin, bureau):
     client = signed_in(root_admin)
     listing = client.get(AUDIT_LIST, {"action": "login"})
     assert listing.status_code == 200
@@ -360,6 +360,10 @@ def test_administrators_read_the_log_in_a_read_only_page(entry, root_admin):
     detail = client.get(f"{AUDIT_LIST}{entry.pk}/change/")
     assert detail.status_code == 200
     assert 'name="_save"' not in detail.content.decode()
+    changed = audit_record(actor=root_admin, action=A.UNIT_UPDATE, target=bureau,
+                           changes={"name": ["<b>甲</b>", "乙"]})
+    shown = client.get(f"{AUDIT_LIST}{changed.pk}/change/").content.decode()
+    assert "单位名称：&lt;b&gt;甲&lt;/b&gt; → 乙" in shown  # the field's own label, escaped
     assert client.get(f"{AUDIT_LIST}add/").status_code == 403
     assert client.post(f"{AUDIT_LIST}{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
