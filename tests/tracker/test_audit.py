@@ -234,6 +234,12 @@ def test_logout_from_the_page_and_the_api_is_recorded(alice, client_for):
     assert [e.actor for e in entries(A.LOGOUT)] == [alice, alice]
 
 
+def test_logout_from_the_admin_is_recorded(chief):
+    assert signed_in(chief).post("/admin/logout/").status_code in (200, 302)
+    entry = only(A.LOGOUT)
+    assert (entry.actor, entry.note) == (chief, "管理后台")
+
+
 # --- Downloads, exports and imports --------------------------------------------------------------
 
 
