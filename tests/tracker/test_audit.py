@@ -157,6 +157,20 @@ def test_admin_saves_of_units_and_users_go_through_the_services_and_are_audited(
     assert "Admin-Typed-Pass-88" not in everything_written()
 
 
+def test_api_user_creation_and_unit_edit_record_the_administrator(root_admin, bureau, client_for):
+    api = client_for(root_admin)
+    created = api.post("/api/v1/users/", {"username": "wang", "password": "Api-Typed-Pass-77",
+                                          "role": "officer", "unit": bureau.pk,
+                                          "full_name": "王五"})
+    assert created.status_code == 201, created.content
+    entry = only(A.USER_CREATE)
+    assert (entry.actor, entry.target_id) == (root_admin, created.json()["id"])
+    assert "Api-Typed-Pass-77" not in everything_written()
+
+    assert api.patch(f"/api/v1/units/{bureau.pk}/", {"short_name": "教育局"}).status_code == 200
+    assert only(A.UNIT_UPDATE).changes == {"short_name": ["", "教育局"]}
+
+
 # --- Inspections and problems --------------------------------------------------------------------
 
 
