@@ -19,6 +19,10 @@ class SourceReport(models.Model):
     file = models.FileField("原文件", upload_to="reports/", storage=get_private_storage)
     original_name = models.CharField("文件名", max_length=255)
     sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    # The same report saved in another encoding, with a BOM or CRLF, or as .docx: one report
+    # (reports.parsing.fingerprint). Blank only for a pre-existing duplicate found when the
+    # column was added (migration 0003), which keeps its row but not the fingerprint.
+    content_hash = models.CharField("正文指纹", max_length=64, blank=True, default="")
     size = models.PositiveBigIntegerField("大小（字节）")
     format = models.CharField("格式", max_length=10)
     encoding = models.CharField("编码", max_length=30, blank=True)
@@ -45,6 +49,12 @@ class SourceReport(models.Model):
         verbose_name = "报告文件"
         verbose_name_plural = "报告文件"
         ordering = ["-imported_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_hash"], condition=~models.Q(content_hash=""),
+                name="sourcereport_content_hash_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.original_name

@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,6 +19,9 @@ from reports.models import (
     SourceReport,
 )
 from reports.parsing import DocumentError, extract, read_document, report_title
+from reports.parsing.extract import Extraction
+from reports.parsing.fingerprint import content_fingerprint
+from reports.parsing.reading import DecodedDocument, ReadLimits, too_large
 from tracker import access
 from tracker.errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
 from tracker.figures.rollups import Grouping, RollupFilters, rollup, rollup_as_dict
@@ -42,10 +46,59 @@ class DocumentRefused(DomainError):
         self.reason = error.code
 
 
+class ReportAlreadyImported(DomainError):
+    """The same content was imported before, as a report the actor may not read. The answer
+    names nothing about it: not who imported it, when, its id or its title, nor that it lies
+    outside the actor's scope (tracker.access.visible_reports_q decides what they read)."""
+
+    code = "already_imported"
+    status_code = 409
+    default_message = "该报告（内容相同的文件）此前已经导入，本次未重复导入。"
+
+
 @dataclass(frozen=True)
 class ImportOutcome:
     report: SourceReport
-    created: bool  # False: the same file (by SHA-256) was imported before; nothing changed
+    # False: the same content (by its normalised text, or the same bytes) was imported
+    # before, as a report the actor may read; nothing changed.
+    created: bool
+
+
+@dataclass(frozen=True)
+class ReadReport:
+    """What reading a file gave: what the store needs, computed by reports.parsing alone
+    (so that it can run in a child process with limits, reports.sandbox)."""
+
+    document: DecodedDocument
+    extraction: Extraction
+    content_hash: str
+
+
+def read_limits() -> ReadLimits:
+    """The live limits on one report file (REPORT_MAX_* settings)."""
+    return ReadLimits(
+        max_bytes=settings.REPORT_MAX_BYTES,
+        max_text_bytes=settings.REPORT_MAX_TEXT_BYTES,
+        max_text_chars=settings.REPORT_MAX_TEXT_CHARS,
+        max_docx_members=settings.REPORT_MAX_DOCX_PARTS,
+        max_docx_inflated=settings.REPORT_MAX_DOCX_INFLATED_BYTES,
+        max_docx_main_part=settings.REPORT_MAX_DOCX_MAIN_PART_BYTES,
+        max_docx_ratio=settings.REPORT_MAX_DOCX_RATIO,
+        max_pdf_pages=settings.REPORT_MAX_PDF_PAGES,
+    )
+
+
+def ensure_upload_size(size: int) -> None:
+    """Refuse an upload by its declared size, before it is read into memory."""
+    if size > settings.REPORT_MAX_BYTES:
+        raise DocumentRefused(too_large(size, settings.REPORT_MAX_BYTES))
+
+
+def report_read(*, data: bytes, filename: str, limits: ReadLimits) -> ReadReport:
+    """Read and extract one file within the limits (no database). Raises DocumentError."""
+    document = read_document(data, filename, limits=limits)
+    extraction = extract(document.text)
+    return ReadReport(document, extraction, content_fingerprint(extraction.text))
 
 
 def _ensure_supervisor(actor: User | None) -> None:
@@ -69,36 +122,70 @@ def _ensure_inspection_visible(actor: User, inspection: Inspection | None) -> No
         raise InvalidInput("您无权查看该巡视巡察", fields={"inspection": "无效的巡视巡察"})
 
 
+def _already_imported(report: SourceReport, actor: User | None) -> ImportOutcome:
+    """The earlier import, if the actor may read it; otherwise a 409 that says nothing of it."""
+    if actor is None or SourceReport.objects.filter(
+        access.visible_reports_q(actor), pk=report.pk
+    ).exists():
+        return ImportOutcome(report, created=False)
+    raise ReportAlreadyImported()
+
+
+def report_find_duplicate(*, data: bytes | None = None, content_hash: str = "",
+                          ) -> SourceReport | None:
+    """The report already imported with these bytes or this content, if any."""
+    if data is not None:
+        found = SourceReport.objects.filter(sha256=hashlib.sha256(data).hexdigest()).first()
+        if found is not None:
+            return found
+    if content_hash:
+        return SourceReport.objects.filter(content_hash=content_hash).first()
+    return None
+
+
 def report_import(
-    *, data: bytes, filename: str, actor: User | None, now: dt.datetime | None = None
+    *, data: bytes, filename: str, actor: User | None, now: dt.datetime | None = None,
+    read: ReadReport | None = None,
 ) -> ImportOutcome:
     """Read a report and store it with its proposed figures and items, all or nothing.
 
-    The same file imported again (same SHA-256) changes nothing and returns the first import.
+    The same report imported again - the same bytes, or the same text in another encoding,
+    with a BOM, CRLF line ends, or as another format - changes nothing and returns the first
+    import; when the actor may not read that first import, ReportAlreadyImported (409).
+    `read` is the reading done elsewhere (the worker's child process, reports.sandbox);
+    without it the file is read here, within the same limits.
     """
     _ensure_supervisor(actor)
-    digest = hashlib.sha256(data).hexdigest()
-    existing = SourceReport.objects.filter(sha256=digest).first()
+    existing = report_find_duplicate(data=data)
     if existing is not None:
-        return ImportOutcome(existing, created=False)
+        return _already_imported(existing, actor)
+    if read is None:
+        try:
+            read = report_read(data=data, filename=filename, limits=read_limits())
+        except DocumentError as error:
+            raise DocumentRefused(error) from error
+    existing = report_find_duplicate(content_hash=read.content_hash)
+    if existing is not None:
+        return _already_imported(existing, actor)
+    digest = hashlib.sha256(data).hexdigest()
     try:
-        document = read_document(data, filename)
-    except DocumentError as error:
-        raise DocumentRefused(error) from error
-    extraction = extract(document.text)
-    try:
-        report = _store(extraction, document, data, filename, digest, actor, now or timezone.now())
+        report = _store(read, data, filename, digest, actor, now or timezone.now())
     except IntegrityError:
-        # The same file, imported by someone else a moment ago: theirs stands.
-        return ImportOutcome(SourceReport.objects.get(sha256=digest), created=False)
+        # The same report, imported by someone else a moment ago: theirs stands.
+        existing = report_find_duplicate(data=data, content_hash=read.content_hash)
+        if existing is None:
+            raise
+        return _already_imported(existing, actor)
     return ImportOutcome(report, created=True)
 
 
 @transaction.atomic
-def _store(extraction, document, data, filename, digest, actor, now) -> SourceReport:
+def _store(read: ReadReport, data, filename, digest, actor, now) -> SourceReport:
+    document, extraction = read.document, read.extraction
     metadata = extraction.metadata
     report = SourceReport(
-        original_name=filename[:255], sha256=digest, size=len(data), format=document.format,
+        original_name=filename[:255], sha256=digest, content_hash=read.content_hash,
+        size=len(data), format=document.format,
         encoding=document.encoding or "", text=extraction.text,
         title=report_title(metadata.title, filename)[:500],
         issuing_body=metadata.issuing_body or "",

@@ -28,12 +28,9 @@ from reports.api.serializers import (
 )
 from reports.filters import SourceReportFilter
 from reports.models import ExtractedFigure, ExtractedItem
-from reports.parsing import DocumentError
-from reports.parsing.reading import DEFAULT_MAX_BYTES
 from reports.reconcile import COMPARED
 from reports.selectors import reconciliation, report_list, snapshot_list
 from tracker import access
-from tracker.errors import DomainError
 from tracker.figures.rollups import rollup, rollup_as_dict, trend
 from tracker.models import Inspection
 
@@ -136,12 +133,6 @@ class SnapshotDetailView(DownloadMixin, APIView):
 # --- Report documents --------------------------------------------------------------------
 
 
-class AlreadyImportedElsewhere(DomainError):
-    code = "already_imported"
-    status_code = 409
-    default_message = "该文件已由其他督导人员导入，不在您的查看范围内"
-
-
 class ReportViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     mixins.UpdateModelMixin, viewsets.GenericViewSet,
@@ -188,16 +179,9 @@ class ReportViewSet(
 
         无法读取的文件返回 400，code 为 document_refused，fields.reason 为读取器的错误码。"""
         uploaded = self.validated(serializers.ReportUploadSerializer)["file"]
-        if uploaded.size > DEFAULT_MAX_BYTES:  # refused before it is read into memory
-            raise services.DocumentRefused(DocumentError(
-                "too_large",
-                f"文件过大（{uploaded.size / 1024 / 1024:.1f} MB），"
-                f"超过 {DEFAULT_MAX_BYTES / 1024 / 1024:.1f} MB 的上限。",
-            ))
+        services.ensure_upload_size(uploaded.size)  # before it is read into memory
         outcome = services.report_import(data=uploaded.read(), filename=uploaded.name,
                                          actor=request.user)
-        if not self.get_queryset().filter(pk=outcome.report.pk).exists():
-            raise AlreadyImportedElsewhere()
         return self.report_response(
             outcome.report.pk, status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
         )

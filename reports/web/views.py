@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from reports import services as report_services
 from reports.models import ItemKind, ReviewState
-from reports.parsing.reading import DEFAULT_MAX_BYTES
 from reports.selectors import reconciliation
 from reports.web import charts
 from reports.web import selectors as report_selectors
@@ -215,9 +214,9 @@ def report_upload(request: HttpRequest) -> HttpResponse:
         return _report_list_page(request, form=form, status=400, error="请选择要上传的报告文件")
     upload = form.cleaned_data["file"]
     try:
-        # One byte over the reader's limit is enough for it to refuse the file as too large.
+        report_services.ensure_upload_size(upload.size)  # before it is read into memory
         outcome = report_services.report_import(
-            data=upload.read(DEFAULT_MAX_BYTES + 1), filename=upload.name, actor=request.user
+            data=upload.read(), filename=upload.name, actor=request.user
         )
     except DomainError as error:
         return _report_list_page(request, form=form, status=error.status_code,

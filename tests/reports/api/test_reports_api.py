@@ -5,6 +5,7 @@ rollups. Officers are refused (403); a report or inspection out of a supervisor'
 """
 
 import datetime as dt
+import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -113,7 +114,12 @@ def test_bad_file_is_refused_in_chinese_with_the_readers_code_and_nothing_stored
 
 
 def test_oversized_upload_is_refused_before_reading(client_for, sam, settings, monkeypatch):
-    monkeypatch.setattr("reports.api.views.DEFAULT_MAX_BYTES", 100)
+    settings.REPORT_MAX_BYTES = 100
+
+    def fail_if_read(*args, **kwargs):
+        raise AssertionError("an upload over the limit must not be read")
+
+    monkeypatch.setattr("reports.services.report_read", fail_if_read)
     response = upload(client_for(sam), "big.txt", "整改".encode() * 100)
     assert response.status_code == 400
     assert response.json()["fields"]["reason"] == ["too_large"]
@@ -130,11 +136,19 @@ def test_officer_cannot_upload_and_nothing_is_stored(client_for, bob, private_me
 
 
 def test_same_file_imported_out_of_sight_is_a_conflict_not_a_leak(client_for, sam, sue):
-    assert upload(client_for(sam), REPORT.name, REPORT.read_bytes()).status_code == 201
+    first = upload(client_for(sam), REPORT.name, REPORT.read_bytes())
+    assert first.status_code == 201
     response = upload(client_for(sue), REPORT.name, REPORT.read_bytes())
     assert response.status_code == 409
     assert response.json()["code"] == "already_imported"
     assert SourceReport.objects.count() == 1
+    # Issue #14: nothing about the earlier import - who, its id or title, nor "out of scope".
+    payload = response.json()
+    assert payload["detail"] == "该报告（内容相同的文件）此前已经导入，本次未重复导入。"
+    assert str(first.json()["id"]) not in json.dumps(payload.get("fields", {}))
+    text = response.content.decode()
+    for revealing in (sam.username, sam.full_name, first.json()["title"], "其他", "范围"):
+        assert revealing not in text, revealing
 
 
 # --- List, detail, edit -------------------------------------------------------------------
