@@ -3,25 +3,29 @@ saving frozen rollup snapshots."""
 
 import datetime as dt
 import hashlib
+import uuid
 from dataclasses import dataclass
 
+from celery import current_app
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from reports.models import (
     ExtractedFigure,
     ExtractedItem,
     ItemKind,
+    ReportImport,
+    ReportImportState,
     ReviewState,
     RollupSnapshot,
     SourceReport,
 )
-from reports.parsing import DocumentError, extract, read_document, report_title
-from reports.parsing.extract import Extraction
-from reports.parsing.fingerprint import content_fingerprint
-from reports.parsing.reading import DecodedDocument, ReadLimits, too_large
+from reports.parsing import DocumentError, report_title
+from reports.parsing.reading import ReadLimits, check_upload, too_large
+from reports.parsing.sandbox import ReadReport, read_report, read_report_in_child
 from tracker import access
 from tracker.errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
 from tracker.figures.rollups import Grouping, RollupFilters, rollup, rollup_as_dict
@@ -64,16 +68,6 @@ class ImportOutcome:
     created: bool
 
 
-@dataclass(frozen=True)
-class ReadReport:
-    """What reading a file gave: what the store needs, computed by reports.parsing alone
-    (so that it can run in a child process with limits, reports.sandbox)."""
-
-    document: DecodedDocument
-    extraction: Extraction
-    content_hash: str
-
-
 def read_limits() -> ReadLimits:
     """The live limits on one report file (REPORT_MAX_* settings)."""
     return ReadLimits(
@@ -95,10 +89,18 @@ def ensure_upload_size(size: int) -> None:
 
 
 def report_read(*, data: bytes, filename: str, limits: ReadLimits) -> ReadReport:
-    """Read and extract one file within the limits (no database). Raises DocumentError."""
-    document = read_document(data, filename, limits=limits)
-    extraction = extract(document.text)
-    return ReadReport(document, extraction, content_fingerprint(extraction.text))
+    """Read and extract one file within the limits, in this process (no database)."""
+    return read_report(data, filename, limits)
+
+
+def report_read_bounded(*, data: bytes, filename: str) -> ReadReport:
+    """Read and extract one file within the live limits, in a child process with the memory
+    and time caps (REPORT_PARSE_*): what the worker and the import command do."""
+    return read_report_in_child(
+        data, filename, read_limits(),
+        memory_bytes=settings.REPORT_PARSE_MEMORY_MB * 1024 * 1024,
+        timeout=settings.REPORT_PARSE_TIMEOUT_SECONDS,
+    )
 
 
 def _ensure_supervisor(actor: User | None) -> None:
@@ -219,6 +221,102 @@ def _store(read: ReadReport, data, filename, digest, actor, now) -> SourceReport
         report.file.delete(save=False)
         raise
     return report
+
+
+# --- Uploads read by the worker (issue #14) ------------------------------------------------
+
+REPORT_IMPORT_TASK = "reports.tasks.report_import_run"
+J = ReportImportState
+
+
+def report_imports_of(*, user: User) -> QuerySet[ReportImport]:
+    """The person's own uploads, newest first: a job is its uploader's alone (its result may
+    name a report only they were allowed to see), so the page and the API ask this."""
+    if not user.is_authenticated or not user.is_active:
+        return ReportImport.objects.none()
+    return ReportImport.objects.filter(user=user)
+
+
+def report_import_submit(
+    *, data: bytes, filename: str, actor: User, now: dt.datetime | None = None
+) -> ReportImport:
+    """Store an upload for the worker and queue it (after the commit). Only what needs no
+    parsing is checked here (size, type, emptiness): the web process never reads a report."""
+    now = now or timezone.now()
+    _ensure_supervisor(actor)
+    try:
+        suffix = check_upload(data, filename, read_limits())
+    except DocumentError as error:
+        raise DocumentRefused(error) from error
+    job = ReportImport(user=actor, original_name=filename[:255], size=len(data),
+                       state=J.QUEUED, created_at=now)
+    job.file.save(f"{uuid.uuid4().hex}.{suffix}", ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            job.save()
+            transaction.on_commit(lambda: _queue(job.pk))
+    except Exception:
+        job.file.delete(save=False)
+        raise
+    return job
+
+
+def _queue(job_id: int) -> None:
+    # By name: the tasks import the services, never the reverse.
+    current_app.signature(REPORT_IMPORT_TASK, args=(job_id,)).delay()
+
+
+def _finish(job: ReportImport, *, state: str, now: dt.datetime, **fields) -> None:
+    """Record the outcome and drop the pending copy of the upload (a stored report keeps its
+    own copy; a refused file is not kept)."""
+    if job.file:
+        job.file.delete(save=False)
+    ReportImport.objects.filter(pk=job.pk).update(state=state, finished_at=now, file="",
+                                                  **fields)
+
+
+def report_import_run(*, job_id: int, now: dt.datetime | None = None) -> str:
+    """Read a queued upload (in a child process with memory and time caps) and store the
+    report through report_import. Claimed with a conditional update: a second delivery of the
+    task finds nothing to do; a job left running past the task's hard time limit (its worker
+    died) is claimed again. Returns the job's state."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(seconds=settings.REPORT_IMPORT_TIME_LIMIT)
+    claimed = ReportImport.objects.filter(
+        Q(state=J.QUEUED) | Q(state=J.RUNNING, started_at__lt=stale), pk=job_id
+    ).update(state=J.RUNNING, started_at=now)
+    job = ReportImport.objects.select_related("user").filter(pk=job_id).first()
+    if job is None:
+        return "missing"
+    if not claimed:
+        return job.state
+    try:
+        with job.file.open("rb") as stored:
+            data = stored.read()
+        read = report_read_bounded(data=data, filename=job.original_name)
+        outcome = report_import(data=data, filename=job.original_name, actor=job.user,
+                                read=read, now=now)
+    except DocumentError as error:
+        _finish(job, state=J.FAILED, now=timezone.now(), reason=error.code,
+                message=error.message)
+    except DomainError as error:
+        _finish(job, state=J.FAILED, now=timezone.now(),
+                reason=getattr(error, "reason", error.code), message=error.message)
+    else:
+        message = ("已导入，请逐条确认或驳回提取到的内容。" if outcome.created
+                   else "与已导入的报告内容相同，未重复导入。")
+        _finish(job, state=J.DONE, now=timezone.now(), report=outcome.report,
+                created_report=outcome.created, message=message)
+    return ReportImport.objects.values_list("state", flat=True).get(pk=job_id)
+
+
+def report_import_failed(*, job_id: int, reason: str, message: str,
+                         now: dt.datetime | None = None) -> None:
+    """The worker gave up on a job (its time limit): record it as failed, if still open."""
+    job = ReportImport.objects.filter(pk=job_id, state__in=[J.QUEUED, J.RUNNING]).first()
+    if job is not None:
+        _finish(job, state=J.FAILED, now=now or timezone.now(), reason=reason,
+                message=message)
 
 
 _UNSET = object()

@@ -23,7 +23,7 @@ import itertools
 import logging
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import charset_normalizer
 from lxml.etree import XMLSyntaxError
@@ -96,24 +96,14 @@ def read_document(
     """Decode an uploaded report; raise DocumentError when it cannot be read faithfully or
     is over a limit (checked before the costly work wherever the file declares its size)."""
     limits = limits or ReadLimits()
-    max_bytes = limits.max_bytes if max_bytes is None else max_bytes
-    if len(data) > max_bytes:
-        raise too_large(len(data), max_bytes)
-    if not data:
-        raise DocumentError("empty_file", "文件为空，没有可读取的内容。")
-    suffix = _suffix(filename)
-    _check_content_matches_suffix(data, suffix)
+    if max_bytes is not None:
+        limits = replace(limits, max_bytes=max_bytes)
+    suffix = check_upload(data, filename, limits)
     if suffix == "docx":
         document = DecodedDocument(_read_docx(data, limits), None, "docx")
     elif suffix == "pdf":
         document = DecodedDocument(_read_pdf(data, limits), None, "pdf")
     else:
-        if len(data) > limits.max_text_bytes:
-            raise DocumentError(
-                "too_large",
-                f"文本文件过大（{_megabytes(len(data))}），超过 "
-                f"{_megabytes(limits.max_text_bytes)} 的上限，请拆分为多个文件后再上传。",
-            )
         text, encoding = decode_text(data)
         document = DecodedDocument(text, encoding, "txt")
     if len(document.text) > limits.max_text_chars:
@@ -121,6 +111,24 @@ def read_document(
     if not document.text.strip():
         raise DocumentError("empty_file", "文件为空，没有可读取的文字内容。")
     return document
+
+
+def check_upload(data: bytes, filename: str, limits: ReadLimits) -> str:
+    """The checks that need no parsing (size, emptiness, type, content matching the type),
+    cheap enough for the web process; return the file's suffix ("txt", "docx" or "pdf")."""
+    if len(data) > limits.max_bytes:
+        raise too_large(len(data), limits.max_bytes)
+    if not data:
+        raise DocumentError("empty_file", "文件为空，没有可读取的内容。")
+    suffix = _suffix(filename)
+    _check_content_matches_suffix(data, suffix)
+    if suffix == "txt" and len(data) > limits.max_text_bytes:
+        raise DocumentError(
+            "too_large",
+            f"文本文件过大（{_megabytes(len(data))}），超过 "
+            f"{_megabytes(limits.max_text_bytes)} 的上限，请拆分为多个文件后再上传。",
+        )
+    return suffix
 
 
 def too_large(size: int, max_bytes: int) -> DocumentError:
@@ -298,7 +306,7 @@ def _read_pdf(data: bytes, limits: ReadLimits) -> str:
             interpreter.process_page(page)
             if output.tell() > limits.max_text_chars:  # a StringIO's position is in characters
                 raise _refused(text_too_long(limits.max_text_chars))
-    except DocumentError:
+    except (DocumentError, MemoryError):
         raise
     except (PDFEncryptionError, PDFPasswordIncorrect) as error:
         raise DocumentError("pdf_encrypted", "PDF 文件已加密，请解除密码保护后再上传。") from error

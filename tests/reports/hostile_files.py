@@ -3,6 +3,7 @@ absurd dimensions, PDFs with a hundred thousand pages. Each is small on the wire
 
 import io
 import zipfile
+import zlib
 from xml.sax.saxutils import escape
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -87,6 +88,34 @@ def many_page_pdf(pages: int, *, declared: int | None = None, fan_out: int = 100
     for number, body in enumerate(objects, start=1):
         offsets.append(out.tell())
         body = body if isinstance(body, bytes) else body.encode()
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    out.write(b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets))
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n"
+              f"startxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def pdf_with_inflating_stream(inflated: int) -> bytes:
+    """A one-page PDF whose content stream inflates to `inflated` bytes of spaces: nothing
+    declares that size, only reading the stream finds it (the memory cap's business)."""
+    compressor = zlib.compressobj(1)
+    chunk = b" " * (1024 * 1024)
+    stream = b"".join(compressor.compress(chunk) for _ in range(inflated // len(chunk)))
+    stream += compressor.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Count 1 /Kids [3 0 R] >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+        f"<< /Length {len(stream)} /Filter /FlateDecode >>\nstream\n".encode() + stream
+        + b"\nendstream",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
         out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
     xref = out.tell()
     out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())

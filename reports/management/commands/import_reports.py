@@ -1,5 +1,8 @@
 """`manage.py import_reports PATH…`: read report documents into the tracker.
 
+Synchronous, with the uploads' bounds: each file is read in a child process with the same
+limits, memory cap and time limit as the worker's (reports.services.report_read_bounded).
+
 Prints a table of what each file yielded; importing the same file again changes nothing.
 With --dry-run --json it stores nothing and prints one JSON object per file (README).
 """
@@ -14,9 +17,9 @@ from reports.parsing import DocumentError, to_json
 from reports.parsing.reading import SUPPORTED_SUFFIXES, too_large
 from reports.services import (
     DocumentRefused,
-    read_limits,
+    report_find_duplicate,
     report_import,
-    report_read,
+    report_read_bounded,
 )
 
 
@@ -70,12 +73,16 @@ class Command(BaseCommand):
             raise CommandError(f"{refused}个文件未能读取")
 
     def _dry_run(self, path: Path) -> dict:
-        read = report_read(data=read_bytes(path), filename=path.name, limits=read_limits())
+        read = report_read_bounded(data=read_bytes(path), filename=path.name)
         return {"file": str(path), "format": read.document.format,
                 "encoding": read.document.encoding, **to_json(read.extraction)}
 
     def _import(self, path: Path) -> dict:
-        outcome = report_import(data=read_bytes(path), filename=path.name, actor=None)
+        data = read_bytes(path)
+        # The same bytes again need no reading at all (report_import answers from the hash).
+        read = (None if report_find_duplicate(data=data)
+                else report_read_bounded(data=data, filename=path.name))
+        outcome = report_import(data=data, filename=path.name, actor=None, read=read)
         report = outcome.report
         return {
             "file": str(path), "status": "新导入" if outcome.created else "已导入过，未改动",
