@@ -5,8 +5,12 @@ The same report saved as UTF-8, as UTF-8 with a BOM and CRLF line ends, and as G
 report (the normalised text is hashed, not the bytes); so is its .docx. A duplicate of a report
 the actor may not read is a 409 that names neither the report nor who imported it."""
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from reports.models import ExtractedFigure, SourceReport
 from reports.parsing.fingerprint import content_fingerprint
@@ -118,3 +122,39 @@ def test_the_upload_page_answers_a_duplicate_out_of_sight_without_naming_it(
     assert f"/reports/documents/{first.pk}/" not in page
     assert first.title not in page
     assert chief.full_name not in page
+
+
+# --- The backfill ----------------------------------------------------------------------------
+
+BEFORE = ("reports", "0002_figure_category_source_confidence")
+AFTER = ("reports", "0003_content_hash")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fingerprints_existing_reports_and_keeps_duplicates(chief):
+    """Rows written with the schema before the column: each gets its stored text's fingerprint;
+    a later row with the same content stays blank (kept, not deleted, no unique clash)."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([BEFORE])
+    old = executor.loader.project_state([BEFORE]).apps.get_model("reports", "SourceReport")
+    same, other = "西岭县整改汇报\n已完成9个。", "东湖区整改汇报\n已完成3个。"
+    texts = [same, same, other]
+    ids = [
+        old.objects.create(
+            original_name=f"{n}.txt", sha256=f"{n:064x}", size=1, format="txt", text=text,
+            imported_at=dt.datetime(2026, 3, 2, 8 + n, tzinfo=dt.UTC), file=f"reports/{n}.txt",
+        ).pk
+        for n, text in enumerate(texts)
+    ]
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate([AFTER])
+        new = executor.loader.project_state([AFTER]).apps.get_model("reports", "SourceReport")
+        rows = new.objects.in_bulk(ids)
+        assert [rows[i].content_hash for i in ids] == [
+            content_fingerprint(texts[0]), "", content_fingerprint(texts[2])
+        ]
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        SourceReport.objects.filter(pk__in=ids).delete()
