@@ -23,6 +23,7 @@ import itertools
 import logging
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, replace
 
 import charset_normalizer
@@ -257,9 +258,10 @@ def _read_docx(data: bytes, limits: ReadLimits) -> str:
     except DocxRefused as error:
         raise _refused(error) from error
     except (zipfile.BadZipFile, KeyError, XMLSyntaxError, EOFError, zipfile.LargeZipFile,
-            NotImplementedError, ValueError) as error:
-        # NotImplementedError: a compression method zipfile does not know; ValueError: e.g.
-        # a negative size in a damaged directory.
+            zlib.error, NotImplementedError, RuntimeError, ValueError) as error:
+        # zlib.error: a damaged compressed stream; NotImplementedError: a compression method
+        # zipfile does not know; RuntimeError: an encrypted member; ValueError: e.g. a
+        # negative size in a damaged directory.
         raise DocumentError(
             "corrupt_docx", "Word 文件已损坏或不完整，无法打开，请重新导出后上传。"
         ) from error

@@ -237,7 +237,9 @@ def report_import(request: HttpRequest, pk: int) -> HttpResponse:
     job = report_services.report_imports_of(user=request.user).filter(pk=pk).first()
     if job is None:
         raise Http404("该上传记录不存在")
-    if job.state == ReportImportState.DONE and job.report_id is not None:
+    if job.state == ReportImportState.DONE and job.report_id is None:  # deleted since
+        return _report_list_page(request, error=f"“{job.original_name}”导入的报告已被删除。")
+    if job.state == ReportImportState.DONE:
         if job.created_report:
             report = job.report
             messages.success(request, f"已导入“{job.original_name}”：提取到数据"

@@ -170,3 +170,27 @@ def test_a_text_file_over_its_own_cap_is_refused_before_decoding(monkeypatch):
 
     assert error.code == "too_large"
     assert "文本文件过大" in error.message
+
+
+def test_the_main_part_is_capped_while_streaming_whatever_the_directory_said():
+    """zipfile stops at the declared size; the reader's own cap holds even if it did not."""
+    import io
+
+    from reports.parsing.docx_text import DocxRefused, _CappedStream, _Collector
+
+    xml = document_xml(paragraph("整改") * 10_000)
+    stream = _CappedStream(io.BytesIO(xml), 1000, lambda: DocxRefused("docx_text_too_large", ""))
+
+    with pytest.raises(DocxRefused) as error:
+        _Collector(max_chars=10**6).read(stream)
+    assert error.value.code == "docx_text_too_large"
+
+
+def test_a_docx_with_a_damaged_compressed_part_is_refused_as_damaged():
+    data = bytearray(hand_docx(document_xml(paragraph("整改情况汇报。") * 200)))
+    start = data.index(b"word/document.xml") + len("word/document.xml")
+    data[start + 10:start + 60] = b"\xff" * 50  # inside the deflated main part
+
+    error = refused(bytes(data), "报告.docx")
+
+    assert error.code == "corrupt_docx"
