@@ -19,6 +19,10 @@ class SourceReport(models.Model):
     file = models.FileField("原文件", upload_to="reports/", storage=get_private_storage)
     original_name = models.CharField("文件名", max_length=255)
     sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    # The same report saved in another encoding, with a BOM or CRLF, or as .docx: one report
+    # (reports.parsing.fingerprint). Blank only for a pre-existing duplicate found when the
+    # column was added (migration 0003), which keeps its row but not the fingerprint.
+    content_hash = models.CharField("正文指纹", max_length=64, blank=True, default="")
     size = models.PositiveBigIntegerField("大小（字节）")
     format = models.CharField("格式", max_length=10)
     encoding = models.CharField("编码", max_length=30, blank=True)
@@ -45,6 +49,12 @@ class SourceReport(models.Model):
         verbose_name = "报告文件"
         verbose_name_plural = "报告文件"
         ordering = ["-imported_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_hash"], condition=~models.Q(content_hash=""),
+                name="sourcereport_content_hash_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.original_name
@@ -238,3 +248,55 @@ class RollupSnapshot(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("统计快照不可删除")
+
+
+class ReportImportState(models.TextChoices):
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "正在读取"
+    DONE = "done", "已完成"
+    FAILED = "failed", "未能导入"
+
+
+class ReportImport(models.Model):
+    """One uploaded report waiting to be read, being read, or read (issue #14): the upload is
+    stored here and read by the Celery worker (reports.tasks), never by the web process.
+    A job is its uploader's alone. Written only by reports.services."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.CASCADE,
+        related_name="report_imports",
+    )
+    original_name = models.CharField("文件名", max_length=255)
+    file = models.FileField(
+        "待读取文件", upload_to="reports/pending/", storage=get_private_storage, blank=True
+    )
+    size = models.PositiveBigIntegerField("大小（字节）")
+    state = models.CharField(
+        "状态", max_length=10, choices=ReportImportState.choices,
+        default=ReportImportState.QUEUED,
+    )
+    report = models.ForeignKey(
+        SourceReport, verbose_name="报告", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_report = models.BooleanField("新导入", default=False)
+    reason = models.CharField("错误代码", max_length=40, blank=True)
+    message = models.TextField("结果", blank=True)
+    created_at = models.DateTimeField("上传时间")
+    started_at = models.DateTimeField("开始读取时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "报告导入"
+        verbose_name_plural = "报告导入"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="reportimport_user_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=ReportImportState.values),
+                name="reportimport_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"报告导入 #{self.pk}（{self.original_name}）"

@@ -3,21 +3,29 @@ saving frozen rollup snapshots."""
 
 import datetime as dt
 import hashlib
+import uuid
 from dataclasses import dataclass
 
+from celery import current_app
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from reports.models import (
     ExtractedFigure,
     ExtractedItem,
     ItemKind,
+    ReportImport,
+    ReportImportState,
     ReviewState,
     RollupSnapshot,
     SourceReport,
 )
-from reports.parsing import DocumentError, extract, read_document, report_title
+from reports.parsing import DocumentError, report_title
+from reports.parsing.reading import ReadLimits, check_upload, too_large
+from reports.parsing.sandbox import ReadReport, read_report, read_report_in_child
 from tracker import access
 from tracker.errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
 from tracker.figures.rollups import Grouping, RollupFilters, rollup, rollup_as_dict
@@ -43,10 +51,57 @@ class DocumentRefused(DomainError):
         self.reason = error.code
 
 
+class ReportAlreadyImported(DomainError):
+    """The same content was imported before, as a report the actor may not read. The answer
+    names nothing about it: not who imported it, when, its id or its title, nor that it lies
+    outside the actor's scope (tracker.access.visible_reports_q decides what they read)."""
+
+    code = "already_imported"
+    status_code = 409
+    default_message = "该报告（内容相同的文件）此前已经导入，本次未重复导入。"
+
+
 @dataclass(frozen=True)
 class ImportOutcome:
     report: SourceReport
-    created: bool  # False: the same file (by SHA-256) was imported before; nothing changed
+    # False: the same content (by its normalised text, or the same bytes) was imported
+    # before, as a report the actor may read; nothing changed.
+    created: bool
+
+
+def read_limits() -> ReadLimits:
+    """The live limits on one report file (REPORT_MAX_* settings)."""
+    return ReadLimits(
+        max_bytes=settings.REPORT_MAX_BYTES,
+        max_text_bytes=settings.REPORT_MAX_TEXT_BYTES,
+        max_text_chars=settings.REPORT_MAX_TEXT_CHARS,
+        max_docx_members=settings.REPORT_MAX_DOCX_PARTS,
+        max_docx_inflated=settings.REPORT_MAX_DOCX_INFLATED_BYTES,
+        max_docx_main_part=settings.REPORT_MAX_DOCX_MAIN_PART_BYTES,
+        max_docx_ratio=settings.REPORT_MAX_DOCX_RATIO,
+        max_pdf_pages=settings.REPORT_MAX_PDF_PAGES,
+    )
+
+
+def ensure_upload_size(size: int) -> None:
+    """Refuse an upload by its declared size, before it is read into memory."""
+    if size > settings.REPORT_MAX_BYTES:
+        raise DocumentRefused(too_large(size, settings.REPORT_MAX_BYTES))
+
+
+def report_read(*, data: bytes, filename: str, limits: ReadLimits) -> ReadReport:
+    """Read and extract one file within the limits, in this process (no database)."""
+    return read_report(data, filename, limits)
+
+
+def report_read_bounded(*, data: bytes, filename: str) -> ReadReport:
+    """Read and extract one file within the live limits, in a child process with the memory
+    and time caps (REPORT_PARSE_*): what the worker and the import command do."""
+    return read_report_in_child(
+        data, filename, read_limits(),
+        memory_bytes=settings.REPORT_PARSE_MEMORY_MB * 1024 * 1024,
+        timeout=settings.REPORT_PARSE_TIMEOUT_SECONDS,
+    )
 
 
 def _ensure_supervisor(actor: User | None) -> None:
@@ -70,37 +125,71 @@ def _ensure_inspection_visible(actor: User, inspection: Inspection | None) -> No
         raise InvalidInput("您无权查看该巡视巡察", fields={"inspection": "无效的巡视巡察"})
 
 
+def _already_imported(report: SourceReport, actor: User | None) -> ImportOutcome:
+    """The earlier import, if the actor may read it; otherwise a 409 that says nothing of it."""
+    if actor is None or SourceReport.objects.filter(
+        access.visible_reports_q(actor), pk=report.pk
+    ).exists():
+        return ImportOutcome(report, created=False)
+    raise ReportAlreadyImported()
+
+
+def report_find_duplicate(*, data: bytes | None = None, content_hash: str = "",
+                          ) -> SourceReport | None:
+    """The report already imported with these bytes or this content, if any."""
+    if data is not None:
+        found = SourceReport.objects.filter(sha256=hashlib.sha256(data).hexdigest()).first()
+        if found is not None:
+            return found
+    if content_hash:
+        return SourceReport.objects.filter(content_hash=content_hash).first()
+    return None
+
+
 def report_import(
-    *, data: bytes, filename: str, actor: User | None, now: dt.datetime | None = None
+    *, data: bytes, filename: str, actor: User | None, now: dt.datetime | None = None,
+    read: ReadReport | None = None,
 ) -> ImportOutcome:
     """Read a report and store it with its proposed figures and items, all or nothing.
 
-    The same file imported again (same SHA-256) changes nothing and returns the first import.
+    The same report imported again - the same bytes, or the same text in another encoding,
+    with a BOM, CRLF line ends, or as another format - changes nothing and returns the first
+    import; when the actor may not read that first import, ReportAlreadyImported (409).
+    `read` is the reading done elsewhere (the worker's child process, reports.sandbox);
+    without it the file is read here, within the same limits.
     """
     _ensure_supervisor(actor)
-    digest = hashlib.sha256(data).hexdigest()
-    existing = SourceReport.objects.filter(sha256=digest).first()
+    existing = report_find_duplicate(data=data)
     if existing is not None:
-        return ImportOutcome(existing, created=False)
+        return _already_imported(existing, actor)
+    if read is None:
+        try:
+            read = report_read(data=data, filename=filename, limits=read_limits())
+        except DocumentError as error:
+            raise DocumentRefused(error) from error
+    existing = report_find_duplicate(content_hash=read.content_hash)
+    if existing is not None:
+        return _already_imported(existing, actor)
+    digest = hashlib.sha256(data).hexdigest()
     try:
-        document = read_document(data, filename)
-    except DocumentError as error:
-        raise DocumentRefused(error) from error
-    extraction = extract(document.text)
-    try:
-        report = _store(extraction, document, data, filename, digest, actor, now or timezone.now())
+        report = _store(read, data, filename, digest, actor, now or timezone.now())
     except IntegrityError:
-        # The same file, imported by someone else a moment ago: theirs stands.
-        return ImportOutcome(SourceReport.objects.get(sha256=digest), created=False)
+        # The same report, imported by someone else a moment ago: theirs stands.
+        existing = report_find_duplicate(data=data, content_hash=read.content_hash)
+        if existing is None:
+            raise
+        return _already_imported(existing, actor)
     audit_record(actor=actor, action=AuditAction.REPORT_IMPORT, target=report, note=filename)
     return ImportOutcome(report, created=True)
 
 
 @transaction.atomic
-def _store(extraction, document, data, filename, digest, actor, now) -> SourceReport:
+def _store(read: ReadReport, data, filename, digest, actor, now) -> SourceReport:
+    document, extraction = read.document, read.extraction
     metadata = extraction.metadata
     report = SourceReport(
-        original_name=filename[:255], sha256=digest, size=len(data), format=document.format,
+        original_name=filename[:255], sha256=digest, content_hash=read.content_hash,
+        size=len(data), format=document.format,
         encoding=document.encoding or "", text=extraction.text,
         title=report_title(metadata.title, filename)[:500],
         issuing_body=metadata.issuing_body or "",
@@ -134,6 +223,102 @@ def _store(extraction, document, data, filename, digest, actor, now) -> SourceRe
         report.file.delete(save=False)
         raise
     return report
+
+
+# --- Uploads read by the worker (issue #14) ------------------------------------------------
+
+REPORT_IMPORT_TASK = "reports.tasks.report_import_run"
+J = ReportImportState
+
+
+def report_imports_of(*, user: User) -> QuerySet[ReportImport]:
+    """The person's own uploads, newest first: a job is its uploader's alone (its result may
+    name a report only they were allowed to see), so the page and the API ask this."""
+    if not user.is_authenticated or not user.is_active:
+        return ReportImport.objects.none()
+    return ReportImport.objects.filter(user=user)
+
+
+def report_import_submit(
+    *, data: bytes, filename: str, actor: User, now: dt.datetime | None = None
+) -> ReportImport:
+    """Store an upload for the worker and queue it (after the commit). Only what needs no
+    parsing is checked here (size, type, emptiness): the web process never reads a report."""
+    now = now or timezone.now()
+    _ensure_supervisor(actor)
+    try:
+        suffix = check_upload(data, filename, read_limits())
+    except DocumentError as error:
+        raise DocumentRefused(error) from error
+    job = ReportImport(user=actor, original_name=filename[:255], size=len(data),
+                       state=J.QUEUED, created_at=now)
+    job.file.save(f"{uuid.uuid4().hex}.{suffix}", ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            job.save()
+            transaction.on_commit(lambda: _queue(job.pk))
+    except Exception:
+        job.file.delete(save=False)
+        raise
+    return job
+
+
+def _queue(job_id: int) -> None:
+    # By name: the tasks import the services, never the reverse.
+    current_app.signature(REPORT_IMPORT_TASK, args=(job_id,)).delay()
+
+
+def _finish(job: ReportImport, *, state: str, now: dt.datetime, **fields) -> None:
+    """Record the outcome and drop the pending copy of the upload (a stored report keeps its
+    own copy; a refused file is not kept)."""
+    if job.file:
+        job.file.delete(save=False)
+    ReportImport.objects.filter(pk=job.pk).update(state=state, finished_at=now, file="",
+                                                  **fields)
+
+
+def report_import_run(*, job_id: int, now: dt.datetime | None = None) -> str:
+    """Read a queued upload (in a child process with memory and time caps) and store the
+    report through report_import. Claimed with a conditional update: a second delivery of the
+    task finds nothing to do; a job left running past the task's hard time limit (its worker
+    died) is claimed again. Returns the job's state."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(seconds=settings.REPORT_IMPORT_TIME_LIMIT)
+    claimed = ReportImport.objects.filter(
+        Q(state=J.QUEUED) | Q(state=J.RUNNING, started_at__lt=stale), pk=job_id
+    ).update(state=J.RUNNING, started_at=now)
+    job = ReportImport.objects.select_related("user").filter(pk=job_id).first()
+    if job is None:
+        return "missing"
+    if not claimed:
+        return job.state
+    try:
+        with job.file.open("rb") as stored:
+            data = stored.read()
+        read = report_read_bounded(data=data, filename=job.original_name)
+        outcome = report_import(data=data, filename=job.original_name, actor=job.user,
+                                read=read, now=now)
+    except DocumentError as error:
+        _finish(job, state=J.FAILED, now=timezone.now(), reason=error.code,
+                message=error.message)
+    except DomainError as error:
+        _finish(job, state=J.FAILED, now=timezone.now(),
+                reason=getattr(error, "reason", error.code), message=error.message)
+    else:
+        message = ("已导入，请逐条确认或驳回提取到的内容。" if outcome.created
+                   else "与已导入的报告内容相同，未重复导入。")
+        _finish(job, state=J.DONE, now=timezone.now(), report=outcome.report,
+                created_report=outcome.created, message=message)
+    return ReportImport.objects.values_list("state", flat=True).get(pk=job_id)
+
+
+def report_import_failed(*, job_id: int, reason: str, message: str,
+                         now: dt.datetime | None = None) -> None:
+    """The worker gave up on a job (its time limit): record it as failed, if still open."""
+    job = ReportImport.objects.filter(pk=job_id, state__in=[J.QUEUED, J.RUNNING]).first()
+    if job is not None:
+        _finish(job, state=J.FAILED, now=now or timezone.now(), reason=reason,
+                message=message)
 
 
 _UNSET = object()

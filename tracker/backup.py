@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from tracker.storage import STAGING_FOLDER
+
 FORMAT = 1
 MANIFEST = "manifest.json"
 PG_DUMP = "database.dump"
@@ -96,7 +98,10 @@ def _copy_files(source: Path, target: Path) -> list[dict]:
     listed = []
     if not source.is_dir():
         return listed
+    staging = source / STAGING_FOLDER
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        if path.is_relative_to(staging):
+            continue  # uploads not committed when the backup began
         relative = path.relative_to(source).as_posix()
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,11 @@ class PrivateStorage(FileSystemStorage):
 
 private_storage = PrivateStorage()
 
+# Uploads wait here until their transaction commits; only then are they moved to the name their
+# row holds. A rolled-back upload leaves its bytes here, never among the stored files, and the
+# nightly sweep deletes them. Backups skip this folder.
+STAGING_FOLDER = "staging"
+
 
 def get_private_storage() -> PrivateStorage:
     """For FileField(storage=...): a callable keeps the storage out of migrations."""

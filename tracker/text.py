@@ -1,4 +1,5 @@
-"""Pure text rules shared by the apps: the short name of a task taken from its measures.
+"""Pure text rules shared by the apps: the short name of a task taken from its measures, and
+text made safe for the XML inside .docx and .xlsx files.
 
 One rule for every place that names a task from its 整改措施: the ledger reader (a ledger without a
 整改任务 column) and a report's 下步措施 confirmed as a task.
@@ -16,6 +17,18 @@ _SENTENCE_END = re.compile(r"[。；;！!？?]")
 _CLAUSE_END = re.compile(r"[，,：:]")
 # A first clause shorter than this says too little to name a task ("为此，…", "一方面，…").
 _SHORTEST_CLAUSE = 6
+
+# Characters XML 1.0 cannot hold at all: the C0 controls but tab and the two line ends, lone
+# surrogates and the two non-characters. Word's line break (\v) and page break (\f), which
+# text pasted from Word carries, become a line end instead of vanishing.
+_LINE_BREAKS = str.maketrans({"\v": "\n", "\f": "\n"})
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` as an Office document's XML can hold it (python-docx and openpyxl refuse the
+    rest with an error, a 500 for whoever asked for the document)."""
+    return _XML_ILLEGAL.sub("", text.translate(_LINE_BREAKS))
 
 
 def _first_line(text: str) -> str:

@@ -7,6 +7,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from rest_framework import renderers
 
+from tracker.text import xml_safe
+
 COLUMNS = [
     ("label", "统计对象"),
     ("total", "任务总数"),
@@ -36,9 +38,12 @@ TREND_COLUMNS = [
 
 
 def _safe(value):
-    """Text a spreadsheet would run as a formula is written as plain text instead."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    """Text a spreadsheet would run as a formula is written as plain text instead, and
+    control characters the file cannot hold are dropped."""
+    if isinstance(value, str):
+        value = xml_safe(value)
+        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
     return "" if value is None else value
 
 

@@ -11,7 +11,13 @@ from config.api.serializers import (
     RefuseUnknownFieldsMixin,
     UserBriefSerializer,
 )
-from reports.models import ExtractedFigure, ExtractedItem, RollupSnapshot, SourceReport
+from reports.models import (
+    ExtractedFigure,
+    ExtractedItem,
+    ReportImport,
+    RollupSnapshot,
+    SourceReport,
+)
 from tracker import access
 from tracker.figures.rollups import Grouping, Period, RollupFilters
 from tracker.models import Inspection, InspectionKind, Problem, TaskType, Unit
@@ -140,6 +146,44 @@ class ReportUploadSerializer(InputSerializer):
         max_length=255, allow_empty_file=True, label="报告文件",
         help_text=".txt（UTF-8、GBK、GB18030、UTF-16）、.docx 或带文字层的 .pdf",
     )
+
+
+class ReportImportErrorSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="读取器或服务的错误码，如 undecodable、"
+                                             "pdf_too_many_pages、parse_memory、already_imported")
+    message = serializers.CharField()
+
+
+class ReportImportSerializer(serializers.ModelSerializer):
+    """An upload being read by the worker: poll `status_url` until `state` is done or
+    failed; when done, `report` is the report's id (new, or the earlier import of the same
+    content)."""
+
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    file_name = serializers.CharField(source="original_name", read_only=True)
+    report = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportImport
+        fields = ["id", "state", "state_label", "file_name", "size", "created_at",
+                  "finished_at", "report", "created_report", "error", "status_url"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_report(self, job: ReportImport) -> int | None:
+        return job.report_id if job.state == "done" else None
+
+    @extend_schema_field(ReportImportErrorSerializer(allow_null=True))
+    def get_error(self, job: ReportImport) -> dict | None:
+        if job.state != "failed":
+            return None
+        return {"reason": job.reason, "message": job.message}
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_status_url(self, job: ReportImport) -> str:
+        return f"/api/v1/reports/imports/{job.pk}/"
 
 
 class ExtractedFigureSerializer(serializers.ModelSerializer):

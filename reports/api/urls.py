@@ -8,6 +8,7 @@ router = SimpleRouter()
 # Figures and items first: their prefixes are not report ids (those are digits only).
 router.register("reports/figures", views.ExtractedFigureViewSet, basename="report-figure")
 router.register("reports/items", views.ExtractedItemViewSet, basename="report-item")
+router.register("reports/imports", views.ReportImportViewSet, basename="report-import")
 router.register("reports", views.ReportViewSet, basename="report")
 
 urlpatterns: list = [

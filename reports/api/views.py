@@ -28,12 +28,9 @@ from reports.api.serializers import (
 )
 from reports.filters import SourceReportFilter
 from reports.models import ExtractedFigure, ExtractedItem
-from reports.parsing import DocumentError
-from reports.parsing.reading import DEFAULT_MAX_BYTES
 from reports.reconcile import COMPARED
 from reports.selectors import reconciliation, report_list, snapshot_list
 from tracker import access
-from tracker.errors import DomainError
 from tracker.figures.rollups import rollup, rollup_as_dict, trend
 from tracker.models import Inspection
 from tracker.services.audit import AuditAction, audit_origin, audit_record
@@ -140,12 +137,6 @@ class SnapshotDetailView(DownloadMixin, APIView):
 # --- Report documents --------------------------------------------------------------------
 
 
-class AlreadyImportedElsewhere(DomainError):
-    code = "already_imported"
-    status_code = 409
-    default_message = "该文件已由其他督导人员导入，不在您的查看范围内"
-
-
 class ReportViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     mixins.UpdateModelMixin, viewsets.GenericViewSet,
@@ -184,27 +175,21 @@ class ReportViewSet(
 
     @extend_schema(
         request={"multipart/form-data": serializers.ReportUploadSerializer},
-        responses={201: serializers.SourceReportDetailSerializer,
-                   200: serializers.SourceReportDetailSerializer},
+        responses={202: serializers.ReportImportSerializer},
     )
     def create(self, request, *args, **kwargs):
-        """上传报告文件并读取（201）；同一文件已导入过时不作改动，返回原记录（200）。
+        """上传报告文件（202）：文件由后台任务读取，不在网页进程中解析；轮询返回的 status_url，
+        完成后 report 为报告 id（新导入的，或此前已导入的内容相同的报告）。
 
-        无法读取的文件返回 400，code 为 document_refused，fields.reason 为读取器的错误码。"""
+        超过大小上限、类型不支持或为空的文件当即返回 400（code 为 document_refused，
+        fields.reason 为读取器的错误码）；其余无法读取的情况在任务结果的 error 中给出。"""
         uploaded = self.validated(serializers.ReportUploadSerializer)["file"]
-        if uploaded.size > DEFAULT_MAX_BYTES:  # refused before it is read into memory
-            raise services.DocumentRefused(DocumentError(
-                "too_large",
-                f"文件过大（{uploaded.size / 1024 / 1024:.1f} MB），"
-                f"超过 {DEFAULT_MAX_BYTES / 1024 / 1024:.1f} MB 的上限。",
-            ))
-        outcome = services.report_import(data=uploaded.read(), filename=uploaded.name,
-                                         actor=request.user)
-        if not self.get_queryset().filter(pk=outcome.report.pk).exists():
-            raise AlreadyImportedElsewhere()
-        return self.report_response(
-            outcome.report.pk, status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
-        )
+        services.ensure_upload_size(uploaded.size)  # before it is read into memory
+        job = services.report_import_submit(data=uploaded.read(), filename=uploaded.name,
+                                            actor=request.user)
+        return Response(serializers.ReportImportSerializer(job).data,
+                        status=status.HTTP_202_ACCEPTED,
+                        headers={"Location": f"/api/v1/reports/imports/{job.pk}/"})
 
     @extend_schema(request=serializers.ReportUpdateSerializer,
                    responses=serializers.SourceReportDetailSerializer)
@@ -214,6 +199,19 @@ class ReportViewSet(
         data = self.validated(serializers.ReportUpdateSerializer)
         services.report_update(report=report, actor=request.user, **data)
         return self.report_response(report.pk)
+
+
+class ReportImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """报告上传任务：上传人查看读取进度和结果（仅本人；他人的任务返回 404）。"""
+
+    serializer_class = serializers.ReportImportSerializer
+    lookup_value_regex = r"\d+"
+    filter_backends: list = []
+    pagination_class = None
+    rules = {"retrieve": supervisor_or_admin}
+
+    def get_queryset(self):
+        return services.report_imports_of(user=self.request.user)
 
 
 class _ReviewViewSet(viewsets.GenericViewSet):

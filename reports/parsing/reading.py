@@ -4,6 +4,14 @@ Supported: .txt (UTF-8 with or without BOM, UTF-16 with BOM, GBK / GB18030), .do
 with a text layer. The text returned here is the decoded text; callers clean it with
 `clean_text` (extraction does so itself) and store the cleaned text.
 
+Everything is bounded before it costs memory or minutes (ReadLimits): the file's size first;
+for a .txt its size again, tighter; for a .docx the zip directory's declarations (member count,
+inflated sizes, compression ratio) before anything is inflated, then the main part streamed
+with a byte cap (reports.parsing.docx_text); for a .pdf the page count its page tree declares
+before any page is read, then at most that many pages read whatever it declared; and for all,
+the number of characters read out. A file over a limit is refused, never truncated: a report
+read in part would propose wrong figures.
+
 Encodings are never guessed silently: strict UTF-8 and byte-order marks first, then strict
 GB18030 (a superset of GBK), and only then charset-normalizer, whose answer must also look like
 text. Anything else is refused.
@@ -15,16 +23,14 @@ import itertools
 import logging
 import re
 import zipfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 
 import charset_normalizer
-import docx
-from docx.opc.exceptions import PackageNotFoundError
-from docx.table import Table, _Row
-from docx.text.paragraph import Paragraph
 from lxml.etree import XMLSyntaxError
 
 from reports.parsing.cleaning import is_debris_line
+from reports.parsing.docx_text import DocxLimits, DocxRefused, read_docx_text, text_too_long
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 SUPPORTED_SUFFIXES = ("txt", "docx", "pdf")
@@ -56,6 +62,28 @@ class DocumentError(Exception):
 
 
 @dataclass(frozen=True)
+class ReadLimits:
+    """How much one file may cost. The defaults are the settings' defaults (REPORT_MAX_*,
+    config/settings/base.py); reports.services builds the live ones from the settings."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES  # any uploaded file
+    max_text_bytes: int = 5 * 1024 * 1024  # a .txt file
+    max_text_chars: int = 1_000_000  # characters read out of any file
+    max_docx_members: int = 1000  # parts inside a .docx
+    max_docx_inflated: int = 100 * 1024 * 1024  # all parts together, as declared
+    max_docx_main_part: int = 16 * 1024 * 1024  # word/document.xml inflated
+    max_docx_ratio: int = 100  # inflated / compressed, for parts of a megabyte or more
+    max_pdf_pages: int = 500
+
+    def docx(self) -> DocxLimits:
+        return DocxLimits(
+            max_members=self.max_docx_members, max_inflated_total=self.max_docx_inflated,
+            max_main_part=self.max_docx_main_part, max_ratio=self.max_docx_ratio,
+            max_text_chars=self.max_text_chars,
+        )
+
+
+@dataclass(frozen=True)
 class DecodedDocument:
     text: str
     encoding: str | None  # None for .docx and .pdf, whose text is not a byte encoding choice
@@ -63,28 +91,57 @@ class DecodedDocument:
 
 
 def read_document(
-    data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES
+    data: bytes, filename: str, *, max_bytes: int | None = None,
+    limits: ReadLimits | None = None,
 ) -> DecodedDocument:
-    """Decode an uploaded report; raise DocumentError when it cannot be read faithfully."""
-    if len(data) > max_bytes:
-        raise DocumentError(
-            "too_large",
-            f"文件过大（{_megabytes(len(data))}），超过 {_megabytes(max_bytes)} 的上限。",
-        )
+    """Decode an uploaded report; raise DocumentError when it cannot be read faithfully or
+    is over a limit (checked before the costly work wherever the file declares its size)."""
+    limits = limits or ReadLimits()
+    if max_bytes is not None:
+        limits = replace(limits, max_bytes=max_bytes)
+    suffix = check_upload(data, filename, limits)
+    if suffix == "docx":
+        document = DecodedDocument(_read_docx(data, limits), None, "docx")
+    elif suffix == "pdf":
+        document = DecodedDocument(_read_pdf(data, limits), None, "pdf")
+    else:
+        text, encoding = decode_text(data)
+        document = DecodedDocument(text, encoding, "txt")
+    if len(document.text) > limits.max_text_chars:
+        raise _refused(text_too_long(limits.max_text_chars))
+    if not document.text.strip():
+        raise DocumentError("empty_file", "文件为空，没有可读取的文字内容。")
+    return document
+
+
+def check_upload(data: bytes, filename: str, limits: ReadLimits) -> str:
+    """The checks that need no parsing (size, emptiness, type, content matching the type),
+    cheap enough for the web process; return the file's suffix ("txt", "docx" or "pdf")."""
+    if len(data) > limits.max_bytes:
+        raise too_large(len(data), limits.max_bytes)
     if not data:
         raise DocumentError("empty_file", "文件为空，没有可读取的内容。")
     suffix = _suffix(filename)
     _check_content_matches_suffix(data, suffix)
-    if suffix == "docx":
-        document = DecodedDocument(_read_docx(data), None, "docx")
-    elif suffix == "pdf":
-        document = DecodedDocument(_read_pdf(data), None, "pdf")
-    else:
-        text, encoding = decode_text(data)
-        document = DecodedDocument(text, encoding, "txt")
-    if not document.text.strip():
-        raise DocumentError("empty_file", "文件为空，没有可读取的文字内容。")
-    return document
+    if suffix == "txt" and len(data) > limits.max_text_bytes:
+        raise DocumentError(
+            "too_large",
+            f"文本文件过大（{_megabytes(len(data))}），超过 "
+            f"{_megabytes(limits.max_text_bytes)} 的上限，请拆分为多个文件后再上传。",
+        )
+    return suffix
+
+
+def too_large(size: int, max_bytes: int) -> DocumentError:
+    """The refusal of a file over the size limit (also given by the upload faces, which check
+    the declared size before reading the upload into memory)."""
+    return DocumentError(
+        "too_large", f"文件过大（{_megabytes(size)}），超过 {_megabytes(max_bytes)} 的上限。"
+    )
+
+
+def _refused(error: DocxRefused) -> DocumentError:
+    return DocumentError(error.code, error.message)
 
 
 def _megabytes(size: int) -> str:
@@ -193,47 +250,76 @@ def _undecodable(reason: str) -> DocumentError:
     )
 
 
-def _read_docx(data: bytes) -> str:
+def _read_docx(data: bytes, limits: ReadLimits) -> str:
     """Paragraphs and table rows in document order; a row's cells are joined by tabs."""
     try:
-        document = docx.Document(io.BytesIO(data))
-        blocks = list(document.iter_inner_content())
-        return "\n".join(_docx_block_text(block) for block in blocks)
-    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, XMLSyntaxError) as error:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return read_docx_text(archive, limits.docx())
+    except DocxRefused as error:
+        raise _refused(error) from error
+    except (zipfile.BadZipFile, KeyError, XMLSyntaxError, EOFError, zipfile.LargeZipFile,
+            zlib.error, NotImplementedError, RuntimeError, ValueError) as error:
+        # zlib.error: a damaged compressed stream; NotImplementedError: a compression method
+        # zipfile does not know; RuntimeError: an encrypted member; ValueError: e.g. a
+        # negative size in a damaged directory.
         raise DocumentError(
             "corrupt_docx", "Word 文件已损坏或不完整，无法打开，请重新导出后上传。"
         ) from error
 
 
-def _docx_block_text(block: Paragraph | Table) -> str:
-    if isinstance(block, Paragraph):
-        return block.text
-    return "\n".join(_docx_row_text(row) for row in block.rows)
+def _pdf_too_many_pages(pages: int | str, limit: int) -> DocumentError:
+    return DocumentError(
+        "pdf_too_many_pages",
+        f"PDF 共 {pages} 页，超过 {limit} 页的上限，请拆分为多个文件后再上传。",
+    )
 
 
-def _docx_row_text(row: _Row) -> str:
-    seen_cells = []
-    for cell in row.cells:
-        # A merged cell is returned once per grid column it spans; keep it once.
-        if not any(cell._tc is seen._tc for seen in seen_cells):
-            seen_cells.append(cell)
-    return "\t".join(" ".join(cell.text.split()) for cell in seen_cells)
+def declared_pdf_pages(document) -> int | None:
+    """The page count the page tree's root declares (/Count), read without reading a page."""
+    from pdfminer.pdftypes import resolve1
+
+    pages = resolve1(document.catalog.get("Pages"))
+    count = resolve1(pages.get("Count")) if isinstance(pages, dict) else None
+    return count if isinstance(count, int) else None
 
 
-def _read_pdf(data: bytes) -> str:
-    from pdfminer.high_level import extract_text  # imported late: slow import, PDFs are rare
-    from pdfminer.pdfdocument import PDFEncryptionError
+def _read_pdf(data: bytes, limits: ReadLimits) -> str:
+    # Imported late: slow import, PDFs are rare.
+    from pdfminer.converter import TextConverter
+    from pdfminer.layout import LAParams
+    from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
 
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    output = io.StringIO()
     try:
-        raw = extract_text(io.BytesIO(data))
-    except PDFEncryptionError as error:
+        document = PDFDocument(PDFParser(io.BytesIO(data)))
+        declared = declared_pdf_pages(document)
+        if declared is not None and declared > limits.max_pdf_pages:
+            raise _pdf_too_many_pages(declared, limits.max_pdf_pages)
+        resources = PDFResourceManager()
+        device = TextConverter(resources, output, laparams=LAParams())
+        interpreter = PDFPageInterpreter(resources, device)
+        for number, page in enumerate(PDFPage.create_pages(document), start=1):
+            if number > limits.max_pdf_pages:  # the page tree declared fewer than it holds
+                raise _pdf_too_many_pages(f"超过 {limits.max_pdf_pages}", limits.max_pdf_pages)
+            interpreter.process_page(page)
+            if output.tell() > limits.max_text_chars:  # a StringIO's position is in characters
+                raise _refused(text_too_long(limits.max_text_chars))
+    except (DocumentError, MemoryError):
+        raise
+    except (PDFEncryptionError, PDFPasswordIncorrect) as error:
         raise DocumentError("pdf_encrypted", "PDF 文件已加密，请解除密码保护后再上传。") from error
     # pdfminer raises many unrelated exception types on damaged files; all mean the same here.
     except Exception as error:
         raise DocumentError(
             "corrupt_pdf", "PDF 文件已损坏，无法读取，请重新导出后上传。"
         ) from error
+    raw = output.getvalue()
+    if len(raw) > limits.max_text_chars:
+        raise _refused(text_too_long(limits.max_text_chars))
     text = reflow_pdf_lines(_UNMAPPED_GLYPH_RE.sub("", raw))
     if not text.strip():
         raise DocumentError(

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from docxtpl import DocxTemplate
 
+from tracker.text import xml_safe
+
 CHINESE_ORDINALS = "一二三四五六七八九十"
 
 
@@ -91,8 +93,19 @@ def build_monthly_report(*, template: Path | None = None, **facts) -> bytes:
     if not path.is_file():
         raise ImproperlyConfigured(f"月度报告模板不存在：{path}（设置 REPORTS_MONTHLY_TEMPLATE）")
     document = DocxTemplate(path)
-    # Autoescape: a task title with "&" or "<" must stay text, not break the document's XML.
-    document.render(report_context(**facts), autoescape=True)
+    # Autoescape: a task title with "&" or "<" must stay text, not break the document's XML;
+    # and control characters pasted into a title are dropped for the same reason.
+    document.render(_xml_safe(report_context(**facts)), autoescape=True)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def _xml_safe(value):
+    if isinstance(value, str):
+        return xml_safe(value)
+    if isinstance(value, dict):
+        return {key: _xml_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_xml_safe(item) for item in value]
+    return value

@@ -11,6 +11,7 @@ urlpatterns = [
     path("reports/monthly/", views.monthly_report, name="monthly_report"),
     path("reports/documents/", views.report_list, name="report_list"),
     path("reports/documents/upload/", views.report_upload, name="report_upload"),
+    path("reports/documents/imports/<int:pk>/", views.report_import, name="report_import"),
     path("reports/documents/<int:pk>/", views.report_detail, name="report_detail"),
     path("reports/figures/<int:pk>/confirm/", views.figure_confirm, name="figure_confirm"),
     path("reports/figures/<int:pk>/reject/", views.figure_reject, name="figure_reject"),

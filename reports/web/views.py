@@ -14,8 +14,7 @@ from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_GET, require_POST
 
 from reports import services as report_services
-from reports.models import ItemKind, ReviewState
-from reports.parsing.reading import DEFAULT_MAX_BYTES
+from reports.models import ItemKind, ReportImportState, ReviewState
 from reports.selectors import reconciliation
 from reports.web import charts
 from reports.web import selectors as report_selectors
@@ -218,20 +217,47 @@ def report_upload(request: HttpRequest) -> HttpResponse:
         return _report_list_page(request, form=form, status=400, error="请选择要上传的报告文件")
     upload = form.cleaned_data["file"]
     try:
-        # One byte over the reader's limit is enough for it to refuse the file as too large.
-        outcome = report_services.report_import(
-            data=upload.read(DEFAULT_MAX_BYTES + 1), filename=upload.name, actor=request.user
+        report_services.ensure_upload_size(upload.size)  # before it is read into memory
+        job = report_services.report_import_submit(
+            data=upload.read(), filename=upload.name, actor=request.user
         )
     except DomainError as error:
         return _report_list_page(request, form=form, status=error.status_code,
                                  error=f"“{upload.name}”未能导入：{error.message}")
-    report = outcome.report
-    if outcome.created:
-        messages.success(request, f"已导入“{upload.name}”：提取到数据{report.figures.count()}条、"
-                                  f"条目{report.items.count()}条，请逐条确认或驳回。")
-    else:
-        messages.info(request, f"“{upload.name}”与已导入的报告内容相同，未重复导入。")
-    return redirect("reports_web:report_detail", pk=report.pk)
+    return redirect("reports_web:report_import", pk=job.pk)
+
+
+# While the worker reads an upload, its page asks the browser to come back this often.
+IMPORT_REFRESH_SECONDS = 2
+
+
+@login_required
+@require_GET
+def report_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """An upload being read by the worker: "正在读取…" until it is done, then the report (or
+    the reason it was not imported). Only the uploader's own uploads."""
+    _supervisors_only(request)
+    job = report_services.report_imports_of(user=request.user).filter(pk=pk).first()
+    if job is None:
+        raise Http404("该上传记录不存在")
+    if job.state == ReportImportState.DONE and job.report_id is None:  # deleted since
+        return _report_list_page(request, error=f"“{job.original_name}”导入的报告已被删除。")
+    if job.state == ReportImportState.DONE:
+        if job.created_report:
+            report = job.report
+            messages.success(request, f"已导入“{job.original_name}”：提取到数据"
+                                      f"{report.figures.count()}条、条目{report.items.count()}条，"
+                                      "请逐条确认或驳回。")
+        else:
+            messages.info(request, f"“{job.original_name}”与已导入的报告内容相同，未重复导入。")
+        return redirect("reports_web:report_detail", pk=job.report_id)
+    if job.state == ReportImportState.FAILED:
+        return _report_list_page(request, error=f"“{job.original_name}”未能导入：{job.message}")
+    response = render(request, "reports_web/report_import.html", {
+        "title": "正在读取报告", "job": job, "refresh": IMPORT_REFRESH_SECONDS,
+    })
+    response["Refresh"] = str(IMPORT_REFRESH_SECONDS)
+    return response
 
 
 def _visible_report(request: HttpRequest, pk: int):

@@ -19,6 +19,7 @@ from django.db import connection
 from tests.reports.factories import SourceReportFactory
 from tests.tracker.factories import EvidenceFactory, TaskEventFactory, TaskFactory
 from tracker.backup import MANIFEST, backup_create, backups_prune
+from tracker.storage import STAGING_FOLDER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +99,9 @@ def test_a_backup_restored_into_a_fresh_database_matches_table_by_table(
     source_files = _files(ledger_with_files)
     assert source_counts["tracker_task"] >= 3
     assert len(source_files) == 3  # two evidence files and one report original
+    # An upload whose transaction had not committed when the backup began is not part of it.
+    (ledger_with_files / STAGING_FOLDER).mkdir()
+    (ledger_with_files / STAGING_FOLDER / "0f1e2d3c").write_bytes(b"%PDF-1.4 in flight")
 
     call_command("backup", "--to", str(tmp_path / "backups"))
     [backup] = (tmp_path / "backups").iterdir()
@@ -112,6 +116,7 @@ def test_a_backup_restored_into_a_fresh_database_matches_table_by_table(
 
     assert {table: restored_count(table) for table in source_counts} == source_counts
     assert _files(restored_media) == source_files
+    assert not any(entry["path"].startswith(STAGING_FOLDER) for entry in manifest["files"])
 
 
 def test_restore_refuses_a_database_that_is_not_empty(ledger_with_files, tmp_path):

@@ -12,6 +12,7 @@ from reports.models import (
     ExtractedItem,
     FigureKind,
     ItemKind,
+    ReportImport,
     RollupSnapshot,
     SourceReport,
 )
@@ -32,6 +33,22 @@ class SourceReportFactory(DjangoModelFactory):
     encoding = "utf-8"
     title = "江屿市整改工作情况汇报"
     imported_at = factory.LazyFunction(timezone.now)
+
+
+class ReportImportFactory(DjangoModelFactory):
+    """An upload waiting for the worker (reports.services.report_import_submit makes real
+    ones; this one is for tests that need a row)."""
+
+    class Meta:
+        model = ReportImport
+
+    user = factory.SubFactory(UserFactory, supervisor=True)
+    original_name = factory.Sequence(lambda n: f"上传汇报{n}.txt")
+    file = factory.LazyAttribute(
+        lambda j: ContentFile("江屿市整改工作情况汇报。".encode(), name=j.original_name)
+    )
+    size = factory.LazyAttribute(lambda j: len("江屿市整改工作情况汇报。".encode()))
+    created_at = factory.LazyFunction(timezone.now)
 
 
 class ExtractedFigureFactory(DjangoModelFactory):

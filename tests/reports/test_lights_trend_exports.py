@@ -161,6 +161,15 @@ def test_spreadsheet_cells_never_start_a_formula(chief, city):
     assert not any(label.startswith("=") for label in labels)
 
 
+def test_control_characters_in_a_label_do_not_break_the_spreadsheet(chief, city):
+    TaskFactory(lead_unit=UnitFactory(name="区\x02教育局\x0b", parent=city))
+    response = _client(chief).get("/api/v1/rollups/", {"group_by": "unit", "format": "xlsx"})
+    assert response.status_code == 200
+    labels = [row[0] for row in load_workbook(io.BytesIO(response.content)).active
+              .iter_rows(min_row=2, values_only=True)]
+    assert "区教育局\n" in labels
+
+
 def test_snapshot_downloads_as_xlsx(small_ledger, chief):
     client = _client(chief)
     created = client.post("/api/v1/rollups/snapshots/", {"name": "报送", "group_by": "total"},

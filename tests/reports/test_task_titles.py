@@ -97,3 +97,4 @@ def test_the_api_confirm_names_the_task_by_the_same_rule(client_for, sam, county
     assert response.status_code == 200, response.json()
     item.refresh_from_db()
     assert (item.task.title, item.task.measures) == ("健全基层监督网络", item.text)
+

@@ -1,6 +1,7 @@
-"""An upload whose transaction rolls back leaves its file in private storage; the nightly sweep
-deletes files no Evidence row names once they are older than the grace period, and never a file
-a row names or an upload still in flight."""
+"""Evidence bytes reach their stored name only when the upload's transaction commits: a
+rollback leaves nothing among the stored files, only a staged copy that the nightly sweep
+deletes once older than the grace period (as it does any stored file no row names); a committed
+upload, a row's file and an upload still in flight are never touched."""
 
 import datetime as dt
 import os
@@ -13,6 +14,7 @@ from django.utils import timezone
 from tests.tracker.factories import EvidenceFactory, TaskFactory
 from tracker.models import Evidence, TaskStatus
 from tracker.services.evidence import evidence_add, evidence_orphans_sweep
+from tracker.storage import STAGING_FOLDER
 from tracker.tasks import evidence_orphans_sweep as sweep_task
 
 pytestmark = pytest.mark.django_db
@@ -24,10 +26,19 @@ def _age(path, hours: float) -> None:
     os.utime(path, (stamp, stamp))
 
 
-def test_a_rolled_back_upload_leaves_a_file_that_the_sweep_removes(alice, bureau, private_media):
+def _files(folder):
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_upload_stores_nothing_and_its_staged_copy_is_swept(
+    alice, bureau, private_media
+):
     task = TaskFactory(lead_unit=bureau, status=TaskStatus.IN_PROGRESS)
     kept = EvidenceFactory(task=task, content=b"%PDF-1.4 kept")
     _age(kept.file.path, 48)
+    stored = private_media / "evidence" / str(task.pk)
+    staging = private_media / STAGING_FOLDER
 
     class Abandoned(Exception):
         pass
@@ -41,17 +52,46 @@ def test_a_rolled_back_upload_leaves_a_file_that_the_sweep_removes(alice, bureau
     with pytest.raises(Abandoned):
         upload_then_fail()
     assert Evidence.objects.filter(task=task).count() == 1
-    left = [p for p in (private_media / "evidence" / str(task.pk)).iterdir()
-            if p.name != os.path.basename(kept.file.name)]
-    assert len(left) == 1  # the file outlived its row
+    assert _files(stored) == [os.path.basename(kept.file.name)]  # nothing stored without a row
+    left = list(staging.iterdir())
+    assert len(left) == 1
+    assert left[0].read_bytes() == b"%PDF-1.4 rolled back"
 
     assert evidence_orphans_sweep(now=timezone.now(), grace=GRACE) == []  # still in grace
     _age(left[0], 25)
-    deleted = evidence_orphans_sweep(now=timezone.now(), grace=GRACE)
-    assert deleted == [f"evidence/{task.pk}/{left[0].name}"]
+    assert evidence_orphans_sweep(now=timezone.now(), grace=GRACE) == [
+        f"{STAGING_FOLDER}/{left[0].name}"]
     assert not left[0].exists()
     assert os.path.exists(kept.file.path)  # named by a row: kept, however old
     assert evidence_orphans_sweep(now=timezone.now(), grace=GRACE) == []  # idempotent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_upload_is_moved_to_the_name_its_row_holds(alice, bureau, private_media):
+    task = TaskFactory(lead_unit=bureau, status=TaskStatus.IN_PROGRESS)
+    with transaction.atomic():
+        evidence = evidence_add(task=task, actor=alice,
+                                uploaded=SimpleUploadedFile("整改报告.pdf", b"%PDF-1.4 committed"))
+        # Inside the transaction the row's name holds nothing yet: a reader outside it cannot
+        # see the row, and a rollback must not leave the bytes there.
+        assert not (private_media / evidence.file.name).exists()
+    assert (private_media / evidence.file.name).read_bytes() == b"%PDF-1.4 committed"
+    assert _files(private_media / STAGING_FOLDER) == []
+    _age(private_media / evidence.file.name, 48)
+    assert evidence_orphans_sweep(now=timezone.now(), grace=GRACE) == []
+
+
+def test_a_stored_file_no_row_names_is_swept_after_the_grace(bureau, private_media):
+    task = TaskFactory(lead_unit=bureau)
+    folder = private_media / "evidence" / str(task.pk)
+    folder.mkdir(parents=True)
+    stray = folder / "fedcba9876543210.pdf"
+    stray.write_bytes(b"%PDF-1.4 stray")
+    _age(stray, 2)
+    assert evidence_orphans_sweep(now=timezone.now(), grace=GRACE) == []
+    _age(stray, 25)
+    assert evidence_orphans_sweep(now=timezone.now(), grace=GRACE) == [
+        f"evidence/{task.pk}/{stray.name}"]
 
 
 def test_the_nightly_task_runs_the_sweep(alice, bureau, private_media, settings):

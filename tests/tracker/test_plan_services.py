@@ -123,9 +123,12 @@ def pdf(name="整改报告.pdf", size=None):
     return SimpleUploadedFile(name, body, content_type="application/pdf")
 
 
-def test_evidence_is_stored_privately_with_its_hash(alice, bureau_task, settings, tmp_path):
+def test_evidence_is_stored_privately_with_its_hash(
+    alice, bureau_task, settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
-    evidence = evidence_add(task=bureau_task, actor=alice, uploaded=pdf())
+    with django_capture_on_commit_callbacks(execute=True):
+        evidence = evidence_add(task=bureau_task, actor=alice, uploaded=pdf())
     assert evidence.original_name == "整改报告.pdf"
     assert (evidence.size, len(evidence.sha256)) == (100, 64)
     assert evidence.file.name.startswith(f"evidence/{bureau_task.pk}/")

@@ -5,6 +5,8 @@ import codecs
 import datetime as dt
 import hashlib
 import mimetypes
+import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
@@ -17,6 +19,8 @@ from django.utils import timezone
 from tracker import access
 from tracker.errors import ActionForbidden, InvalidInput, TransitionNotAllowed
 from tracker.models import Evidence, ProgressReport, Task, TaskStatus, User
+from tracker.models.tasks import evidence_upload_to
+from tracker.storage import STAGING_FOLDER
 
 # Signatures of the binary formats we accept, so a renamed executable is not taken for a PDF.
 MAGIC_NUMBERS = {
@@ -110,14 +114,42 @@ def evidence_add(
     duplicate = f"{evidence.original_name}：该文件已上传过"
     if Evidence.objects.filter(task=task, sha256=evidence.sha256).exists():
         raise InvalidInput(duplicate, fields={"file": duplicate})
-    evidence.file.save(uploaded.name, uploaded, save=False)
+    # The name is fixed by the task and the content hash, unique per task; the bytes are staged
+    # now (the upload's temporary file is gone after the request) and put under that name only
+    # once the row is committed, so a rollback never leaves a stored file without its row.
+    evidence.file.name = evidence_upload_to(evidence, uploaded.name)
+    staged = _stage(uploaded)
     try:
         with transaction.atomic():
             evidence.save()
     except IntegrityError as error:
-        evidence.file.delete(save=False)
+        staged.unlink(missing_ok=True)
         raise InvalidInput(duplicate, fields={"file": duplicate}) from error
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    final = Path(settings.PRIVATE_MEDIA_ROOT) / evidence.file.name
+    transaction.on_commit(lambda: _publish(staged, final))
     return evidence
+
+
+def _stage(uploaded: UploadedFile) -> Path:
+    folder = Path(settings.PRIVATE_MEDIA_ROOT) / STAGING_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / uuid.uuid4().hex
+    uploaded.seek(0)
+    with path.open("wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    uploaded.seek(0)
+    return path
+
+
+def _publish(staged: Path, final: Path) -> None:
+    """Move a committed upload's bytes under its row's name: a rename on the same disk, so a
+    reader sees the whole file or none."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, final)
 
 
 @transaction.atomic
@@ -195,18 +227,19 @@ ORPHAN_CHUNK = 500
 
 
 def evidence_orphans_sweep(*, now: dt.datetime, grace: dt.timedelta) -> list[str]:
-    """Delete evidence files no Evidence row names: what an upload leaves behind when its
-    transaction rolls back after the file was stored (or a process dies in between).
+    """Delete files no Evidence row names: staged uploads whose transaction rolled back (or
+    whose process died before the move), and stored files whose row is gone (files written
+    before uploads were staged, or put there by hand).
 
     Only files older than ``grace`` go, so an upload still in flight is never touched. Walks
     the task folders (evidence/<task id>/) in chunks, one query per chunk: memory and queries
     stay bounded at any number of files. Returns the deleted names (idempotent)."""
+    cutoff = (now - grace).timestamp()
+    deleted = _staged_leftovers_sweep(cutoff)
     root = Path(settings.PRIVATE_MEDIA_ROOT) / "evidence"
     if not root.is_dir():
-        return []
-    cutoff = (now - grace).timestamp()
+        return deleted
     folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit())
-    deleted: list[str] = []
     for start in range(0, len(folders), ORPHAN_CHUNK):
         chunk = folders[start:start + ORPHAN_CHUNK]
         named = set(
@@ -219,4 +252,17 @@ def evidence_orphans_sweep(*, now: dt.datetime, grace: dt.timedelta) -> list[str
                 if path.is_file() and name not in named and path.stat().st_mtime < cutoff:
                     path.unlink(missing_ok=True)
                     deleted.append(name)
+    return deleted
+
+
+def _staged_leftovers_sweep(cutoff: float) -> list[str]:
+    """Staged uploads whose transaction rolled back (or whose process died before the move)."""
+    folder = Path(settings.PRIVATE_MEDIA_ROOT) / STAGING_FOLDER
+    if not folder.is_dir():
+        return []
+    deleted = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            deleted.append(f"{STAGING_FOLDER}/{path.name}")
     return deleted

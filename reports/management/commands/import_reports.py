@@ -1,5 +1,8 @@
 """`manage.py import_reports PATH…`: read report documents into the tracker.
 
+Synchronous, with the uploads' bounds: each file is read in a child process with the same
+limits, memory cap and time limit as the worker's (reports.services.report_read_bounded).
+
 Prints a table of what each file yielded; importing the same file again changes nothing.
 With --dry-run --json it stores nothing and prints one JSON object per file (README).
 """
@@ -7,11 +10,17 @@ With --dry-run --json it stores nothing and prints one JSON object per file (REA
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from reports.parsing import DocumentError, extract, read_document, to_json
-from reports.parsing.reading import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
-from reports.services import DocumentRefused, report_import
+from reports.parsing import DocumentError, to_json
+from reports.parsing.reading import SUPPORTED_SUFFIXES, too_large
+from reports.services import (
+    DocumentRefused,
+    report_find_duplicate,
+    report_import,
+    report_read_bounded,
+)
 
 
 def report_files(paths: list[str]) -> list[Path]:
@@ -32,14 +41,10 @@ def report_files(paths: list[str]) -> list[Path]:
 
 
 def read_bytes(path: Path) -> bytes:
-    # Refuse an oversized file before reading it into memory.
+    # Refuse an oversized file before reading it into memory (the uploads' limit).
     size = path.stat().st_size
-    if size > DEFAULT_MAX_BYTES:
-        raise DocumentError(
-            "too_large",
-            f"文件过大（{size / 1024 / 1024:.1f} MB），超过 {DEFAULT_MAX_BYTES / 1024 / 1024:.1f}"
-            " MB 的上限。",
-        )
+    if size > settings.REPORT_MAX_BYTES:
+        raise too_large(size, settings.REPORT_MAX_BYTES)
     return path.read_bytes()
 
 
@@ -68,12 +73,16 @@ class Command(BaseCommand):
             raise CommandError(f"{refused}个文件未能读取")
 
     def _dry_run(self, path: Path) -> dict:
-        document = read_document(read_bytes(path), path.name)
-        return {"file": str(path), "format": document.format, "encoding": document.encoding,
-                **to_json(extract(document.text))}
+        read = report_read_bounded(data=read_bytes(path), filename=path.name)
+        return {"file": str(path), "format": read.document.format,
+                "encoding": read.document.encoding, **to_json(read.extraction)}
 
     def _import(self, path: Path) -> dict:
-        outcome = report_import(data=read_bytes(path), filename=path.name, actor=None)
+        data = read_bytes(path)
+        # The same bytes again need no reading at all (report_import answers from the hash).
+        read = (None if report_find_duplicate(data=data)
+                else report_read_bounded(data=data, filename=path.name))
+        outcome = report_import(data=data, filename=path.name, actor=None, read=read)
         report = outcome.report
         return {
             "file": str(path), "status": "新导入" if outcome.created else "已导入过，未改动",

@@ -5,19 +5,27 @@ rollups. Officers are refused (403); a report or inspection out of a supervisor'
 """
 
 import datetime as dt
+import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from reports.models import ExtractedFigure, ExtractedItem, ReviewState, SourceReport
+from reports.models import (
+    ExtractedFigure,
+    ExtractedItem,
+    ReportImport,
+    ReviewState,
+    SourceReport,
+)
 from tests.reports.factories import (
     ExtractedFigureFactory,
     ExtractedItemFactory,
     SourceReportFactory,
     build_reconciliation_ledger,
 )
+from tests.reports.jobs import run_queued_imports
 from tests.tracker.factories import InspectionFactory, ProblemFactory
 from tracker.models import Problem, Task
 
@@ -63,14 +71,28 @@ def county_report(county_inspection):
 
 
 # --- Upload -------------------------------------------------------------------------------
+# An upload is stored and answered 202 with a status URL; the worker reads it (here:
+# run_queued_imports, the function the Celery task calls) and the status names the report.
+
+
+def upload_and_read(client, name: str, data: bytes) -> dict:
+    """Upload, let the worker read it, and return the job's final status."""
+    response = upload(client, name, data)
+    assert response.status_code == 202, response.json()
+    assert response.json()["state"] == "queued"
+    run_queued_imports()
+    status = client.get(response.json()["status_url"])
+    assert status.status_code == 200
+    return status.json()
 
 
 def test_upload_stores_the_report_once_and_the_same_file_again_returns_it(
     client_for, sam, private_media
 ):
     client = client_for(sam)
-    first = upload(client, REPORT.name, REPORT.read_bytes())
-    assert first.status_code == 201, first.json()
+    job = upload_and_read(client, REPORT.name, REPORT.read_bytes())
+    assert (job["state"], job["created_report"], job["error"]) == ("done", True, None)
+    first = client.get(f"/api/v1/reports/{job['report']}/")
     body = first.json()
     assert body["imported_by"]["username"] == "sam"
     figure = next(f for f in body["figures"] if f["total"] == 21)
@@ -81,23 +103,25 @@ def test_upload_stores_the_report_once_and_the_same_file_again_returns_it(
     assert [i["kind"] for i in body["items"]].count("problem") == 3
     before = counts()
 
-    again = upload(client, "改了名字.txt", REPORT.read_bytes())
+    again = upload_and_read(client, "改了名字.txt", REPORT.read_bytes())
 
-    assert again.status_code == 200
-    assert again.json()["id"] == body["id"]
+    assert (again["state"], again["created_report"], again["report"]) == (
+        "done", False, body["id"]
+    )
     assert counts() == before
-    assert len(stored_files(private_media)) == 1
+    assert len(stored_files(private_media)) == 1  # the report's file; no pending copies
 
 
-BAD_FILES = [
+REFUSED_AT_ONCE = [
     ("empty.txt", b"", "empty_file"),
-    ("binary.txt", bytes(range(256)) * 40, "undecodable"),
     ("report.xls", "整改情况汇报。".encode(), "unsupported_type"),
+    ("report.docx", "整改情况汇报。".encode(), "type_mismatch"),
 ]
 
 
-@pytest.mark.parametrize(("name", "data", "reason"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
-def test_bad_file_is_refused_in_chinese_with_the_readers_code_and_nothing_stored(
+@pytest.mark.parametrize(("name", "data", "reason"), REFUSED_AT_ONCE,
+                         ids=[b[0] for b in REFUSED_AT_ONCE])
+def test_a_file_refused_without_reading_is_a_400_in_chinese_and_nothing_is_stored(
     client_for, sam, private_media, name, data, reason
 ):
     response = upload(client_for(sam), name, data)
@@ -109,16 +133,52 @@ def test_bad_file_is_refused_in_chinese_with_the_readers_code_and_nothing_stored
     assert payload["fields"]["file"] == [payload["detail"]]
     assert is_chinese(payload["detail"])
     assert counts() == (0, 0, 0, 0, 0)
+    assert not ReportImport.objects.exists()
     assert stored_files(private_media) == []
 
 
+def test_an_unreadable_file_fails_its_job_in_chinese_and_nothing_is_kept(
+    client_for, sam, private_media
+):
+    job = upload_and_read(client_for(sam), "binary.txt", bytes(range(256)) * 40)
+
+    assert (job["state"], job["report"]) == ("failed", None)
+    assert job["error"]["reason"] == "undecodable"
+    assert is_chinese(job["error"]["message"])
+    assert counts() == (0, 0, 0, 0, 0)
+    assert stored_files(private_media) == []
+
+
+def test_the_web_process_never_parses_an_upload(client_for, sam, monkeypatch):
+    """Issue #14: parsing happens in the worker's child process, never where the upload is
+    received (nor in the worker process itself)."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a report was parsed in this process")
+
+    for target in ("reports.parsing.reading.read_document", "reports.parsing.sandbox.read_report",
+                   "reports.parsing.sandbox.read_document", "reports.services.read_report"):
+        monkeypatch.setattr(target, fail)
+
+    job = upload_and_read(client_for(sam), REPORT.name, REPORT.read_bytes())
+
+    assert job["state"] == "done"
+    assert SourceReport.objects.get(pk=job["report"]).figures.filter(total=21).exists()
+
+
 def test_oversized_upload_is_refused_before_reading(client_for, sam, settings, monkeypatch):
-    monkeypatch.setattr("reports.api.views.DEFAULT_MAX_BYTES", 100)
+    settings.REPORT_MAX_BYTES = 100
+
+    def fail_if_read(*args, **kwargs):
+        raise AssertionError("an upload over the limit must not be read")
+
+    monkeypatch.setattr("reports.services.check_upload", fail_if_read)
     response = upload(client_for(sam), "big.txt", "整改".encode() * 100)
     assert response.status_code == 400
     assert response.json()["fields"]["reason"] == ["too_large"]
     assert "文件过大" in response.json()["detail"]
     assert not SourceReport.objects.exists()
+    assert not ReportImport.objects.exists()
 
 
 def test_officer_cannot_upload_and_nothing_is_stored(client_for, bob, private_media):
@@ -130,11 +190,29 @@ def test_officer_cannot_upload_and_nothing_is_stored(client_for, bob, private_me
 
 
 def test_same_file_imported_out_of_sight_is_a_conflict_not_a_leak(client_for, sam, sue):
-    assert upload(client_for(sam), REPORT.name, REPORT.read_bytes()).status_code == 201
-    response = upload(client_for(sue), REPORT.name, REPORT.read_bytes())
-    assert response.status_code == 409
-    assert response.json()["code"] == "already_imported"
+    first = upload_and_read(client_for(sam), REPORT.name, REPORT.read_bytes())
+    assert first["created_report"]
+
+    job = upload_and_read(client_for(sue), REPORT.name, REPORT.read_bytes())
+
+    assert (job["state"], job["report"]) == ("failed", None)
+    assert job["error"]["reason"] == "already_imported"
     assert SourceReport.objects.count() == 1
+    # Issue #14: nothing about the earlier import - who, its id or title, nor "out of scope".
+    assert job["error"]["message"] == "该报告（内容相同的文件）此前已经导入，本次未重复导入。"
+    report = SourceReport.objects.get()
+    text = json.dumps(job, ensure_ascii=False)
+    for revealing in (sam.username, sam.full_name, report.title, "其他", "范围"):
+        assert revealing not in text, revealing
+
+
+def test_an_upload_status_is_its_uploaders_alone(client_for, sam, sue, chief):
+    response = upload(client_for(sam), REPORT.name, REPORT.read_bytes())
+    url = response.json()["status_url"]
+
+    assert client_for(sam).get(url).status_code == 200
+    assert client_for(sue).get(url).status_code == 404
+    assert client_for(chief).get(url).status_code == 404
 
 
 # --- List, detail, edit -------------------------------------------------------------------

@@ -141,3 +141,15 @@ def test_template_body_uses_official_fonts():
     assert body.element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
     assert styles["公文标题"].element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
     assert body.paragraph_format.first_line_indent == Pt(32)  # 首行缩进两个字
+
+
+def test_control_characters_pasted_into_a_title_do_not_break_the_document(
+    chief_client, bureau, today
+):
+    inspection = InspectionFactory(title="市委第二巡察组\x01反馈意见整改", team="市委第二巡察组")
+    TaskFactory(problem=ProblemFactory(inspection=inspection), lead_unit=bureau,
+                status=TaskStatus.IN_PROGRESS, deadline=today - dt.timedelta(days=3),
+                title="从Word粘贴\x0b的任务\x07名称")
+    text = text_of(Document(io.BytesIO(monthly(chief_client, inspection, today))))
+    assert "市委第二巡察组反馈意见整改进展情况" in text
+    assert "从Word粘贴\n的任务名称" in text  # Word's line break kept as a line, the bell dropped

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from reports.models import ExtractedFigure, ExtractedItem, ReviewState, SourceReport
 from tests.reports.factories import ExtractedFigureFactory, SourceReportFactory
+from tests.reports.jobs import run_queued_imports
 from tests.tracker.factories import InspectionFactory, ProblemFactory
 from tracker.models import Problem, Task
 from tracker.services import tasks as task_services
@@ -34,10 +35,18 @@ def report_file(text: str = REPORT, name: str = "东湖区整改汇报.txt", enc
     return SimpleUploadedFile(name, text.encode(encoding), content_type="text/plain")
 
 
+def upload_and_read(client, upload):
+    """Upload through the page, let the worker read it, and follow the status page."""
+    response = client.post("/reports/documents/upload/", {"file": upload})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/reports/documents/imports/")
+    run_queued_imports()
+    return client.get(response["Location"], follow=True)
+
+
 @pytest.fixture
 def uploaded(chief_client):
-    response = chief_client.post("/reports/documents/upload/", {"file": report_file()})
-    assert response.status_code == 302
+    upload_and_read(chief_client, report_file())
     return SourceReport.objects.get()
 
 
@@ -75,9 +84,7 @@ def test_a_supervisor_out_of_scope_does_not_see_anothers_report(sam_client, uplo
 
 
 def test_upload_shows_the_text_with_figures_problems_and_measures_marked(chief_client):
-    response = chief_client.post(
-        "/reports/documents/upload/", {"file": report_file()}, follow=True
-    )
+    response = upload_and_read(chief_client, report_file())
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -95,9 +102,7 @@ def test_upload_shows_the_text_with_figures_problems_and_measures_marked(chief_c
 
 
 def test_the_same_file_again_is_not_imported_twice(chief_client, uploaded):
-    response = chief_client.post(
-        "/reports/documents/upload/", {"file": report_file()}, follow=True
-    )
+    response = upload_and_read(chief_client, report_file())
 
     assert "与已导入的报告内容相同，未重复导入" in response.content.decode()
     assert SourceReport.objects.count() == 1
@@ -105,12 +110,30 @@ def test_the_same_file_again_is_not_imported_twice(chief_client, uploaded):
     assert listed.count('class="report-row"') == 1
 
 
+def test_while_the_worker_reads_the_page_says_so_and_refreshes(chief_client, sam_client):
+    response = chief_client.post("/reports/documents/upload/", {"file": report_file()})
+    status_url = response["Location"]
+
+    waiting = chief_client.get(status_url)
+
+    assert waiting.status_code == 200
+    assert "正在读取“东湖区整改汇报.txt”…" in waiting.content.decode()
+    assert waiting["Refresh"] == "2"
+    assert not SourceReport.objects.exists()  # nothing read by the web process
+    assert sam_client.get(status_url).status_code == 404  # the uploader's alone
+
+    run_queued_imports()
+    done = chief_client.get(status_url)
+    assert done.status_code == 302
+    assert done["Location"] == f"/reports/documents/{SourceReport.objects.get().pk}/"
+
+
 def test_an_unreadable_file_is_refused_in_chinese_and_nothing_is_stored(chief_client):
     binary = SimpleUploadedFile("汇报.txt", b"\x00\x01\x02binary\xff\xfe\x00")
 
-    response = chief_client.post("/reports/documents/upload/", {"file": binary})
+    response = upload_and_read(chief_client, binary)
 
-    assert response.status_code == 400
+    assert response.status_code == 200  # the status page, showing why
     assert ("“汇报.txt”未能导入：文件含有二进制内容，无法读取。请将文件另存为 UTF-8 或 GBK "
             "编码的文本、.docx 或 .pdf 后再上传。") in response.content.decode()
     assert SourceReport.objects.count() == 0

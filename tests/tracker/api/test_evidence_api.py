@@ -48,9 +48,11 @@ def test_renamed_executable_is_refused(client_for, bob, task):
 
 
 def test_officer_of_the_unit_uploads_and_downloads_but_another_unit_cannot(
-    client_for, bob, alice, task
+    client_for, bob, alice, task, django_capture_on_commit_callbacks
 ):
-    uploaded = _upload(client_for(bob), task, "整改报告.pdf", PDF)
+    # The file takes its stored name when the upload's transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        uploaded = _upload(client_for(bob), task, "整改报告.pdf", PDF)
     assert uploaded.status_code == 201
     evidence_id = uploaded.json()["id"]
 

@@ -165,7 +165,7 @@ CASES = [
     # Report documents: officers are refused, out-of-sight reports are 404.
     Case("reports list", "get", "/api/v1/reports/", (403, 403, 200, 200, 200, 401)),
     Case("report detail", "get", "/api/v1/reports/{report}/", REVIEW),
-    Case("report upload", "post", "/api/v1/reports/", (403, 403, 201, 201, 201, 401),
+    Case("report upload", "post", "/api/v1/reports/", (403, 403, 202, 202, 202, 401),
          body=_report_upload, multipart=True),
     Case("report update", "patch", "/api/v1/reports/{report}/", REVIEW,
          body={"report_date": "2026-05-31"}),

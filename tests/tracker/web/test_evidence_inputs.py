@@ -50,11 +50,14 @@ def test_utf8_csv_is_served_as_utf8_and_binary_types_are_left_alone(alice, clien
     assert client.get(f"/api/v1/evidence/{pdf.pk}/download/")["Content-Type"] == "application/pdf"
 
 
-def test_a_csv_upload_is_accepted_and_labelled(alice, client_for, alice_task):
+def test_a_csv_upload_is_accepted_and_labelled(
+    alice, client_for, alice_task, django_capture_on_commit_callbacks
+):
     client = client_for(alice)
-    response = client.post(f"/api/v1/tasks/{alice_task.pk}/evidence/", {
-        "file": SimpleUploadedFile("退费清单.csv", "单位,金额\n市教育局,1200\n".encode("gbk")),
-    }, format="multipart")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/tasks/{alice_task.pk}/evidence/", {
+            "file": SimpleUploadedFile("退费清单.csv", "单位,金额\n市教育局,1200\n".encode("gbk")),
+        }, format="multipart")
     assert response.status_code == 201, response.json()
     download = client.get(response.json()["download_url"])
     assert download["Content-Type"] == "text/csv; charset=gb18030"
