@@ -111,6 +111,14 @@ def test_robot_secrets_are_recorded_as_changed_never_with_their_values(root_admi
     assert "tok999" not in written
 
 
+def test_any_password_field_handed_to_the_writer_is_kept_without_its_value(root_admin):
+    entry = audit_record(actor=root_admin, action=A.PASSWORD_CHANGE, target=root_admin,
+                         changes={"password": ["old-Secret-1", "new-Secret-2"],
+                                  "full_name": ["甲", "乙"]})
+    assert entry.changes == {"password": ["***", "***"], "full_name": ["甲", "乙"]}
+    assert "Secret" not in everything_written()
+
+
 def test_user_creation_records_the_administrator_and_never_the_password(root_admin, bureau):
     password = "Initial-Pass-4711"
     user = user_services.user_create(username="zhang", password=password, role=Role.OFFICER,

@@ -26,7 +26,6 @@ __all__ = ["AuditAction", "audit_diff", "audit_origin", "audit_record", "audit_s
 # A field whose name contains one of these is never written with its value.
 SENSITIVE_PARTS = ("password", "secret", "webhook", "token", "otp", "key")
 MASK = "***"
-SYSTEM = "系统"
 
 
 def _sensitive(field: str) -> bool:
