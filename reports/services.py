@@ -30,6 +30,7 @@ from tracker import access
 from tracker.errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
 from tracker.figures.rollups import Grouping, RollupFilters, rollup, rollup_as_dict
 from tracker.models import Inspection, Problem, Task, TaskType, Unit, User
+from tracker.services.audit import AuditAction, audit_record
 from tracker.services.inspections import problem_create
 from tracker.services.tasks import task_create
 from tracker.text import derive_title
@@ -178,6 +179,7 @@ def report_import(
         if existing is None:
             raise
         return _already_imported(existing, actor)
+    audit_record(actor=actor, action=AuditAction.REPORT_IMPORT, target=report, note=filename)
     return ImportOutcome(report, created=True)
 
 

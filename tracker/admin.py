@@ -8,21 +8,24 @@ Secrets (the units' robot addresses and signing secret, password hashes) are nev
 from collections.abc import Callable
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserCreationForm
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from rest_framework.authtoken.models import TokenProxy
 
 from tracker import access
 from tracker.errors import DomainError
 from tracker.models import (
+    AuditEntry,
     DeadlineExtension,
     Delivery,
     DispatchRequest,
@@ -48,6 +51,7 @@ from tracker.services import inspections as inspection_services
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
 from tracker.services import users as user_services
+from tracker.services.audit import AuditAction, audit_origin, audit_record
 from tracker.web.forms import AdminLoginForm
 
 admin.site.site_header = "巡视整改任务跟踪"
@@ -392,7 +396,7 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
                 username=data["username"], password=data["password1"], role=data["role"],
                 unit=data.get("unit"), full_name=data.get("full_name", ""),
                 email=data.get("email", ""), covers_subunits=data.get("covers_subunits", False),
-                supervision_root=data.get("supervision_root"),
+                supervision_root=data.get("supervision_root"), actor=request.user,
             )
         obj.pk = user.pk
 
@@ -905,3 +909,94 @@ class LoginFailureAdmin(admin.ModelAdmin):
     def unlock_selected(self, request, queryset):
         count = auth_services.login_unlock(keys=list(queryset.values_list("key", flat=True)))
         self.message_user(request, f"已解除{count}条登录限制")
+
+
+# --- Audit log (审计日志) ------------------------------------------------------------------
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """审计日志: read by administrators only (tracker.access.sees_everything); nobody adds,
+    changes or deletes an entry here (the table is append-only, see tracker.models.audit)."""
+
+    list_display = ["at", "action", "actor_name_shown", "target_kind", "target_label",
+                    "address", "note"]
+    list_filter = ["action", "at"]
+    search_fields = ["actor_name", "target_label", "address"]
+    date_hierarchy = "at"
+    # The list shows the snapshots (actor_name, target_label), no relation: one query for the
+    # rows whatever their number. The actor is linked on the entry's own page.
+    list_select_related = False
+    show_full_result_count = False  # no second COUNT over the whole log when filtered
+    fields = ["at", "action", "actor", "actor_name", "target_kind", "target_id",
+              "target_label", "changes_shown", "note", "address", "request_id"]
+    readonly_fields = fields
+
+    def _administrator(self, request) -> bool:
+        return _may_use_admin(request) and access.sees_everything(request.user)
+
+    def has_module_permission(self, request):
+        return self._administrator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="操作人", ordering="actor_name")
+    def actor_name_shown(self, entry: AuditEntry) -> str:
+        return entry.actor_name or "系统"
+
+    @admin.display(description="对象类型")
+    def target_kind(self, entry: AuditEntry) -> str:
+        return _model_name(entry.target_type)
+
+    @admin.display(description="修改内容")
+    def changes_shown(self, entry: AuditEntry):
+        if not entry.changes:
+            return "-"
+        model = _model_of(entry.target_type)
+        rows = []
+        for field, (old, new) in entry.changes.items():
+            label = field
+            if model is not None:
+                try:
+                    label = model._meta.get_field(field).verbose_name
+                except FieldDoesNotExist:  # a field since removed keeps its code name
+                    label = field
+            rows.append((label, "（空）" if old in (None, "") else old,
+                         "（空）" if new in (None, "") else new))
+        return format_html_join(mark_safe("<br>"), "{}：{} → {}", rows)
+
+
+def _model_of(label: str):
+    try:
+        return apps.get_model(label) if label else None
+    except (LookupError, ValueError):
+        return None
+
+
+def _model_name(label: str) -> str:
+    model = _model_of(label)
+    return str(model._meta.verbose_name) if model is not None else (label or "-")
+
+
+_admin_logout = admin.site.logout
+
+
+def _audited_admin_logout(request, extra_context=None):
+    """The admin's own 退出 is recorded like the pages' and the API's."""
+    if request.method == "POST" and request.user.is_authenticated:
+        audit_record(actor=request.user, action=AuditAction.LOGOUT, target=request.user,
+                     note="管理后台", **audit_origin(request))
+    return _admin_logout(request, extra_context)
+
+
+admin.site.logout = _audited_admin_logout

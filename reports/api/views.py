@@ -33,12 +33,14 @@ from reports.selectors import reconciliation, report_list, snapshot_list
 from tracker import access
 from tracker.figures.rollups import rollup, rollup_as_dict, trend
 from tracker.models import Inspection
+from tracker.services.audit import AuditAction, audit_origin, audit_record
 
 RENDERERS = [JSONRenderer, BrowsableAPIRenderer, XLSXRenderer, CSVRenderer]
 
 
 class DownloadMixin:
-    """Spreadsheet downloads get a file name; the JSON is unchanged."""
+    """Spreadsheet downloads get a file name and an audit entry (导出报表); the JSON is
+    unchanged."""
 
     download_name = "整改完成率统计"
 
@@ -51,6 +53,8 @@ class DownloadMixin:
             response.accepted_media_type = JSONRenderer.media_type
         elif renderer is not None and renderer.format in ("xlsx", "csv"):
             name = f"{self.download_name}.{renderer.format}"
+            audit_record(actor=request.user, action=AuditAction.REPORT_EXPORT, target_label=name,
+                         note=request.get_full_path(), **audit_origin(request))
             response["Content-Disposition"] = (
                 f"attachment; filename=\"rollup.{renderer.format}\"; "
                 f"filename*=UTF-8''{quote(name)}"

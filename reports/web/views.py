@@ -40,6 +40,7 @@ from tracker.selectors import (
     unit_for_filter,
     unit_list_to_manage,
 )
+from tracker.services.audit import AuditAction, audit_origin, audit_record
 
 OVERDUE_SHOWN = 50
 # The numbers a reported figure is compared on, as the findings table heads them.
@@ -178,6 +179,8 @@ def monthly_report(request: HttpRequest) -> HttpResponse:
         content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     )
     filename = f"{inspection.title}进展情况（截至{as_of:%Y%m%d}）.docx"
+    audit_record(actor=user, action=AuditAction.REPORT_EXPORT, target=inspection,
+                 target_label=filename, **audit_origin(request))
     response["Content-Disposition"] = (
         f"attachment; filename=\"report.docx\"; filename*=UTF-8''{escape_uri_path(filename)}"
     )

@@ -12,6 +12,8 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tracker.models import (
+    AuditAction,
+    AuditEntry,
     Channel,
     DeadlineExtension,
     Delivery,
@@ -320,3 +322,19 @@ class LedgerJobFactory(DjangoModelFactory):
     state = "queued"
     source_name = "台账.xlsx"
     created_at = factory.LazyFunction(timezone.now)
+
+
+class AuditEntryFactory(DjangoModelFactory):
+    """An audit entry as tracker.services.audit.audit_record writes it (a login by default)."""
+
+    class Meta:
+        model = AuditEntry
+
+    at = factory.LazyFunction(timezone.now)
+    actor = factory.SubFactory(UserFactory)
+    actor_name = factory.LazyAttribute(lambda e: e.actor.username if e.actor else "")
+    action = AuditAction.LOGIN
+    target_type = "tracker.user"
+    target_id = factory.LazyAttribute(lambda e: e.actor.pk if e.actor else None)
+    target_label = factory.Sequence(lambda n: f"审计对象{n}")
+    address = "10.0.0.1"

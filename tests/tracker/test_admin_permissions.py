@@ -34,6 +34,7 @@ from tests.reports.factories import (
 )
 from tests.tracker.admin_forms import form_data
 from tests.tracker.factories import (
+    AuditEntryFactory,
     DeadlineExtensionFactory,
     DeliveryFactory,
     DispatchRequestFactory,
@@ -52,6 +53,7 @@ from tests.tracker.factories import (
 )
 from tracker import workdays
 from tracker.models import (
+    AuditEntry,
     DeadlineExtension,
     Delivery,
     DispatchRequest,
@@ -112,6 +114,9 @@ SEEN_BY = {
     # holiday overrides (节假日安排): administrators only
     "h_2027": ADMIN,
     "lf_alice": ADMIN,
+    # the audit log (审计日志): administrators only; the entries the unit services wrote while
+    # the world was built are added by name in _build
+    "audit_bob": ADMIN,
 }
 TASK_RECORDS = ("event", "progress", "evidence", "extension")
 for _task in ("t_bureau", "t_mixed", "t_town", "t_finance"):
@@ -148,11 +153,11 @@ DELETABLE = {Unit, Inspection, Problem, HolidayOverride}
 ADDABLE = {Unit: ADMIN, User: ADMIN, Inspection: ALL, Problem: ALL, Task: ALL,
            HolidayOverride: ADMIN}
 # Models whose admin answers 403 (not 404) to everyone but the administrator.
-ADMIN_ONLY = (User, HolidayOverride, LoginFailure)
+ADMIN_ONLY = (User, HolidayOverride, LoginFailure, AuditEntry)
 
 MODELS = [Unit, User, Inspection, Problem, Task, TaskEvent, ProgressReport, Evidence,
           DeadlineExtension, Reminder, Notification, Delivery, DispatchRequest, SourceReport,
-          ExtractedFigure, ExtractedItem, HolidayOverride, LoginFailure]
+          ExtractedFigure, ExtractedItem, HolidayOverride, LoginFailure, AuditEntry]
 
 
 def test_every_tracker_and_reports_admin_model_is_in_the_table():
@@ -267,6 +272,11 @@ def _build() -> World:
                                         failures=5)
     o["h_2027"] = HolidayOverrideFactory(date=dt.date(2027, 1, 1), kind=HolidayKind.HOLIDAY,
                                          name=f"元旦{mark('h_2027')}")
+    o["audit_bob"] = AuditEntryFactory(actor=bob, target_label=f"登录{mark('audit_bob')}")
+    # The units above were made through unit_create, which recorded each (as the system).
+    for entry in AuditEntry.objects.exclude(pk=o["audit_bob"].pk):
+        o[f"audit:{entry.pk}"] = entry
+        SEEN_BY[f"audit:{entry.pk}"] = ADMIN
     return w
 
 

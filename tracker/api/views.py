@@ -43,6 +43,7 @@ from tracker.services import inspections as inspection_services
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
 from tracker.services import users as user_services
+from tracker.services.audit import AuditAction, audit_origin, audit_record
 
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -142,7 +143,7 @@ class UserViewSet(
                    responses={201: serializers.UserSerializer})
     def create(self, request, *args, **kwargs):
         data = self._validated(serializers.UserCreateSerializer)
-        user = user_services.user_create(**data)
+        user = user_services.user_create(actor=request.user, **data)
         return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=serializers.UserSerializer, filters=False)
@@ -487,6 +488,8 @@ class EvidenceViewSet(
     def download(self, request, pk=None):
         """下载佐证材料（以附件形式，不提供公开地址）。"""
         evidence = self.get_object()
+        audit_record(actor=request.user, action=AuditAction.EVIDENCE_DOWNLOAD, target=evidence,
+                     note=str(evidence.task), **audit_origin(request))
         response = FileResponse(
             evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name,
             content_type=evidence_services.evidence_content_type(evidence),
@@ -578,6 +581,8 @@ class LogoutView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
+        audit_record(actor=request.user, action=AuditAction.LOGOUT, target=request.user,
+                     **audit_origin(request))
         logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -1,3 +1,4 @@
+from tracker.models.audit import AuditAction, AuditAppendOnlyError, AuditEntry
 from tracker.models.calendar import HolidayKind, HolidayOverride, WorkdayCalendarGeneration
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
 from tracker.models.ledger_jobs import LedgerJob, LedgerJobKind, LedgerJobState
@@ -36,6 +37,9 @@ from tracker.models.users import Role, User
 __all__ = [
     "CLOSED_STATUSES",
     "OPEN_STATUSES",
+    "AuditAction",
+    "AuditAppendOnlyError",
+    "AuditEntry",
     "Channel",
     "DeadlineExtension",
     "Delivery",

@@ -32,6 +32,7 @@ from rest_framework.throttling import AnonRateThrottle
 
 from tracker.errors import InvalidCredentials, LoginLocked
 from tracker.models import LoginFailure, User
+from tracker.services.audit import AuditAction, audit_record
 
 DEVICE_COOKIE = "tracker_device"
 _DEVICE_SALT = "tracker.auth.device"
@@ -167,11 +168,13 @@ def login_authenticate(
     known = device_knows(request, username)
     until = login_locked_until(username=username, address=address, now=now, device_known=known)
     if until is not None:
+        _audit_login_failed(request, username, address, now, "等待期间的登录尝试，未校验密码")
         raise _locked_error(until, now)
     user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
         failures = login_record_failure(username=username, address=address, now=now,
                                         device_known=known)
+        _audit_login_failed(request, username, address, now, "用户名或密码错误，或账号已停用")
         until = login_locked_until(username=username, address=address, now=now,
                                    device_known=known)
         if until is not None:
@@ -182,7 +185,17 @@ def login_authenticate(
     LoginFailure.objects.filter(key=_account_key(username, address)).delete()
     if request is not None:
         request.tracker_device_cookie = device_cookie_value(user.get_username())
+    audit_record(actor=user, action=AuditAction.LOGIN, target=user, address=address,
+                 request_id=getattr(request, "request_id", None), at=now)
     return user
+
+
+def _audit_login_failed(request, username: str, address: str, now: dt.datetime,
+                        note: str) -> None:
+    # Nobody is signed in: the account tried is the target, as typed (never the password).
+    audit_record(actor=None, action=AuditAction.LOGIN_FAILED, target_type="tracker.user",
+                 target_label=username.strip(), note=note, address=address,
+                 request_id=getattr(request, "request_id", None), at=now)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from tracker import access
 from tracker.deadlines import ensure_deadline_in_bounds
 from tracker.errors import ActionForbidden, InvalidInput
 from tracker.models import Inspection, InspectionKind, InspectionMode, Problem, Unit, User
+from tracker.services.audit import AuditAction, audit_diff, audit_record, audit_snapshot
 
 
 @transaction.atomic
@@ -33,6 +34,8 @@ def inspection_create(
         feedback_date=feedback_date, rectification_deadline=rectification_deadline,
     )
     _validated_save(inspection)
+    audit_record(actor=actor, action=AuditAction.INSPECTION_CREATE, target=inspection,
+                 changes=audit_diff({}, audit_snapshot(inspection, INSPECTION_EDITABLE_FIELDS)))
     return inspection
 
 
@@ -44,6 +47,9 @@ def problem_create(
     _ensure_covers(actor, inspection.target_unit)
     problem = Problem(inspection=inspection, number=number, text=text, aspect=aspect)
     _validated_save(problem)
+    audit_record(actor=actor, action=AuditAction.PROBLEM_CREATE, target=problem,
+                 changes=audit_diff({}, audit_snapshot(problem, PROBLEM_EDITABLE_FIELDS)),
+                 note=str(inspection))
     return problem
 
 
@@ -82,9 +88,13 @@ def inspection_update(*, inspection: Inspection, actor: User, **changes) -> Insp
     if "rectification_deadline" in changes:
         ensure_deadline_in_bounds(changes["rectification_deadline"], today=timezone.localdate(),
                                   field="rectification_deadline", label="整改时限")
+    before = audit_snapshot(inspection, changes)
     for field, value in changes.items():
         setattr(inspection, field, value)
     _validated_save(inspection)
+    if diff := audit_diff(before, audit_snapshot(inspection, changes)):
+        audit_record(actor=actor, action=AuditAction.INSPECTION_UPDATE, target=inspection,
+                     changes=diff)
     return inspection
 
 
@@ -94,9 +104,13 @@ def problem_update(*, problem: Problem, actor: User, **changes) -> Problem:
     if unknown:
         raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
     _ensure_covers(actor, problem.inspection.target_unit)
+    before = audit_snapshot(problem, changes)
     for field, value in changes.items():
         setattr(problem, field, value)
     _validated_save(problem)
+    if diff := audit_diff(before, audit_snapshot(problem, changes)):
+        audit_record(actor=actor, action=AuditAction.PROBLEM_UPDATE, target=problem,
+                     changes=diff, note=str(problem.inspection))
     return problem
 
 
@@ -104,14 +118,20 @@ def problem_update(*, problem: Problem, actor: User, **changes) -> Problem:
 def inspection_delete(*, inspection: Inspection, actor: User) -> None:
     """Delete an inspection entered by mistake: only while it has no problems."""
     _ensure_covers(actor, inspection.target_unit)
+    pk, label = inspection.pk, str(inspection)
     _delete_unreferenced(inspection, "该巡视巡察已有反馈问题，不能删除")
+    audit_record(actor=actor, action=AuditAction.INSPECTION_DELETE,
+                 target_type="tracker.inspection", target_id=pk, target_label=label)
 
 
 @transaction.atomic
 def problem_delete(*, problem: Problem, actor: User) -> None:
     """Delete a problem entered by mistake: only while no task is filed under it."""
     _ensure_covers(actor, problem.inspection.target_unit)
+    pk, label, note = problem.pk, str(problem), str(problem.inspection)
     _delete_unreferenced(problem, "该问题已有整改任务，不能删除")
+    audit_record(actor=actor, action=AuditAction.PROBLEM_DELETE, target_type="tracker.problem",
+                 target_id=pk, target_label=label, note=note)
 
 
 def _delete_unreferenced(obj, refusal: str) -> None:

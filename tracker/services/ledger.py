@@ -58,6 +58,7 @@ from tracker.models import (
 )
 from tracker.selectors import ledger_task_list
 from tracker.services import tasks as task_services
+from tracker.services.audit import AuditAction, audit_record
 from tracker.services.inspections import problem_create
 
 IMPORT_NOTE = "依整改台账导入"
@@ -669,6 +670,8 @@ def ledger_apply(
             raise ImportRejected([
                 "预览之后，台账涉及的任务已在系统中发生变化，未导入任何内容，请重新上传预览"
             ])
+        audit_record(actor=actor, action=AuditAction.LEDGER_IMPORT, target=inspection,
+                     note=filename, at=now)
         return _execute(plan, actor=actor, now=now)
 
 

@@ -7,6 +7,7 @@ from django.db.models.functions import Concat, Substr
 from tracker import access
 from tracker.errors import ActionForbidden, InvalidInput
 from tracker.models import Unit, UnitKind, User
+from tracker.services.audit import AuditAction, audit_diff, audit_record, audit_snapshot
 
 
 @transaction.atomic
@@ -23,6 +24,8 @@ def unit_create(
     )
     unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
     Unit.objects.filter(pk=unit.pk).update(path=unit.path)
+    audit_record(actor=actor, action=AuditAction.UNIT_CREATE, target=unit,
+                 changes=audit_diff({}, audit_snapshot(unit, UNIT_EDITABLE_FIELDS)))
     return unit
 
 
@@ -53,6 +56,7 @@ def unit_update(*, unit: Unit, actor: User | None = None, **changes) -> Unit:
     unknown = set(changes) - set(UNIT_EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
+    before = audit_snapshot(unit, changes)
     if "parent" in changes and changes["parent"] != unit.parent:
         unit = unit_move(unit=unit, new_parent=changes["parent"])
     plain = {k: v for k, v in changes.items() if k != "parent"}
@@ -62,6 +66,8 @@ def unit_update(*, unit: Unit, actor: User | None = None, **changes) -> Unit:
             raise InvalidInput("同一上级单位下已有同名单位", fields={"name": "名称重复"})
         Unit.objects.filter(pk=unit.pk).update(**plain)
         unit.refresh_from_db()
+    if diff := audit_diff(before, audit_snapshot(unit, changes)):
+        audit_record(actor=actor, action=AuditAction.UNIT_UPDATE, target=unit, changes=diff)
     return unit
 
 
@@ -87,6 +93,9 @@ def unit_set_robots(*, unit: Unit, actor: User, clear: bool = False, **values: s
     if updates:
         Unit.objects.filter(pk=unit.pk).update(**updates)
         unit.refresh_from_db()
+        # Which robot settings changed, never their values (audit_record masks them).
+        audit_record(actor=actor, action=AuditAction.UNIT_UPDATE, target=unit,
+                     changes={field: ["", ""] for field in updates})
     return unit
 
 
@@ -94,8 +103,11 @@ def unit_set_robots(*, unit: Unit, actor: User, clear: bool = False, **values: s
 def unit_delete(*, unit: Unit, actor: User) -> None:
     """Delete a unit nothing refers to yet (a unit created by mistake)."""
     _ensure_may_edit(actor)
+    pk, label = unit.pk, str(unit)
     try:
         with transaction.atomic():
             unit.delete()
     except ProtectedError as error:
         raise InvalidInput("该单位已有下级单位、人员、任务或巡视巡察，不能删除") from error
+    audit_record(actor=actor, action=AuditAction.UNIT_DELETE, target_type="tracker.unit",
+                 target_id=pk, target_label=label)

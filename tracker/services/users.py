@@ -5,6 +5,7 @@ from django.db import transaction
 from tracker import access
 from tracker.errors import ActionForbidden, InvalidInput
 from tracker.models import Role, Unit, User
+from tracker.services.audit import AuditAction, audit_diff, audit_record, audit_snapshot
 
 SUPERVISOR_GROUP = "督导人员"
 # What supervisors may do in the admin; every queryset there is still scoped to their units.
@@ -39,7 +40,9 @@ def user_create(
     email: str = "",
     covers_subunits: bool = False,
     supervision_root: Unit | None = None,
+    actor: User | None = None,
 ) -> User:
+    """A new user; `actor` is the administrator who creates it (None: a command)."""
     user = User(
         username=username,
         role=role,
@@ -56,6 +59,8 @@ def user_create(
     user.save()
     if role == Role.SUPERVISOR:
         user.groups.add(supervisor_group())
+    audit_record(actor=actor, action=AuditAction.USER_CREATE, target=user,
+                 changes=audit_diff({}, audit_snapshot(user, USER_EDITABLE_FIELDS)))
     return user
 
 
@@ -75,6 +80,7 @@ def user_update(*, user: User, actor: User, **changes) -> User:
     unknown = set(changes) - set(USER_EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"不能直接修改以下字段：{'、'.join(sorted(unknown))}")
+    before = audit_snapshot(user, changes)
     for field, value in changes.items():
         setattr(user, field, value)
     user.is_staff = user.role in (Role.SUPERVISOR, Role.ADMIN)
@@ -88,4 +94,7 @@ def user_update(*, user: User, actor: User, **changes) -> User:
         user.groups.add(supervisor_group())
     else:
         user.groups.remove(supervisor_group())
+    if diff := audit_diff(before, audit_snapshot(user, changes)):
+        action = AuditAction.USER_ROLE_CHANGE if "role" in diff else AuditAction.USER_UPDATE
+        audit_record(actor=actor, action=action, target=user, changes=diff)
     return user

@@ -16,6 +16,7 @@ from tracker.models import LedgerJob, LedgerJobKind, LedgerJobState
 from tracker.selectors import inspections_for_filter, unit_for_filter
 from tracker.services import ledger as ledger_services
 from tracker.services import ledger_jobs
+from tracker.services.audit import AuditAction, audit_origin, audit_record
 from tracker.web import selectors
 from tracker.web.forms import LedgerImportForm, TaskFilterForm
 
@@ -162,6 +163,9 @@ def ledger_job_download(request: HttpRequest, pk: int) -> FileResponse:
     job = _own_job(request, pk)
     if job.kind != LedgerJobKind.EXPORT or job.state != LedgerJobState.DONE:
         raise Http404("导出文件尚未生成")
+    audit_record(actor=request.user, action=AuditAction.LEDGER_EXPORT, target=job.inspection,
+                 target_label=job.result_name, note=f"{job.progress_total}项（后台导出）",
+                 **audit_origin(request))
     response = FileResponse(job.result_file.open("rb"), content_type=XLSX)
     return _attachment(response, job.result_name or "整改台账.xlsx")
 
@@ -195,5 +199,7 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
         ledger_jobs.ledger_job_dispatch(job)
         return redirect("web:ledger_job", pk=job.pk)
     response = HttpResponse(ledger_services.ledger_export(tasks=tasks), content_type=XLSX)
+    audit_record(actor=user, action=AuditAction.LEDGER_EXPORT, target=inspection,
+                 target_label=filename, note=f"{count}项", **audit_origin(request))
     return _attachment(response, filename)
 

@@ -34,6 +34,7 @@ from tracker.services import extensions as extension_services
 from tracker.services import review as review_services
 from tracker.services import saved_filters as saved_filter_services
 from tracker.services import tasks as task_services
+from tracker.services.audit import AuditAction, audit_origin, audit_record
 from tracker.services.progress import task_report_progress_with_evidence
 from tracker.web import selectors
 from tracker.web.forms import (
@@ -68,7 +69,11 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    pass
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            audit_record(actor=request.user, action=AuditAction.LOGOUT, target=request.user,
+                         **audit_origin(request))
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -353,6 +358,8 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     evidence = selectors.evidence_for_download(user=request.user, pk=pk)
     if evidence is None:
         raise Http404("文件不存在或您无权查看")
+    audit_record(actor=request.user, action=AuditAction.EVIDENCE_DOWNLOAD, target=evidence,
+                 note=str(evidence.task), **audit_origin(request))
     content_type = evidence_services.evidence_content_type(evidence)
     inline = request.GET.get("inline") == "1" and content_type.split(";")[0] in INLINE_TYPES
     response = FileResponse(
