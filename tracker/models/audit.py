@@ -7,7 +7,7 @@ that leave the system such as downloads and exports, by the view that serves the
 
 Append-only in three layers: the model refuses to save an existing row or delete one, the
 queryset refuses `update()` and `delete()`, and on PostgreSQL a trigger (migration
-0013_audit_log) rejects any UPDATE or DELETE that gets past the ORM.
+0011_audit_log) rejects any UPDATE or DELETE that gets past the ORM.
 """
 
 from django.conf import settings
