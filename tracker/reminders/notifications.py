@@ -314,13 +314,16 @@ def _send_claimed(delivery: Delivery, number: int, final: bool) -> str:
             return "failed"
         # Past the retrying task's countdown, so that the requeue leaves it to that task.
         retry_after = dt.timedelta(seconds=settings.TRACKER_DELIVERY_RETRY_BACKOFF_MAX)
-        Delivery.objects.filter(
+        returned = Delivery.objects.filter(
             pk=delivery.pk, status=DeliveryStatus.SENDING, attempts=number
         ).update(
             status=DeliveryStatus.PENDING,
             last_error=str(error)[:2000],
             next_attempt_at=timezone.now() + retry_after + _lease(),
         )
+        if not returned:  # the claim was taken over meanwhile: the next try is not ours
+            _log_send(delivery, number, transport.label(), "claim-lost", str(error))
+            return "skipped"
         _log_send(delivery, number, transport.label(), "retry", str(error))
         raise DeliveryTryLater(str(error)) from error
     except SendFailed as error:
@@ -346,7 +349,8 @@ def _log_send(
     delivery: Delivery, number: int, recipient: str, outcome: str, detail: str = ""
 ) -> None:
     """One line per send: delivery, channel, recipient, try and outcome (sent, retry,
-    failed; sent-unrecorded: accepted while another worker had taken the claim over)."""
+    failed; sent-unrecorded: accepted while another try had taken the claim over;
+    claim-lost: failed after another try had taken the claim over)."""
     level = logging.INFO if outcome in ("sent", "retry") else logging.WARNING
     logger.log(
         level,
