@@ -275,13 +275,11 @@ def delivery_send(
     ).update(status=DeliveryStatus.SENDING, claimed_at=now, attempts=number)
     if claimed != 1:
         return "skipped"
-    if lease is not None:
-        lease.holding(delivery_id, number)
+    lease.holding(delivery_id, number)
     try:
         return _send_claimed(delivery, number, final)
     finally:
-        if lease is not None:
-            lease.holding(None, None)
+        lease.holding(None, None)
 
 
 def _send_claimed(delivery: Delivery, number: int, final: bool) -> str:
@@ -327,7 +325,9 @@ def _send_claimed(delivery: Delivery, number: int, final: bool) -> str:
         _log_send(delivery, number, transport.label(), "retry", str(error))
         raise DeliveryTryLater(str(error)) from error
     except SendFailed as error:
-        delivery_failed(delivery_id=delivery.pk, error=str(error), attempt=number)
+        if not delivery_failed(delivery_id=delivery.pk, error=str(error), attempt=number):
+            _log_send(delivery, number, transport.label(), "claim-lost", str(error))
+            return "skipped"
         _log_send(delivery, number, transport.label(), "failed", str(error))
         return "failed"
     accepted()  # a transport that returned without calling back: returning is accepting
