@@ -19,6 +19,7 @@ tests/tracker/reminders/test_delivery_lease.py shows the resend it causes is rec
 import asyncio
 import email
 import email.policy
+import json
 import logging
 import os
 import signal
@@ -113,6 +114,24 @@ def _stop(processes: list[subprocess.Popen]) -> None:
             process.wait(timeout=5)
 
 
+def _forget_queues(names: list[str]) -> None:
+    """Leave nothing behind in Redis: the queues, their bindings and the dead worker's
+    unacknowledged message (Redis would put it back in its queue an hour later)."""
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        client = channel.client
+        for name in names:
+            channel.queue_delete(name)
+            # The bindings the workers declared (this process's channel does not know them).
+            client.delete(channel.keyprefix_queue % name,
+                          channel.keyprefix_binding_permanent % name)
+        for tag, raw in client.hgetall(channel.unacked_key).items():
+            _payload, _exchange, routing_key = json.loads(raw)
+            if routing_key in names:
+                client.zrem(channel.unacked_index_key, tag)
+                client.hdel(channel.unacked_key, tag)
+
+
 @pytest.fixture
 def mailbox(caplog):
     caplog.set_level(logging.WARNING, logger="mail.log")  # aiosmtpd's line per SMTP command
@@ -188,6 +207,7 @@ def two_workers_and_a_beat(transactional_db, mailbox, tmp_path):
         yield processes
     finally:
         _stop(list(processes.running.values()))
+        _forget_queues([queue, f"{queue}-sweeps"])
 
 
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
