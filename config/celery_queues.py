@@ -24,6 +24,7 @@ ROUTES = {
     "tracker.tasks.dispatch_monthly": {"queue": SWEEPS},
     "tracker.tasks.login_failures_purge": {"queue": SWEEPS},
     "tracker.tasks.evidence_orphans_sweep": {"queue": SWEEPS},
+    "tracker.tasks.deliveries_requeue": {"queue": SWEEPS},
     "tracker.tasks.send_delivery*": {"queue": DELIVERIES},
     "tracker.tasks.ledger_*": {"queue": FILES},
     "reports.tasks.*": {"queue": FILES},

@@ -45,6 +45,13 @@ def send_delivery_batch(delivery_ids: list[int]) -> dict:
     return notifications.deliveries_send_batch(delivery_ids=delivery_ids)
 
 
+@shared_task(name="tracker.tasks.deliveries_requeue", ignore_result=True)
+def deliveries_requeue() -> int:
+    """Periodic (every TRACKER_DELIVERY_REQUEUE_SECONDS): send again what a dead worker left,
+    once its lease has run out."""
+    return notifications.deliveries_requeue(now=timezone.now())
+
+
 @shared_task(
     bind=True,
     name="tracker.tasks.send_delivery",

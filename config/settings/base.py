@@ -331,9 +331,15 @@ TRACKER_DIGEST_MAX_ITEMS = env.int("TRACKER_DIGEST_MAX_ITEMS", default=30)
 # visibility timeout), then the delivery is marked failed for the admin.
 TRACKER_DELIVERY_MAX_RETRIES = env.int("TRACKER_DELIVERY_MAX_RETRIES", default=5)
 TRACKER_DELIVERY_RETRY_BACKOFF_MAX = env.int("TRACKER_DELIVERY_RETRY_BACKOFF_MAX", default=600)
-# A delivery claimed ("sending") longer than this belongs to a worker that died: the sweep
-# returns it to pending. Longer than CELERY_TASK_TIME_LIMIT.
-TRACKER_DELIVERY_LEASE_SECONDS = env.int("TRACKER_DELIVERY_LEASE_SECONDS", default=20 * 60)
+# The sending lease: a worker renews it every third of this while it sends a batch, so a
+# claim ("sending", or the rest of a batch a worker took) older than this belongs to a worker
+# that died, and the requeue (every TRACKER_DELIVERY_REQUEUE_SECONDS, beat) sends it again.
+TRACKER_DELIVERY_LEASE_SECONDS = env.int("TRACKER_DELIVERY_LEASE_SECONDS", default=90)
+TRACKER_DELIVERY_REQUEUE_SECONDS = env.int("TRACKER_DELIVERY_REQUEUE_SECONDS", default=30)
+# A queued batch that no worker has taken after this long is taken for lost and queued again.
+TRACKER_DELIVERY_QUEUE_TIMEOUT_SECONDS = env.int(
+    "TRACKER_DELIVERY_QUEUE_TIMEOUT_SECONDS", default=10 * 60
+)
 TRACKER_WEBHOOK_TIMEOUT = env.float("TRACKER_WEBHOOK_TIMEOUT", default=10.0)
 # Monthly dispatch (按月调度): from this day of the month on, every unit with open tasks is
 # asked once per month to report progress within this many working days.
@@ -361,6 +367,11 @@ CELERY_BEAT_SCHEDULE.update(
                 minute=env.str("TRACKER_REMINDER_SWEEP_MINUTE", default="30"),
                 hour=env.str("TRACKER_REMINDER_SWEEP_HOURS", default="8-20"),
             ),
+        },
+        # Prompt recovery of what a dead worker was sending (notifications.deliveries_requeue).
+        "deliveries-requeue": {
+            "task": "tracker.tasks.deliveries_requeue",
+            "schedule": float(TRACKER_DELIVERY_REQUEUE_SECONDS),
         },
         "dispatch-monthly": {
             "task": "tracker.tasks.dispatch_monthly",

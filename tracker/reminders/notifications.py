@@ -1,20 +1,37 @@
 """Messages and their deliveries: render, send once per channel, record failures, read state.
 
-Sending is claimed with a conditional UPDATE (pending → sending), done outside any transaction,
-and finished with another (sending → sent / failed). A delivery that is not pending is never
-sent again, so a duplicated queue message or a re-run sweep cannot send twice. The one window
-left is a worker killed after the robot or SMTP server accepted a message but before "sent" was
-committed: after TRACKER_DELIVERY_LEASE_SECONDS the sweep returns such a claim to pending.
+Sending, one delivery at a time:
+
+- Claim: a conditional UPDATE (pending → sending, attempts n → n+1) that one worker wins; the
+  new attempts number is the claim's token, and every later write of this try is conditional
+  on it, so a worker that lost its claim can never overwrite the next one's.
+- Send outside any transaction. The moment the SMTP or robot server accepts the message the
+  transport calls back and "sent" (with sent_at) is committed at once, in its own statement,
+  before QUIT or anything else that could fail.
+- Lease: while a worker sends a batch, a thread renews it every third of
+  TRACKER_DELIVERY_LEASE_SECONDS (the claimed delivery's claimed_at, and next_attempt_at of the
+  batch's deliveries still waiting). A worker that dies stops renewing; the requeue (beat,
+  every TRACKER_DELIVERY_REQUEUE_SECONDS) then returns its claim to pending and queues it and
+  the rest of its batch again, within about lease + requeue interval. A slow worker that is
+  alive keeps its claim.
+
+A delivery that is not pending is never sent again, so a duplicated queue message or a re-run
+sweep cannot send twice. The one window left: a worker killed (or cut off from the database)
+after the server accepted a message and before "sent" was committed. That delivery is sent
+again after the lease; the resend carries the same Message-ID (e-mail) and an
+X-Tracker-Delivery header "<id>/<try>" (e-mail and robots), and its log line says the previous
+try was interrupted, so a duplicate can be recognised.
 """
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterable
 
 from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, connection, connections, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -29,7 +46,13 @@ from tracker.models import (
     User,
 )
 from tracker.reminders.preferences import preferences_for
-from tracker.reminders.transports import TRANSPORTS, SendFailed, TryLater, transports_for
+from tracker.reminders.transports import (
+    TRANSPORTS,
+    Attempt,
+    SendFailed,
+    TryLater,
+    transports_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -177,9 +200,9 @@ def _delivery(notification: Notification, channel: str, now: dt.datetime) -> Del
         notification_id=notification.pk,
         channel=channel,
         created_at=now,
-        # The batch that creates it queues it; the sweep queues it again only if it is still
-        # pending once a lease has passed (its queued message was lost).
-        next_attempt_at=now + dt.timedelta(seconds=settings.TRACKER_DELIVERY_LEASE_SECONDS),
+        # The batch that creates it queues it; the requeue queues it again only if no worker
+        # has taken it by then (its queued message was lost).
+        next_attempt_at=now + _queue_timeout(),
     )
 
 
@@ -211,81 +234,232 @@ def _enqueue(task_name: str, *args) -> None:
 
 # --- sending ------------------------------------------------------------------------------
 
+# last_error of a claim that the requeue took back from a worker that stopped renewing it.
+INTERRUPTED = "发送过程中断"
 
-def delivery_send(*, delivery_id: int, final: bool = False, now: dt.datetime | None = None) -> str:
+
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.TRACKER_DELIVERY_LEASE_SECONDS)
+
+
+def _queue_timeout() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.TRACKER_DELIVERY_QUEUE_TIMEOUT_SECONDS)
+
+
+def delivery_send(
+    *, delivery_id: int, final: bool = False, now: dt.datetime | None = None,
+    lease: "BatchLease | None" = None,
+) -> str:
     """Send one delivery if it is still pending. Returns "sent", "failed" or "skipped".
 
     A transient failure puts it back to pending and raises DeliveryTryLater, unless `final`
     (the retries are used up): then, like a permanent failure, it is recorded as failed.
+    `lease`, when a batch is being sent, is told which claim to keep renewing.
     """
+    if lease is None:  # one delivery on its own (the retrying task): a lease of its own
+        with BatchLease([]) as own:
+            return delivery_send(delivery_id=delivery_id, final=final, now=now, lease=own)
     now = now or timezone.now()
-    claimed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    delivery = (
+        Delivery.objects.select_related(
+            "notification__recipient_user", "notification__recipient_unit"
+        )
+        .filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+        .first()
     )
+    if delivery is None:
+        return "skipped"
+    number = delivery.attempts + 1
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.PENDING, attempts=delivery.attempts
+    ).update(status=DeliveryStatus.SENDING, claimed_at=now, attempts=number)
     if claimed != 1:
         return "skipped"
-    delivery = Delivery.objects.select_related(
-        "notification__recipient_user", "notification__recipient_unit"
-    ).get(pk=delivery_id)
+    lease.holding(delivery_id, number)
     try:
-        _send(delivery)
+        return _send_claimed(delivery, number, final)
+    finally:
+        lease.holding(None, None)
+
+
+def _send_claimed(delivery: Delivery, number: int, final: bool) -> str:
+    transport_class = TRANSPORTS.get(delivery.channel)
+    if transport_class is None:
+        delivery_failed(delivery_id=delivery.pk, error=f"未知渠道：{delivery.channel}",
+                        attempt=number)
+        _log_send(delivery, number, "-", "failed", f"未知渠道：{delivery.channel}")
+        return "failed"
+    transport = transport_class(getattr(delivery.notification, transport_class.recipient_field))
+    if delivery.last_error.startswith(INTERRUPTED):
+        logger.warning(
+            "通知重发 delivery=%s channel=%s recipient=%s attempt=%s：上一次发送中断，"
+            "对方可能已经收到，若重复可按 Message-ID / X-Tracker-Delivery 识别",
+            delivery.pk, delivery.channel, transport.label(), number,
+        )
+    recorded: list[bool] = []
+
+    def accepted() -> None:
+        if not recorded:
+            recorded.append(_record_sent(delivery, number))
+
+    try:
+        transport.notify(delivery.notification, Attempt(delivery.pk, number, accepted))
     except TryLater as error:
         if final:
-            delivery_failed(
-                delivery_id=delivery_id, error=f"重试{delivery.attempts}次后仍失败：{error}"
-            )
+            message = f"重试{number}次后仍失败：{error}"
+            delivery_failed(delivery_id=delivery.pk, error=message, attempt=number)
+            _log_send(delivery, number, transport.label(), "failed", message)
             return "failed"
-        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(
+        # Past the retrying task's countdown, so that the requeue leaves it to that task.
+        retry_after = dt.timedelta(seconds=settings.TRACKER_DELIVERY_RETRY_BACKOFF_MAX)
+        returned = Delivery.objects.filter(
+            pk=delivery.pk, status=DeliveryStatus.SENDING, attempts=number
+        ).update(
             status=DeliveryStatus.PENDING,
             last_error=str(error)[:2000],
-            next_attempt_at=timezone.now()
-            + dt.timedelta(seconds=settings.TRACKER_DELIVERY_LEASE_SECONDS),
+            next_attempt_at=timezone.now() + retry_after + _lease(),
         )
+        if not returned:  # the claim was taken over meanwhile: the next try is not ours
+            _log_send(delivery, number, transport.label(), "claim-lost", str(error))
+            return "skipped"
+        _log_send(delivery, number, transport.label(), "retry", str(error))
         raise DeliveryTryLater(str(error)) from error
     except SendFailed as error:
-        delivery_failed(delivery_id=delivery_id, error=str(error))
+        if not delivery_failed(delivery_id=delivery.pk, error=str(error), attempt=number):
+            _log_send(delivery, number, transport.label(), "claim-lost", str(error))
+            return "skipped"
+        _log_send(delivery, number, transport.label(), "failed", str(error))
         return "failed"
-    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
-    )
+    accepted()  # a transport that returned without calling back: returning is accepting
+    _log_send(delivery, number, transport.label(), "sent" if recorded[0] else "sent-unrecorded")
     return "sent"
 
 
-def _send(delivery: Delivery) -> None:
-    transport = TRANSPORTS.get(delivery.channel)
-    if transport is None:
-        raise SendFailed(f"未知渠道：{delivery.channel}")
-    notification = delivery.notification
-    transport(getattr(notification, transport.recipient_field)).notify(notification)
+def _record_sent(delivery: Delivery, number: int) -> bool:
+    """The server accepted the message: commit "sent" now, in its own statement. False when
+    this try's claim was taken over meanwhile (it stopped being renewed in time)."""
+    rows = Delivery.objects.filter(
+        pk=delivery.pk, attempts=number,
+        status__in=[DeliveryStatus.SENDING, DeliveryStatus.PENDING],
+    ).update(status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+    return rows == 1
 
 
-def delivery_failed(*, delivery_id: int, error: str) -> None:
-    """Record a delivery that will not be sent: it stays visible in the admin."""
-    Delivery.objects.filter(
+def _log_send(
+    delivery: Delivery, number: int, recipient: str, outcome: str, detail: str = ""
+) -> None:
+    """One line per send: delivery, channel, recipient, try and outcome (sent, retry,
+    failed; sent-unrecorded: accepted while another try had taken the claim over;
+    claim-lost: failed after another try had taken the claim over)."""
+    level = logging.INFO if outcome in ("sent", "retry") else logging.WARNING
+    logger.log(
+        level,
+        "通知发送 delivery=%s channel=%s recipient=%s attempt=%s outcome=%s%s",
+        delivery.pk, delivery.channel, recipient, number, outcome,
+        f" detail={detail}" if detail else "",
+        extra={"delivery_id": delivery.pk, "channel": delivery.channel,
+               "recipient": recipient, "attempt": number, "outcome": outcome},
+    )
+
+
+def delivery_failed(*, delivery_id: int, error: str, attempt: int | None = None) -> bool:
+    """Record a delivery that will not be sent: it stays visible in the admin. With `attempt`,
+    only if that try still holds the claim."""
+    deliveries = Delivery.objects.filter(
         pk=delivery_id, status__in=[DeliveryStatus.SENDING, DeliveryStatus.PENDING]
-    ).update(status=DeliveryStatus.FAILED, last_error=error[:2000])
-    logger.warning("通知发送失败 delivery=%s: %s", delivery_id, error)
+    )
+    if attempt is not None:
+        deliveries = deliveries.filter(attempts=attempt)
+    return deliveries.update(status=DeliveryStatus.FAILED, last_error=error[:2000]) == 1
+
+
+class BatchLease:
+    """Keeps a batch's lease while a worker sends it: a thread that renews it every third of
+    TRACKER_DELIVERY_LEASE_SECONDS until the batch ends, however long one send takes."""
+
+    def __init__(self, delivery_ids: list[int]) -> None:
+        self.waiting = list(delivery_ids)
+        self.current: tuple[int, int] | None = None
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="delivery-lease", daemon=True)
+
+    def __enter__(self) -> "BatchLease":
+        deliveries_lease_renew(waiting=self.waiting, current=None, now=timezone.now())
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def holding(self, delivery_id: int | None, number: int | None) -> None:
+        """The claim being sent now (None between sends)."""
+        with self.lock:
+            self.current = (delivery_id, number) if delivery_id is not None else None
+
+    def done(self, delivery_id: int) -> None:
+        with self.lock:
+            self.waiting.remove(delivery_id)
+
+    def _run(self) -> None:
+        interval = settings.TRACKER_DELIVERY_LEASE_SECONDS / 3
+        try:
+            while not self.stopped.wait(interval):
+                with self.lock:
+                    waiting, current = list(self.waiting), self.current
+                try:
+                    deliveries_lease_renew(waiting=waiting, current=current, now=timezone.now())
+                except DatabaseError as error:
+                    logger.warning("发送租期续期失败（稍后再试）：%s", error)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+
+def deliveries_lease_renew(
+    *, waiting: list[int], current: tuple[int, int] | None, now: dt.datetime
+) -> None:
+    """Renew a batch's lease: the claim being sent (only while this try holds it) and the
+    deliveries of the batch still waiting their turn."""
+    if current is not None:
+        delivery_id, number = current
+        Delivery.objects.filter(
+            pk=delivery_id, status=DeliveryStatus.SENDING, attempts=number
+        ).update(claimed_at=now)
+    if waiting:
+        Delivery.objects.filter(pk__in=waiting, status=DeliveryStatus.PENDING).update(
+            next_attempt_at=now + _lease()
+        )
 
 
 def deliveries_send_batch(*, delivery_ids: list[int]) -> dict[str, int]:
-    """Send a batch; a transient failure is handed to its own retrying task, the rest go on."""
+    """Send a batch under a renewed lease; a transient failure is handed to its own retrying
+    task, the rest go on."""
     outcome = {"sent": 0, "failed": 0, "skipped": 0, "retrying": 0}
-    for delivery_id in delivery_ids:
-        try:
-            outcome[delivery_send(delivery_id=delivery_id)] += 1
-        except DeliveryTryLater:
-            outcome["retrying"] += 1
-            _enqueue("tracker.tasks.send_delivery", delivery_id)
+    with BatchLease(delivery_ids) as lease:
+        for delivery_id in delivery_ids:
+            lease.done(delivery_id)
+            try:
+                outcome[delivery_send(delivery_id=delivery_id, lease=lease)] += 1
+            except DeliveryTryLater:
+                outcome["retrying"] += 1
+                _enqueue("tracker.tasks.send_delivery", delivery_id)
     return outcome
 
 
 def deliveries_requeue(*, now: dt.datetime, batch_size: int = 500) -> int:
-    """Queue again what was left behind: claims older than the lease (their worker died) go
-    back to pending, and pending deliveries whose time has come are queued in batches."""
-    lease = dt.timedelta(seconds=settings.TRACKER_DELIVERY_LEASE_SECONDS)
-    Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=now - lease).update(
-        status=DeliveryStatus.PENDING, last_error="发送过程中断，重新排队"
+    """Queue again what was left behind: claims whose lease ran out (their worker died) go
+    back to pending at once, and pending deliveries whose time has come (a dead worker's
+    batch, a lost queue message, a broker that was down) are queued in batches, each pushed
+    a queue timeout ahead so that the next run does not queue it again meanwhile."""
+    interrupted = Delivery.objects.filter(
+        status=DeliveryStatus.SENDING, claimed_at__lt=now - _lease()
+    ).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=now,
+        last_error=f"{INTERRUPTED}（租期已过，发送进程可能已退出），重新排队",
     )
+    if interrupted:
+        logger.warning("%d项发送在租期内没有续期（发送进程可能已退出），已退回待发送", interrupted)
     queued = 0
     last_id = 0
     while True:
@@ -299,11 +473,17 @@ def deliveries_requeue(*, now: dt.datetime, batch_size: int = 500) -> int:
             .values_list("pk", flat=True)[:batch_size]
         )
         if not ids:
-            return queued
+            break
         last_id = ids[-1]
         with transaction.atomic():
+            Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).update(
+                next_attempt_at=now + _queue_timeout()
+            )
             queue_delivery_batch(ids)
         queued += len(ids)
+    if queued:
+        logger.info("重新排队%d项待发送", queued)
+    return queued
 
 
 @transaction.atomic

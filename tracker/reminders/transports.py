@@ -4,8 +4,12 @@ A transport is made for one recipient: a user for e-mail, a unit for its group r
 
 - `is_noop()`: the recipient has not set this channel up (no e-mail address, no robot URL), so
   no delivery is created for it.
-- `notify(notification)`: send the notification's rendered text (each channel's
-  `send_notification` does the channel's part). It returns when sent, raises
+- `notify(notification, attempt)`: send the notification's rendered text (each channel's
+  `send_notification` does the channel's part). It calls `attempt.accepted()` the moment the
+  server has accepted the message (the SMTP server's 250 to DATA, before QUIT; the robot's
+  errcode 0), so that the caller records "sent" before anything else can fail, and marks the
+  message with the delivery and its try (`Attempt`): a resend after a lost record is
+  recognisable. It returns when sent, raises
   TryLater for a transient failure worth retrying (network errors, timeouts, HTTP 5xx or 429,
   SMTP 4xx, the robots' rate-limit codes) or SendFailed for a permanent one (bad address, wrong
   key, rejected message). Nothing else is caught by callers.
@@ -20,16 +24,44 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import smtplib
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 
 from tracker.models import Channel, Notification, Unit, User
+
+logger = logging.getLogger(__name__)
+
+# The header that names the delivery and its try on every e-mail and robot request.
+DELIVERY_HEADER = "X-Tracker-Delivery"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at one delivery: the e-mail's Message-ID is the delivery's (the same on every
+    try, so a resend is the same message to the mail system), and the X-Tracker-Delivery
+    header says "<delivery id>/<try>" on e-mails and robot requests alike."""
+
+    delivery_id: int
+    number: int
+    accepted: Callable[[], None] = field(default=lambda: None, compare=False)
+
+    @property
+    def header(self) -> str:
+        return f"{self.delivery_id}/{self.number}"
+
+    def message_id(self) -> str:
+        domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+        return f"<tracker-delivery-{self.delivery_id}@{domain}>"
 
 
 class TryLater(Exception):
@@ -60,13 +92,17 @@ class Transport:
         """True when the recipient has not configured this channel."""
         return not self.address
 
-    def notify(self, notification: Notification) -> None:
+    def label(self) -> str:
+        """Who receives it, for the logs (never a robot URL: it carries the robot's key)."""
+        return self.address
+
+    def notify(self, notification: Notification, attempt: Attempt | None = None) -> None:
         """Send, or raise TryLater / SendFailed."""
         if self.is_noop():
             raise SendFailed(self.no_address)
-        self.send_notification(notification)
+        self.send_notification(notification, attempt)
 
-    def send_notification(self, notification: Notification) -> None:
+    def send_notification(self, notification: Notification, attempt: Attempt | None) -> None:
         raise NotImplementedError
 
 
@@ -78,26 +114,49 @@ class Email(Transport):
     address_field = "email"
     no_address = "接收人没有填写电子邮箱"
 
-    def send_notification(self, notification: Notification) -> None:
-        Email.send(to=self.address, subject=notification.title, body=notification.body)
+    def send_notification(self, notification: Notification, attempt: Attempt | None) -> None:
+        Email.send(
+            to=self.address, subject=notification.title, body=notification.body, attempt=attempt
+        )
 
     @staticmethod
-    def send(*, to: str, subject: str, body: str) -> None:
+    def send(*, to: str, subject: str, body: str, attempt: Attempt | None = None) -> None:
+        headers = {}
+        if attempt is not None:
+            headers = {"Message-ID": attempt.message_id(), DELIVERY_HEADER: attempt.header}
+        connection = get_connection(fail_silently=False)
         message = EmailMessage(
-            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
+            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to],
+            headers=headers, connection=connection,
         )
         try:
-            message.send(fail_silently=False)
-        except smtplib.SMTPRecipientsRefused as error:
-            raise SendFailed(f"收件人被拒绝：{to}") from error
-        except smtplib.SMTPResponseException as error:
-            if 400 <= error.smtp_code < 500:
-                raise TryLater(f"SMTP {error.smtp_code} {error.smtp_error!r}") from error
-            raise SendFailed(f"SMTP {error.smtp_code} {error.smtp_error!r}") from error
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as error:
-            raise TryLater(f"SMTP 连接失败：{error}") from error
-        except (TimeoutError, OSError) as error:
-            raise TryLater(f"SMTP 网络错误：{error}") from error
+            try:
+                # Our own session: send_messages leaves it open, so the acceptance is recorded
+                # before QUIT, which a slow server may take its time to answer.
+                connection.open()
+                message.send(fail_silently=False)
+            except smtplib.SMTPRecipientsRefused as error:
+                raise SendFailed(f"收件人被拒绝：{to}") from error
+            except smtplib.SMTPResponseException as error:
+                if 400 <= error.smtp_code < 500:
+                    raise TryLater(f"SMTP {error.smtp_code} {error.smtp_error!r}") from error
+                raise SendFailed(f"SMTP {error.smtp_code} {error.smtp_error!r}") from error
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as error:
+                raise TryLater(f"SMTP 连接失败：{error}") from error
+            except (TimeoutError, OSError) as error:
+                raise TryLater(f"SMTP 网络错误：{error}") from error
+            if attempt is not None:
+                attempt.accepted()
+        finally:
+            Email._close(connection)
+
+    @staticmethod
+    def _close(connection) -> None:
+        """End the session; a failing QUIT changes nothing about what was or was not sent."""
+        try:
+            connection.close()
+        except (smtplib.SMTPException, OSError) as error:
+            logger.info("SMTP 会话关闭失败（不影响发送结果）：%s", error)
 
 
 class RobotTransport(Transport):
@@ -107,15 +166,16 @@ class RobotTransport(Transport):
     # Robot error codes that mean "try again later".
     transient_errcodes: frozenset[int] = frozenset()
 
+    def label(self) -> str:
+        return f"{self.recipient.name}(unit={self.recipient.pk})"
+
     @classmethod
-    def post(cls, url: str, payload: dict) -> dict:
+    def post(cls, url: str, payload: dict, attempt: Attempt | None = None) -> dict:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json; charset=utf-8"},
-        )
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if attempt is not None:
+            headers[DELIVERY_HEADER] = attempt.header
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(
                 request, timeout=settings.TRACKER_WEBHOOK_TIMEOUT
@@ -133,6 +193,8 @@ class RobotTransport(Transport):
             raise TryLater(f"机器人返回了无法解析的内容：{raw[:200]!r}") from error
         errcode = answer.get("errcode")
         if errcode == 0:
+            if attempt is not None:
+                attempt.accepted()
             return answer
         message = f"errcode={errcode} errmsg={answer.get('errmsg', '')}"
         if errcode in cls.transient_errcodes:
@@ -150,8 +212,8 @@ class WeCom(RobotTransport):
     transient_errcodes = frozenset({-1, 45009})
     MAX_CONTENT_BYTES = 4096
 
-    def send_notification(self, notification: Notification) -> None:
-        WeCom.send(webhook_url=self.address, content=notification.body)
+    def send_notification(self, notification: Notification, attempt: Attempt | None) -> None:
+        WeCom.send(webhook_url=self.address, content=notification.body, attempt=attempt)
 
     @staticmethod
     def payload(*, content: str) -> dict:
@@ -163,8 +225,8 @@ class WeCom(RobotTransport):
         return {"msgtype": "markdown", "markdown": {"content": content}}
 
     @staticmethod
-    def send(*, webhook_url: str, content: str) -> dict:
-        return WeCom.post(webhook_url, WeCom.payload(content=content))
+    def send(*, webhook_url: str, content: str, attempt: Attempt | None = None) -> dict:
+        return WeCom.post(webhook_url, WeCom.payload(content=content), attempt)
 
 
 class DingTalk(RobotTransport):
@@ -182,7 +244,7 @@ class DingTalk(RobotTransport):
     transient_errcodes = frozenset({-1, 130101})
     MAX_TEXT_CHARS = 5000
 
-    def send_notification(self, notification: Notification) -> None:
+    def send_notification(self, notification: Notification, attempt: Attempt | None) -> None:
         unit = self.recipient
         named = sorted({item.get("responsible_person", "") for item in notification.items} - {""})
         mobiles = list(
@@ -193,6 +255,7 @@ class DingTalk(RobotTransport):
         DingTalk.send(
             webhook_url=self.address, secret=unit.dingtalk_secret,
             title=notification.title, text=notification.body, at_mobiles=mobiles,
+            attempt=attempt,
         )
 
     @staticmethod
@@ -228,11 +291,13 @@ class DingTalk(RobotTransport):
 
     @staticmethod
     def send(
-        *, webhook_url: str, secret: str, title: str, text: str, at_mobiles: list[str] = ()
+        *, webhook_url: str, secret: str, title: str, text: str, at_mobiles: list[str] = (),
+        attempt: Attempt | None = None,
     ) -> dict:
         return DingTalk.post(
             DingTalk.signed_url(webhook_url, secret),
             DingTalk.payload(title=title, text=text, at_mobiles=list(at_mobiles)),
+            attempt,
         )
 
 

@@ -44,12 +44,14 @@ def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, what: st
 
 
 class WebhookServer:
-    """Records every POST; answers from a per-path script of statuses, then 200 errcode 0."""
+    """Records every POST; answers from a per-path script of statuses, then 200 errcode 0,
+    after a per-path delay in seconds (a slow robot server)."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.scripts: dict[str, list] = {}
         self.always: dict[str, tuple[int, dict]] = {}
+        self.delays: dict[str, float] = {}
         self.lock = threading.Lock()
         server = self
 
@@ -58,6 +60,7 @@ class WebhookServer:
                 length = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(length)
                 parsed = urllib.parse.urlsplit(self.path)
+                time.sleep(server.delays.get(parsed.path, 0))
                 with server.lock:
                     script = server.scripts.get(parsed.path)
                     if parsed.path in server.always:
@@ -101,6 +104,7 @@ class WebhookServer:
             self.requests.clear()
             self.scripts.clear()
             self.always.clear()
+            self.delays.clear()
 
     def close(self) -> None:
         self.httpd.shutdown()

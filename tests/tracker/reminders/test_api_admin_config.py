@@ -63,13 +63,19 @@ def test_failed_deliveries_are_visible_in_the_admin(notifications_for, root_admi
         assert client.get(reverse(f"admin:tracker_{name}_changelist")).status_code == 200
 
 
-def test_celery_picked_up_our_settings_and_the_beat_schedule():
+def test_celery_picked_up_our_settings_and_the_beat_schedule(settings):
     """A misspelled CELERY_ key would be silently ignored: check what Celery actually sees."""
     from config.celery_app import app
     from tracker import tasks  # noqa: F401  (registers the tasks)
 
     schedule = app.conf.beat_schedule
-    assert {"beat-heartbeat", "reminders-sweep", "dispatch-monthly"} <= set(schedule)
+    assert {"beat-heartbeat", "reminders-sweep", "dispatch-monthly", "deliveries-requeue"} <= set(
+        schedule
+    )
+    # A dead worker's claims come back promptly: the requeue runs several times per lease.
+    requeue_every = schedule["deliveries-requeue"]["schedule"]
+    assert requeue_every <= settings.TRACKER_DELIVERY_LEASE_SECONDS / 2
+    assert settings.TRACKER_DELIVERY_LEASE_SECONDS <= 120
     for entry in schedule.values():
         assert entry["task"] in app.tasks, entry["task"]
     assert app.conf.task_acks_late is True
