@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
 from tracker.models import Inspection, Task, TaskStatus, TaskType, Unit
 from tracker.services import auth as auth_services
+from tracker.services import users as user_services
 from tracker.services.review import BULK_ACTIONS, NO_EVIDENCE_CONFIRMATION
 
 OVERDUE = "overdue"  # the status filter's extra choice: derived, never stored
@@ -32,25 +33,36 @@ class BootstrapMixin:
                 self.add_error(name, hint)
 
 
-class LockoutLoginMixin:
+class LockoutLoginMixin(forms.Form):
     """Authenticate through the lockout service, as the API's login does: repeated failures
-    lock the account at that address (and the address itself) for a while."""
+    lock the account at that address (and the address itself) for a while. An account with a
+    bound authenticator also gives its current code (tracker.services.auth.otp_check)."""
+
+    otp = forms.CharField(
+        label="动态验证码", required=False, max_length=6,
+        help_text="已绑定身份验证器的账号填写，未绑定的无需填写",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
 
     def clean(self):
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if username is not None and password:
             try:
-                self.user_cache = auth_services.login_authenticate(
+                user = auth_services.login_authenticate(
                     request=self.request, username=username, password=password,
                     address=auth_services.client_address(self.request),
                 )
+                auth_services.otp_check(user=user, code=self.cleaned_data.get("otp", ""))
             except LoginLocked as locked:
                 raise ValidationError(locked.message, code="locked") from locked
             except InvalidCredentials as invalid:
                 if invalid.message != InvalidCredentials.default_message:  # the last warning
                     raise ValidationError(invalid.message, code="invalid_login") from invalid
                 raise self.get_invalid_login_error() from invalid
+            except DomainError as otp_refused:
+                raise ValidationError(otp_refused.message, code="otp") from otp_refused
+            self.user_cache = user
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
 
@@ -67,7 +79,11 @@ class AdminLoginForm(LockoutLoginMixin, AdminAuthenticationForm):
 
 
 class PasswordForm(BootstrapMixin, PasswordChangeForm):
-    pass
+    def save(self, commit=True):
+        # The one place a password changes: it also revokes the user's API tokens.
+        return user_services.user_set_password(
+            user=self.user, password=self.cleaned_data["new_password1"], actor=self.user
+        )
 
 
 class VersionedForm(BootstrapMixin, forms.Form):
