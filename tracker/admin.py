@@ -68,14 +68,18 @@ def _may_use_admin(request) -> bool:
 
 admin.site.has_permission = _may_use_admin
 
-# API tokens are credentials: never listed, not even to administrators (they are revoked
-# through the API or by signing out).
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)
-# Nor are TOTP keys (django-otp registers an admin that shows them): devices are bound on the
-# page 动态验证码 and unbound there or with the users' action 解除身份验证器绑定.
-if admin.site.is_registered(TOTPDevice):
-    admin.site.unregister(TOTPDevice)
+
+
+def unregister_secret_admins() -> None:
+    """Called from TrackerConfig.ready(), after every app's admin module has registered.
+
+    DRF's token admin (the old static tokens) and django-otp's device admin (it shows the TOTP
+    keys) are credentials: never listed, not even to administrators. API tokens are listed and
+    revoked on the page API 令牌; devices are bound on the page 动态验证码 and unbound there or
+    with the users' action 解除身份验证器绑定."""
+    for model in (TokenProxy, TOTPDevice):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
 
 
 class ReauthMixin:

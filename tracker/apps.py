@@ -13,3 +13,7 @@ class TrackerConfig(AppConfig):
 
         user_logged_in.connect(start_session_clocks, dispatch_uid="tracker.session_clocks")
         user_logged_in.connect(reauth_on_login, dispatch_uid="tracker.reauth_on_login")
+
+        from tracker.admin import unregister_secret_admins
+
+        unregister_secret_admins()

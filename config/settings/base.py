@@ -30,6 +30,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
+    # TOTP second factor (动态验证码) for supervisors and administrators; before tracker, whose
+    # admin unregisters the device admin (it would show the keys).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # Before django.contrib.auth: its `changepassword` command changes passwords through
     # tracker.services.users (which revokes the user's API tokens).
     "tracker",
@@ -48,9 +52,6 @@ INSTALLED_APPS = [
     "django_prometheus",
     # Bootstrap's CSS and JS shipped as static files (pages for people).
     "bootstrap",
-    # TOTP second factor (动态验证码) for supervisors and administrators.
-    "django_otp",
-    "django_otp.plugins.otp_totp",
     "reports",
 ]
 

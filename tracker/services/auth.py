@@ -349,6 +349,12 @@ def otp_check(*, user: User, code: str) -> None:
         return
     if not code:
         raise OtpRequired()
+    _otp_verify(device, code)
+
+
+def _otp_verify(device: TOTPDevice, code: str) -> None:
+    """The device's throttle first (django-otp doubles its wait after each wrong code), then
+    the code; a wrong code counts on the device."""
     allowed, data = device.verify_is_allowed()
     if not allowed:
         until = (data or {}).get("locked_until")
@@ -373,8 +379,9 @@ def otp_enrol_confirm(*, user: User, code: str):
     device = otp_device_of(user, confirmed=False)
     if device is None:
         raise InvalidInput("请先生成二维码，再输入验证码")
-    if not code or not device.verify_token(code.strip()):
-        raise OtpInvalid()
+    if not code:
+        raise OtpRequired("请输入身份验证器上的6位验证码")
+    _otp_verify(device, code)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
         TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
