@@ -62,8 +62,14 @@ admin.site.login_template = "admin/tracker/login.html"  # with the 动态验证�
 
 
 def _may_use_admin(request) -> bool:
-    """The admin is a supervision face: staff accounts of supervisors and administrators."""
-    return request.user.is_staff and access.is_supervisor_or_admin(request.user)
+    """The admin is a supervision face: staff accounts of supervisors and administrators (with
+    an authenticator bound, where their role must have one: TOTP_REQUIRED_FOR_ROLES)."""
+    if not (request.user.is_staff and access.is_supervisor_or_admin(request.user)):
+        return False
+    # Asked by every admin of the index page: the device is looked up once per request.
+    if not hasattr(request, "_tracker_otp_missing"):
+        request._tracker_otp_missing = auth_services.otp_enrolment_missing(request.user)
+    return not request._tracker_otp_missing
 
 
 admin.site.has_permission = _may_use_admin

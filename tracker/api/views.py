@@ -606,7 +606,7 @@ class TokenView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = _login_user(request, data)
-        auth_services.otp_check(user=user, code=data.get("otp", ""))
+        auth_services.otp_check(user=user, code=data.get("otp", ""), require_enrolment=True)
         token, key = auth_services.api_token_issue(user=user, name=data["name"])
         return Response({"token": key, "name": token.name, "expires_at": token.expires_at,
                          "user": serializers.UserSerializer(user).data})

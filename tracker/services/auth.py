@@ -335,17 +335,31 @@ def otp_required_for(user: User) -> bool:
     return otp_may_enrol(user) and user.role in settings.TOTP_REQUIRED_FOR_ROLES
 
 
+def otp_enrolment_missing(user: User) -> bool:
+    """A role that must have an authenticator, without one: the admin and new API tokens are
+    refused until it is bound on the page 动态验证码 (the pages send the user there)."""
+    return otp_required_for(user) and otp_device_of(user) is None
+
+
 def otp_device_of(user: User, *, confirmed: bool = True):
     return TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("-pk").first()
 
 
-def otp_check(*, user: User, code: str) -> None:
+def otp_check(*, user: User, code: str, require_enrolment: bool = False) -> None:
     """After the password: nothing to do for a user without a confirmed device; otherwise the
     code must be its current one. Raises OtpRequired, OtpInvalid or LoginLocked (throttled).
+
+    With ``require_enrolment`` (the token endpoint, the admin's login) a user whose role must
+    have a device (TOTP_REQUIRED_FOR_ROLES) and has none is refused too; the pages' login lets
+    them in to bind one.
 
     Not atomic on purpose: a wrong code's throttle count is kept although the caller fails."""
     device = otp_device_of(user)
     if device is None:
+        if require_enrolment and otp_required_for(user):
+            raise OtpRequired(
+                "您的角色须先在“动态验证码”页面绑定身份验证器，才能获取令牌或进入管理后台"
+            )
         return
     if not code:
         raise OtpRequired()

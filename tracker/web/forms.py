@@ -44,6 +44,8 @@ class LockoutLoginMixin(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
+    require_otp_enrolment = False
+
     def clean(self):
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
@@ -53,7 +55,8 @@ class LockoutLoginMixin(forms.Form):
                     request=self.request, username=username, password=password,
                     address=auth_services.client_address(self.request),
                 )
-                auth_services.otp_check(user=user, code=self.cleaned_data.get("otp", ""))
+                auth_services.otp_check(user=user, code=self.cleaned_data.get("otp", ""),
+                                        require_enrolment=self.require_otp_enrolment)
             except LoginLocked as locked:
                 raise ValidationError(locked.message, code="locked") from locked
             except InvalidCredentials as invalid:
@@ -75,7 +78,10 @@ class LoginForm(BootstrapMixin, LockoutLoginMixin, AuthenticationForm):
 
 
 class AdminLoginForm(LockoutLoginMixin, AdminAuthenticationForm):
-    """The admin's login, under the same lockout."""
+    """The admin's login, under the same lockout; a role that must have an authenticator
+    (TOTP_REQUIRED_FOR_ROLES) binds it on the pages first."""
+
+    require_otp_enrolment = True
 
 
 class PasswordForm(BootstrapMixin, PasswordChangeForm):

@@ -144,3 +144,27 @@ def test_devices_keys_are_not_in_the_admin(root_admin, chief_device):
     client = logged_in(root_admin)
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
     assert chief_device.key not in client.get("/admin/").content.decode()
+
+
+def test_a_required_role_binds_a_device_before_the_admin_or_a_token(chief, settings):
+    settings.TOTP_REQUIRED_FOR_ROLES = ["supervisor"]
+    client = Client()
+    response = client.post("/login/", {"username": "chief", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == SETUP
+    assert client.get("/admin/").status_code == 302  # sent to the admin's login
+    token = APIClient().post("/api/v1/auth/token/", {"username": "chief", "password": PASSWORD})
+    assert token.status_code == 400
+    assert "须先在“动态验证码”页面绑定身份验证器" in token.json()["detail"]
+
+    client.post(SETUP, {"step": "start"})
+    device = TOTPDevice.objects.get(user=chief)
+    assert client.post(SETUP, {"step": "confirm", "code": totp_code(device)}).status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_optional_by_default_for_supervisors(chief):
+    client = Client()
+    response = client.post("/login/", {"username": "chief", "password": PASSWORD})
+    assert response["Location"] != SETUP
+    assert client.get("/admin/").status_code == 200
