@@ -367,16 +367,16 @@ class LoginSerializer(InputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False,
                                      style={"input_type": "password"})
+    otp = serializers.RegexField(
+        r"^[0-9]{6}$", required=False, help_text="已绑定身份验证器的账号须提供6位动态验证码",
+        error_messages={"invalid": "动态验证码应为6位数字"},
+    )
 
 
 class TokenRequestSerializer(LoginSerializer):
     name = serializers.CharField(
         max_length=100, required=False, default="API",
         help_text="客户端名称，如“台账同步脚本”；同名的旧令牌随之作废",
-    )
-    otp = serializers.RegexField(
-        r"^[0-9]{6}$", required=False, help_text="已绑定动态验证码的账号须提供6位验证码",
-        error_messages={"invalid": "动态验证码应为6位数字"},
     )
 
 

@@ -543,11 +543,15 @@ class ExtensionViewSet(
 # --- Authentication -----------------------------------------------------------------------
 
 
-def _login_user(request, data) -> User:
-    return auth_services.login_authenticate(
+def _login_user(request, data, *, require_otp_enrolment: bool = False) -> User:
+    """Password under the login waits, then the TOTP code of a user with an authenticator."""
+    user = auth_services.login_authenticate(
         request=request._request, username=data["username"], password=data["password"],
         address=auth_services.client_address(request),
     )
+    auth_services.otp_check(user=user, code=data.get("otp", ""),
+                            require_enrolment=require_otp_enrolment)
+    return user
 
 
 class LoginView(APIView):
@@ -605,8 +609,7 @@ class TokenView(APIView):
         serializer = serializers.TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = _login_user(request, data)
-        auth_services.otp_check(user=user, code=data.get("otp", ""), require_enrolment=True)
+        user = _login_user(request, data, require_otp_enrolment=True)
         token, key = auth_services.api_token_issue(user=user, name=data["name"])
         return Response({"token": key, "name": token.name, "expires_at": token.expires_at,
                          "user": serializers.UserSerializer(user).data})

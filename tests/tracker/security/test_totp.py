@@ -168,3 +168,15 @@ def test_optional_by_default_for_supervisors(chief):
     response = client.post("/login/", {"username": "chief", "password": PASSWORD})
     assert response["Location"] != SETUP
     assert client.get("/admin/").status_code == 200
+
+
+def test_the_apis_session_login_needs_the_code_too(chief_device):
+    client = APIClient()
+    missing = client.post("/api/v1/auth/login/", {"username": "chief", "password": PASSWORD})
+    assert missing.status_code == 400
+    assert missing.json()["code"] == "otp_required"
+    assert client.get("/api/v1/users/me/").status_code == 401
+    ok = client.post("/api/v1/auth/login/", {"username": "chief", "password": PASSWORD,
+                                              "otp": totp_code(chief_device, steps_ahead=1)})
+    assert ok.status_code == 200
+    assert client.get("/api/v1/users/me/").json()["username"] == "chief"
