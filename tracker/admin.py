@@ -392,7 +392,7 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     add_form = UserCreationForm
     # Roles, units and passwords of users are sensitive: every form here asks 确认身份.
     reauth_views = frozenset({"change", "delete", "actions", "password"})
-    actions = ["otp_remove_selected"]
+    actions = ["api_tokens_revoke_selected", "otp_remove_selected"]
     list_display = ["username", "full_name", "unit", "role", "is_active"]
     list_filter = ["role", "is_active", "unit__kind"]
     search_fields = ["username", "full_name", "unit__name", "email"]
@@ -455,6 +455,11 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
         self.message_user(request, "密码已修改，该用户的 API 令牌已全部作废")
         update_session_auth_hash(request, user)
         return HttpResponseRedirect(reverse("admin:tracker_user_change", args=[user.pk]))
+
+    @admin.action(description="作废全部 API 令牌", permissions=["change"])
+    def api_tokens_revoke_selected(self, request, queryset):
+        self.run_action(request, queryset, "作废令牌",
+                        lambda user: auth_services.api_tokens_revoke_all(user=user))
 
     @admin.action(description="解除身份验证器绑定（手机丢失时）", permissions=["change"])
     def otp_remove_selected(self, request, queryset):

@@ -211,6 +211,9 @@ def login_failures_purge(*, now: dt.datetime) -> int:
 # request, only when the stored time is older than this.
 API_TOKEN_TOUCH_SECONDS = 60
 API_TOKEN_DEFAULT_NAME = "API"
+# Revoked and expired tokens kept per user (shown on the page); older ones are deleted when a
+# new token is issued, so a script that signs in every few minutes does not grow the table.
+API_TOKEN_KEEP_DEAD = 50
 
 
 class ApiTokenInvalid(Exception):
@@ -259,6 +262,9 @@ def api_token_issue(
         user=user, name=name, key_hash=api_token_hash(key), prefix=key[:8], created_at=now,
         expires_at=now + dt.timedelta(days=settings.API_TOKEN_TTL_DAYS),
     )
+    dead = (ApiToken.objects.filter(user=user).exclude(_active_tokens_q(now))
+            .order_by("-created_at", "-pk").values_list("pk", flat=True)[API_TOKEN_KEEP_DEAD:])
+    ApiToken.objects.filter(pk__in=list(dead)).delete()
     return token, key
 
 

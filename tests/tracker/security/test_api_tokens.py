@@ -234,3 +234,19 @@ def test_schema_documents_the_token_scheme(alice):
     body = token_op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     fields = schema["components"]["schemas"][body.rsplit("/", 1)[-1]]["properties"]
     assert {"username", "password", "name", "otp"} <= set(fields)
+
+
+def test_old_dead_tokens_are_pruned_when_a_new_one_is_issued(alice, monkeypatch):
+    monkeypatch.setattr(auth_services, "API_TOKEN_KEEP_DEAD", 3)
+    for _ in range(6):  # a script signing in again and again: each replaces the last
+        auth_services.api_token_issue(user=alice, name="定时脚本")
+    assert ApiToken.objects.filter(user=alice, revoked_at__isnull=True).count() == 1
+    assert ApiToken.objects.filter(user=alice, revoked_at__isnull=False).count() == 3
+
+
+def test_an_administrator_revokes_a_users_tokens_in_the_admin(alice, root_admin):
+    keys = _live_keys(alice)
+    response = logged_in(root_admin).post("/admin/tracker/user/", {
+        "action": "api_tokens_revoke_selected", "_selected_action": [alice.pk]})
+    assert response.status_code == 302
+    _assert_all_revoked(keys)
