@@ -53,12 +53,28 @@ from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
 from tracker.services import users as user_services
 from tracker.web.forms import AdminLoginForm
+from tracker.web.security_views import otp_step_redirect
 
 admin.site.site_header = "巡视整改任务跟踪"
 admin.site.site_title = "巡视整改任务跟踪"
 admin.site.index_title = "整改台账管理"
 admin.site.login_form = AdminLoginForm
-admin.site.login_template = "admin/tracker/login.html"  # with the 动态验证码 field
+admin.site.login_template = "admin/tracker/login.html"
+_django_admin_login = admin.site.login
+
+
+def _admin_login(request, extra_context=None):
+    """The admin's login; right password with an authenticator bound: the code is asked for on
+    the pages' second step (tracker.web.security_views.login_otp), which returns here."""
+    response = _django_admin_login(request, extra_context)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    if request.method == "POST" and getattr(form, "otp_pending_user", None) is not None:
+        return otp_step_redirect(request, form.otp_pending_user,
+                                 next_url=request.POST.get("next") or reverse("admin:index"))
+    return response
+
+
+admin.site.login = _admin_login
 
 
 def _may_use_admin(request) -> bool:

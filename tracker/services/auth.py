@@ -326,6 +326,10 @@ class OtpRequired(InvalidInput):
     default_message = "该账号已启用动态验证码，请填写身份验证器上的6位验证码"
 
 
+class OtpEnrolmentRequired(OtpRequired):
+    default_message = "您的角色须先在“动态验证码”页面绑定身份验证器，才能获取令牌或进入管理后台"
+
+
 class OtpInvalid(InvalidInput):
     code = "otp_invalid"
     default_message = "动态验证码错误或已使用过，请输入身份验证器上当前的6位验证码"
@@ -363,9 +367,7 @@ def otp_check(*, user: User, code: str, require_enrolment: bool = False) -> None
     device = otp_device_of(user)
     if device is None:
         if require_enrolment and otp_required_for(user):
-            raise OtpRequired(
-                "您的角色须先在“动态验证码”页面绑定身份验证器，才能获取令牌或进入管理后台"
-            )
+            raise OtpEnrolmentRequired()
         return
     if not code:
         raise OtpRequired()

@@ -35,16 +35,17 @@ class BootstrapMixin:
 
 class LockoutLoginMixin(forms.Form):
     """Authenticate through the lockout service, as the API's login does: repeated failures
-    lock the account at that address (and the address itself) for a while. An account with a
-    bound authenticator also gives its current code (tracker.services.auth.otp_check)."""
+    lock the account at that address (and the address itself) for a while.
 
-    otp = forms.CharField(
-        label="动态验证码", required=False, max_length=6,
-        help_text="已绑定身份验证器的账号填写，未绑定的无需填写",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
+    An account with a bound authenticator then gives its current code: on a second page
+    (tracker.web.security_views.login_otp) — the form leaves `otp_pending_user` set and the
+    login views send the browser there — or, for clients that know it already, in the hidden
+    `otp` field of the same POST (tracker.services.auth.otp_check)."""
+
+    otp = forms.CharField(required=False, max_length=6, widget=forms.HiddenInput)
 
     require_otp_enrolment = False
+    otp_pending_user = None
 
     def clean(self):
         username = self.cleaned_data.get("username")
@@ -63,6 +64,11 @@ class LockoutLoginMixin(forms.Form):
                 if invalid.message != InvalidCredentials.default_message:  # the last warning
                     raise ValidationError(invalid.message, code="invalid_login") from invalid
                 raise self.get_invalid_login_error() from invalid
+            except auth_services.OtpRequired as pending:
+                if isinstance(pending, auth_services.OtpEnrolmentRequired):
+                    raise ValidationError(pending.message, code="otp") from pending
+                self.otp_pending_user = user  # the password was right: the code comes next
+                raise ValidationError(pending.message, code="otp_pending") from pending
             except DomainError as otp_refused:
                 raise ValidationError(otp_refused.message, code="otp") from otp_refused
             self.user_cache = user

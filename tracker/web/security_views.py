@@ -4,6 +4,7 @@ actions ask for (确认身份). Thin: parse a form, call tracker.services.auth, 
 
 import base64
 import io
+import time
 from urllib.parse import urlencode
 
 import qrcode
@@ -11,17 +12,18 @@ import qrcode.image.svg
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
-from tracker.models import ApiToken
+from tracker.models import ApiToken, User
 from tracker.services import auth as auth_services
 from tracker.web.forms import BootstrapMixin
 
@@ -197,3 +199,59 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     response = render(request, "web/otp_setup.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- Second step of a login: the code (登录：动态验证码) ---------------------------------------
+
+OTP_PENDING = "_tracker_otp_pending"
+OTP_PENDING_SECONDS = 300  # between the right password and the code
+OTP_PENDING_TRIES = 5  # wrong codes before the password must be given again
+
+
+def otp_step_redirect(request: HttpRequest, user, *, next_url: str) -> HttpResponse:
+    """After the right password of an account with an authenticator: remember who (in the
+    still anonymous session) and ask for the code."""
+    request.session[OTP_PENDING] = {
+        "user": user.pk, "backend": getattr(user, "backend", None), "at": time.time(),
+        "next": next_url or "", "tries": 0,
+    }
+    return redirect("web:login_otp")
+
+
+def _pending(request: HttpRequest) -> dict | None:
+    pending = request.session.get(OTP_PENDING)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > OTP_PENDING_SECONDS:
+        return None
+    return pending
+
+
+@require_http_methods(["GET", "POST"])
+def login_otp(request: HttpRequest) -> HttpResponse:
+    pending = _pending(request)
+    if pending is None:
+        request.session.pop(OTP_PENDING, None)
+        messages.info(request, "请重新输入用户名和密码")
+        return redirect("web:login")
+    user = get_object_or_404(User, pk=pending["user"], is_active=True)
+    form = OtpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            auth_services.otp_check(user=user, code=form.cleaned_data["code"])
+        except DomainError as error:
+            pending["tries"] += 1
+            if pending["tries"] >= OTP_PENDING_TRIES:
+                request.session.pop(OTP_PENDING, None)
+                messages.error(request, "动态验证码错误次数过多，请重新登录")
+                return redirect("web:login")
+            request.session[OTP_PENDING] = pending
+            form.add_error("code", error.message)
+        else:
+            request.session.pop(OTP_PENDING, None)
+            login(request, user, backend=pending["backend"])
+            next_url = pending["next"]
+            if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+                next_url = resolve_url(settings.LOGIN_REDIRECT_URL)
+            return redirect(next_url)
+    return render(request, "web/login_otp.html", {"title": "动态验证码", "form": form},
+                  status=400 if request.method == "POST" else 200)

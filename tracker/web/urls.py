@@ -8,6 +8,7 @@ app_name = "web"
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/otp/", security_views.login_otp, name="login_otp"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", views.PasswordChangeDoneView.as_view(),

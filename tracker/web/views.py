@@ -52,6 +52,7 @@ from tracker.web.forms import (
     TaskEditForm,
     TaskFilterForm,
 )
+from tracker.web.security_views import otp_step_redirect
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -66,6 +67,13 @@ class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        # Right password, authenticator bound: the code is asked for on the next page.
+        if form.otp_pending_user is not None:
+            return otp_step_redirect(self.request, form.otp_pending_user,
+                                     next_url=self.get_redirect_url())
+        return super().form_invalid(form)
 
     def get_success_url(self):
         # A role that must have an authenticator (TOTP_REQUIRED_FOR_ROLES) binds one first.

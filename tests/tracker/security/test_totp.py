@@ -57,12 +57,47 @@ def test_officers_have_no_second_factor(alice):
     assert not TOTPDevice.objects.exists()
 
 
-def test_page_login_needs_the_current_code_once_a_device_is_bound(chief_device):
+def test_page_login_asks_for_the_code_on_a_second_step(chief_device):
     client = Client()
-    missing = client.post("/login/", {"username": "chief", "password": PASSWORD})
-    assert missing.status_code == 200
-    assert "请填写身份验证器上的6位验证码" in missing.content.decode()
+    first = client.post("/login/?next=/review/", {"username": "chief", "password": PASSWORD})
+    assert first.status_code == 302
+    assert first["Location"] == "/login/otp/"
+    assert "_auth_user_id" not in client.session  # not signed in before the code
+    assert "6位验证码" in client.get("/login/otp/").content.decode()
+    wrong = "000000" if totp_code(chief_device, 1) != "000000" else "111111"
+    refused = client.post("/login/otp/", {"code": wrong})
+    assert refused.status_code == 400
+    assert "动态验证码错误" in refused.content.decode()
     assert "_auth_user_id" not in client.session
+    chief_device.throttling_failure_timestamp = None  # the device's back-off has passed
+    chief_device.save()
+    ok = client.post("/login/otp/", {"code": totp_code(chief_device, steps_ahead=1)})
+    assert ok.status_code == 302
+    assert ok["Location"] == "/review/"
+    assert client.session["_auth_user_id"] == str(chief_device.user_id)
+
+
+def test_the_second_step_without_a_right_password_goes_back_to_the_login(chief_device):
+    client = Client()
+    response = client.post("/login/otp/", {"code": totp_code(chief_device)})
+    assert response.status_code == 302
+    assert response["Location"] == "/login/"
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_second_step_expires(chief_device, monkeypatch):
+    from tracker.web import security_views
+
+    client = Client()
+    client.post("/login/", {"username": "chief", "password": PASSWORD})
+    monkeypatch.setattr(security_views, "OTP_PENDING_SECONDS", -1)
+    response = client.post("/login/otp/", {"code": totp_code(chief_device, steps_ahead=1)})
+    assert response["Location"] == "/login/"
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_code_may_also_come_with_the_password(chief_device):
+    client = Client()
     ok = client.post("/login/", {"username": "chief", "password": PASSWORD,
                                  "otp": totp_code(chief_device, steps_ahead=1)})
     assert ok.status_code == 302
@@ -78,18 +113,15 @@ def test_a_code_is_accepted_once_only(chief_device):
     assert "动态验证码错误或已使用过" in replay.content.decode()
 
 
-def test_admin_login_needs_the_code_too(chief_device):
+def test_admin_login_asks_for_the_code_too(chief_device):
     client = Client()
-    page = client.get("/admin/login/")
-    assert 'name="otp"' in page.content.decode()
-    refused = client.post("/admin/login/", {"username": "chief", "password": PASSWORD,
-                                            "next": "/admin/"})
-    assert refused.status_code == 200
+    first = client.post("/admin/login/", {"username": "chief", "password": PASSWORD,
+                                          "next": "/admin/tracker/task/"})
+    assert first.status_code == 302
+    assert first["Location"] == "/login/otp/"
     assert "_auth_user_id" not in client.session
-    ok = client.post("/admin/login/", {"username": "chief", "password": PASSWORD,
-                                       "otp": totp_code(chief_device, steps_ahead=1),
-                                       "next": "/admin/"})
-    assert ok.status_code == 302
+    ok = client.post("/login/otp/", {"code": totp_code(chief_device, steps_ahead=1)})
+    assert ok["Location"] == "/admin/tracker/task/"
     assert client.get("/admin/").status_code == 200
 
 
@@ -180,3 +212,21 @@ def test_the_apis_session_login_needs_the_code_too(chief_device):
                                               "otp": totp_code(chief_device, steps_ahead=1)})
     assert ok.status_code == 200
     assert client.get("/api/v1/users/me/").json()["username"] == "chief"
+
+
+def test_too_many_wrong_codes_on_the_second_step_need_the_password_again(chief_device,
+                                                                        monkeypatch):
+    from tracker.web import security_views
+
+    monkeypatch.setattr(security_views, "OTP_PENDING_TRIES", 2)
+    client = Client()
+    client.post("/login/", {"username": "chief", "password": PASSWORD})
+    wrong = "000000" if totp_code(chief_device, 1) != "000000" else "111111"
+    assert client.post("/login/otp/", {"code": wrong}).status_code == 400
+    second = client.post("/login/otp/", {"code": wrong})
+    assert second["Location"] == "/login/"
+    chief_device.throttling_failure_timestamp = None
+    chief_device.save()
+    late = client.post("/login/otp/", {"code": totp_code(chief_device, steps_ahead=1)})
+    assert late["Location"] == "/login/"
+    assert "_auth_user_id" not in client.session
