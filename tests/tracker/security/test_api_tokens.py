@@ -250,3 +250,11 @@ def test_an_administrator_revokes_a_users_tokens_in_the_admin(alice, root_admin)
         "action": "api_tokens_revoke_selected", "_selected_action": [alice.pk]})
     assert response.status_code == 302
     _assert_all_revoked(keys)
+
+
+def test_delete_with_a_session_revokes_all_of_the_users_tokens(alice):
+    keys = _live_keys(alice)
+    client = APIClient()
+    client.force_login(alice)
+    assert client.delete("/api/v1/auth/token/").status_code == 204
+    _assert_all_revoked(keys)
