@@ -6,10 +6,13 @@ Secrets (the units' robot addresses and signing secret, password hashes) are nev
 """
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -20,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import TokenProxy
 
 from tracker import access
@@ -53,27 +57,93 @@ from tracker.services import units as unit_services
 from tracker.services import users as user_services
 from tracker.services.audit import AuditAction, audit_origin, audit_record
 from tracker.web.forms import AdminLoginForm
+from tracker.web.security_views import otp_step_redirect
 
 admin.site.site_header = "巡视整改任务跟踪"
 admin.site.site_title = "巡视整改任务跟踪"
 admin.site.index_title = "整改台账管理"
 admin.site.login_form = AdminLoginForm
+admin.site.login_template = "admin/tracker/login.html"
+_django_admin_login = admin.site.login
+
+
+def _admin_login(request, extra_context=None):
+    """The admin's login; right password with an authenticator bound: the code is asked for on
+    the pages' second step (tracker.web.security_views.login_otp), which returns here."""
+    response = _django_admin_login(request, extra_context)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    if request.method == "POST" and getattr(form, "otp_pending_user", None) is not None:
+        return otp_step_redirect(request, form.otp_pending_user,
+                                 next_url=request.POST.get("next") or reverse("admin:index"))
+    return response
+
+
+admin.site.login = _admin_login
 
 
 def _may_use_admin(request) -> bool:
-    """The admin is a supervision face: staff accounts of supervisors and administrators."""
-    return request.user.is_staff and access.is_supervisor_or_admin(request.user)
+    """The admin is a supervision face: staff accounts of supervisors and administrators (with
+    an authenticator bound, where their role must have one: TOTP_REQUIRED_FOR_ROLES)."""
+    if not (request.user.is_staff and access.is_supervisor_or_admin(request.user)):
+        return False
+    # Asked by every admin of the index page: the device is looked up once per request.
+    if not hasattr(request, "_tracker_otp_missing"):
+        request._tracker_otp_missing = auth_services.otp_enrolment_missing(request.user)
+    return not request._tracker_otp_missing
 
 
 admin.site.has_permission = _may_use_admin
 
-# API tokens are credentials: never listed, not even to administrators (they are revoked
-# through the API or by signing out).
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)
 
 
-class ScopedAdminMixin:
+def unregister_secret_admins() -> None:
+    """Called from TrackerConfig.ready(), after every app's admin module has registered.
+
+    DRF's token admin (the old static tokens) and django-otp's device admin (it shows the TOTP
+    keys) are credentials: never listed, not even to administrators. API tokens are listed and
+    revoked on the page API 令牌; devices are bound on the page 动态验证码 and unbound there or
+    with the users' action 解除身份验证器绑定."""
+    for model in (TokenProxy, TOTPDevice):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+class ReauthMixin:
+    """Sensitive admin views ask for the password again first (确认身份): the views named in
+    `reauth_views` ("change": add and change forms, "delete", "actions": a changelist action,
+    "password") redirect to the page web:reauth unless tracker.services.auth.reauth_is_fresh.
+    Deleting anything is sensitive everywhere."""
+
+    reauth_views: frozenset[str] = frozenset({"delete"})
+
+    def reauth_redirect(self, request, kind: str):
+        if kind not in self.reauth_views or auth_services.reauth_is_fresh(
+            session=request.session, now=timezone.now()
+        ):
+            return None
+        if request.method == "POST":
+            self.message_user(request, "该操作需要先确认身份，尚未保存，请确认后重新操作",
+                              level=messages.WARNING)
+        query = urlencode({"next": request.get_full_path()})
+        return HttpResponseRedirect(f"{reverse('web:reauth')}?{query}")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self.reauth_redirect(request, "change") or super().changeform_view(
+            request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self.reauth_redirect(request, "delete") or super().delete_view(
+            request, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "POST" and "action" in request.POST:
+            redirect = self.reauth_redirect(request, "actions")
+            if redirect is not None:
+                return redirect
+        return super().changelist_view(request, extra_context)
+
+
+class ScopedAdminMixin(ReauthMixin):
     """The user's scope on every admin page of one model, read from the rule book.
 
     A subclass names its tracker.access predicates:
@@ -340,6 +410,9 @@ class UserChangeForm(forms.ModelForm):
 class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
+    # Roles, units and passwords of users are sensitive: every form here asks 确认身份.
+    reauth_views = frozenset({"change", "delete", "actions", "password"})
+    actions = ["api_tokens_revoke_selected", "otp_remove_selected"]
     list_display = ["username", "full_name", "unit", "role", "is_active"]
     list_filter = ["role", "is_active", "unit__kind"]
     search_fields = ["username", "full_name", "unit__name", "email"]
@@ -378,6 +451,40 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
 
     def may_change(self, request, obj):
         return access.may_manage_users(request.user)
+
+    def user_change_password(self, request, id, form_url=""):
+        redirect = self.reauth_redirect(request, "password")
+        if redirect is not None:
+            return redirect
+        if request.method != "POST":
+            return super().user_change_password(request, id, form_url)
+        # A valid form is saved through the one password service (which revokes the user's
+        # API tokens), with the signed-in administrator as actor; anything else is answered by
+        # Django's view (errors shown on the form).
+        user = self.get_object(request, unquote(id))
+        if user is None or not self.has_change_permission(request, user):
+            return super().user_change_password(request, id, form_url)
+        form = self.change_password_form(user, request.POST)
+        if not form.is_valid() or not (form.cleaned_data["set_usable_password"]
+                                       or "unset-password" in request.POST):
+            return super().user_change_password(request, id, form_url)
+        password = form.cleaned_data["password1"] if form.cleaned_data[
+            "set_usable_password"] else None
+        user_services.user_set_password(user=user, password=password, actor=request.user)
+        self.log_change(request, user, self.construct_change_message(request, form, None))
+        self.message_user(request, "密码已修改，该用户的 API 令牌已全部作废")
+        update_session_auth_hash(request, user)
+        return HttpResponseRedirect(reverse("admin:tracker_user_change", args=[user.pk]))
+
+    @admin.action(description="作废全部 API 令牌", permissions=["change"])
+    def api_tokens_revoke_selected(self, request, queryset):
+        self.run_action(request, queryset, "作废令牌",
+                        lambda user: auth_services.api_tokens_revoke_all(user=user))
+
+    @admin.action(description="解除身份验证器绑定（手机丢失时）", permissions=["change"])
+    def otp_remove_selected(self, request, queryset):
+        self.run_action(request, queryset, "解除绑定",
+                        lambda user: auth_services.otp_remove(user=user, actor=request.user))
 
     @admin.display(description="密码")
     def password_change(self, user: User):
@@ -733,7 +840,7 @@ class HolidayPeriodForm(forms.Form):
 
 
 @admin.register(HolidayOverride)
-class HolidayOverrideAdmin(admin.ModelAdmin):
+class HolidayOverrideAdmin(ReauthMixin, admin.ModelAdmin):
     """节假日安排: administrators only; every write goes through tracker.services.calendar,
     which invalidates the working-day calendar."""
 
@@ -743,6 +850,7 @@ class HolidayOverrideAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     fields = ["date", "kind", "name"]
     change_list_template = "admin/tracker/holidayoverride/change_list.html"
+    reauth_views = frozenset({"change", "delete", "actions", "period"})
 
     def _administrator(self, request) -> bool:
         return _may_use_admin(request) and access.sees_everything(request.user)
@@ -785,6 +893,9 @@ class HolidayOverrideAdmin(admin.ModelAdmin):
 
         if not self.has_add_permission(request):
             raise PermissionDenied
+        redirect = self.reauth_redirect(request, "period")
+        if redirect is not None:
+            return redirect
         form = HolidayPeriodForm(request.POST or None, initial=request.GET.dict())
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -871,7 +982,7 @@ class HolidayOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoginFailure)
-class LoginFailureAdmin(admin.ModelAdmin):
+class LoginFailureAdmin(ReauthMixin, admin.ModelAdmin):
     """登录失败记录: which account at which address (or which address) waits, and until when;
     administrators only. 解除锁定 lifts a wait through tracker.services.auth."""
 
@@ -879,6 +990,7 @@ class LoginFailureAdmin(admin.ModelAdmin):
     search_fields = ["key"]
     ordering = ["-window_started_at"]
     actions = ["unlock_selected"]
+    reauth_views = frozenset({"actions"})
 
     def _administrator(self, request) -> bool:
         return _may_use_admin(request) and access.may_manage_users(request.user)

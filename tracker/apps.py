@@ -9,5 +9,11 @@ class TrackerConfig(AppConfig):
 
     def ready(self) -> None:
         from config.session_limits import start_session_clocks
+        from tracker.services.auth import reauth_on_login
 
         user_logged_in.connect(start_session_clocks, dispatch_uid="tracker.session_clocks")
+        user_logged_in.connect(reauth_on_login, dispatch_uid="tracker.reauth_on_login")
+
+        from tracker.admin import unregister_secret_admins
+
+        unregister_secret_admins()

@@ -30,6 +30,13 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
+    # TOTP second factor (动态验证码) for supervisors and administrators; before tracker, whose
+    # admin unregisters the device admin (it would show the keys).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    # Before django.contrib.auth: its `changepassword` command changes passwords through
+    # tracker.services.users (which revokes the user's API tokens).
+    "tracker",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,7 +52,6 @@ INSTALLED_APPS = [
     "django_prometheus",
     # Bootstrap's CSS and JS shipped as static files (pages for people).
     "bootstrap",
-    "tracker",
     "reports",
 ]
 
@@ -229,9 +235,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
+    # Token first, so an anonymous request gets 401 with a WWW-Authenticate header. Tokens are
+    # per client, hashed, expiring and revocable (tracker.models.ApiToken).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: authenticated and active, then the view's rule for the action.
@@ -418,6 +425,17 @@ LOGIN_DELAY_BASE_SECONDS = env.int("LOGIN_DELAY_BASE_SECONDS", default=15)
 LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS = env.int(
     "LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS", default=180 * 24 * 3600
 )
+# API tokens (tracker.models.ApiToken): one per client, valid this many days; at most this
+# many unexpired, unrevoked tokens per user.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+API_TOKEN_MAX_PER_USER = env.int("API_TOKEN_MAX_PER_USER", default=20)
+# Sensitive admin actions (roles, passwords, units of users, deletions, unlocking logins,
+# holiday overrides) need the password entered again within this many seconds.
+ADMIN_REAUTH_SECONDS = env.int("ADMIN_REAUTH_SECONDS", default=600)
+# TOTP second factor: roles that must enrol a device (empty: optional for supervisors and
+# administrators), and the issuer name shown in authenticator apps.
+TOTP_REQUIRED_FOR_ROLES = env.list("TOTP_REQUIRED_FOR_ROLES", default=[])
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="巡视整改任务跟踪")
 # Largest page a client may ask for with ?page_size=.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 

@@ -5,10 +5,10 @@ import time
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config.session_limits import SEEN, STARTED
+from tracker.services.auth import api_token_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -62,9 +62,9 @@ def test_the_api_with_an_expired_session_answers_as_for_anyone_not_signed_in(ali
 
 
 def test_token_clients_have_no_session_to_expire(alice):
-    token = Token.objects.create(user=alice)
+    _, key = api_token_issue(user=alice)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/tasks/").status_code == 200
 
 

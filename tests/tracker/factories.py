@@ -12,6 +12,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tracker.models import (
+    ApiToken,
     AuditAction,
     AuditEntry,
     Channel,
@@ -47,6 +48,7 @@ from tracker.models import (
     User,
     WorkdayCalendarGeneration,
 )
+from tracker.services.auth import api_token_hash
 from tracker.services.units import unit_create
 
 DONE = {TaskStatus.SUBMITTED, TaskStatus.COMPLETED, TaskStatus.BASICALLY_COMPLETED}
@@ -268,6 +270,21 @@ class LoginFailureFactory(DjangoModelFactory):
     key = factory.Sequence(lambda n: f"account:user{n}@127.0.0.1")
     failures = 1
     window_started_at = factory.LazyFunction(timezone.now)
+
+
+class ApiTokenFactory(DjangoModelFactory):
+    """A live token; its raw key is f"test-key-{n}" (tests that sign in with a token issue
+    one through tracker.services.auth.api_token_issue instead)."""
+
+    class Meta:
+        model = ApiToken
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"脚本{n}")
+    key_hash = factory.Sequence(lambda n: api_token_hash(f"test-key-{n}"))
+    prefix = factory.Sequence(lambda n: f"test-{n}"[:8])
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + dt.timedelta(days=90))
 
 
 class HolidayOverrideFactory(DjangoModelFactory):

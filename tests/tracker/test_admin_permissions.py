@@ -24,7 +24,6 @@ from django.contrib import admin
 from django.contrib.admin import RelatedFieldListFilter
 from django.db import transaction
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from reports.models import ExtractedFigure, ExtractedItem, ReviewState, SourceReport
 from tests.reports.factories import (
@@ -34,6 +33,7 @@ from tests.reports.factories import (
 )
 from tests.tracker.admin_forms import form_data
 from tests.tracker.factories import (
+    ApiTokenFactory,
     AuditEntryFactory,
     DeadlineExtensionFactory,
     DeliveryFactory,
@@ -74,6 +74,7 @@ from tracker.models import (
     UnitKind,
     User,
 )
+from tracker.services.auth import api_token_hash
 from tracker.services.users import supervisor_group
 
 pytestmark = pytest.mark.django_db
@@ -213,7 +214,7 @@ def _build() -> World:
     alice = UserFactory(username="alice", unit=bureau, role=Role.OFFICER)
     carl = UserFactory(username="carl", unit=county, role=Role.OFFICER, covers_subunits=True)
     bob = UserFactory(username="bob", unit=town, role=Role.OFFICER, phone=PHONE)
-    Token.objects.create(user=bob, key=API_TOKEN)
+    ApiTokenFactory(user=bob, key_hash=api_token_hash(API_TOKEN), prefix="脚本")
     w.users = {"admin": root, "top": chief, "district": sam, "officer": alice,
                "covering": carl}
     o.update({"u_root": root, "u_chief": chief, "u_sam": sam, "u_alice": alice,

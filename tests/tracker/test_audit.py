@@ -133,6 +133,15 @@ def test_user_creation_records_the_administrator_and_never_the_password(root_adm
     assert "password" not in entry.changes
 
 
+def test_a_password_change_is_recorded_without_the_password(root_admin, alice):
+    user_services.user_set_password(user=alice, password="Changed-Pass-0815", actor=root_admin)
+    entry = only(A.PASSWORD_CHANGE)
+    assert (entry.actor, entry.target_id) == (root_admin, alice.pk)
+    written = everything_written()
+    assert "Changed-Pass-0815" not in written
+    assert alice.password not in written
+
+
 def test_a_role_change_is_its_own_action_and_other_edits_are_user_edits(root_admin, alice):
     old_name = alice.full_name
     user_services.user_update(user=alice, actor=root_admin, full_name="爱丽丝")

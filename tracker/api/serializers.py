@@ -367,8 +367,21 @@ class LoginSerializer(InputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False,
                                      style={"input_type": "password"})
+    otp = serializers.RegexField(
+        r"^[0-9]{6}$", required=False, help_text="已绑定身份验证器的账号须提供6位动态验证码",
+        error_messages={"invalid": "动态验证码应为6位数字"},
+    )
+
+
+class TokenRequestSerializer(LoginSerializer):
+    name = serializers.CharField(
+        max_length=100, required=False, default="API",
+        help_text="客户端名称，如“台账同步脚本”；同名的旧令牌随之作废",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(read_only=True)
+    token = serializers.CharField(read_only=True, help_text="只在此时显示一次，请妥善保存")
+    name = serializers.CharField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True)
     user = UserSerializer(read_only=True)

@@ -17,7 +17,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import CSRFCheck
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -31,6 +30,7 @@ from tracker import access, filters, selectors
 from tracker.api import serializers
 from tracker.errors import InvalidInput
 from tracker.models import (
+    ApiToken,
     Problem,
     TaskAction,
     Unit,
@@ -546,11 +546,15 @@ class ExtensionViewSet(
 # --- Authentication -----------------------------------------------------------------------
 
 
-def _login_user(request, data) -> User:
-    return auth_services.login_authenticate(
+def _login_user(request, data, *, require_otp_enrolment: bool = False) -> User:
+    """Password under the login waits, then the TOTP code of a user with an authenticator."""
+    user = auth_services.login_authenticate(
         request=request._request, username=data["username"], password=data["password"],
         address=auth_services.client_address(request),
     )
+    auth_services.otp_check(user=user, code=data.get("otp", ""),
+                            require_enrolment=require_otp_enrolment)
+    return user
 
 
 class LoginView(APIView):
@@ -588,7 +592,8 @@ class LogoutView(APIView):
 
 
 class TokenView(APIView):
-    """令牌（供脚本和系统对接）：POST 用户名密码换取令牌；DELETE 作废当前用户的令牌。"""
+    """令牌（供脚本和系统对接）：POST 用户名、密码（及客户端名称、动态验证码）换取该客户端
+    的新令牌，令牌只显示这一次；DELETE 作废本次请求所用的令牌（以会话登录时作废本人全部令牌）。"""
 
     rules = {"post": anyone_signed_in, "delete": anyone_signed_in}
 
@@ -603,15 +608,21 @@ class TokenView(APIView):
             return []
         return super().get_authenticators()
 
-    @extend_schema(request=serializers.LoginSerializer, responses=serializers.TokenSerializer)
+    @extend_schema(request=serializers.TokenRequestSerializer,
+                   responses=serializers.TokenSerializer)
     def post(self, request):
-        serializer = serializers.LoginSerializer(data=request.data)
+        serializer = serializers.TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = _login_user(request, serializer.validated_data)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key, "user": serializers.UserSerializer(user).data})
+        data = serializer.validated_data
+        user = _login_user(request, data, require_otp_enrolment=True)
+        token, key = auth_services.api_token_issue(user=user, name=data["name"])
+        return Response({"token": key, "name": token.name, "expires_at": token.expires_at,
+                         "user": serializers.UserSerializer(user).data})
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request):
-        Token.objects.filter(user=request.user).delete()
+        if isinstance(request.auth, ApiToken):
+            auth_services.api_token_revoke(token=request.auth, actor=request.user)
+        else:  # signed in with a session: every token of the user, as before per-client tokens
+            auth_services.api_tokens_revoke_all(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -17,7 +17,7 @@ from tracker.models.reminders import (
     Reminder,
 )
 from tracker.models.saved_filters import SavedFilter
-from tracker.models.security import LoginFailure
+from tracker.models.security import ApiToken, LoginFailure
 from tracker.models.tasks import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -37,6 +37,7 @@ from tracker.models.users import Role, User
 __all__ = [
     "CLOSED_STATUSES",
     "OPEN_STATUSES",
+    "ApiToken",
     "AuditAction",
     "AuditAppendOnlyError",
     "AuditEntry",

@@ -19,7 +19,9 @@ correct guess during the wait gains nothing.
 """
 
 import datetime as dt
+import hashlib
 import math
+import secrets
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -28,10 +30,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.throttling import AnonRateThrottle
 
-from tracker.errors import InvalidCredentials, LoginLocked
-from tracker.models import LoginFailure, User
+from tracker import access
+from tracker.errors import ActionForbidden, InvalidCredentials, InvalidInput, LoginLocked
+from tracker.models import ApiToken, LoginFailure, User
 from tracker.services.audit import AuditAction, audit_record
 
 DEVICE_COOKIE = "tracker_device"
@@ -212,3 +216,244 @@ def login_failures_purge(*, now: dt.datetime) -> int:
         Q(locked_until__isnull=True) | Q(locked_until__lte=now)
     ).delete()
     return deleted
+
+
+# --- API tokens (one per client, hashed, expiring, revocable) ---------------------------------
+
+# How often a token's "last used" time is written: reading the API does not write a row per
+# request, only when the stored time is older than this.
+API_TOKEN_TOUCH_SECONDS = 60
+API_TOKEN_DEFAULT_NAME = "API"
+# Revoked and expired tokens kept per user (shown on the page); older ones are deleted when a
+# new token is issued, so a script that signs in every few minutes does not grow the table.
+API_TOKEN_KEEP_DEAD = 50
+
+
+class ApiTokenInvalid(Exception):
+    """A presented key is unknown, expired, revoked, or its user is disabled. `code` and
+    `message` (Chinese) are what the API answers with its 401."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def api_token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _active_tokens_q(now: dt.datetime) -> Q:
+    return Q(revoked_at__isnull=True, expires_at__gt=now)
+
+
+@transaction.atomic
+def api_token_issue(
+    *, user: User, name: str = API_TOKEN_DEFAULT_NAME, now: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token for one client of ``user``. Returns the row and the raw key, which is not
+    stored (only its SHA-256) and so can be shown this once only.
+
+    A user's earlier live token of the same client name is revoked (one token per client, so a
+    script that signs in every run does not pile tokens up); at most API_TOKEN_MAX_PER_USER live
+    tokens per user."""
+    now = now or timezone.now()
+    name = " ".join((name or "").split()) or API_TOKEN_DEFAULT_NAME
+    if len(name) > ApiToken._meta.get_field("name").max_length:
+        raise InvalidInput("客户端名称不能超过100个字符", fields={"name": "客户端名称过长"})
+    # Lock the user's row: concurrent issues for one user are counted one after the other.
+    User.objects.select_for_update().filter(pk=user.pk).exists()
+    live = ApiToken.objects.filter(_active_tokens_q(now), user=user)
+    live.filter(name=name).update(revoked_at=now)
+    limit = settings.API_TOKEN_MAX_PER_USER
+    if live.exclude(name=name).count() >= limit:
+        raise InvalidInput(
+            f"有效令牌已达上限（{limit}个），请先在“API 令牌”页面作废不再使用的令牌"
+        )
+    key = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, key_hash=api_token_hash(key), prefix=key[:8], created_at=now,
+        expires_at=now + dt.timedelta(days=settings.API_TOKEN_TTL_DAYS),
+    )
+    dead = (ApiToken.objects.filter(user=user).exclude(_active_tokens_q(now))
+            .order_by("-created_at", "-pk").values_list("pk", flat=True)[API_TOKEN_KEEP_DEAD:])
+    ApiToken.objects.filter(pk__in=list(dead)).delete()
+    return token, key
+
+
+def api_token_authenticate(*, key: str, now: dt.datetime | None = None) -> ApiToken:
+    """The live token for ``key`` (with its user loaded), or ApiTokenInvalid. Marks it used
+    at most once per API_TOKEN_TOUCH_SECONDS."""
+    now = now or timezone.now()
+    token = (
+        ApiToken.objects.select_related("user").filter(key_hash=api_token_hash(key)).first()
+    )
+    if token is None:
+        raise ApiTokenInvalid("token_invalid", "令牌无效，请重新获取令牌")
+    if token.revoked_at is not None:
+        raise ApiTokenInvalid("token_revoked", "令牌已作废，请重新获取令牌")
+    if token.expires_at <= now:
+        raise ApiTokenInvalid("token_expired", "令牌已过期，请重新获取令牌")
+    if not token.user.is_active:
+        raise ApiTokenInvalid("user_inactive", "该账号已停用，请联系系统管理员")
+    stale = now - dt.timedelta(seconds=API_TOKEN_TOUCH_SECONDS)
+    if token.last_used_at is None or token.last_used_at < stale:
+        ApiToken.objects.filter(pk=token.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)
+        ).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: User, now: dt.datetime | None = None) -> bool:
+    """The owner revokes one of their tokens. Returns False if it was already revoked."""
+    if token.user_id != actor.pk:
+        raise ActionForbidden("只能作废自己的令牌")
+    now = now or timezone.now()
+    return bool(
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+    )
+
+
+@transaction.atomic
+def api_tokens_revoke_all(*, user: User, now: dt.datetime | None = None) -> int:
+    """Every token of ``user`` that is not revoked yet is revoked (on a password change)."""
+    now = now or timezone.now()
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+
+
+# --- TOTP second factor (动态验证码, django-otp) ------------------------------------------------
+#
+# Supervisors and administrators may bind one authenticator app (TOTPDevice, confirmed once a
+# first code from it has been entered). A user with a confirmed device gives its current code
+# at every password sign-in: the pages' and the admin's login forms and the token endpoint.
+# Wrong codes are throttled by django-otp per device (1, 2, 4 … seconds); a code is accepted
+# once only.
+
+OTP_DEVICE_NAME = "身份验证器"
+
+
+class OtpRequired(InvalidInput):
+    code = "otp_required"
+    default_message = "该账号已启用动态验证码，请填写身份验证器上的6位验证码"
+
+
+class OtpEnrolmentRequired(OtpRequired):
+    default_message = "您的角色须先在“动态验证码”页面绑定身份验证器，才能获取令牌或进入管理后台"
+
+
+class OtpInvalid(InvalidInput):
+    code = "otp_invalid"
+    default_message = "动态验证码错误或已使用过，请输入身份验证器上当前的6位验证码"
+
+
+def otp_may_enrol(user: User) -> bool:
+    """Only supervisors and administrators have a second factor (issue #14)."""
+    return access.is_supervisor_or_admin(user)
+
+
+def otp_required_for(user: User) -> bool:
+    """Whether this user's role must have a confirmed device (TOTP_REQUIRED_FOR_ROLES)."""
+    return otp_may_enrol(user) and user.role in settings.TOTP_REQUIRED_FOR_ROLES
+
+
+def otp_enrolment_missing(user: User) -> bool:
+    """A role that must have an authenticator, without one: the admin and new API tokens are
+    refused until it is bound on the page 动态验证码 (the pages send the user there)."""
+    return otp_required_for(user) and otp_device_of(user) is None
+
+
+def otp_device_of(user: User, *, confirmed: bool = True):
+    return TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("-pk").first()
+
+
+def otp_check(*, user: User, code: str, require_enrolment: bool = False) -> None:
+    """After the password: nothing to do for a user without a confirmed device; otherwise the
+    code must be its current one. Raises OtpRequired, OtpInvalid or LoginLocked (throttled).
+
+    With ``require_enrolment`` (the token endpoint, the admin's login) a user whose role must
+    have a device (TOTP_REQUIRED_FOR_ROLES) and has none is refused too; the pages' login lets
+    them in to bind one.
+
+    Not atomic on purpose: a wrong code's throttle count is kept although the caller fails."""
+    device = otp_device_of(user)
+    if device is None:
+        if require_enrolment and otp_required_for(user):
+            raise OtpEnrolmentRequired()
+        return
+    if not code:
+        raise OtpRequired()
+    _otp_verify(device, code)
+
+
+def _otp_verify(device: TOTPDevice, code: str) -> None:
+    """The device's throttle first (django-otp doubles its wait after each wrong code), then
+    the code; a wrong code counts on the device."""
+    allowed, data = device.verify_is_allowed()
+    if not allowed:
+        until = (data or {}).get("locked_until")
+        if until is not None:
+            raise _locked_error(until, timezone.now())
+        raise LoginLocked("动态验证码错误次数过多，请稍后再试")
+    if not device.verify_token(code.strip()):
+        raise OtpInvalid()
+
+
+@transaction.atomic
+def otp_enrol_start(*, user: User):
+    """A new unconfirmed device with a fresh key (any earlier unconfirmed one is dropped)."""
+    if not otp_may_enrol(user):
+        raise ActionForbidden("只有督导人员和系统管理员可以绑定身份验证器")
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name=OTP_DEVICE_NAME, confirmed=False)
+
+
+def otp_enrol_confirm(*, user: User, code: str):
+    """The first code from the app confirms the pending device; it replaces any older one."""
+    device = otp_device_of(user, confirmed=False)
+    if device is None:
+        raise InvalidInput("请先生成二维码，再输入验证码")
+    if not code:
+        raise OtpRequired("请输入身份验证器上的6位验证码")
+    _otp_verify(device, code)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
+    device.confirmed = True
+    return device
+
+
+@transaction.atomic
+def otp_remove(*, user: User, actor: User) -> int:
+    """Unbind the user's devices: the user themself (after re-entering their password) or an
+    administrator (for a lost phone)."""
+    if actor.pk != user.pk and not access.may_manage_users(actor):
+        raise ActionForbidden("只有系统管理员可以解除他人的身份验证器")
+    deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    return deleted
+
+
+# --- Re-authentication for sensitive admin actions ---------------------------------------------
+
+REAUTH_SESSION_KEY = "_tracker_reauth_at"
+
+
+def reauth_record(*, session, now: dt.datetime) -> None:
+    """The signed-in person has just entered their password (and code) again."""
+    session[REAUTH_SESSION_KEY] = now.timestamp()
+
+
+def reauth_is_fresh(*, session, now: dt.datetime) -> bool:
+    """Entered within ADMIN_REAUTH_SECONDS? The one rule every sensitive admin view asks."""
+    at = session.get(REAUTH_SESSION_KEY)
+    if not isinstance(at, int | float):
+        return False
+    return 0 <= now.timestamp() - at <= settings.ADMIN_REAUTH_SECONDS
+
+
+def reauth_on_login(sender, request, user, **kwargs) -> None:
+    """Signing in is entering the password: it counts as a re-authentication
+    (connected to user_logged_in in tracker.apps)."""
+    if request is not None and hasattr(request, "session"):
+        reauth_record(session=request.session, now=timezone.now())

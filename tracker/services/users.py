@@ -6,6 +6,7 @@ from tracker import access
 from tracker.errors import ActionForbidden, InvalidInput
 from tracker.models import Role, Unit, User
 from tracker.services.audit import AuditAction, audit_diff, audit_record, audit_snapshot
+from tracker.services.auth import api_tokens_revoke_all
 
 SUPERVISOR_GROUP = "督导人员"
 # What supervisors may do in the admin; every queryset there is still scoped to their units.
@@ -97,4 +98,24 @@ def user_update(*, user: User, actor: User, **changes) -> User:
     if diff := audit_diff(before, audit_snapshot(user, changes)):
         action = AuditAction.USER_ROLE_CHANGE if "role" in diff else AuditAction.USER_UPDATE
         audit_record(actor=actor, action=action, target=user, changes=diff)
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, user: User, password: str | None, actor: User | None) -> User:
+    """The one place a password changes (the pages' 修改密码, the admin's password form, the
+    `changepassword` command): the new password is set (None: password sign-in disabled) and
+    every API token of the user is revoked, so scripts must sign in again.
+
+    ``actor`` is the user themself or an administrator; None is the operator at the server's
+    command line. The forms have validated the password already."""
+    if actor is not None and actor.pk != user.pk and not access.may_manage_users(actor):
+        raise ActionForbidden("只有系统管理员可以修改他人的密码")
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.save(update_fields=["password"])
+    api_tokens_revoke_all(user=user)
+    audit_record(actor=actor, action=AuditAction.PASSWORD_CHANGE, target=user)
     return user

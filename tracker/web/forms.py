@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
 from tracker.models import Inspection, Task, TaskStatus, TaskType, Unit
 from tracker.services import auth as auth_services
+from tracker.services import users as user_services
 from tracker.services.review import BULK_ACTIONS, NO_EVIDENCE_CONFIRMATION
 
 OVERDUE = "overdue"  # the status filter's extra choice: derived, never stored
@@ -32,25 +33,45 @@ class BootstrapMixin:
                 self.add_error(name, hint)
 
 
-class LockoutLoginMixin:
+class LockoutLoginMixin(forms.Form):
     """Authenticate through the lockout service, as the API's login does: repeated failures
-    lock the account at that address (and the address itself) for a while."""
+    lock the account at that address (and the address itself) for a while.
+
+    An account with a bound authenticator then gives its current code: on a second page
+    (tracker.web.security_views.login_otp) — the form leaves `otp_pending_user` set and the
+    login views send the browser there — or, for clients that know it already, in the hidden
+    `otp` field of the same POST (tracker.services.auth.otp_check)."""
+
+    otp = forms.CharField(required=False, max_length=6, widget=forms.HiddenInput)
+
+    require_otp_enrolment = False
+    otp_pending_user = None
 
     def clean(self):
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if username is not None and password:
             try:
-                self.user_cache = auth_services.login_authenticate(
+                user = auth_services.login_authenticate(
                     request=self.request, username=username, password=password,
                     address=auth_services.client_address(self.request),
                 )
+                auth_services.otp_check(user=user, code=self.cleaned_data.get("otp", ""),
+                                        require_enrolment=self.require_otp_enrolment)
             except LoginLocked as locked:
                 raise ValidationError(locked.message, code="locked") from locked
             except InvalidCredentials as invalid:
                 if invalid.message != InvalidCredentials.default_message:  # the last warning
                     raise ValidationError(invalid.message, code="invalid_login") from invalid
                 raise self.get_invalid_login_error() from invalid
+            except auth_services.OtpRequired as pending:
+                if isinstance(pending, auth_services.OtpEnrolmentRequired):
+                    raise ValidationError(pending.message, code="otp") from pending
+                self.otp_pending_user = user  # the password was right: the code comes next
+                raise ValidationError(pending.message, code="otp_pending") from pending
+            except DomainError as otp_refused:
+                raise ValidationError(otp_refused.message, code="otp") from otp_refused
+            self.user_cache = user
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
 
@@ -63,11 +84,18 @@ class LoginForm(BootstrapMixin, LockoutLoginMixin, AuthenticationForm):
 
 
 class AdminLoginForm(LockoutLoginMixin, AdminAuthenticationForm):
-    """The admin's login, under the same lockout."""
+    """The admin's login, under the same lockout; a role that must have an authenticator
+    (TOTP_REQUIRED_FOR_ROLES) binds it on the pages first."""
+
+    require_otp_enrolment = True
 
 
 class PasswordForm(BootstrapMixin, PasswordChangeForm):
-    pass
+    def save(self, commit=True):
+        # The one place a password changes: it also revokes the user's API tokens.
+        return user_services.user_set_password(
+            user=self.user, password=self.cleaned_data["new_password1"], actor=self.user
+        )
 
 
 class VersionedForm(BootstrapMixin, forms.Form):

@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from tracker.web import ledger_views, preferences_views, views
+from tracker.web import ledger_views, preferences_views, security_views, views
 
 app_name = "web"
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/otp/", security_views.login_otp, name="login_otp"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", views.PasswordChangeDoneView.as_view(),
@@ -52,4 +53,9 @@ urlpatterns = [
     path("inbox/read-all/", views.inbox_mark_all_read, name="inbox_mark_all_read"),
     path("settings/notifications/", preferences_views.notification_preferences,
          name="notification_preferences"),
+    path("settings/api-tokens/", security_views.api_tokens, name="api_tokens"),
+    path("settings/api-tokens/<int:pk>/revoke/", security_views.api_token_revoke,
+         name="api_token_revoke"),
+    path("settings/otp/", security_views.otp_setup, name="otp_setup"),
+    path("settings/reauth/", security_views.reauth, name="reauth"),
 ]

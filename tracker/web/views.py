@@ -29,6 +29,7 @@ from tracker.selectors import (
     unit_for_filter,
     unit_list_to_manage,
 )
+from tracker.services import auth as auth_services
 from tracker.services import evidence as evidence_services
 from tracker.services import extensions as extension_services
 from tracker.services import review as review_services
@@ -52,6 +53,7 @@ from tracker.web.forms import (
     TaskEditForm,
     TaskFilterForm,
 )
+from tracker.web.security_views import otp_step_redirect
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -66,6 +68,20 @@ class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        # Right password, authenticator bound: the code is asked for on the next page.
+        if form.otp_pending_user is not None:
+            return otp_step_redirect(self.request, form.otp_pending_user,
+                                     next_url=self.get_redirect_url())
+        return super().form_invalid(form)
+
+    def get_success_url(self):
+        # A role that must have an authenticator (TOTP_REQUIRED_FOR_ROLES) binds one first.
+        if auth_services.otp_enrolment_missing(self.request.user):
+            messages.warning(self.request, "您的角色须绑定身份验证器，请先完成绑定")
+            return reverse("web:otp_setup")
+        return super().get_success_url()
 
 
 class LogoutView(auth_views.LogoutView):

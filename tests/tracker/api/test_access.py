@@ -28,6 +28,7 @@ ALLOW_LIST = {
     "/admin/login/",
     "/admin/logout/",  # logging out nobody reveals nothing
     "/login/",  # the pages' login (same lockout as the API's)
+    "/login/otp/",  # its second step (动态验证码), only after the right password
     "/logout/",
 }
 LOGIN_PAGES = ("/login/", "/admin/login/")

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 
 from reports.models import ExtractedFigure, ExtractedItem, SourceReport
 from tests.reports.factories import (
@@ -33,6 +32,7 @@ from tests.tracker.factories import (
     TaskFactory,
 )
 from tracker.models import (
+    ApiToken,
     DeadlineExtension,
     Evidence,
     Inspection,
@@ -192,7 +192,7 @@ CASES = [
 ]
 
 MODELS = [Unit, User, Inspection, Problem, Task, Task.supporting_units.through, TaskEvent,
-          ProgressReport, Evidence, DeadlineExtension, Token, SourceReport, ExtractedFigure,
+          ProgressReport, Evidence, DeadlineExtension, ApiToken, SourceReport, ExtractedFigure,
           ExtractedItem]
 
 

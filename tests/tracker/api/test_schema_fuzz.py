@@ -16,7 +16,6 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -37,6 +36,7 @@ from tests.tracker.factories import (
     TaskFactory,
 )
 from tracker.models import TaskStatus
+from tracker.services.auth import api_token_issue
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "3"))
 
@@ -85,7 +85,7 @@ def role_headers(request, db, city, bureau, county, town, alice, bob, sam, root_
     user = users[request.param]
     if user is None:
         return {}
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+    return {"Authorization": f"Token {api_token_issue(user=user)[1]}"}
 
 
 @pytest.mark.parametrize("role_headers", ROLES, indirect=True)
