@@ -48,7 +48,8 @@ CLIENT_ADDRESS = "127.0.0.5"
 LOCKOUT_FAILURES = 3
 PASSWORD = "proxy-test-pass-8391"
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The servers' tests commit rows gunicorn must see; the rule's own tests need no database.
+live_db = pytest.mark.django_db(transaction=True)
 
 
 def _free_port() -> int:
@@ -244,6 +245,7 @@ def officer(db):
     return user
 
 
+@live_db
 def test_https_health_and_pages_answer_without_a_redirect_loop_and_send_hsts(proxied_site):
     client = Client(proxied_site)
     for path in ("/health/live/", "/login/"):
@@ -257,6 +259,7 @@ def test_https_health_and_pages_answer_without_a_redirect_loop_and_send_hsts(pro
     assert static.text == "static from nginx"
 
 
+@live_db
 def test_plain_http_is_redirected_to_https_once_even_if_the_client_claims_https(proxied_site):
     client = Client(proxied_site)
     for headers in ({}, {"X-Forwarded-Proto": "https"}):
@@ -268,6 +271,7 @@ def test_plain_http_is_redirected_to_https_once_even_if_the_client_claims_https(
     assert followed.status == 200
 
 
+@live_db
 def test_a_health_probe_straight_to_gunicorn_gets_an_answer_not_a_redirect(proxied_site):
     connection = http.client.HTTPConnection("127.0.0.1", proxied_site["app"], timeout=10)
     connection.request("GET", "/health/live/", headers={"Host": HOST})
@@ -282,6 +286,7 @@ def test_a_health_probe_straight_to_gunicorn_gets_an_answer_not_a_redirect(proxi
     connection.close()
 
 
+@live_db
 def test_forged_x_forwarded_for_does_not_change_the_counted_address(proxied_site, officer):
     client = Client(proxied_site)
     for attempt in range(LOCKOUT_FAILURES):
@@ -300,6 +305,7 @@ def test_forged_x_forwarded_for_does_not_change_the_counted_address(proxied_site
     assert not any(header.startswith("sessionid=") for header in locked.set_cookies)
 
 
+@live_db
 def test_login_over_the_proxy_sets_secure_cookies(proxied_site, officer):
     client = Client(proxied_site)
     response = client.login(officer.username, PASSWORD)
@@ -356,3 +362,53 @@ def test_api_throttles_count_the_same_address_as_the_login_waits(settings, rf):
     request = rf.get("/", REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR="6.6.6.6")
     assert AnonThrottle().get_ident(request) == client_address(request) == "192.0.2.10"
     assert UserThrottle().get_ident(request) == "192.0.2.10"
+
+
+# --- waitress (`make run`) behind a proxy ----------------------------------------------------
+
+
+def _through_waitress(options: dict, environ: dict) -> dict:
+    """What the application sees after waitress's own proxy-header handling, configured with
+    the options run_tracker passes to waitress.serve."""
+    from waitress.proxy_headers import proxy_headers_middleware
+
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        return []
+
+    wrapped = proxy_headers_middleware(
+        app, trusted_proxy=options.get("trusted_proxy"),
+        trusted_proxy_count=options.get("trusted_proxy_count", 1),
+        trusted_proxy_headers=options.get("trusted_proxy_headers"),
+        clear_untrusted=options.get("clear_untrusted_proxy_headers", True),
+    )
+    wrapped({"wsgi.url_scheme": "http", **environ}, lambda *args: None)
+    return seen
+
+
+@pytest.mark.parametrize("num_proxies", [None, 1])
+def test_waitress_behind_a_trusted_proxy_passes_https_and_the_client_address(settings, rf,
+                                                                            num_proxies):
+    from tracker.management.commands.run_tracker import waitress_options
+    from tracker.services.auth import client_address
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
+    forwarded = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https",
+                 "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.7"}
+    # Alone (no TRUSTED_PROXY): the forwarded headers are dropped, as waitress does by default.
+    alone = _through_waitress(waitress_options(trusted_proxy=None), forwarded)
+    assert "HTTP_X_FORWARDED_PROTO" not in alone
+    assert "HTTP_X_FORWARDED_FOR" not in alone
+    # Behind nginx on 127.0.0.1: https reaches Django, and the client is nginx's last hop.
+    seen = _through_waitress(waitress_options(trusted_proxy="127.0.0.1"), forwarded)
+    assert seen["HTTP_X_FORWARDED_PROTO"] == "https"
+    request = rf.get("/", **{key: value for key, value in seen.items()
+                             if key.startswith(("HTTP_", "REMOTE_"))})
+    assert request.META["REMOTE_ADDR"] == "203.0.113.7"
+    assert client_address(request) == "203.0.113.7"
+    # A proxy at another address is not trusted.
+    stranger = _through_waitress(waitress_options(trusted_proxy="127.0.0.1"),
+                                 {**forwarded, "REMOTE_ADDR": "10.1.1.1"})
+    assert "HTTP_X_FORWARDED_PROTO" not in stranger
