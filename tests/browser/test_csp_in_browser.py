@@ -50,3 +50,26 @@ def test_the_policy_violation_check_sees_a_blocked_inline_script(open_as, live_s
     assert page.evaluate("() => window.__ran === undefined")
     assert any("script-src" in line for line in visits.csp_violations)
     visits.csp_violations.clear()  # seen; the fixture's own check is for unexpected ones
+    # The dashboard's 打印 button, an onclick= handler before the policy, still prints.
+    page.goto(f"{live_server.url}/dashboard/")
+    page.evaluate("() => { window.print = () => { window.__printed = true; }; }")
+    page.click("button[data-print]")
+    assert page.evaluate("() => window.__printed === true")
+
+
+def test_the_periodic_task_form_explains_the_crontab_from_its_static_script(
+        open_as, live_server, transactional_db, chromium):
+    """django-celery-beat's form script, moved to a static file for the policy, still shows
+    the chosen crontab in words."""
+    from django_celery_beat.models import CrontabSchedule
+
+    from tests.tracker.factories import UserFactory
+
+    UserFactory(username="root", admin=True)
+    crontab = CrontabSchedule.objects.create(minute="15", hour="3")
+    page = open_as("root")
+    page.goto(f"{live_server.url}/admin/django_celery_beat/periodictask/add/")
+    page.select_option("#id_crontab", str(crontab.pk))
+    help_text = page.inner_text(".field-crontab .help")
+    assert "Translation:" in help_text
+    assert "3" in help_text.split("Translation:")[1]
