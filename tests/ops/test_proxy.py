@@ -8,7 +8,8 @@ the proxy:
 
 - https GET /health/live/ and the login page answer 200 (no redirect loop), with HSTS;
 - plain http is redirected to https exactly once, even when the client claims https itself;
-- a health probe straight to gunicorn over plain http gets 200, not a redirect;
+- a health probe straight to gunicorn over plain http gets 200, not a redirect (compose's
+  healthcheck, run as shipped);
 - wrong passwords are counted against the client's real address, whatever X-Forwarded-For the
   client forges, so after LOGIN_LOCKOUT_FAILURES of them the next try waits;
 - the session, CSRF and device cookies are Secure, and HttpOnly where a script need not read
@@ -28,14 +29,16 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from tests.databases import database_url_of_test_db
-from tests.ops.test_deploy_files import _env_example, _tool
+from tests.ops.test_deploy_files import _compose, _env_example, _tool
 from tests.tracker.factories import UserFactory
 from tracker.models import LoginFailure
 
@@ -169,7 +172,7 @@ def proxied_site(tmp_path_factory, django_db_setup):
         _wait_until_listening(https_port, proxy, nginx_log)
         _wait_until_listening(app_port, app, app_log)
         yield {"http": http_port, "https": https_port, "app": app_port, "cert": tls / "tracker.crt",
-               "logs": (app_log, nginx_log)}
+               "env": env}
     finally:
         _stop(proxy)
         _stop(app)
@@ -273,9 +276,22 @@ def test_plain_http_is_redirected_to_https_once_even_if_the_client_claims_https(
 
 @live_db
 def test_a_health_probe_straight_to_gunicorn_gets_an_answer_not_a_redirect(proxied_site):
+    # deploy/compose.yaml's healthcheck, run as shipped (only the port is the test's).
+    check = _compose()["services"]["web"]["healthcheck"]["test"]
+    assert check[:3] == ["CMD", "python", "-c"]
+    code = check[3].replace("127.0.0.1:8000", f"127.0.0.1:{proxied_site['app']}")
+    result = subprocess.run([sys.executable, "-c", code], env=proxied_site["env"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    # Without the site's name as Host, Django refuses the request: the check must send it.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://127.0.0.1:{proxied_site['app']}/health/live/",
+                               timeout=10)
+    assert refused.value.code == 400
     connection = http.client.HTTPConnection("127.0.0.1", proxied_site["app"], timeout=10)
     connection.request("GET", "/health/live/", headers={"Host": HOST})
     response = connection.getresponse()
+    response.read()
     assert response.status == 200
     # Any other page, asked for over plain http without the proxy, is sent to https.
     connection.request("GET", "/login/", headers={"Host": HOST})
