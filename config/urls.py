@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
-    SpectacularSwaggerView,
+    SpectacularSwaggerSplitView,
 )
 
 from config import health, metrics, views
@@ -20,7 +20,8 @@ urlpatterns = [
     path("api/v1/notifications/", include("tracker.api.notifications")),
     # OpenAPI 3 schema and its docs, served from our own static files (sidecar, no CDN).
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves Swagger UI's start-up script as its own response, not inline (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", LocalRedocView.as_view(url_name="schema"), name="redoc"),
     # Pages for people.
     path("", include("tracker.web.urls")),

@@ -27,9 +27,16 @@ CACHES = {
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
-# HTTPS is terminated by the intranet's reverse proxy in front of the app.
+# HTTPS is terminated by the reverse proxy in front of the app (deploy/nginx/tracker.conf, or
+# the intranet's own proxy): it sets X-Forwarded-Proto, which Django trusts here. The app server
+# must be reachable only through that proxy (gunicorn on loopback, docs/ops-proxy.md), or a
+# client could send the header itself.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Health probes talk to the app server directly over plain HTTP (compose's healthcheck,
+# systemd, a load balancer's check): they get an answer, not a redirect to an address that
+# has no TLS.
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

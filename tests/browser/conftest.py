@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 PASSWORD = "demo-pass-123"
+CSP_VIOLATION = "Content-Security-Policy violation:"
 
 
 def pytest_runtest_setup(item):
@@ -62,10 +63,27 @@ def artifacts() -> Path:
 
 
 class Visits:
-    """Every request the pages made, by every browser context of the test."""
+    """Every request the pages made, by every browser context of the test, and every
+    Content-Security-Policy violation chromium reported on their consoles."""
 
     def __init__(self):
         self.urls: list[str] = []
+        self.csp_violations: list[str] = []
+
+    def watch(self, page) -> None:
+        page.on("request", lambda request: self.urls.append(request.url))
+        # Every page reports the browser's own violation events on its console, whatever
+        # wording chromium's console messages use ("Refused to execute inline script…",
+        # "Loading the image '…' violates the following Content Security Policy directive…").
+        page.add_init_script(
+            "document.addEventListener('securitypolicyviolation', e => console.error("
+            "'" + CSP_VIOLATION + " ' + e.violatedDirective + ' ' + e.blockedURI));"
+        )
+        page.on("console", lambda message: self._console(page, message))
+
+    def _console(self, page, message) -> None:
+        if message.type == "error" and message.text.startswith(CSP_VIOLATION):
+            self.csp_violations.append(f"{page.url}: {message.text}")
 
     def hosts(self) -> set[str]:
         return {urlsplit(url).netloc for url in self.urls if urlsplit(url).scheme in
@@ -79,6 +97,8 @@ def visits(live_server):
     # Acceptance point 2: nothing any page asked for went anywhere but the project itself.
     assert recorded.urls, "the test made no request"
     assert recorded.hosts() == {urlsplit(live_server.url).netloc}, recorded.hosts()
+    # Issue 14: the pages run under the Content-Security-Policy (config/csp.py) unharmed.
+    assert not recorded.csp_violations, "\n".join(recorded.csp_violations)
 
 
 @pytest.fixture
@@ -90,7 +110,7 @@ def open_as(chromium, live_server, visits):
         context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
         contexts.append(context)
         page = context.new_page()
-        page.on("request", lambda request: visits.urls.append(request.url))
+        visits.watch(page)
         page.goto(f"{live_server.url}/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", PASSWORD)

@@ -31,7 +31,6 @@ from django.db.models import Case, F, Q, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.throttling import AnonRateThrottle
 
 from tracker import access
 from tracker.errors import ActionForbidden, InvalidCredentials, InvalidInput, LoginLocked
@@ -155,9 +154,25 @@ def _invalid_error(account_failures: int | None) -> InvalidCredentials:
 
 
 def client_address(request) -> str:
-    """The client's address as the API's throttles see it (honours NUM_PROXIES), for the
-    lockout of both the API login and the pages' login."""
-    return AnonRateThrottle().get_ident(request) or "unknown"
+    """The client's address: the one rule for the login waits (pages, admin, API), the API's
+    throttles (config.api.throttling) and /metrics/.
+
+    ``NUM_PROXIES`` (REST_FRAMEWORK) is the number of reverse proxies in front of the app, each
+    appending the address it received the request from to X-Forwarded-For. The client is then
+    the N-th entry from the right: everything left of it was sent by the client and may be
+    forged. Unset or 0, X-Forwarded-For is ignored and the peer address (REMOTE_ADDR) is the
+    client. A header with fewer entries than proxies did not come through all of them, so the
+    peer address is used rather than anything the client wrote. (DRF's own rule trusts the
+    whole header when NUM_PROXIES is unset and its leftmost entry when it is short.)"""
+    remote = (request.META.get("REMOTE_ADDR") or "").strip() or "unknown"
+    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if proxies <= 0 or not forwarded:
+        return remote
+    hops = [hop.strip() for hop in forwarded.split(",")]
+    if len(hops) < proxies:
+        return remote
+    return hops[-proxies] or remote
 
 
 def login_authenticate(

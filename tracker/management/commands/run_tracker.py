@@ -30,6 +30,25 @@ def sweep_on_start(stdout) -> None:
     )
 
 
+def waitress_options(*, trusted_proxy: str | None) -> dict:
+    """waitress's settings. Alone on a laptop it trusts no forwarded header (and, by default,
+    drops them). Behind a reverse proxy (TRUSTED_PROXY=its address) it takes the client's
+    address and scheme from that proxy's X-Forwarded-For and X-Forwarded-Proto, trusting as
+    many hops as NUM_PROXIES says, the rule of tracker.services.auth.client_address; otherwise
+    the production settings' HTTPS detection would never see https and redirect forever.
+    Production runs gunicorn behind nginx (deploy/); this is for a pilot that runs `make run`
+    behind a proxy."""
+    options = {"threads": 8, "_quiet": True}
+    if trusted_proxy:
+        options.update(
+            trusted_proxy=trusted_proxy,
+            trusted_proxy_count=max(settings.REST_FRAMEWORK.get("NUM_PROXIES") or 1, 1),
+            trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
+            clear_untrusted_proxy_headers=True,
+        )
+    return options
+
+
 class Command(BaseCommand):
     help = "启动整改跟踪系统：网站、接口、后台任务进程与定时调度（嵌入式默认配置，含演示数据）。"
 
@@ -37,8 +56,12 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--no-worker", action="store_true", help="不启动后台任务进程")
+        parser.add_argument(
+            "--trusted-proxy", default=os.environ.get("TRUSTED_PROXY") or None,
+            help="前置反向代理的地址：信任其 X-Forwarded-For / X-Forwarded-Proto（默认不信任）",
+        )
 
-    def handle(self, *args, host, port, no_worker, **options):
+    def handle(self, *args, host, port, no_worker, trusted_proxy, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         from config.celery_app import ensure_broker_folders
 
@@ -63,7 +86,8 @@ class Command(BaseCommand):
 
             from config.wsgi import application
 
-            serve(application, host=host, port=port, threads=8, _quiet=True)
+            options = waitress_options(trusted_proxy=trusted_proxy)
+            serve(application, host=host, port=port, **options)
         finally:
             if worker is not None:
                 worker.terminate()
