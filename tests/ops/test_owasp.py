@@ -35,9 +35,11 @@ from config.csp import HEADER as CSP_HEADER
 from tests.reports.factories import (
     ExtractedFigureFactory,
     ExtractedItemFactory,
+    ReportImportFactory,
     SourceReportFactory,
 )
 from tests.tracker.factories import (
+    ApiTokenFactory,
     DeadlineExtensionFactory,
     EvidenceFactory,
     LedgerJobFactory,
@@ -46,6 +48,7 @@ from tests.tracker.factories import (
     TaskFactory,
 )
 from tracker.models import TaskStatus
+from tracker.services.auth import api_token_issue
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
@@ -171,6 +174,8 @@ def world(alice, chief, root_admin, bureau):
         "reports/documents/<int:pk>/": report,
         "reports/figures/<int:pk>/": ExtractedFigureFactory(report=report),
         "reports/items/<int:pk>/": ExtractedItemFactory(report=report),
+        "reports/documents/imports/<int:pk>/": ReportImportFactory(user=chief),
+        "settings/api-tokens/<int:pk>/": ApiTokenFactory(user=alice),
         "users": {"officer": alice, "supervisor": chief, "admin": root_admin},
     }
 
@@ -293,12 +298,10 @@ def test_a_post_without_the_csrf_token_is_refused_everywhere(world):
 def test_api_requests_without_a_session_are_not_csrf_checked_but_need_a_token(world):
     """The other side of the rule: API clients with a token (no cookie) are not browsers, so
     nothing to forge; without any credentials the answer is 401, not a CSRF 403."""
-    from rest_framework.authtoken.models import Token
-
     anonymous = Client(enforce_csrf_checks=True)
     assert anonymous.post("/api/v1/tasks/", {}).status_code == 401
-    token = Token.objects.create(user=world["users"]["admin"])
-    with_token = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, key = api_token_issue(user=world["users"]["admin"])
+    with_token = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {key}")
     assert with_token.post("/api/v1/tasks/", {}).status_code == 400  # validated, not refused
 
 
