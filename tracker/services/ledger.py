@@ -36,8 +36,10 @@ from tracker.ledger_excel.reading import (
     LedgerProblem,
     LedgerRow,
     ParsedLedger,
+    UploadShape,
     read_ledger,
 )
+from tracker.ledger_excel.reading import check_upload as check_upload_bounds
 from tracker.ledger_excel.values import (
     STATUS_CHOICES_HINT,
     CellError,
@@ -340,6 +342,25 @@ def check_size(data: bytes) -> None:
         raise ImportRejected([f"文件超过{max_bytes // (1024 * 1024)}MB，请分批导入"])
 
 
+def _bounds() -> dict:
+    return {
+        "max_rows": settings.TRACKER_LEDGER_MAX_ROWS,
+        "max_columns": settings.TRACKER_LEDGER_MAX_COLUMNS,
+        "max_unzipped": settings.TRACKER_LEDGER_MAX_UNZIPPED_BYTES,
+    }
+
+
+def check_upload(data: bytes, *, filename: str = "") -> UploadShape:
+    """What an upload must meet before anything is parsed (size, the zip's declared
+    uncompressed sizes, each sheet's declared dimension), checked in the web process; returns
+    the first sheet's declared rows and XML size. Raises ImportRejected with the reason."""
+    check_size(data)
+    try:
+        return check_upload_bounds(data, filename=filename, **_bounds())
+    except LedgerFileError as exc:
+        raise ImportRejected([exc.reason]) from None
+
+
 def _read(
     data: bytes, *, inspection: Inspection, filename: str, progress: Progress | None
 ) -> ParsedLedger:
@@ -350,8 +371,8 @@ def _read(
     )
     try:
         return read_ledger(
-            data, filename=filename, first_number=(highest or 0) + 1,
-            max_rows=settings.TRACKER_LEDGER_MAX_ROWS, progress=progress,
+            data, filename=filename, first_number=(highest or 0) + 1, progress=progress,
+            **_bounds(),
         )
     except LedgerFileError as exc:
         raise ImportRejected([exc.reason]) from None
