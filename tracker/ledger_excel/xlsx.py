@@ -49,7 +49,7 @@ _C, _ROW, _V, _IS, _T, _R, _RPH, _SI = (
     MAIN + "c", MAIN + "row", MAIN + "v", MAIN + "is", MAIN + "t", MAIN + "r", MAIN + "rPh",
     MAIN + "si",
 )
-_DIMENSION, _SHEET_DATA, _MERGE_CELL = MAIN + "dimension", MAIN + "sheetData", MAIN + "mergeCell"
+_DIMENSION, _MERGE_CELL = MAIN + "dimension", MAIN + "mergeCell"
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 
 
@@ -269,16 +269,10 @@ class Workbook:
         dates, durations, epoch = self.date_styles, self.timedelta_styles, self.epoch
         max_cols, max_row = limits.max_columns, limits.max_row
         rows = out.rows
-        data_parent = None
         next_row = 1
         with self.zip.open(sheet.path) as f:
-            parser = ET.iterparse(f, events=("start", "end"))
-            for event, el in parser:
+            for _, el in ET.iterparse(f):
                 tag = el.tag
-                if event == "start":
-                    if tag == _SHEET_DATA:
-                        data_parent = el
-                    continue
                 if tag == _ROW:
                     r_attr = el.get("r")
                     r = int(r_attr) if r_attr else next_row
@@ -332,8 +326,7 @@ class Workbook:
                         if col > len(values):
                             values.extend([None] * (col - len(values)))
                         values[col - 1] = value
-                    if data_parent is not None:
-                        data_parent.clear()  # rows read are dropped: memory stays flat
+                    el.clear()  # a row read is dropped (an empty element stays): memory flat
                     if r > max_row:
                         if any(v is not None and v != "" for v in values):
                             out.beyond_limit = True
