@@ -316,3 +316,40 @@ def inspection_with_chief(bureau, county, chief):
 
 
 pytestmark = pytest.mark.django_db
+
+
+# --- Where an upload is parsed -------------------------------------------------------------
+
+
+def test_a_small_declared_sheet_is_parsed_in_the_request_and_an_undeclared_one_by_the_worker(
+    inspection_with_chief, settings, django_capture_on_commit_callbacks
+):
+    inspection, chief = inspection_with_chief
+    declared = xlsx(sheet_xml(good_rows(), dimension="A1:D2"))
+    undeclared = xlsx(sheet_xml(good_rows()))
+
+    small = ledger_jobs.ledger_job_import_create(actor=chief, inspection=inspection,
+                                                 filename="台账.xlsx", data=declared)
+    large = ledger_jobs.ledger_job_import_create(actor=chief, inspection=inspection,
+                                                 filename="台账.xlsx", data=undeclared)
+
+    assert not ledger_jobs.ledger_job_is_large(small)
+    # No <dimension>: its size is unknown until parsed, so the worker parses it.
+    assert ledger_jobs.ledger_job_is_large(large)
+    with django_capture_on_commit_callbacks() as callbacks:
+        ledger_jobs.ledger_job_dispatch(large)
+    assert len(callbacks) == 1  # queued for the worker after the commit
+    assert LedgerJob.objects.get(pk=large.pk).state == LedgerJobState.QUEUED
+
+
+def test_a_sheet_with_large_xml_goes_to_the_worker_whatever_it_declares(
+    inspection_with_chief, monkeypatch
+):
+    inspection, chief = inspection_with_chief
+    monkeypatch.setattr(ledger_jobs, "SYNC_MAX_SHEET_BYTES", 200)
+    data = xlsx(sheet_xml(good_rows(), dimension="A1:D2"))
+
+    job = ledger_jobs.ledger_job_import_create(actor=chief, inspection=inspection,
+                                               filename="台账.xlsx", data=data)
+
+    assert ledger_jobs.ledger_job_is_large(job)
