@@ -174,8 +174,26 @@ class _Grid:
         cells = self.values[row - 1]
         return cells[col - 1] if col <= len(cells) else None
 
-    def row_texts(self, row: int) -> list[str]:
-        return [t for t in (one_line(v) for v in self.values[row - 1]) if t]
+    def single_text(self, row: int) -> str | None:
+        """The row's text when all its filled cells say the same, else None: stops at the
+        second different text (a data row's first two cells, usually)."""
+        found = None
+        for value in self.values[row - 1]:
+            if not _filled(value):
+                continue
+            text = one_line(value)
+            if found is None:
+                found = text
+            elif text != found:
+                return None
+        return found
+
+
+def _filled(value: object) -> bool:
+    """one_line(value) is not empty, without building it."""
+    if value is None:
+        return False
+    return bool(value.strip()) if isinstance(value, str) else True
 
 
 def _header_keys(grid: _Grid, row: int) -> dict[int, str]:
@@ -220,10 +238,9 @@ def _section_heading(grid: _Grid, row: int, columns: dict[str, int]) -> str | No
     """A row such as "一、落实全面从严治党主体责任方面" that names the aspect of the problems
     below it, or None: one text in the row, either merged across columns or alone with no
     measure, unit or deadline and reading like a heading (an enumerator, or ending in 方面)."""
-    texts = set(grid.row_texts(row))
-    if len(texts) != 1:
+    text = grid.single_text(row)
+    if text is None:
         return None
-    text = texts.pop()
     problem_col = columns.get("problem")
     merged = grid.merge(row, problem_col)
     if merged and merged[1] < row and not merged[2]:
@@ -288,8 +305,9 @@ def _read_meta(workbook: XlsxWorkbook) -> LedgerMeta | None:
 
 @dataclass(frozen=True)
 class UploadShape:
-    """What the web process learns of an upload before deciding where to parse it: the first
-    ledger sheet's declared rows (None: not declared) and its XML size (declared by the zip)."""
+    """What the web process learns of an upload before deciding where to parse it: the most
+    rows a sheet declares (None: a sheet does not declare its size) and the sheets' XML size
+    (declared by the zip)."""
 
     rows: int | None
     sheet_bytes: int
@@ -304,10 +322,11 @@ def check_upload(
     Raises LedgerFileError with the reason."""
     limits = _limits(max_rows, max_columns, max_unzipped)
     workbook = open_workbook(data, filename, limits=limits)
-    first: UploadShape | None = None
-    for sheet in workbook.sheets:
-        if sheet.name == META_SHEET:
-            continue
+    sheets = [s for s in workbook.sheets if s.name != META_SHEET]
+    if not sheets:
+        raise LedgerFileError(NO_HEADER)
+    rows: list[int | None] = []
+    for sheet in sheets:
         try:
             dim = workbook.dimension(sheet)
             workbook.check_dimension(sheet, dim)
@@ -315,16 +334,15 @@ def check_upload(
             raise LedgerFileError(exc.reason) from None
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
             raise LedgerFileError(NOT_XLSX) from None
-        if first is None:
-            if dim is not None and dim[2] > limits.max_row:
-                raise LedgerFileError(_too_many(max_rows))
-            first = UploadShape(
-                rows=dim[2] if dim else None,
-                sheet_bytes=workbook.members[sheet.path].file_size,
-            )
-    if first is None:
-        raise LedgerFileError(NO_HEADER)
-    return first
+        if dim is not None and dim[2] > limits.max_row and not rows:
+            # The first sheet is the ledger in all but odd files; a later sheet is read only
+            # when no earlier one has a header, and then only up to the limit.
+            raise LedgerFileError(_too_many(max_rows))
+        rows.append(dim[2] if dim else None)
+    return UploadShape(
+        rows=None if None in rows else max(rows),
+        sheet_bytes=sum(workbook.members[s.path].file_size for s in sheets),
+    )
 
 
 def _too_many(max_rows: int) -> str:
@@ -401,7 +419,7 @@ def _read_rows(
     for r in range(data_row, grid.height + 1):
         if progress is not None and (r - data_row) % PROGRESS_EVERY == 0:
             progress(r - data_row, grid.height - data_row + 1)
-        if not any(one_line(cell(r, c.key)) for c in COLUMNS):
+        if not any(_filled(cell(r, c.key)) for c in COLUMNS):
             continue  # blank row
         heading = _section_heading(grid, r, columns)
         if heading is not None:
