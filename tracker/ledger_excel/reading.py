@@ -306,8 +306,8 @@ def _read_meta(workbook: XlsxWorkbook) -> LedgerMeta | None:
 @dataclass(frozen=True)
 class UploadShape:
     """What the web process learns of an upload before deciding where to parse it: the most
-    rows a sheet declares (None: a sheet does not declare its size) and the sheets' XML size
-    (declared by the zip)."""
+    rows a sheet declares (None: a sheet does not declare its size) and the XML a parse would
+    stream, sheets and shared strings (as the zip declares it)."""
 
     rows: int | None
     sheet_bytes: int
@@ -341,7 +341,7 @@ def check_upload(
         rows.append(dim[2] if dim else None)
     return UploadShape(
         rows=None if None in rows else max(rows),
-        sheet_bytes=sum(workbook.members[s.path].file_size for s in sheets),
+        sheet_bytes=workbook.streamed_bytes,
     )
 
 

@@ -218,6 +218,15 @@ class Workbook:
                     durations.add(i)
         return dates, durations
 
+    @property
+    def streamed_bytes(self) -> int:
+        """The declared size of the XML a full read streams: every sheet and the shared
+        strings."""
+        paths = [s.path for s in self.sheets]
+        if self._strings_path is not None:
+            paths.append(self._strings_path)
+        return sum(self.members[p].file_size for p in set(paths))
+
     def shared_strings(self) -> list[str]:
         if self._strings is None:
             self._strings = []

@@ -28,8 +28,8 @@ from tracker.services import ledger as ledger_services
 
 J = LedgerJobState
 LEDGER_JOB_TASK = "tracker.tasks.ledger_job_run"
-# A sheet whose XML is larger than this is parsed by the worker whatever rows it declares
-# (about 3,000 rows as the export writes them).
+# A workbook whose sheets and shared strings are larger than this (as XML) is parsed by the
+# worker whatever rows it declares (about 3,000 rows as the export writes them).
 SYNC_MAX_SHEET_BYTES = 4 * 1024 * 1024
 
 
@@ -94,8 +94,9 @@ def ledger_job_import_create(
     shape = ledger_services.check_upload(data, filename=filename)
     rows = max((shape.rows or 0) - 2, 0)
     if shape.rows is None or shape.sheet_bytes > SYNC_MAX_SHEET_BYTES:
-        # A sheet that does not declare its size, or whose XML is large whatever it declares,
-        # is parsed by the worker (the estimate is replaced by the real count as it reads).
+        # A sheet that does not declare its size, or XML that is large whatever the sheets
+        # declare, is parsed by the worker (the estimate is replaced by the real count as it
+        # reads).
         rows = max(rows, settings.TRACKER_LEDGER_SYNC_MAX_ROWS + 1)
     job = LedgerJob(
         kind=LedgerJobKind.IMPORT, user=actor, inspection=inspection, state=J.QUEUED,

@@ -342,12 +342,29 @@ def test_a_small_declared_sheet_is_parsed_in_the_request_and_an_undeclared_one_b
     assert LedgerJob.objects.get(pk=large.pk).state == LedgerJobState.QUEUED
 
 
-def test_a_sheet_with_large_xml_goes_to_the_worker_whatever_it_declares(
+def test_large_xml_goes_to_the_worker_whatever_the_sheet_declares(
     inspection_with_chief, monkeypatch
 ):
     inspection, chief = inspection_with_chief
     monkeypatch.setattr(ledger_jobs, "SYNC_MAX_SHEET_BYTES", 200)
     data = xlsx(sheet_xml(good_rows(), dimension="A1:D2"))
+
+    job = ledger_jobs.ledger_job_import_create(actor=chief, inspection=inspection,
+                                               filename="台账.xlsx", data=data)
+
+    assert ledger_jobs.ledger_job_is_large(job)
+
+
+def test_large_shared_strings_count_towards_the_xml_a_request_would_parse(
+    inspection_with_chief, monkeypatch
+):
+    # A small sheet pointing into a large shared-strings part would be parsed in full.
+    inspection, chief = inspection_with_chief
+    padding = "".join(f"<si><t>填充{i}</t></si>" for i in range(200))
+    strings = SHARED.replace("</sst>", padding + "</sst>")
+    data = xlsx(sheet_xml(good_rows(), dimension="A1:D2"), shared_strings=strings)
+    sheet_size = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml").file_size
+    monkeypatch.setattr(ledger_jobs, "SYNC_MAX_SHEET_BYTES", sheet_size + 100)
 
     job = ledger_jobs.ledger_job_import_create(actor=chief, inspection=inspection,
                                                filename="台账.xlsx", data=data)
