@@ -29,7 +29,7 @@ from tracker.services import ledger as ledger_services
 J = LedgerJobState
 LEDGER_JOB_TASK = "tracker.tasks.ledger_job_run"
 # A workbook whose sheets and shared strings are larger than this (as XML) is parsed by the
-# worker whatever rows it declares (about 3,000 rows as the export writes them).
+# worker whatever rows it declares (about 4,500 rows as the export writes them).
 SYNC_MAX_SHEET_BYTES = 4 * 1024 * 1024
 
 
