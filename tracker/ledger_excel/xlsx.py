@@ -152,7 +152,15 @@ class Workbook:
                 f"文件中的部件“{path}”解压后有{_mib(info.file_size)}，超过{_mib(PART_MAX_BYTES)}的上限，"
                 "请在Excel或WPS中另存后重新导入"
             )
-        return self.zip.read(info)
+        data = self.zip.read(info)
+        _refuse_dtd(path, data[:PROLOG_BYTES])
+        return data
+
+    def _stream(self, path: str):
+        """A streamed part, opened after its prolog is checked (no DTD)."""
+        with self.zip.open(path) as f:
+            _refuse_dtd(path, f.read(PROLOG_BYTES))
+        return self.zip.open(path)
 
     def _rels(self, part: str) -> dict[str, tuple[str, str]]:
         """Relationship id → (type, member path) of a part."""
@@ -231,7 +239,7 @@ class Workbook:
         if self._strings is None:
             self._strings = []
             if self._strings_path is not None:
-                with self.zip.open(self._strings_path) as f:
+                with self._stream(self._strings_path) as f:
                     for _, el in ET.iterparse(f):
                         if el.tag == _SI:
                             self._strings.append(_text(el).replace("x005F_", ""))
@@ -279,7 +287,7 @@ class Workbook:
         max_cols, max_row = limits.max_columns, limits.max_row
         rows = out.rows
         next_row = 1
-        with self.zip.open(sheet.path) as f:
+        with self._stream(sheet.path) as f:
             for _, el in ET.iterparse(f):
                 tag = el.tag
                 if tag == _ROW:
@@ -363,6 +371,25 @@ class Workbook:
                         )
                     out.merges.append(rng)
                     el.clear()
+
+
+# What may precede a part's root element: a BOM, the XML declaration, comments, white space.
+# A document type declaration (entities: "billion laughs") is never part of an .xlsx.
+_PROLOG = re.compile(
+    rb"(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>)?(?:\s|<!--.*?-->)*<[A-Za-z_]", re.S
+)
+PROLOG_BYTES = 64 * 1024
+
+
+def _refuse_dtd(path: str, head: bytes) -> None:
+    if _PROLOG.match(head):
+        return
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise XlsxError(
+            f"文件中的部件“{path}”含有文档类型声明（DTD），不是Excel或WPS保存的文件，"
+            "请在Excel或WPS中另存后重新导入"
+        )
+    raise XlsxError(NOT_XLSX)
 
 
 def _range_text(rng: tuple[int, int, int, int]) -> str:

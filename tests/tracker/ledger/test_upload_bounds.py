@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from tests.tracker.ledger.helpers import make_ledger
 from tracker.errors import ImportRejected
 from tracker.ledger_excel.reading import LedgerFileError, check_upload, read_ledger
-from tracker.ledger_excel.xlsx import Limits, Workbook
+from tracker.ledger_excel.xlsx import Limits, Workbook, XlsxError
 from tracker.models import LedgerJob, LedgerJobState
 from tracker.services import ledger_jobs
 from tracker.services.ledger import ledger_preview
@@ -252,6 +252,38 @@ def test_the_service_and_the_job_refuse_with_the_same_message(inspection_with_ch
 
     assert job.state == LedgerJobState.FAILED
     assert "合并单元格A1:XFD100超出范围" in job.errors[0]
+
+
+BOMB = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+)
+
+
+def test_an_entity_bomb_in_a_sheet_is_refused_before_it_is_parsed():
+    # Entities ("billion laughs") are declared in a DTD, which no .xlsx part has: the prolog
+    # of every part read is checked before the parser sees it.
+    sheet = sheet_xml(good_rows()).replace('<?xml version="1.0" encoding="UTF-8"?>', BOMB)
+    sheet = sheet.replace("<t>措施</t>", "<t>&lol3;</t>")
+    data = xlsx(sheet)
+
+    with pytest.raises(LedgerFileError) as info:
+        read_ledger(data, **BOUNDS)
+
+    assert info.value.reason == (
+        "文件中的部件“xl/worksheets/sheet1.xml”含有文档类型声明（DTD），不是Excel或WPS保存的文件，"
+        "请在Excel或WPS中另存后重新导入"
+    )
+
+
+def test_an_entity_bomb_in_the_shared_strings_is_refused_too():
+    strings = SHARED.replace('<?xml version="1.0" encoding="UTF-8"?>', BOMB)
+    data = xlsx(TYPED_SHEET, shared_strings=strings, styles=STYLES)
+    workbook = Workbook(data, Limits(max_unzipped=1 << 30, max_columns=100, max_row=100))
+
+    with pytest.raises(XlsxError, match=r"xl/sharedStrings\.xml”含有文档类型声明"):
+        workbook.read_sheet(workbook.sheets[0])
 
 
 # --- The reader gives what openpyxl gives ----------------------------------------------------
