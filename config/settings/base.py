@@ -409,7 +409,13 @@ ROLLUP_TREND_MAX_PERIODS = env.int("ROLLUP_TREND_MAX_PERIODS", default=260)
 # --- Excel ledger ------------------------------------------------------------------------
 # Limits on an imported ledger (整改台账) file: its size in bytes and its number of rows.
 TRACKER_LEDGER_MAX_BYTES = env.int("TRACKER_LEDGER_MAX_BYTES", default=10 * 1024 * 1024)
-TRACKER_LEDGER_MAX_ROWS = env.int("TRACKER_LEDGER_MAX_ROWS", default=5000)
+TRACKER_LEDGER_MAX_ROWS = env.int("TRACKER_LEDGER_MAX_ROWS", default=20000)
+# Checked before parsing: the columns a sheet may declare or merge over, and the zip's declared
+# uncompressed size (all parts together).
+TRACKER_LEDGER_MAX_COLUMNS = env.int("TRACKER_LEDGER_MAX_COLUMNS", default=100)
+TRACKER_LEDGER_MAX_UNZIPPED_BYTES = env.int(
+    "TRACKER_LEDGER_MAX_UNZIPPED_BYTES", default=256 * 1024 * 1024
+)
 # Imports and exports of more rows than this run as a Celery job with a progress bar.
 TRACKER_LEDGER_SYNC_MAX_ROWS = env.int("TRACKER_LEDGER_SYNC_MAX_ROWS", default=300)
 

@@ -617,6 +617,29 @@ def test_export_layout_title_frozen_header_merged_problems_real_dates(rich_ledge
     assert ws.column_dimensions["E"].width == 48
 
 
+def test_exported_rows_keep_borders_alignment_and_light_colours(rich_ledger):
+    # The data rows are written as sheet XML text (tracker/ledger_excel/writing.py): the
+    # cells must carry the same styles as openpyxl's own cells did.
+    ws = load_workbook(io.BytesIO(ledger_export(tasks=Task.objects.filter(
+        inspection=rich_ledger)))).active
+
+    assert ws["A4"].border.left.style == "thin"  # inside the merged A3:A5, bordered
+    assert ws["A4"].value is None
+    assert ws["E3"].border.bottom.style == "thin"
+    assert ws["E3"].alignment.wrap_text
+    assert ws["E3"].alignment.vertical == "center"
+    assert ws["J3"].alignment.horizontal == "center"
+    assert ws["J3"].number_format == 'yyyy"年"m"月"d"日"'
+    colours = {"红灯": "C62828", "黄灯": "F9A825", "绿灯": "2E7D32"}
+    lights = [c for (c,) in ws.iter_rows(min_row=3, min_col=13, max_col=13)
+              if c.value in colours]
+    assert lights
+    for cell in lights:
+        assert cell.font.bold
+        assert cell.font.color.rgb.endswith(colours[cell.value])
+    assert ws.max_row == 2 + Task.objects.filter(inspection=rich_ledger).count()
+
+
 def test_export_writes_formula_like_text_as_text_and_drops_control_characters(bureau):
     TaskFactory(lead_unit=bureau, title="=1+1", measures="从Word粘贴\x0b的措施")
     ws = load_workbook(io.BytesIO(ledger_export(tasks=Task.objects.all()))).active

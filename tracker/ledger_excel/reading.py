@@ -5,16 +5,11 @@ Row numbers are the Excel row numbers the person sees.
 """
 
 import datetime as dt
-import io
-import itertools
 import re
 import zipfile
 from dataclasses import dataclass, field
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.cell_range import CellRange
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.utils import get_column_letter
 
 from tracker.ledger_excel.columns import BY_KEY, COLUMNS, REQUIRED, column_key
 from tracker.ledger_excel.values import (
@@ -29,6 +24,8 @@ from tracker.ledger_excel.values import (
     parse_status,
     parse_units,
 )
+from tracker.ledger_excel.xlsx import NOT_XLSX, Limits, SheetData, XlsxError
+from tracker.ledger_excel.xlsx import Workbook as XlsxWorkbook
 from tracker.models.tasks import TaskStatus, TaskType
 
 HEADER_SCAN_ROWS = 20
@@ -36,7 +33,6 @@ TITLE_MAX = 300
 NAME_MAX = 100
 ASPECT_MAX = 200
 
-NOT_XLSX = "文件不是有效的Excel（.xlsx）文件，请在Excel或WPS中另存为.xlsx格式后重新导入"
 OLD_XLS = "暂不支持旧版.xls格式，请在Excel或WPS中另存为.xlsx格式后重新导入"
 NO_HEADER = "未找到表头：请确认表格中有“反馈问题”“整改措施”“责任单位”“完成时限”等列名"
 NO_ROWS = "表格中没有整改任务"
@@ -118,44 +114,59 @@ class LedgerFileError(Exception):
         super().__init__(reason)
 
 
-_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
-
-
-def merged_ranges(workbook, ws) -> list[CellRange]:
-    """The sheet's merged ranges, read from its XML: a read-only workbook (fast, streaming)
-    does not keep them, and the full loader formats every merged cell's borders (seconds for
-    a ledger of thousands of merged problems)."""
-    path = getattr(ws, "_worksheet_path", None)
-    archive = getattr(workbook, "_archive", None)
-    if path is None or archive is None:
-        return list(ws.merged_cells.ranges)
-    return [CellRange(ref.decode()) for ref in _MERGE_REF.findall(archive.read(path))]
-
-
 class _Grid:
-    """A sheet's values with merged ranges filled from their top-left cell."""
+    """A sheet's values with merged ranges filled from their top-left cell.
 
-    def __init__(self, workbook, ws: Worksheet, max_rows: int):
-        declared = ws.max_row if isinstance(ws.max_row, int) and ws.max_row > 0 else None
-        rows = ws.iter_rows(values_only=True)
-        self.values: list[list[object]] = [list(row) for row in itertools.islice(rows, max_rows)]
-        # A sheet that declares no size is counted (up to the limit, plus one to tell "over").
-        self.sheet_rows = declared or len(self.values) + sum(1 for _ in itertools.islice(rows, 1))
+    Merged ranges are kept per row ((first column, last column, range, first row, spans
+    columns) for each range crossing the row): memory in the rows a range spans, not in its
+    area, and the area filled is bounded by the cells the sheet holds (overlapping or
+    far-reaching ranges are refused before anything is filled)."""
+
+    def __init__(self, sheet: SheetData):
+        self.values: list[list[object]] = sheet.rows
+        # A row with a value beyond the limit, or a declared size beyond it, makes "over".
+        self.sheet_rows = max(sheet.declared_rows or 0, len(self.values))
+        if sheet.beyond_limit:
+            self.sheet_rows = max(self.sheet_rows, len(self.values) + 1)
         self.width = max((len(r) for r in self.values), default=0)
-        # (row, col) → (merge range, first row, spans columns)
-        self.merge: dict[tuple[int, int], tuple[str, int, bool]] = {}
-        for rng in merged_ranges(workbook, ws):
-            top = self.get(rng.min_row, rng.min_col)
-            wide = rng.max_col > rng.min_col
-            for r in range(rng.min_row, min(rng.max_row, len(self.values)) + 1):
-                for c in range(rng.min_col, rng.max_col + 1):
-                    self.merge[(r, c)] = (rng.coord, rng.min_row, wide)
-                    if c <= len(self.values[r - 1]):
-                        self.values[r - 1][c - 1] = top
+        self.merges: dict[int, list[tuple[int, int, str, int, bool]]] = {}
+        height, width = len(self.values), self.width
+        clipped = [
+            ((r0, c0, min(r1, height), min(c1, width)), (r0, c0, r1, c1))
+            for r0, c0, r1, c1 in sheet.merges
+            if r0 <= height and c0 <= width
+        ]
+        area = sum((r1 - r0 + 1) * (c1 - c0 + 1) for (r0, c0, r1, c1), _ in clipped)
+        if area > height * width:
+            # Ranges that do not overlap cannot cover more cells than the sheet has.
+            raise LedgerFileError(
+                f"工作表“{sheet.name}”的合并单元格互相重叠，请在Excel或WPS中取消重叠的合并后重新导入"
+            )
+        for (r0, c0, r1, c1), full in clipped:
+            coord = (
+                f"{get_column_letter(full[1])}{full[0]}:{get_column_letter(full[3])}{full[2]}"
+            )
+            wide = full[3] > full[1]
+            top = self.get(r0, c0)
+            entry = (c0, c1, coord, r0, wide)
+            for r in range(r0, r1 + 1):
+                self.merges.setdefault(r, []).append(entry)
+                cells = self.values[r - 1]
+                for c in range(c0, min(c1, len(cells)) + 1):
+                    cells[c - 1] = top
 
     @property
     def height(self) -> int:
         return len(self.values)
+
+    def merge(self, row: int, col: int | None) -> tuple[str, int, bool] | None:
+        """(range, first row, spans columns) of the merged range holding the cell, or None."""
+        if col is None:
+            return None
+        for c0, c1, coord, r0, wide in self.merges.get(row, ()):
+            if c0 <= col <= c1:
+                return coord, r0, wide
+        return None
 
     def get(self, row: int, col: int | None) -> object:
         if col is None or row > len(self.values):
@@ -163,8 +174,26 @@ class _Grid:
         cells = self.values[row - 1]
         return cells[col - 1] if col <= len(cells) else None
 
-    def row_texts(self, row: int) -> list[str]:
-        return [t for t in (one_line(v) for v in self.values[row - 1]) if t]
+    def single_text(self, row: int) -> str | None:
+        """The row's text when all its filled cells say the same, else None: stops at the
+        second different text (a data row's first two cells, usually)."""
+        found = None
+        for value in self.values[row - 1]:
+            if not _filled(value):
+                continue
+            text = one_line(value)
+            if found is None:
+                found = text
+            elif text != found:
+                return None
+        return found
+
+
+def _filled(value: object) -> bool:
+    """one_line(value) is not empty, without building it."""
+    if value is None:
+        return False
+    return bool(value.strip()) if isinstance(value, str) else True
 
 
 def _header_keys(grid: _Grid, row: int) -> dict[int, str]:
@@ -195,7 +224,7 @@ def _find_header(grid: _Grid) -> tuple[int, dict[str, int], int] | None:
         texts = [v for v in grid.values[best_row] if one_line(v)]
         if below and len(below) == len(texts):
             for c, key in sorted(below.items()):
-                parent = grid.merge.get((best_row, c))
+                parent = grid.merge(best_row, c)
                 if key not in columns or (parent and parent[2]) or best.get(c) is None:
                     columns[key] = c
             data_row += 1
@@ -209,15 +238,14 @@ def _section_heading(grid: _Grid, row: int, columns: dict[str, int]) -> str | No
     """A row such as "一、落实全面从严治党主体责任方面" that names the aspect of the problems
     below it, or None: one text in the row, either merged across columns or alone with no
     measure, unit or deadline and reading like a heading (an enumerator, or ending in 方面)."""
-    texts = set(grid.row_texts(row))
-    if len(texts) != 1:
+    text = grid.single_text(row)
+    if text is None:
         return None
-    text = texts.pop()
     problem_col = columns.get("problem")
-    merged = grid.merge.get((row, problem_col)) if problem_col else None
+    merged = grid.merge(row, problem_col)
     if merged and merged[1] < row and not merged[2]:
         return None  # the tail of a problem merged from above
-    wide = any(m[2] for c in range(1, grid.width + 1) if (m := grid.merge.get((row, c))))
+    wide = any(entry[4] for entry in grid.merges.get(row, ()))
     if wide:
         return _ASPECT_ENUM.sub("", text)
     if any(one_line(grid.get(row, columns.get(k))) for k in ("measures", "lead_unit", "deadline")):
@@ -227,13 +255,20 @@ def _section_heading(grid: _Grid, row: int, columns: dict[str, int]) -> str | No
     return None
 
 
-def open_workbook(data: bytes, filename: str = ""):
+def _limits(max_rows: int, max_columns: int, max_unzipped: int) -> Limits:
+    # Title rows and a two-row header above the data rows, and one row more to tell "over".
+    return Limits(max_unzipped=max_unzipped, max_columns=max_columns,
+                  max_row=max_rows + HEADER_SCAN_ROWS + 1)
+
+
+def open_workbook(data: bytes, filename: str = "", *, limits: Limits) -> XlsxWorkbook:
+    """The workbook, its zip's declared sizes checked. Raises LedgerFileError."""
     if filename.lower().endswith(".xls") or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise LedgerFileError(OLD_XLS)
     try:
-        return load_workbook(io.BytesIO(data), data_only=True, read_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
-        raise LedgerFileError(NOT_XLSX) from None
+        return XlsxWorkbook(data, limits)
+    except XlsxError as exc:
+        raise LedgerFileError(exc.reason) from None
 
 
 META_SHEET = "_tracker_export"
@@ -241,16 +276,20 @@ META_HEADER = "task_id,version,digest;…"
 META_PER_CELL = 400  # entries of ~40 characters: well under Excel's 32,767 a cell
 
 
-def _read_meta(workbook) -> LedgerMeta | None:
+def _read_meta(workbook: XlsxWorkbook) -> LedgerMeta | None:
     """The hidden sheet the export writes: A1 "exported_at", B1 the time; A2 the format of the
     entries; from row 3, column A, entries "task id,version,digest" joined by ";" (packed a few
     hundred to a cell: one cell to parse instead of three per task). Entries that are not what
     the export wrote are skipped, never trusted."""
-    if META_SHEET not in workbook.sheetnames:
+    sheet = next((s for s in workbook.sheets if s.name == META_SHEET), None)
+    if sheet is None:
         return None
-    ws = workbook[META_SHEET]
+    try:
+        rows = workbook.read_sheet(sheet).rows
+    except XlsxError as exc:
+        raise LedgerFileError(exc.reason) from None
     meta = LedgerMeta()
-    for r, row in enumerate(ws.iter_rows(values_only=True, max_col=2), start=1):
+    for r, row in enumerate(rows, start=1):
         if r == 1:
             meta.exported_at = str(row[1] or "") if len(row) > 1 else ""
             continue
@@ -264,37 +303,82 @@ def _read_meta(workbook) -> LedgerMeta | None:
     return meta
 
 
-def sheet_row_count(data: bytes) -> int | None:
-    """The row count the first sheet declares (its <dimension>), read from the first bytes of
-    the sheet without parsing the workbook: cheap enough for the web process to decide between
-    doing an import at once and queueing it. None when the file does not say."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = sorted(n for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
-            if not names:
-                return None
-            with archive.open(names[0]) as sheet:
-                head = sheet.read(4096).decode("utf-8", "ignore")
-    except (zipfile.BadZipFile, OSError, KeyError):
-        return None
-    match = re.search(r'<dimension ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"', head)
-    return int(match.group(1) or 1) if match else None
+@dataclass(frozen=True)
+class UploadShape:
+    """What the web process learns of an upload before deciding where to parse it: the most
+    rows a sheet declares (None: a sheet does not declare its size) and the XML a parse would
+    stream, sheets and shared strings (as the zip declares it)."""
+
+    rows: int | None
+    sheet_bytes: int
+
+
+def check_upload(
+    data: bytes, *, filename: str = "", max_rows: int, max_columns: int, max_unzipped: int,
+) -> UploadShape:
+    """The bounds an upload must meet before anything is parsed: an .xlsx (not .xls), the
+    zip's declared uncompressed sizes, each sheet's declared <dimension> (columns and rows).
+    Reads the zip's directory, the workbook's small parts and the first bytes of each sheet.
+    Raises LedgerFileError with the reason."""
+    limits = _limits(max_rows, max_columns, max_unzipped)
+    workbook = open_workbook(data, filename, limits=limits)
+    sheets = [s for s in workbook.sheets if s.name != META_SHEET]
+    if not sheets:
+        raise LedgerFileError(NO_HEADER)
+    rows: list[int | None] = []
+    for sheet in sheets:
+        try:
+            dim = workbook.dimension(sheet)
+            workbook.check_dimension(sheet, dim)
+        except XlsxError as exc:
+            raise LedgerFileError(exc.reason) from None
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
+            raise LedgerFileError(NOT_XLSX) from None
+        if dim is not None and dim[2] > limits.max_row and not rows:
+            # The first sheet is the ledger in all but odd files; a later sheet is read only
+            # when no earlier one has a header, and then only up to the limit.
+            raise LedgerFileError(_too_many(max_rows))
+        rows.append(dim[2] if dim else None)
+    return UploadShape(
+        rows=None if None in rows else max(rows),
+        sheet_bytes=workbook.streamed_bytes,
+    )
+
+
+def _too_many(max_rows: int) -> str:
+    return f"表格超过{max_rows}行，请分批导入"
+
+
+DEFAULT_MAX_COLUMNS = 100
+DEFAULT_MAX_UNZIPPED = 256 * 1024 * 1024
 
 
 def read_ledger(
     data: bytes, *, filename: str = "", first_number: int = 1, max_rows: int = 5000,
+    max_columns: int = DEFAULT_MAX_COLUMNS, max_unzipped: int = DEFAULT_MAX_UNZIPPED,
     progress=None,
 ) -> ParsedLedger:
     """Parse every row. File-level problems raise LedgerFileError; row problems are collected
     in `errors`. `first_number` numbers problems whose 序号 is blank when nothing precedes them.
     `progress(done, total)` is called now and then while rows are read.
+
+    Bounded before parsing (xlsx.py): the zip's declared sizes, each sheet's declared
+    dimension; while reading: rows stop after `max_rows` data rows (plus title and header
+    rows), merged ranges beyond the limits or overlapping are refused before being filled.
     """
-    workbook = open_workbook(data, filename)
+    limits = _limits(max_rows, max_columns, max_unzipped)
+    workbook = open_workbook(data, filename, limits=limits)
     found = None
-    for ws in workbook.worksheets:
-        if ws.title == META_SHEET:
+    for sheet in workbook.sheets:
+        if sheet.name == META_SHEET:
             continue
-        grid = _Grid(workbook, ws, max_rows=max_rows + HEADER_SCAN_ROWS + 1)
+        try:
+            values = workbook.read_sheet(sheet)
+        except XlsxError as exc:
+            raise LedgerFileError(exc.reason) from None
+        if values.declared_rows is not None and values.declared_rows > limits.max_row:
+            raise LedgerFileError(_too_many(max_rows))
+        grid = _Grid(values)
         found = _find_header(grid)
         if found:
             break
@@ -305,9 +389,9 @@ def read_ledger(
     if missing:
         raise LedgerFileError(f"缺少必填列：{'、'.join(missing)}")
     if grid.sheet_rows - data_row + 1 > max_rows:
-        raise LedgerFileError(f"表格超过{max_rows}行，请分批导入")
+        raise LedgerFileError(_too_many(max_rows))
 
-    ledger = ParsedLedger(sheet=ws.title, header_row=header_row, columns=columns)
+    ledger = ParsedLedger(sheet=sheet.name, header_row=header_row, columns=columns)
     ledger.meta = _read_meta(workbook)
     _read_rows(grid, ledger, data_row, first_number, progress)
     if not ledger.rows and not ledger.errors:
@@ -335,7 +419,7 @@ def _read_rows(
     for r in range(data_row, grid.height + 1):
         if progress is not None and (r - data_row) % PROGRESS_EVERY == 0:
             progress(r - data_row, grid.height - data_row + 1)
-        if not any(one_line(cell(r, c.key)) for c in COLUMNS):
+        if not any(_filled(cell(r, c.key)) for c in COLUMNS):
             continue  # blank row
         heading = _section_heading(grid, r, columns)
         if heading is not None:
@@ -346,7 +430,7 @@ def _read_rows(
         # --- which problem the row belongs to
         text = clean_text(cell(r, "problem"))
         number_raw = cell(r, "number")
-        merge = grid.merge.get((r, columns["problem"]))
+        merge = grid.merge(r, columns["problem"])
         merge_id = merge[0] if merge and not merge[2] else None
         same = False
         if current is not None:

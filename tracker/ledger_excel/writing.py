@@ -6,15 +6,16 @@ tracker.deadlines decides them, passed in on each row); the reader ignores those
 
 import datetime as dt
 import io
+import re
+import zipfile
 from collections.abc import Callable, Sequence
-from copy import copy
 from dataclasses import dataclass, field
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.merge import MergedCellRange
+from openpyxl.utils.datetime import to_excel
 
 from tracker.ledger_excel.columns import COLUMNS, KEY_COLUMN
 from tracker.ledger_excel.reading import META_HEADER, META_PER_CELL, META_SHEET
@@ -64,17 +65,6 @@ def looks_like_formula(value: object) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
 
-def _text_cell(ws, row: int, column: int, value: object):
-    """Write a value; text that looks like a formula stays text and carries the quote prefix
-    (Excel's own apostrophe: shown without it, kept as typed, never evaluated). The value
-    itself is unchanged, so reading it back gives exactly the text."""
-    cell = ws.cell(row, column, value)
-    if looks_like_formula(value):
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    return cell
-
-
 def _print_setup(ws, *, title_rows: str = "1:2") -> None:
     """A4 landscape, every column on one page width, title and header on every page."""
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
@@ -115,6 +105,15 @@ class _Styles:
         self.ws = ws
         self.cache: dict[tuple, object] = {}
 
+    def id(self, alignment: Alignment, *, font: Font | None = None, date: bool = False,
+           quote: bool = False) -> int:
+        """The style's index in the workbook's cell styles (the s="…" of a cell)."""
+        key = ("id", id(alignment), id(font), date, quote)
+        if key not in self.cache:
+            style = self.get(alignment, font=font, date=date, quote=quote)
+            self.cache[key] = self.ws.parent._cell_styles.add(style)
+        return self.cache[key]
+
     def get(self, alignment: Alignment, *, font: Font | None = None, date: bool = False,
             quote: bool = False):
         key = (id(alignment), id(font), date, quote)
@@ -130,17 +129,6 @@ class _Styles:
                 cell.quotePrefix = True
             self.cache[key] = cell._style
         return self.cache[key]
-
-
-def _merge_fast(ws, column: int, first_row: int, last_row: int, style) -> None:
-    """ws.merge_cells without its checks against every earlier range (quadratic in the number
-    of merged problems): our ranges never overlap."""
-    letter = get_column_letter(column)
-    ws.merged_cells.ranges.add(MergedCellRange(ws, f"{letter}{first_row}:{letter}{last_row}"))
-    for r in range(first_row + 1, last_row + 1):
-        cell = MergedCell(ws, row=r, column=column)
-        cell._style = copy(style)
-        ws._cells[(r, column)] = cell
 
 
 def _runs(rows: Sequence[ExportRow], key: Callable[[ExportRow], object]):
@@ -197,14 +185,17 @@ def write_ledger(
     centred = Alignment(horizontal="center", vertical="center", wrap_text=True)
     styles = _Styles(ws)
     light_col = offset + len(COLUMNS) + 1
+    last_col = len(headers)
 
-    # Merged problem cells: the value in the top cell only, the others merged cells (bordered).
+    # Merged problem cells: the value in the top cell only, the others empty but bordered.
     merged: set[tuple[int, int]] = set()
 
     def merge(column: int, key: Callable[[ExportRow], object]) -> None:
+        letter = get_column_letter(column)
         for first, last in _runs(rows, key):
             if last > first:
-                _merge_fast(ws, column, 3 + first, 3 + last, styles.get(wrap))
+                # Only the reference: the writer writes "ref" of each (no per-cell objects).
+                ws.merged_cells.ranges.add(_MergeRef(f"{letter}{3 + first}:{letter}{3 + last}"))
                 merged.update((3 + r, column) for r in range(first + 1, last + 1))
 
     if with_inspection:
@@ -213,34 +204,32 @@ def write_ledger(
         merge(col_of[key], lambda row: row.problem_key)
     merge(col_of["aspect"], lambda row: (row.inspection, row.aspect) if row.aspect else id(row))
 
-    def put(r: int, c: int, value: object, alignment: Alignment, font: Font | None = None):
-        if (r, c) in merged:
-            return
-        if isinstance(value, str):
-            # Control characters pasted from Word are not allowed in a sheet.
-            value = ILLEGAL_CHARACTERS_RE.sub("", value) or None
-        quote = looks_like_formula(value)
-        style = styles.get(alignment, font=font, date=isinstance(value, dt.date), quote=quote)
-        # The style array is shared, not copied: nothing changes a cell's style afterwards.
-        cell = Cell(ws, row=r, column=c, value=value, style_array=style)
-        if quote:
-            cell.data_type = "s"  # text, never a formula
-        ws._cells[(r, c)] = cell
-
+    letters = [get_column_letter(c) for c in range(1, last_col + 1)]
+    column_keys = [(col_of[c.key], c.key) for c in COLUMNS]
+    if with_inspection:
+        column_keys.insert(0, (1, "inspection"))
+    centred_keys = {"number", "deadline", "status"}
+    blank_style = styles.id(wrap)
+    lines: list[str] = []
     for i, row in enumerate(rows):
         r = 3 + i
         if progress is not None and i % 500 == 0:
             progress(i, len(rows))
-        if with_inspection:
-            put(r, 1, row.inspection, wrap)
-        for key, value in _values(row).items():
-            put(r, col_of[key], value if value != "" else None,
-                centred if key in ("number", "deadline", "status") else wrap)
-        font = _LIGHT_FONTS.get(row.light)
-        put(r, light_col, row.light_label or None, centred, font)
-        put(r, light_col + 1, row.days_left or None, centred)
-        if keyed:
-            ws.cell(r, light_col + 2, row.key)
+        values = _values(row)
+        values["inspection"] = row.inspection
+        cells = []
+        for c, key in column_keys:
+            if (r, c) in merged:
+                cells.append(f'<c r="{letters[c - 1]}{r}" s="{blank_style}"/>')
+                continue
+            alignment = centred if key in centred_keys else wrap
+            cells.append(_cell_xml(f"{letters[c - 1]}{r}", values[key], styles, alignment))
+        cells.append(_cell_xml(f"{letters[light_col - 1]}{r}", row.light_label, styles, centred,
+                               _LIGHT_FONTS.get(row.light)))
+        cells.append(_cell_xml(f"{letters[light_col]}{r}", row.days_left, styles, centred))
+        if keyed and row.key is not None:
+            cells.append(f'<c r="{letters[light_col + 1]}{r}" t="n"><v>{row.key}</v></c>')
+        lines.append(f'<row r="{r}">{"".join(cells)}</row>')
 
     if rows:
         ws.auto_filter.ref = f"A2:{get_column_letter(visible_columns)}{2 + len(rows)}"
@@ -257,6 +246,64 @@ def write_ledger(
 
     out = io.BytesIO()
     wb.save(out)
+    dimension = f"A1:{letters[-1]}{2 + len(rows)}"
+    return _splice_rows(out.getvalue(), ws.path.lstrip("/"), "".join(lines), dimension)
+
+
+class _MergeRef(str):
+    """A merged range as the worksheet writer needs it (its text): registering a
+    MergedCellRange builds and formats cell objects, seconds for thousands of problems."""
+
+    coord = property(str.__str__)
+
+
+def _escape(text: str) -> str:
+    # Carriage returns as a reference, or a reader turns them into line feeds.
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        .replace("\r", "&#13;")
+    )
+
+
+def _cell_xml(ref: str, value: object, styles: "_Styles", alignment: Alignment,
+              font: Font | None = None) -> str:
+    """One cell as the sheet XML says it, with the same styles, types and quote prefix as
+    openpyxl's writer: text inline, dates as Excel day numbers with the date format, blank
+    cells bordered."""
+    if isinstance(value, str):
+        # Control characters pasted from Word are not allowed in a sheet.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value) or None
+    if value is None or value == "":
+        return f'<c r="{ref}" s="{styles.id(alignment, font=font)}"/>'
+    if isinstance(value, str):
+        style = styles.id(alignment, font=font, quote=looks_like_formula(value))
+        space = ' xml:space="preserve"' if value != value.strip() else ""
+        return (
+            f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{space}>{_escape(value)}</t></is></c>'
+        )
+    if isinstance(value, dt.date):
+        serial = f"{to_excel(value):.16g}"  # as openpyxl writes numbers
+        style = styles.id(alignment, font=font, date=True)
+        return f'<c r="{ref}" s="{style}" t="n"><v>{serial}</v></c>'
+    return f'<c r="{ref}" s="{styles.id(alignment, font=font)}" t="n"><v>{value}</v></c>'
+
+
+_DIMENSION = re.compile(rb'<dimension ref="[^"]*"\s*/>')
+
+
+def _splice_rows(workbook: bytes, sheet_path: str, rows_xml: str, dimension: str) -> bytes:
+    """The saved workbook with the data rows written into its sheet, after the title and
+    header rows openpyxl wrote, and the sheet's dimension covering them."""
+    source = zipfile.ZipFile(io.BytesIO(workbook))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == sheet_path:
+                data = _DIMENSION.sub(f'<dimension ref="{dimension}"/>'.encode(), data, count=1)
+                end = data.rindex(b"</sheetData>")
+                data = data[:end] + rows_xml.encode() + data[end:]
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 

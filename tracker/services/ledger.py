@@ -13,6 +13,7 @@ history. Any error rejects the whole file with the complete list ("第5行：…
 """
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -36,8 +37,10 @@ from tracker.ledger_excel.reading import (
     LedgerProblem,
     LedgerRow,
     ParsedLedger,
+    UploadShape,
     read_ledger,
 )
+from tracker.ledger_excel.reading import check_upload as check_upload_bounds
 from tracker.ledger_excel.values import (
     STATUS_CHOICES_HINT,
     CellError,
@@ -92,6 +95,7 @@ class UnitNames:
         self.by_id: dict[int, Unit] = {}
         self.by_name: dict[str, list[Unit]] = defaultdict(list)
         self.by_short: dict[str, list[Unit]] = defaultdict(list)
+        self._resolved: dict[tuple[str, str], Unit | UnitNameError] = {}
         for unit in units:
             self.by_id[unit.pk] = unit
             self.by_name[_norm(unit.name)].append(unit)
@@ -115,6 +119,19 @@ class UnitNames:
         return True
 
     def resolve(self, text: str, *, label: str = "责任单位") -> Unit:
+        # Ten thousand rows name a few dozen units: each name is resolved once.
+        key = (text, label)
+        if key not in self._resolved:
+            try:
+                self._resolved[key] = self._resolve(text, label=label)
+            except UnitNameError as exc:
+                self._resolved[key] = exc
+        found = self._resolved[key]
+        if isinstance(found, UnitNameError):
+            raise UnitNameError(found.reason)
+        return found
+
+    def _resolve(self, text: str, *, label: str) -> Unit:
         *ancestors, name = [s for s in _QUALIFIER.split(text) if s.strip()] or [text]
         candidates = [u for u in self._named(name) if self._matches_chain(u, ancestors)]
         if not candidates:
@@ -183,6 +200,7 @@ class RowValues:
         return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
+@functools.lru_cache(maxsize=4096)
 def _deadline_as_read(task_type: str, deadline: dt.date | None) -> tuple[str, dt.date | None]:
     try:
         parsed = parse_deadline(format_deadline(task_type, deadline))
@@ -191,22 +209,45 @@ def _deadline_as_read(task_type: str, deadline: dt.date | None) -> tuple[str, dt
     return parsed.task_type, parsed.date
 
 
-def task_values(task: Task, *, supporting: list[Unit] | None = None) -> RowValues:
-    """The row of `task` as an import reads it back; `task` comes from ledger_task_list."""
-    if supporting is None:
-        supporting = list(task.supporting_units.all())
-    task_type, deadline = _deadline_as_read(task.task_type, task.deadline)
+# A ledger row's task as plain values (no model instances: ten thousand rows are compared and
+# written from these; instances are loaded only for the rows an import changes).
+TASK_VALUES = (
+    "id", "version", "status", "title", "measures", "task_type", "deadline", "lead_unit_id",
+    "responsible_leader", "responsible_person", "latest_progress",
+)
+
+
+def ledger_rows(
+    tasks: QuerySet[Task], *extra: str
+) -> tuple[list[dict], dict[int, list[int]]]:
+    """The tasks of `tasks` in ledger order as dicts (TASK_VALUES and `extra`, e.g.
+    "problem__number"), and their supporting units' ids by task id. Two queries."""
+    rows = list(
+        ledger_task_list(tasks=tasks).prefetch_related(None).values(*TASK_VALUES, *extra)
+    )
+    supporting: dict[int, list[int]] = defaultdict(list)
+    through = Task.supporting_units.through
+    for task_id, unit_id in through.objects.filter(
+        task__in=tasks.order_by().values("pk")
+    ).values_list("task_id", "unit_id"):
+        supporting[task_id].append(unit_id)
+    return rows, supporting
+
+
+def task_values(task: dict, *, supporting: Iterable[int]) -> RowValues:
+    """The row of `task` (a dict of TASK_VALUES) as an import reads it back."""
+    task_type, deadline = _deadline_as_read(task["task_type"], task["deadline"])
     return RowValues(
-        title=one_line(_as_written(task.title)),
-        measures=clean_text(_as_written(task.measures)),
-        lead_unit=task.lead_unit_id,
-        supporting_units=tuple(sorted(u.pk for u in supporting)),
-        leader=one_line(_as_written(task.responsible_leader)),
-        person=one_line(_as_written(task.responsible_person)),
+        title=one_line(_as_written(task["title"])),
+        measures=clean_text(_as_written(task["measures"])),
+        lead_unit=task["lead_unit_id"],
+        supporting_units=tuple(sorted(supporting)),
+        leader=one_line(_as_written(task["responsible_leader"])),
+        person=one_line(_as_written(task["responsible_person"])),
         task_type=task_type,
         deadline=deadline,
-        progress=clean_text(_as_written(task.latest_progress or "")),
-        status=task.status,
+        progress=clean_text(_as_written(task["latest_progress"] or "")),
+        status=task["status"],
     )
 
 
@@ -341,6 +382,25 @@ def check_size(data: bytes) -> None:
         raise ImportRejected([f"文件超过{max_bytes // (1024 * 1024)}MB，请分批导入"])
 
 
+def _bounds() -> dict:
+    return {
+        "max_rows": settings.TRACKER_LEDGER_MAX_ROWS,
+        "max_columns": settings.TRACKER_LEDGER_MAX_COLUMNS,
+        "max_unzipped": settings.TRACKER_LEDGER_MAX_UNZIPPED_BYTES,
+    }
+
+
+def check_upload(data: bytes, *, filename: str = "") -> UploadShape:
+    """What an upload must meet before anything is parsed (size, the zip's declared
+    uncompressed sizes, each sheet's declared dimension), checked in the web process; returns
+    the first sheet's declared rows and XML size. Raises ImportRejected with the reason."""
+    check_size(data)
+    try:
+        return check_upload_bounds(data, filename=filename, **_bounds())
+    except LedgerFileError as exc:
+        raise ImportRejected([exc.reason]) from None
+
+
 def _read(
     data: bytes, *, inspection: Inspection, filename: str, progress: Progress | None
 ) -> ParsedLedger:
@@ -351,8 +411,8 @@ def _read(
     )
     try:
         return read_ledger(
-            data, filename=filename, first_number=(highest or 0) + 1,
-            max_rows=settings.TRACKER_LEDGER_MAX_ROWS, progress=progress,
+            data, filename=filename, first_number=(highest or 0) + 1, progress=progress,
+            **_bounds(),
         )
     except LedgerFileError as exc:
         raise ImportRejected([exc.reason]) from None
@@ -481,29 +541,43 @@ def _plan_update(
         plan.path = path
 
 
+KEYS_IN_LIST = 1000
+
+
+def _conflict(item: RowPlan, exported: int, current: int) -> None:
+    item.kind = ROW_CONFLICT
+    item.reason = (
+        f"导出后该任务已在系统中被修改（导出时第{exported}版，当前第{current}版），"
+        "本行未导入，请重新导出后再修改"
+    )
+
+
 def _plan_ledger(
     ledger: ParsedLedger, *, inspection: Inspection, actor: User,
     progress: Progress | None = None,
 ) -> LedgerPlan:
     """Decide every row against the database: a constant number of queries whatever the size
-    (the unit tree; the keyed tasks with their supporting units and latest progress; the
-    problems by number), then only work in memory."""
+    (the unit tree; the keyed tasks' values with their supporting units and latest progress;
+    the problems by number when there are new rows; the changed rows' tasks), then only work
+    in memory."""
     plan = LedgerPlan(inspection=inspection, errors=list(ledger.errors))
     meta = ledger.meta
     plan.exported_at = meta.exported_at if meta else ""
     names = UnitNames.load()
     display = _Display(names)
-    keys = [row.key for row in ledger.rows if row.key]
-    tasks: dict[int, Task] = {}
+    keys = {row.key for row in ledger.rows if row.key}
+    tasks: dict[int, dict] = {}
+    supporting_of: dict[int, list[int]] = {}
+    # Only tasks of this inspection that the importer sees: another unit's row, or one
+    # outside a supervisor's subtree, is simply unknown here.
+    scoped = Task.objects.filter(access.visible_tasks_q(actor), inspection=inspection)
     if keys:
-        # Only tasks of this inspection that the importer sees: another unit's row, or one
-        # outside a supervisor's subtree, is simply unknown here.
-        scoped = Task.objects.filter(access.visible_tasks_q(actor), inspection=inspection)
-        tasks = {t.pk: t for t in ledger_task_list(tasks=scoped.filter(pk__in=keys))}
-    numbers = [p.number for p in ledger.problems]
-    plan.existing_problems = {
-        p.number: p for p in Problem.objects.filter(inspection=inspection, number__in=numbers)
-    }
+        # Many keys: the inspection's tasks rather than a list of thousands of ids.
+        keyed = scoped.filter(pk__in=keys) if len(keys) <= KEYS_IN_LIST else scoped
+        rows, supporting_of = ledger_rows(keyed)
+        tasks = {t["id"]: t for t in rows if t["id"] in keys}
+    # Changed rows whose task is as exported: planned once their tasks are loaded.
+    pending: list[tuple[RowPlan, RowValues, RowValues, list[str], int]] = []
     seen_keys: dict[int, int] = {}
     problems_with_new_rows: set[int] = set()
     total = len(ledger.rows)
@@ -544,7 +618,7 @@ def _plan_ledger(
                 row.row, f"系统编号“{row.key}”对应的任务不存在、不属于该巡视巡察或不在您的范围内"
             ))
             continue
-        exported = meta.tasks.get(task.pk) if meta else None
+        exported = meta.tasks.get(task["id"]) if meta else None
         if exported is None:
             plan.errors.append(LedgerError(
                 row.row, f"系统编号“{row.key}”不是导出时写入的，请勿修改该列；新增任务请将其留空"
@@ -552,7 +626,7 @@ def _plan_ledger(
             continue
         if lead is None:
             continue
-        old = task_values(task)
+        old = task_values(task, supporting=supporting_of.get(task["id"], ()))
         new = _row_values(row, lead, supporting)
         if not row.progress:
             # A blank progress cell writes no progress note (notes are never deleted).
@@ -564,24 +638,45 @@ def _plan_ledger(
             plan.unchanged += 1
             continue
         item = RowPlan(
-            row=row.row, kind=ROW_CHANGED, title=task.title, task_id=task.pk, task=task,
+            row=row.row, kind=ROW_CHANGED, title=task["title"], task_id=task["id"],
             changes=[
                 CellChange(BY_KEY[k].label, display.value(k, old), display.value(k, new))
                 for k in changed
             ],
         )
-        if task.version != exported.version:
-            item.kind = ROW_CONFLICT
-            item.reason = (
-                f"导出后该任务已在系统中被修改（导出时第{exported.version}版，当前第{task.version}版），"
-                "本行未导入，请重新导出后再修改"
-            )
+        if task["version"] != exported.version:
+            _conflict(item, exported.version, task["version"])
         else:
-            _plan_update(item, task=task, old=old, new=new, changed=changed, actor=actor,
-                         names=names, errors=plan.errors)
+            pending.append((item, old, new, changed, exported.version))
         plan.rows.append(item)
+    if pending:
+        # The changed rows' tasks as instances, for the rule book and the services.
+        instances = {
+            t.pk: t for t in ledger_task_list(
+                tasks=scoped.filter(pk__in=[item.task_id for item, *_ in pending])
+            )
+        }
+        for item, old, new, changed, version in pending:
+            task = instances.get(item.task_id)
+            if task is None:
+                plan.errors.append(LedgerError(
+                    item.row,
+                    f"系统编号“{item.task_id}”对应的任务不存在、不属于该巡视巡察或不在您的范围内",
+                ))
+            elif task.version != version:
+                _conflict(item, version, task.version)  # changed a moment ago
+            else:
+                item.task = task
+                _plan_update(item, task=task, old=old, new=new, changed=changed, actor=actor,
+                             names=names, errors=plan.errors)
     if progress is not None:
         progress(total, total)
+    numbers = [p.number for p in ledger.problems if id(p) in problems_with_new_rows]
+    if numbers:
+        plan.existing_problems = {
+            p.number: p
+            for p in Problem.objects.filter(inspection=inspection, number__in=numbers)
+        }
     for problem in ledger.problems:
         if id(problem) not in problems_with_new_rows:
             continue
@@ -785,58 +880,70 @@ def ledger_export(
     with each task's light and days left on `today` (default: the local date), and the keys
     (task id, version, row digest) that let the file be imported back.
 
-    Queries: the tasks with their problem, inspection, lead unit and latest progress note;
-    their supporting units; the unit tree (for unambiguous unit names). Three in all."""
+    Queries: the tasks' values with their problem, inspection and latest progress note; their
+    supporting units; the unit tree (for unambiguous unit names). Three in all."""
     today = today or timezone.localdate(now)  # now=None: the local date today
     now = now or timezone.now()
-    rows = list(ledger_task_list(tasks=tasks))
+    rows, supporting_of = ledger_rows(
+        tasks, "problem_id", "problem__number", "problem__aspect", "problem__text",
+        "inspection_id", "inspection__title",
+    )
     names = UnitNames.load()
-    inspections = {t.inspection_id: t.inspection for t in rows}
+    inspections = {t["inspection_id"]: t["inspection__title"] for t in rows}
     if title is None:
         title = (
-            f"{next(iter(inspections.values())).title}反馈问题整改台账"
+            f"{next(iter(inspections.values()))}反馈问题整改台账"
             if len(inspections) == 1 else "整改台账"
         )
     # Per unit and per (status, deadline), not per row: ten thousand rows share a few dozen.
     shown_units: dict[int, str] = {}
     states: dict[tuple, object] = {}
+    labels = {s.value: str(s.label) for s in TaskStatus}
 
-    def unit_name(unit: Unit) -> str:
-        if unit.pk not in shown_units:
-            shown_units[unit.pk] = names.display(names.by_id.get(unit.pk, unit))
-        return shown_units[unit.pk]
+    def unit_name(pk: int) -> str:
+        if pk not in shown_units:
+            unit = names.by_id.get(pk)
+            shown_units[pk] = names.display(unit) if unit else ""
+        return shown_units[pk]
 
-    def state_of(task: Task):
-        key = (task.status, task.deadline)
+    def unit_path(pk: int) -> str:
+        # Supporting units in the unit tree's order (Unit's ordering).
+        unit = names.by_id.get(pk)
+        return unit.path if unit else ""
+
+    def state_of(task: dict):
+        key = (task["status"], task["deadline"])
         if key not in states:
-            states[key] = deadline_state(status=task.status, deadline=task.deadline, today=today)
+            states[key] = deadline_state(
+                status=task["status"], deadline=task["deadline"], today=today
+            )
         return states[key]
 
     export_rows = []
     for task in rows:
-        supporting = list(task.supporting_units.all())
+        supporting = supporting_of.get(task["id"], ())
         state = state_of(task)
         export_rows.append(ExportRow(
-            problem_key=task.problem_id,
-            number=task.problem.number,
-            aspect=task.problem.aspect,
-            problem=task.problem.text,
-            title=task.title,
-            measures=task.measures,
-            lead_unit=unit_name(task.lead_unit),
-            supporting_units=[unit_name(u) for u in supporting],
-            leader=task.responsible_leader,
-            person=task.responsible_person,
-            task_type=task.task_type,
-            deadline=task.deadline,
-            progress=task.latest_progress or "",
-            status=str(TaskStatus(task.status).label),
-            inspection=task.inspection.title,
+            problem_key=task["problem_id"],
+            number=task["problem__number"],
+            aspect=task["problem__aspect"],
+            problem=task["problem__text"],
+            title=task["title"],
+            measures=task["measures"],
+            lead_unit=unit_name(task["lead_unit_id"]),
+            supporting_units=[unit_name(pk) for pk in sorted(supporting, key=unit_path)],
+            leader=task["responsible_leader"],
+            person=task["responsible_person"],
+            task_type=task["task_type"],
+            deadline=task["deadline"],
+            progress=task["latest_progress"] or "",
+            status=labels[task["status"]],
+            inspection=task["inspection__title"],
             light=state.light,
             light_label=state.light_label,
             days_left=state.text,
-            key=task.pk,
-            version=task.version,
+            key=task["id"],
+            version=task["version"],
             digest=task_values(task, supporting=supporting).digest(),
         ))
     return write_ledger(

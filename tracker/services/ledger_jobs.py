@@ -2,8 +2,10 @@
 process, large ones (more than TRACKER_LEDGER_SYNC_MAX_ROWS rows) by the Celery worker, with
 progress the page and the API poll.
 
-An import job: upload (the file is stored, its size checked, its rows counted from the sheet's
-declared dimension; nothing is parsed in the web process for a large file) → preview (the
+An import job: upload (the bounds checked first: the file's size, the zip's declared
+uncompressed sizes, each sheet's declared dimension; then the file is stored and its rows
+counted from that dimension; nothing is parsed in the web process for a large file, nor for a
+sheet that does not declare its size or whose XML is large) → preview (the
 worker parses and plans: new, changed, unchanged, conflicts, errors) → confirm (the owner) →
 apply (all or nothing, through tracker.services.ledger). Each step claims the job with a
 conditional update on its state, so running a step twice has the effect of running it once.
@@ -20,13 +22,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from tracker.errors import ActionForbidden, DomainError, ImportRejected, InvalidInput
-from tracker.ledger_excel.reading import sheet_row_count
 from tracker.models import Inspection, LedgerJob, LedgerJobKind, LedgerJobState, User
 from tracker.selectors import task_list
 from tracker.services import ledger as ledger_services
 
 J = LedgerJobState
 LEDGER_JOB_TASK = "tracker.tasks.ledger_job_run"
+# A workbook whose sheets and shared strings are larger than this (as XML) is parsed by the
+# worker whatever rows it declares (about 4,500 rows as the export writes them).
+SYNC_MAX_SHEET_BYTES = 4 * 1024 * 1024
 
 
 def ledger_job_is_large(job: LedgerJob) -> bool:
@@ -87,11 +91,16 @@ def ledger_job_import_create(
     row count is read from the sheet's declared dimension only."""
     now = now or timezone.now()
     ledger_services.ensure_may_import(actor, inspection)
-    ledger_services.check_size(data)
-    rows = sheet_row_count(data) or 0
+    shape = ledger_services.check_upload(data, filename=filename)
+    rows = max((shape.rows or 0) - 2, 0)
+    if shape.rows is None or shape.sheet_bytes > SYNC_MAX_SHEET_BYTES:
+        # A sheet that does not declare its size, or XML that is large whatever the sheets
+        # declare, is parsed by the worker (the estimate is replaced by the real count as it
+        # reads).
+        rows = max(rows, settings.TRACKER_LEDGER_SYNC_MAX_ROWS + 1)
     job = LedgerJob(
         kind=LedgerJobKind.IMPORT, user=actor, inspection=inspection, state=J.QUEUED,
-        source_name=filename[:255], progress_total=max(rows - 2, 0), created_at=now,
+        source_name=filename[:255], progress_total=rows, created_at=now,
     )
     job.source_file.save(f"{uuid.uuid4().hex}.xlsx", ContentFile(data), save=False)
     job.save()

@@ -355,7 +355,8 @@ def test_import_of_unchanged_rows_costs_the_same_queries_at_any_size(bureau, cou
     ledger_preview(inspection=small, actor=chief, data=small_data)  # the actor's unit, cached
 
     # preview: inspection visible? (supervisor: none), highest problem number, unit tree,
-    # keyed tasks (+ supporting units prefetch), problems by number
+    # keyed tasks' values, their supporting units (no problems: no new rows; no instances:
+    # no changed rows)
     preview_small = _queries(lambda: ledger_preview(inspection=small, actor=chief,
                                                     data=small_data))
     preview_large = _queries(lambda: ledger_preview(inspection=large, actor=chief,
@@ -415,3 +416,21 @@ def test_the_hidden_versions_of_more_rows_than_fit_one_cell_read_back():
     assert meta.exported_at == "2026-05-01T09:00:00+08:00"
     assert len(meta.tasks) == 901
     assert (meta.tasks[1900].version, meta.tasks[1900].digest) == (1, "d900")
+
+
+def test_text_the_sheet_xml_must_escape_reads_back_unchanged(bureau, chief):
+    # The export writes its rows as sheet XML text: markup characters, a carriage return,
+    # leading and trailing spaces and control characters pasted from Word must come back as
+    # the reader gives them (nothing lost but the control characters, as before).
+    inspection = make_ledger(1, [bureau])
+    TaskFactory(problem=Problem.objects.get(inspection=inspection), title="A&B <c> \"d\"",
+                measures="  第一行\r\n第二行 &amp; <b>\x07", responsible_person=" 张三 ",
+                lead_unit=bureau)
+    data = export(inspection)
+    _wb, ws, columns = open_sheet(data)
+    r = row_of(ws, columns, "A&B <c> \"d\"")
+
+    assert ws.cell(r, columns["整改措施"]).value == "  第一行\r\n第二行 &amp; <b>"
+    assert ws.cell(r, columns["责任人"]).value == " 张三 "
+    plan = ledger_preview(inspection=inspection, actor=chief, data=data)
+    assert plan.counts == {"new": 0, "changed": 0, "unchanged": 2, "conflict": 0, "errors": 0}
