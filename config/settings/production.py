@@ -29,7 +29,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 # HTTPS is terminated by the reverse proxy in front of the app (deploy/nginx/tracker.conf, or
 # the intranet's own proxy): it sets X-Forwarded-Proto, which Django trusts here. The app server
-# must be reachable only through that proxy (gunicorn on loopback, docs/ops-proxy.md), or a
+# must be reachable only through that proxy (gunicorn on loopback, docs/operations.md §13), or a
 # client could send the header itself.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
