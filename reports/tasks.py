@@ -1,4 +1,4 @@
-"""Celery tasks of the reports app (queue "files", config/celery_queues.py). They take ids and
+"""Celery tasks of the reports app (queue "documents", config/celery_queues.py). They take ids and
 call services; no logic lives here."""
 
 from celery import shared_task

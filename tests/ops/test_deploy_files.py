@@ -73,12 +73,13 @@ def test_every_task_is_routed_to_a_declared_queue():
     assert {route(name)["queue"] for name in names} <= set(celery_queues.QUEUES)
 
 
-def test_sweeps_and_deliveries_never_share_a_queue_with_file_work():
+def test_each_kind_of_work_has_its_own_queue():
     route = MapRoute(celery_queues.ROUTES)
     assert route("tracker.tasks.reminders_sweep")["queue"] == celery_queues.SWEEPS
     assert route("tracker.tasks.send_delivery_batch")["queue"] == celery_queues.DELIVERIES
-    assert route("tracker.tasks.ledger_import_job")["queue"] == celery_queues.FILES
-    assert len(set(celery_queues.QUEUES)) == 3
+    assert route("tracker.tasks.ledger_import_job")["queue"] == celery_queues.LEDGERS
+    assert route("reports.tasks.report_import_run")["queue"] == celery_queues.DOCUMENTS
+    assert len(set(celery_queues.QUEUES)) == 4
 
 
 def test_production_settings_route_by_kind_and_can_be_switched_off():

@@ -1,6 +1,6 @@
 """Issue #14: an upload is parsed by a Celery job with time and memory limits, never in the web
 process. The job reads the file in a child process capped in address space and wall-clock time;
-the task has soft and hard time limits, runs on the "files" queue and is idempotent."""
+the task has soft and hard time limits, runs on the "documents" queue and is idempotent."""
 
 import datetime as dt
 from pathlib import Path
@@ -148,7 +148,7 @@ def test_the_task_has_the_time_limits_and_runs_on_the_files_queue():
         settings.REPORT_IMPORT_SOFT_TIME_LIMIT, settings.REPORT_IMPORT_TIME_LIMIT
     )
     assert settings.REPORT_PARSE_TIMEOUT_SECONDS < task.soft_time_limit < task.time_limit
-    assert MapRoute(celery_queues.ROUTES)(REPORT_IMPORT_TASK)["queue"] == celery_queues.FILES
+    assert MapRoute(celery_queues.ROUTES)(REPORT_IMPORT_TASK)["queue"] == celery_queues.DOCUMENTS
 
 
 def test_the_states_are_the_models():
