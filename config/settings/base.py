@@ -418,6 +418,10 @@ TRACKER_LEDGER_MAX_UNZIPPED_BYTES = env.int(
 )
 # Imports and exports of more rows than this run as a Celery job with a progress bar.
 TRACKER_LEDGER_SYNC_MAX_ROWS = env.int("TRACKER_LEDGER_SYNC_MAX_ROWS", default=300)
+# True: every uploaded ledger is parsed by the worker, however small (production's default: no
+# upload is parsed in the web process). False: a small one (bounds checked first) is previewed
+# at once, as the embedded run does.
+TRACKER_LEDGER_IMPORTS_IN_WORKER = env.bool("TRACKER_LEDGER_IMPORTS_IN_WORKER", default=False)
 
 # --- API ---------------------------------------------------------------------------------
 # Login waits (tracker.services.auth): failures are counted per account at an address and per

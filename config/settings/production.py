@@ -12,6 +12,9 @@ DATABASES = {"default": postgres_session_options(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
+# No uploaded ledger is parsed in the web process, however small: the worker, with its time
+# limits, does it (docs/operations.md §15).
+TRACKER_LEDGER_IMPORTS_IN_WORKER = env.bool("TRACKER_LEDGER_IMPORTS_IN_WORKER", default=True)
 
 # One cache for every process on every machine: the API's throttles (and anything else counted
 # in the cache) must add up across gunicorn workers and web servers, not per process. Redis db 1

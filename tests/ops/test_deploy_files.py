@@ -211,3 +211,16 @@ def test_nginx_site_passes_nginx_t(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def test_production_parses_every_uploaded_ledger_in_the_worker():
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "print(s.TRACKER_LEDGER_IMPORTS_IN_WORKER)")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production",
+           "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "tracker.example.gov.cn",
+           "DATABASE_URL": "sqlite:////tmp/unused.sqlite3",
+           "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+    env.pop("TRACKER_LEDGER_IMPORTS_IN_WORKER", None)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "True"

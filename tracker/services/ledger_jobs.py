@@ -1,6 +1,7 @@
 """Ledger imports and exports as jobs (LedgerJob): small ones are done at once by the web
 process, large ones (more than TRACKER_LEDGER_SYNC_MAX_ROWS rows) by the Celery worker, with
-progress the page and the API poll.
+progress the page and the API poll. With TRACKER_LEDGER_IMPORTS_IN_WORKER (production's
+default) every import is the worker's, however small.
 
 An import job: upload (the bounds checked first: the file's size, the zip's declared
 uncompressed sizes, each sheet's declared dimension; then the file is stored and its rows
@@ -34,6 +35,9 @@ SYNC_MAX_SHEET_BYTES = 4 * 1024 * 1024
 
 
 def ledger_job_is_large(job: LedgerJob) -> bool:
+    """Whether the worker does this job (else the web process, at once)."""
+    if job.kind == LedgerJobKind.IMPORT and settings.TRACKER_LEDGER_IMPORTS_IN_WORKER:
+        return True
     return job.progress_total > settings.TRACKER_LEDGER_SYNC_MAX_ROWS
 
 

@@ -91,6 +91,34 @@ def test_a_large_import_is_previewed_and_applied_by_the_worker_once(
     assert "修改整改任务2项，未变6项" in job.message
 
 
+def test_with_imports_in_the_worker_even_a_small_ledger_is_never_parsed_in_the_web_process(
+    settings, ledger, chief, django_capture_on_commit_callbacks
+):
+    settings.TRACKER_LEDGER_IMPORTS_IN_WORKER = True  # production's default
+    data = edit(ledger_export(tasks=Task.objects.filter(inspection=ledger)),
+                {"任务1": {"责任人": "甲"}})
+    client = logged_in(chief)
+    with (mock.patch("tracker.services.ledger_jobs._queue") as queued,
+          mock.patch("tracker.services.ledger.read_ledger",
+                     side_effect=AssertionError("parsed in the web process")),
+          django_capture_on_commit_callbacks(execute=True)):
+        response = upload(client, ledger, data)
+    job = LedgerJob.objects.get()
+    assert response["Location"] == f"/ledger/jobs/{job.pk}/"
+    queued.assert_called_once_with(job.pk)
+    assert (job.state, job.progress_total) == (LedgerJobState.QUEUED, 8)  # 8 rows: small
+
+    assert celery_tasks.ledger_job_run(job.pk) == LedgerJobState.PREVIEW
+    with (mock.patch("tracker.services.ledger_jobs._queue") as queued,
+          django_capture_on_commit_callbacks(execute=True)):
+        client.post(f"/ledger/jobs/{job.pk}/confirm/")
+    queued.assert_called_once_with(job.pk)  # applying reads the file too: the worker's
+    job.refresh_from_db()
+    assert job.state == LedgerJobState.APPLYING
+    assert celery_tasks.ledger_job_run(job.pk) == LedgerJobState.DONE
+    assert Task.objects.get(title="任务1").responsible_person == "甲"
+
+
 def test_the_queued_name_is_the_celery_task():
     from tracker.services.ledger_jobs import LEDGER_JOB_TASK
 
