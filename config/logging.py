@@ -62,7 +62,16 @@ class ClientErrorsOnOneLine(logging.Filter):
         return True
 
 
+# What every LogRecord carries; anything else on a record came from the caller's ``extra=``.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message", "asctime", "request", "request_id", "user_id", "status_code",
+}
+
+
 class JsonFormatter(logging.Formatter):
+    """One object per line: time, level, logger, message, request and user, and the caller's
+    plain ``extra=`` fields (``delivery_id``, ``channel``...) so they can be searched as fields."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": dt.datetime.fromtimestamp(record.created).astimezone().isoformat(
@@ -77,6 +86,11 @@ class JsonFormatter(logging.Formatter):
         status = getattr(record, "status_code", None)
         if status is not None:
             entry["status"] = status
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES and key not in entry and (
+                value is None or isinstance(value, str | int | float | bool)
+            ):
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -76,6 +76,20 @@ def test_a_crash_keeps_its_traceback_inside_one_line():
     assert entry["request_id"] == "-"
 
 
+def test_fields_given_as_extra_are_fields_of_the_json_line():
+    record = logging.getLogger("x").makeRecord(
+        "tracker.reminders.notifications", logging.INFO, __file__, 1, "通知发送 delivery=7", (),
+        None, extra={"delivery_id": 7, "channel": "email", "outcome": "sent",
+                     "not_plain": object()},
+    )
+    RequestContextFilter().filter(record)
+    entry = json.loads(JsonFormatter().format(record))
+    assert (entry["delivery_id"], entry["channel"], entry["outcome"]) == (7, "email", "sent")
+    assert "not_plain" not in entry  # only plain values: a log line never fails to serialise
+    assert "args" not in entry
+    assert "levelno" not in entry
+
+
 def test_production_settings_log_json_lines():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production",
            "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "tracker.example.gov.cn",
