@@ -282,6 +282,31 @@ def _cleaned(form, fields) -> dict:
     return {f: form.cleaned_data[f] for f in fields if f in form.cleaned_data}
 
 
+class AdministratorsReadOnlyMixin:
+    """Records only administrators read (administrator_rule, from tracker.access) and nobody
+    adds, changes or deletes by hand; actions declare their own permissions."""
+
+    administrator_rule = staticmethod(access.sees_everything)
+
+    def _administrator(self, request) -> bool:
+        return _may_use_admin(request) and self.administrator_rule(request.user)
+
+    def has_module_permission(self, request):
+        return self._administrator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ReadOnlyScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Records written by the services (history, uploads, reminders, sends): shown, never
     added, changed or deleted by hand."""
@@ -982,7 +1007,7 @@ class HolidayOverrideAdmin(ReauthMixin, admin.ModelAdmin):
 
 
 @admin.register(LoginFailure)
-class LoginFailureAdmin(ReauthMixin, admin.ModelAdmin):
+class LoginFailureAdmin(AdministratorsReadOnlyMixin, ReauthMixin, admin.ModelAdmin):
     """登录失败记录: which account at which address (or which address) waits, and until when;
     administrators only. 解除锁定 lifts a wait through tracker.services.auth."""
 
@@ -991,24 +1016,7 @@ class LoginFailureAdmin(ReauthMixin, admin.ModelAdmin):
     ordering = ["-window_started_at"]
     actions = ["unlock_selected"]
     reauth_views = frozenset({"actions"})
-
-    def _administrator(self, request) -> bool:
-        return _may_use_admin(request) and access.may_manage_users(request.user)
-
-    def has_module_permission(self, request):
-        return self._administrator(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._administrator(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    administrator_rule = staticmethod(access.may_manage_users)
 
     def has_unlock_permission(self, request):
         return self._administrator(request)
@@ -1027,7 +1035,7 @@ class LoginFailureAdmin(ReauthMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(AdministratorsReadOnlyMixin, admin.ModelAdmin):
     """审计日志: read by administrators only (tracker.access.sees_everything); nobody adds,
     changes or deletes an entry here (the table is append-only, see tracker.models.audit)."""
 
@@ -1043,24 +1051,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     fields = ["at", "action", "actor", "actor_name", "target_kind", "target_id",
               "target_label", "changes_shown", "note", "address", "request_id"]
     readonly_fields = fields
-
-    def _administrator(self, request) -> bool:
-        return _may_use_admin(request) and access.sees_everything(request.user)
-
-    def has_module_permission(self, request):
-        return self._administrator(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._administrator(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    administrator_rule = staticmethod(access.sees_everything)
 
     @admin.display(description="操作人", ordering="actor_name")
     def actor_name_shown(self, entry: AuditEntry) -> str:
