@@ -82,19 +82,7 @@ def many_page_pdf(pages: int, *, declared: int | None = None, fan_out: int = 100
         *(f"<< /Type /Page /Parent {first_node + n // fan_out} 0 R /MediaBox [0 0 200 200] >>"
           for n in range(pages)),
     ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        body = body if isinstance(body, bytes) else body.encode()
-        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    out.write(b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets))
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n"
-              f"startxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
+    return _pdf_of(objects)
 
 
 def pdf_with_inflating_stream(inflated: int) -> bytes:
@@ -111,11 +99,17 @@ def pdf_with_inflating_stream(inflated: int) -> bytes:
         f"<< /Length {len(stream)} /Filter /FlateDecode >>\nstream\n".encode() + stream
         + b"\nendstream",
     ]
+    return _pdf_of(objects)
+
+
+def _pdf_of(objects: list) -> bytes:
+    """The objects numbered from 1, with a correct cross-reference table and trailer."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(out.tell())
+        body = body if isinstance(body, bytes) else body.encode()
         out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
     xref = out.tell()
     out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
