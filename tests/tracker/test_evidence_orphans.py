@@ -81,13 +81,19 @@ def test_a_committed_upload_is_moved_to_the_name_its_row_holds(alice, bureau, pr
     assert evidence_orphans_sweep(now=timezone.now(), grace=GRACE) == []
 
 
-def test_a_stored_file_no_row_names_is_swept_after_the_grace(bureau, private_media):
-    task = TaskFactory(lead_unit=bureau)
+def _stray_file(private_media, task, hours_old: float):
+    """A stored file no row names, as files written before uploads were staged left."""
     folder = private_media / "evidence" / str(task.pk)
     folder.mkdir(parents=True)
     stray = folder / "fedcba9876543210.pdf"
     stray.write_bytes(b"%PDF-1.4 stray")
-    _age(stray, 2)
+    _age(stray, hours_old)
+    return stray
+
+
+def test_a_stored_file_no_row_names_is_swept_after_the_grace(bureau, private_media):
+    task = TaskFactory(lead_unit=bureau)
+    stray = _stray_file(private_media, task, hours_old=2)
     assert evidence_orphans_sweep(now=timezone.now(), grace=GRACE) == []
     _age(stray, 25)
     assert evidence_orphans_sweep(now=timezone.now(), grace=GRACE) == [
@@ -96,11 +102,6 @@ def test_a_stored_file_no_row_names_is_swept_after_the_grace(bureau, private_med
 
 def test_the_nightly_task_runs_the_sweep(alice, bureau, private_media, settings):
     settings.EVIDENCE_ORPHAN_GRACE_HOURS = 1
-    task = TaskFactory(lead_unit=bureau)
-    folder = private_media / "evidence" / str(task.pk)
-    folder.mkdir(parents=True)
-    stray = folder / "0123456789abcdef.pdf"
-    stray.write_bytes(b"%PDF-1.4 stray")
-    _age(stray, 2)
+    stray = _stray_file(private_media, TaskFactory(lead_unit=bureau), hours_old=2)
     assert sweep_task() == 1
     assert not stray.exists()
