@@ -171,7 +171,7 @@ class ReportImportSerializer(serializers.ModelSerializer):
                   "finished_at", "report", "created_report", "error", "status_url"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_report(self, job: ReportImport) -> int | None:
         return job.report_id if job.state == "done" else None
 
