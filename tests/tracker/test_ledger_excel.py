@@ -363,6 +363,34 @@ def test_problem_numbers_already_in_the_inspection_with_other_text_are_refused(
     assert Problem.objects.count() == 1
 
 
+def test_a_hand_made_ledger_without_numbers_imported_twice_creates_its_tasks_once(
+    inspection, chief, bureau
+):
+    """Imports are idempotent by content (issue #14): rows without a key whose problem, task,
+    measures and lead unit are already the inspection's are those tasks, however the file was
+    saved again (spaces, line breaks)."""
+    rows = [
+        [None, "问题甲", "措施一", "市教育局", None, "2026-06-30", None, None],
+        [None, "问题乙", "措施二", "市教育局", None, "2026-06-30", None, None],
+    ]
+    first = ledger_import(inspection=inspection, actor=chief, data=xlsx(rows),
+                          filename="台账.xlsx")
+    assert (first.problems_created, first.tasks_created) == (2, 2)
+
+    saved_again = [[None, "问题甲 ", "措施一\n", "市教育局", None, "2026-06-30", None, None],
+                   rows[1]]
+    second = ledger_import(inspection=inspection, actor=chief, data=xlsx(saved_again),
+                           filename="台账（另存）.xlsx")
+    assert (second.problems_created, second.tasks_created, second.unchanged) == (0, 0, 2)
+    assert (Problem.objects.count(), Task.objects.count()) == (2, 2)
+
+    grown = [*rows, [None, "问题丙", "措施三", "市教育局", None, "2026-06-30", None, None]]
+    third = ledger_import(inspection=inspection, actor=chief, data=xlsx(grown),
+                          filename="台账（补充）.xlsx")
+    assert (third.problems_created, third.tasks_created, third.unchanged) == (1, 1, 2)
+    assert sorted(Task.objects.values_list("measures", flat=True)) == ["措施一", "措施三", "措施二"]
+
+
 # --- Layout variants ---------------------------------------------------------------------------
 
 

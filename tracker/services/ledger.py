@@ -552,6 +552,47 @@ def _conflict(item: RowPlan, exported: int, current: int) -> None:
     )
 
 
+def _content_key(problem_text: str, title: str, measures: str, lead_unit_id: int) -> tuple:
+    return (clean_text(problem_text), clean_text(title), clean_text(measures), lead_unit_id)
+
+
+def _plan_keyless(
+    plan: LedgerPlan, keyless: list[tuple[LedgerRow, Unit, list[Unit]]], *, scoped, actor: User,
+    display: "_Display", problems_with_new_rows: set[int],
+) -> None:
+    """Rows without a key (added in Excel, or a ledger that was never exported): a row whose
+    problem, task, measures and lead unit are those of a task the inspection already has is
+    that task, unchanged (the same hand-made ledger imported twice creates nothing the second
+    time); any other row is a new task. One query for the inspection's tasks as content."""
+    existing = {
+        _content_key(*values)
+        for values in scoped.values_list("problem__text", "title", "measures", "lead_unit_id")
+    }
+    for row, lead, supporting in keyless:
+        problem_text = row.problem.text if row.problem is not None else ""
+        if _content_key(problem_text, row.title, row.measures, lead.pk) in existing:
+            plan.unchanged += 1
+            continue
+        if row.problem is not None:
+            problems_with_new_rows.add(id(row.problem))
+        if not access.may_manage_unit(actor, lead):
+            plan.errors.append(LedgerError(row.row, f"您无权为“{lead.name}”创建整改任务"))
+        outside = [u.name for u in supporting if not access.may_manage_unit(actor, u)]
+        if outside:
+            plan.errors.append(
+                LedgerError(row.row, f"您无权将“{'、'.join(outside)}”设为配合单位")
+            )
+        values = _row_values(row, lead, supporting)
+        shown = {k: display.value(k, values) for k in COMPARED_COLUMNS}
+        plan.rows.append(RowPlan(
+            row=row.row, kind=ROW_NEW, title=row.title, ledger_row=row, lead=lead,
+            supporting=supporting,
+            changes=[CellChange(BY_KEY[k].label, "", v) for k, v in shown.items() if v],
+        ))
+    plan.rows.sort(key=lambda item: item.row)  # the preview lists rows in the sheet's order
+    plan.errors.sort(key=lambda error: error.row)
+
+
 def _plan_ledger(
     ledger: ParsedLedger, *, inspection: Inspection, actor: User,
     progress: Progress | None = None,
@@ -580,30 +621,18 @@ def _plan_ledger(
     pending: list[tuple[RowPlan, RowValues, RowValues, list[str], int]] = []
     seen_keys: dict[int, int] = {}
     problems_with_new_rows: set[int] = set()
+    keyless: list[tuple[LedgerRow, Unit, list[Unit]]] = []
     total = len(ledger.rows)
     for i, row in enumerate(ledger.rows):
         if progress is not None and i % 250 == 0:
             progress(i, total)
         lead, supporting = _resolve_units(row, names, plan.errors)
         if row.key is None:
-            if row.problem is not None:
-                problems_with_new_rows.add(id(row.problem))
             if lead is None:
+                if row.problem is not None:
+                    problems_with_new_rows.add(id(row.problem))
                 continue
-            if not access.may_manage_unit(actor, lead):
-                plan.errors.append(LedgerError(row.row, f"您无权为“{lead.name}”创建整改任务"))
-            outside = [u.name for u in supporting if not access.may_manage_unit(actor, u)]
-            if outside:
-                plan.errors.append(
-                    LedgerError(row.row, f"您无权将“{'、'.join(outside)}”设为配合单位")
-                )
-            values = _row_values(row, lead, supporting)
-            shown = {k: display.value(k, values) for k in COMPARED_COLUMNS}
-            plan.rows.append(RowPlan(
-                row=row.row, kind=ROW_NEW, title=row.title, ledger_row=row, lead=lead,
-                supporting=supporting,
-                changes=[CellChange(BY_KEY[k].label, "", v) for k, v in shown.items() if v],
-            ))
+            keyless.append((row, lead, supporting))
             continue
         if row.key in seen_keys:
             first = seen_keys[row.key]
@@ -669,6 +698,9 @@ def _plan_ledger(
                 item.task = task
                 _plan_update(item, task=task, old=old, new=new, changed=changed, actor=actor,
                              names=names, errors=plan.errors)
+    if keyless:
+        _plan_keyless(plan, keyless, scoped=scoped, actor=actor, display=display,
+                      problems_with_new_rows=problems_with_new_rows)
     if progress is not None:
         progress(total, total)
     numbers = [p.number for p in ledger.problems if id(p) in problems_with_new_rows]
