@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
@@ -70,11 +71,20 @@ def send_delivery(self, delivery_id: int) -> str:
     )
 
 
-@shared_task(name="tracker.tasks.ledger_job_run", ignore_result=True, acks_late=True)
+@shared_task(
+    name="tracker.tasks.ledger_job_run", ignore_result=True, acks_late=True,
+    soft_time_limit=settings.TRACKER_LEDGER_JOB_SOFT_TIME_LIMIT,
+    time_limit=settings.TRACKER_LEDGER_JOB_TIME_LIMIT,
+)
 def ledger_job_run(job_id: int) -> str:
     """A large ledger import's preview or apply, or a large export (idempotent by the job's
-    state: a second delivery finds nothing to do)."""
-    return ledger_jobs.ledger_job_run(job_id=job_id)
+    state: a second delivery finds nothing to do). Bounded in time by the task's limits and in
+    memory by the upload's bounds, checked before any parsing."""
+    try:
+        return ledger_jobs.ledger_job_run(job_id=job_id)
+    except SoftTimeLimitExceeded:
+        ledger_jobs.ledger_job_timed_out(job_id=job_id)
+        return "failed"
 
 
 @shared_task(name="tracker.tasks.login_failures_purge", ignore_result=True)

@@ -422,6 +422,10 @@ TRACKER_LEDGER_SYNC_MAX_ROWS = env.int("TRACKER_LEDGER_SYNC_MAX_ROWS", default=3
 # upload is parsed in the web process). False: a small one (bounds checked first) is previewed
 # at once, as the embedded run does.
 TRACKER_LEDGER_IMPORTS_IN_WORKER = env.bool("TRACKER_LEDGER_IMPORTS_IN_WORKER", default=False)
+# A ledger job (preview, apply or export) past the soft limit fails with a Chinese message;
+# the hard limit kills it. 20,000 rows take well under a minute (docs/ledger-excel.md).
+TRACKER_LEDGER_JOB_SOFT_TIME_LIMIT = env.int("TRACKER_LEDGER_JOB_SOFT_TIME_LIMIT", default=600)
+TRACKER_LEDGER_JOB_TIME_LIMIT = env.int("TRACKER_LEDGER_JOB_TIME_LIMIT", default=660)
 
 # --- API ---------------------------------------------------------------------------------
 # Login waits (tracker.services.auth): failures are counted per account at an address and per

@@ -224,6 +224,19 @@ def ledger_job_run(*, job_id: int, now: dt.datetime | None = None) -> str:
     return LedgerJob.objects.values_list("state", flat=True).get(pk=job_id)
 
 
+LEDGER_JOB_TIMED_OUT = "处理超时，已停止：文件可能过大或过于复杂，请拆分后重新上传或导出"
+
+
+def ledger_job_timed_out(*, job_id: int, now: dt.datetime | None = None) -> None:
+    """The worker's soft time limit stopped a job: it fails with a message, whatever step it
+    was in (an apply's transaction has rolled back: nothing of it was written)."""
+    now = now or timezone.now()
+    LedgerJob.objects.filter(pk=job_id).exclude(state__in=[J.DONE, J.FAILED]).update(
+        state=J.FAILED, finished_at=now, message=LEDGER_JOB_TIMED_OUT,
+        errors=[LEDGER_JOB_TIMED_OUT],
+    )
+
+
 def _queue(job_id: int) -> None:
     # By name: the tasks import the services, never the reverse.
     current_app.signature(LEDGER_JOB_TASK, args=(job_id,)).delay()

@@ -119,6 +119,26 @@ def test_with_imports_in_the_worker_even_a_small_ledger_is_never_parsed_in_the_w
     assert Task.objects.get(title="任务1").responsible_person == "甲"
 
 
+def test_a_job_stopped_by_the_soft_time_limit_fails_with_a_chinese_message(
+    small_sync_limit, ledger, chief
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    data = ledger_export(tasks=Task.objects.filter(inspection=ledger))
+    with mock.patch("tracker.services.ledger_jobs._queue"):
+        upload(logged_in(chief), ledger, data)
+    job = LedgerJob.objects.get()
+    with mock.patch("tracker.services.ledger_jobs._preview", side_effect=SoftTimeLimitExceeded):
+        assert celery_tasks.ledger_job_run(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.state == LedgerJobState.FAILED
+    assert "处理超时" in job.message
+    page = logged_in(chief).get(f"/ledger/jobs/{job.pk}/").content.decode()
+    assert "处理超时" in page
+    limits = (celery_tasks.ledger_job_run.soft_time_limit, celery_tasks.ledger_job_run.time_limit)
+    assert limits == (600, 660)
+
+
 def test_the_queued_name_is_the_celery_task():
     from tracker.services.ledger_jobs import LEDGER_JOB_TASK
 
