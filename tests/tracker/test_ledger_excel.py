@@ -23,6 +23,8 @@ from tracker.errors import ActionForbidden, ImportRejected
 from tracker.ledger_excel.columns import column_key
 from tracker.ledger_excel.values import CellError, parse_deadline, parse_status, parse_units
 from tracker.models import (
+    AuditAction,
+    AuditEntry,
     Problem,
     ProgressReport,
     Task,
@@ -743,6 +745,9 @@ def test_import_and_export_commands(tmp_path, inspection, chief, bureau, county,
         f"已导出“市委第一巡察组对东湖区的常规巡察”整改任务6项：{target}"
     )
     assert load_workbook(target).active.max_row == 2 + 6
+    exported = AuditEntry.objects.get(action=AuditAction.LEDGER_EXPORT)
+    assert (exported.actor, exported.target_id, exported.note) == (None, inspection.pk,
+                                                                   "6项（命令行导出）")
 
 
 def test_import_command_prints_every_error_and_fails(tmp_path, inspection, chief, bureau):

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tracker.models import Inspection, Task, User
 from tracker.selectors import task_list
+from tracker.services.audit import AuditAction, audit_record
 from tracker.services.ledger import ledger_export
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         if inspection_obj is None:
             raise CommandError(f"巡视巡察（编号{inspection}）不存在")
         tasks = Task.objects.all()
+        actor = None  # the operator at the server's command line
         if user:
             actor = User.objects.filter(username=user).first()
             if actor is None:
@@ -28,4 +30,6 @@ class Command(BaseCommand):
         tasks = tasks.filter(inspection=inspection_obj)
         count = tasks.count()
         Path(out).write_bytes(ledger_export(tasks=tasks))
+        audit_record(actor=actor, action=AuditAction.LEDGER_EXPORT, target=inspection_obj,
+                     target_label=Path(out).name, note=f"{count}项（命令行导出）")
         self.stdout.write(f"已导出“{inspection_obj.title}”整改任务{count}项：{out}")
