@@ -35,7 +35,6 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from tracker import access
 from tracker.deadlines import deadline_state
 from tracker.models import (
-    OPEN_STATUSES,
     DispatchRequest,
     EventNotice,
     Notification,
@@ -543,15 +542,16 @@ def reminders_sweep(
 
 @transaction.atomic
 def dispatch_monthly(*, now: dt.datetime) -> int:
-    """From the configured day of the month on, ask once per month every unit with open tasks
-    to report progress within N working days. Returns the number of units asked."""
+    """From the configured day of the month on, ask once per month every unit with tasks it
+    still works on (CHASED_STATUSES: a submitted task waits on its supervisors, not on the
+    unit) to report progress within N working days. Returns the number of units asked."""
     today = local_today(now)
     if today.day < settings.TRACKER_DISPATCH_DAY:
         return 0
     month = today.replace(day=1)
     report_by = add_workdays(today, settings.TRACKER_DISPATCH_REPORT_WITHIN_WORKDAYS)
     open_counts = dict(
-        Task.objects.filter(status__in=OPEN_STATUSES)
+        Task.objects.filter(status__in=CHASED_STATUSES)
         .exclude(lead_unit__dispatch_requests__month=month)
         .values_list("lead_unit_id")
         .annotate(n=Count("pk"))

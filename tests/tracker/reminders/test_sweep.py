@@ -8,7 +8,15 @@ import pytest
 
 from tests.tracker.factories import TaskFactory, UserFactory
 from tests.tracker.reminders.conftest import at
-from tracker.models import Delivery, Notification, Reminder, Role, TaskStatus, TaskType
+from tracker.models import (
+    Delivery,
+    DispatchRequest,
+    Notification,
+    Reminder,
+    Role,
+    TaskStatus,
+    TaskType,
+)
 from tracker.reminders import services as sweep_service
 from tracker.reminders.services import candidate_task_ids, configured_stages, reminders_sweep
 from tracker.services.extensions import extension_approve, extension_request
@@ -227,3 +235,13 @@ def test_monthly_dispatch_asks_each_unit_with_open_tasks_once_a_month(bureau, to
     assert "11月2日" in notification.title  # 5 working days after 10-26
     assert not Notification.objects.filter(recipient_user=bob).exists()
     assert sweep_service.dispatch_monthly(now=at(D(2026, 11, 25))) == 1
+
+
+def test_monthly_dispatch_does_not_ask_a_unit_whose_tasks_wait_on_review(bureau, town, alice, bob):
+    TaskFactory(lead_unit=bureau, deadline=D(2026, 12, 31), status=TaskStatus.IN_PROGRESS)
+    TaskFactory(lead_unit=bureau, deadline=D(2026, 12, 31), status=TaskStatus.SUBMITTED)
+    TaskFactory(lead_unit=town, deadline=D(2026, 12, 31), status=TaskStatus.SUBMITTED)
+    assert sweep_service.dispatch_monthly(now=at(D(2026, 10, 26))) == 1
+    asked = DispatchRequest.objects.get()
+    assert (asked.unit, asked.open_tasks) == (bureau, 1)  # its submitted task is not counted
+    assert not Notification.objects.filter(recipient_user=bob).exists()
