@@ -52,6 +52,7 @@ from tracker.reminders.notifications import delivery_retry
 from tracker.services import auth as auth_services
 from tracker.services import calendar as calendar_services
 from tracker.services import inspections as inspection_services
+from tracker.services import review as review_services
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
 from tracker.services import users as user_services
@@ -741,12 +742,15 @@ class TaskAdmin(ScopedAdminMixin, admin.ModelAdmin):
             )
         obj.pk = saved.pk
 
-    @admin.action(description="审核销号所选的已提交任务", permissions=["act"])
+    @admin.action(description="审核销号所选的已提交任务（无佐证材料的任务须在审核页面确认）",
+                  permissions=["act"])
     def close_selected(self, request, queryset):
+        # The admin offers no confirmation box: a task without evidence is refused here, with
+        # the reason, and closed from the review page where the confirmation is asked.
         self.run_action(
             request, queryset.filter(status=TaskStatus.SUBMITTED), "销号",
-            lambda task: task_services.task_close(task=task, actor=request.user,
-                                                  note="后台批量销号"),
+            lambda task: review_services.task_close_reviewed(task=task, actor=request.user,
+                                                            note="后台批量销号"),
         )
 
 

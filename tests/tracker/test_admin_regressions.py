@@ -6,12 +6,19 @@ import datetime as dt
 from contextlib import contextmanager
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from tests.tracker.admin_forms import form_data
-from tests.tracker.factories import InspectionFactory, ProblemFactory, TaskFactory, UnitFactory
+from tests.tracker.factories import (
+    EvidenceFactory,
+    InspectionFactory,
+    ProblemFactory,
+    TaskFactory,
+    UnitFactory,
+)
 from tracker.demo.loader import load_demo
-from tracker.models import Inspection, Task, Unit, User
+from tracker.models import Inspection, Task, TaskStatus, Unit, User
 from tracker.services import inspections as inspection_services
 from tracker.services.users import supervisor_group
 
@@ -226,3 +233,23 @@ def test_a_service_refusal_is_a_message_and_changes_nothing(client, sam, bureau,
     assert response.status_code == 200
     assert "您无权管理“市教育局”的巡视巡察及反馈问题" in response.content.decode()
     assert not inspection.problems.filter(text="越权新增的问题").exists()
+
+
+def test_batch_close_in_the_admin_refuses_a_task_without_evidence_and_says_why(
+    client, sam, town
+):
+    """The admin has no confirmation box: 销号 without evidence is confirmed on the review page,
+    as on the API and the pages (tracker.services.review)."""
+    bare = TaskFactory(lead_unit=town, status=TaskStatus.SUBMITTED, title="无材料任务")
+    proven = TaskFactory(lead_unit=town, status=TaskStatus.SUBMITTED, title="有材料任务")
+    EvidenceFactory(task=proven)
+    client.force_login(sam)
+    response = client.post(reverse("admin:tracker_task_changelist"), {
+        "action": "close_selected", "_selected_action": [bare.pk, proven.pk], "index": 0,
+    }, follow=True)
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("无材料任务" in m and "尚未上传佐证材料" in m for m in said), said
+    assert "已销号1条" in said
+    bare.refresh_from_db()
+    proven.refresh_from_db()
+    assert (bare.status, proven.status) == (TaskStatus.SUBMITTED, TaskStatus.COMPLETED)

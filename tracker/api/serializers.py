@@ -275,6 +275,13 @@ class TransitionSerializer(InputSerializer):
     )
 
 
+class CloseSerializer(TransitionSerializer):
+    confirm_no_evidence = serializers.BooleanField(
+        required=False, default=False,
+        help_text="确认无佐证材料销号：任务没有佐证材料时须为 true，否则返回 400",
+    )
+
+
 class ProgressSerializer(TransitionSerializer):
     note = serializers.CharField(help_text="进展情况")
     percent = serializers.IntegerField(min_value=0, max_value=100, required=False,

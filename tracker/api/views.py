@@ -40,6 +40,7 @@ from tracker.services import auth as auth_services
 from tracker.services import evidence as evidence_services
 from tracker.services import extensions as extension_services
 from tracker.services import inspections as inspection_services
+from tracker.services import review as review_services
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
 from tracker.services import users as user_services
@@ -238,26 +239,37 @@ class ProblemViewSet(
 # --- Tasks --------------------------------------------------------------------------------
 
 
+def _close_reviewed(*, task, actor, note, expected_version, confirm_no_evidence=False):
+    # 销号 through the API as on the pages: a task without evidence only when confirmed.
+    return review_services.task_close_reviewed(
+        task=task, actor=actor, note=note, expected_version=expected_version,
+        confirm_no_evidence=confirm_no_evidence,
+    )
+
+
+_close_reviewed.__doc__ = task_services.task_close.__doc__
 TRANSITION_SERVICES = {
     TaskAction.START: task_services.task_start,
     TaskAction.SUBMIT: task_services.task_submit,
-    TaskAction.CLOSE: task_services.task_close,
+    TaskAction.CLOSE: _close_reviewed,
     TaskAction.SEND_BACK: task_services.task_send_back,
     TaskAction.MARK_BASICALLY_COMPLETED: task_services.task_mark_basically_completed,
     TaskAction.MARK_LONG_TERM: task_services.task_mark_long_term,
     TaskAction.REOPEN: task_services.task_reopen,
 }
+TRANSITION_INPUTS = {TaskAction.CLOSE: serializers.CloseSerializer}
 
 
 def _transition_view(task_action: TaskAction):
     service = TRANSITION_SERVICES[task_action]
+    input_serializer = TRANSITION_INPUTS.get(task_action, serializers.TransitionSerializer)
 
     def view(self, request, pk=None):
         task = self.get_object()
-        data = self.validated(serializers.TransitionSerializer)
+        data = dict(self.validated(input_serializer))
         service(
-            task=task, actor=request.user, note=data["note"],
-            expected_version=self.expected_version(task, data.get("version")),
+            task=task, actor=request.user, note=data.pop("note"),
+            expected_version=self.expected_version(task, data.pop("version", None)), **data,
         )
         return self.task_response(task)
 
@@ -267,7 +279,7 @@ def _transition_view(task_action: TaskAction):
         view
     )
     return extend_schema(
-        request=serializers.TransitionSerializer,
+        request=input_serializer,
         responses=serializers.TaskDetailSerializer,
         parameters=[IF_MATCH],
         summary=task_action.label,

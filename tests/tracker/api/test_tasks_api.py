@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.tracker.factories import TaskFactory, UnitFactory
+from tests.tracker.factories import EvidenceFactory, TaskFactory, UnitFactory
 from tracker import workdays
 from tracker.models import Task, TaskAction, TaskEvent, TaskStatus
 
@@ -81,7 +81,8 @@ def test_second_of_two_writers_with_the_same_version_gets_409_and_history_shows_
     version_first = first.get(f"/api/v1/tasks/{task.pk}/").json()["version"]
     version_second = second.get(f"/api/v1/tasks/{task.pk}/").json()["version"]
 
-    ok = first.post(f"/api/v1/tasks/{task.pk}/close/", {"version": version_first})
+    ok = first.post(f"/api/v1/tasks/{task.pk}/close/",
+                    {"version": version_first, "confirm_no_evidence": True})
     stale = second.post(f"/api/v1/tasks/{task.pk}/send-back/",
                         {"version": version_second, "note": "材料不全"})
 
@@ -94,6 +95,31 @@ def test_second_of_two_writers_with_the_same_version_gets_409_and_history_shows_
     assert list(TaskEvent.objects.filter(task=task).values_list("action", flat=True)) == [
         TaskAction.CLOSE
     ]
+
+
+def test_closing_without_evidence_through_the_api_needs_the_same_confirmation_as_the_pages(
+    client_for, sam, town
+):
+    bare = TaskFactory(lead_unit=town, status=TaskStatus.SUBMITTED)
+    refused = client_for(sam).post(f"/api/v1/tasks/{bare.pk}/close/",
+                                   {"note": "核查属实", "version": bare.version})
+    assert refused.status_code == 400
+    assert "尚未上传佐证材料" in refused.json()["detail"]
+    assert "confirm_no_evidence" in refused.json()["fields"]
+    bare.refresh_from_db()
+    assert bare.status == TaskStatus.SUBMITTED
+
+    confirmed = client_for(sam).post(f"/api/v1/tasks/{bare.pk}/close/",
+                                     {"note": "核查属实", "confirm_no_evidence": True,
+                                      "version": bare.version})
+    assert confirmed.status_code == 200
+    assert confirmed.json()["status"] == TaskStatus.COMPLETED
+
+    with_evidence = TaskFactory(lead_unit=town, status=TaskStatus.SUBMITTED)
+    EvidenceFactory(task=with_evidence)
+    closed = client_for(sam).post(f"/api/v1/tasks/{with_evidence.pk}/close/",
+                                  {"version": with_evidence.version})
+    assert closed.status_code == 200
 
 
 def test_second_of_two_editors_with_the_same_etag_gets_412_and_nothing_changes(
