@@ -32,7 +32,7 @@ from reports.web.monthly_report import OverdueItem, build_monthly_report, subjec
 from tracker import access
 from tracker.deadlines import days_left_text, deadline_state, light_rule_text
 from tracker.errors import DomainError
-from tracker.figures.rollups import Grouping, RollupFilters, rollup, trend
+from tracker.figures.rollups import Grouping, RollupFilters, overdue_tasks, rollup, trend
 from tracker.models import TaskType, subtree_q
 from tracker.selectors import (
     inspections_for_filter,
@@ -159,7 +159,9 @@ def monthly_report(request: HttpRequest) -> HttpResponse:
     filters = RollupFilters(inspection_id=inspection.pk, as_of=as_of if past else None)
     total = rollup(user=user, group_by=Grouping.TOTAL, filters=filters).total
     units = rollup(user=user, group_by=Grouping.UNIT, filters=filters).rows
-    overdue = task_overdue_list(user=user, today=as_of).filter(inspection=inspection)
+    # Overdue as the ledger stood on that day (a task closed since still counts then), the
+    # same tasks the figures count.
+    overdue = overdue_tasks(user=user, filters=filters)
     body = build_monthly_report(
         inspection=inspection,
         as_of=as_of,
@@ -168,9 +170,9 @@ def monthly_report(request: HttpRequest) -> HttpResponse:
         unit_rows=[row for row in units if row.figures.total and row.extra["depth"] > 0]
         or [row for row in units if row.figures.total],
         overdue=[
-            OverdueItem(task.title, task.lead_unit.name, task.deadline,
+            OverdueItem(task.title, task.lead_unit, task.deadline,
                         days_left_text(task.status, task.deadline, as_of))
-            for task in overdue.order_by("deadline", "id")
+            for task in overdue
         ],
         compiled_by=(user.unit.name if user.unit else "整改工作领导小组办公室"),
     )

@@ -267,6 +267,31 @@ def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task],
     return qs, fields
 
 
+@dataclass(frozen=True)
+class OverdueTask:
+    """A task overdue on the figures' day, as it stood that day."""
+
+    id: int
+    title: str
+    lead_unit: str
+    status: str
+    deadline: dt.date
+
+
+def overdue_tasks(*, user: User, filters: RollupFilters) -> list[OverdueTask]:
+    """The tasks the figures count as overdue (the same tasks, the same day: as_of or today),
+    with their status and deadline as they stood then, earliest deadline first. One query."""
+    today = filters.as_of or local_today()
+    qs, f = scoped_tasks(user=user, filters=filters)
+    rows = (
+        qs.filter(deadlines.overdue_q(today, status=f.status, deadline=f.deadline))
+        .annotate(then_status=F(f.status), then_deadline=F(f.deadline))
+        .order_by("then_deadline", "id")
+        .values_list("id", "title", "lead_unit__name", "then_status", "then_deadline")
+    )
+    return [OverdueTask(*row) for row in rows]
+
+
 def _aggregates(f: _Fields, today: dt.date) -> dict:
     status, deadline = f.status, f.deadline
     at = {"status": status, "deadline": deadline}

@@ -17,6 +17,7 @@ from docx.shared import Pt
 from tests.tracker.factories import InspectionFactory, ProblemFactory, TaskFactory
 from tracker.figures.rollups import Grouping, RollupFilters, rollup
 from tracker.models import TaskStatus
+from tracker.services import tasks as task_services
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +154,32 @@ def test_control_characters_pasted_into_a_title_do_not_break_the_document(
     text = text_of(Document(io.BytesIO(monthly(chief_client, inspection, today))))
     assert "市委第二巡察组反馈意见整改进展情况" in text
     assert "从Word粘贴\n的任务名称" in text  # Word's line break kept as a line, the bell dropped
+
+
+def test_a_past_date_lists_the_tasks_overdue_on_that_date_as_they_stood_then(
+    chief, chief_client, alice, bureau
+):
+    """A report as of 3月16日 lists a task that was overdue that day though it was closed on
+    3月20日, and not a task whose deadline then was later (moved earlier since)."""
+    def at(day: int) -> dt.datetime:
+        return dt.datetime(2026, 3, day, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+    inspection = InspectionFactory(title="市委第四巡察组反馈意见整改", team="市委第四巡察组")
+    problem = ProblemFactory(inspection=inspection)
+    late = task_services.task_create(problem=problem, actor=chief, title="逾期后才销号的任务",
+                                     lead_unit=bureau, deadline=dt.date(2026, 3, 10), now=at(2))
+    task_services.task_start(task=late, actor=alice, now=at(3))
+    task_services.task_submit(task=late, actor=alice, now=at(18))
+    task_services.task_close(task=late, actor=chief, now=at(20))
+    moved = task_services.task_create(problem=problem, actor=chief, title="后来提前了时限的任务",
+                                      lead_unit=bureau, deadline=dt.date(2026, 4, 30), now=at(2))
+    task_services.task_update(task=moved, actor=chief, deadline=dt.date(2026, 3, 12), now=at(25))
+
+    then = text_of(Document(io.BytesIO(monthly(chief_client, inspection, dt.date(2026, 3, 16)))))
+    assert "1. 逾期后才销号的任务（牵头单位：市教育局，完成时限：2026年3月10日" in then
+    assert "后来提前了时限的任务" not in then
+    assert "目前逾期未完成整改任务1项" in then  # the list and the figure agree
+
+    now = text_of(Document(io.BytesIO(monthly(chief_client, inspection, dt.date(2026, 11, 30)))))
+    assert "逾期后才销号的任务（" not in now
+    assert "1. 后来提前了时限的任务（牵头单位：市教育局" in now
