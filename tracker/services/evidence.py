@@ -192,14 +192,20 @@ def _decodes(head: bytes, encoding: str) -> bool:
 
 def detect_charset(head: bytes) -> str | None:
     """The charset to label text bytes with: a byte-order mark, else strict UTF-8, else strict
-    GB18030 (the superset of GBK and GB2312, what Chinese Windows saves), else
-    charset-normalizer's best reading; None when nothing reads them."""
+    GB18030 (the superset of GBK and GB2312, what Chinese Windows saves) unless the bytes read
+    better as Big5, else charset-normalizer's best reading; None when nothing reads them."""
     for bom, charset in _BOMS:
         if head.startswith(bom):
             return charset
     if _decodes(head, "utf-8"):
         return "utf-8"
     if _decodes(head, "gb18030"):
+        if _decodes(head, "big5"):
+            # Traditional Chinese saved as Big5 (Hong Kong, Taiwan) also decodes as GB18030,
+            # into odd characters: let the detector choose between the two.
+            best = charset_normalizer.from_bytes(head, cp_isolation=["gb18030", "big5"]).best()
+            if best is not None and best.encoding == "big5":
+                return "big5"
         return "gb18030"
     best = charset_normalizer.from_bytes(head).best()
     if best is None:

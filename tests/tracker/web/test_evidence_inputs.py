@@ -68,6 +68,9 @@ def test_a_csv_upload_is_accepted_and_labelled(
     ("佐证材料".encode("utf-16"), "utf-16"),
     (b"plain ascii", "utf-8"),
     ("巡视整改，".encode("gb18030") * 10, "gb18030"),
+    ("退费清单,金额\n市教育局,1200\n".encode("gbk"), "gb18030"),
+    ("退費清單,金額\n市教育局,1200\n".encode("big5"), "big5"),
+    ("巡視整改工作報告：各責任單位應於期限內完成整改，並報送佐證材料。".encode("big5"), "big5"),
 ])
 def test_detect_charset(data, charset):
     assert detect_charset(data) == charset
