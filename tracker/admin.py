@@ -158,7 +158,8 @@ class ScopedAdminMixin(ReauthMixin):
     `choice_scopes` maps a relation field to the predicate giving the choices it offers.
 
     Writes go through services in `save_model` / `delete_model` / actions; a service's refusal
-    (DomainError) rolls back the whole request and is shown as a message, never as a 500.
+    (DomainError) rolls back the whole request and is shown on the form again, beside the
+    values typed (the fields it names carry its message), never as a 500.
     """
 
     scope_rule: Callable[[User], Q] | None = None
@@ -231,19 +232,32 @@ class ScopedAdminMixin(ReauthMixin):
     # --- writes --------------------------------------------------------------------------
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._refusal_shown(request, super().changeform_view, request, object_id,
-                                   form_url, extra_context)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        return self._refusal_shown(request, super().delete_view, request, object_id,
-                                   extra_context)
-
-    def _refusal_shown(self, request, view, *args):
+        view = super().changeform_view
+        args = (request, object_id, form_url, extra_context)
         try:
             return view(*args)
         except DomainError as error:  # the view's transaction is rolled back
-            self.message_user(request, _explained(error), level=messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+            if request.method != "POST":
+                return self._refusal_message(request, error)
+            # The form again, bound to what was typed, with the refusal as its errors: the
+            # person corrects it instead of typing everything again (get_form adds them).
+            request.service_refusal = error
+            return view(*args)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, "service_refusal", None)
+        return form if refusal is None else _with_refusal(form, refusal)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as error:  # the view's transaction is rolled back
+            return self._refusal_message(request, error)
+
+    def _refusal_message(self, request, error: DomainError):
+        self.message_user(request, _explained(error), level=messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
 
     def save_related(self, request, form, formsets, change):
         # Relations were set by the service; inline formsets save through save_formset.
@@ -272,6 +286,23 @@ class ScopedAdminMixin(ReauthMixin):
                 continue
             done += 1
         self.message_user(request, f"已{verb}{done}条")
+
+
+def _with_refusal(form_class, refusal: DomainError):
+    """`form_class` whose validation ends with a service's refusal: the fields it names carry
+    their message, the form the whole one, so the page shows them beside the typed values."""
+
+    class Refused(form_class):
+        def clean(self):
+            cleaned = super().clean()
+            for field, message in refusal.fields.items():
+                if field in self.fields:
+                    self.add_error(field, message)
+            self.add_error(None, refusal.message)
+            return cleaned
+
+    Refused.__name__ = form_class.__name__
+    return Refused
 
 
 def _explained(error: DomainError) -> str:

@@ -253,3 +253,24 @@ def test_batch_close_in_the_admin_refuses_a_task_without_evidence_and_says_why(
     bare.refresh_from_db()
     proven.refresh_from_db()
     assert (bare.status, proven.status) == (TaskStatus.SUBMITTED, TaskStatus.COMPLETED)
+
+
+def test_a_service_refusal_shows_the_form_again_with_what_was_typed(client, root_admin, bureau):
+    """The refusal is shown on the form, beside the field it names, and the typed values stay
+    in the form: nothing is lost, nothing is saved."""
+    task = TaskFactory(lead_unit=bureau, title="原任务名称", deadline=dt.date(2026, 12, 31))
+    client.force_login(root_admin)
+    change_url = reverse("admin:tracker_task_change", args=[task.pk])
+    response = client.post(change_url, form_data(
+        client.get(change_url).content.decode(), title="改过的任务名称", measures="新的措施",
+        deadline="2099-01-01",
+    ))
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "不能晚于" in " ".join(form.errors["deadline"])
+    assert "过远" in " ".join(form.non_field_errors())
+    page = response.content.decode()
+    assert 'value="改过的任务名称"' in page
+    assert "新的措施" in page
+    task.refresh_from_db()
+    assert (task.title, task.deadline) == ("原任务名称", dt.date(2026, 12, 31))
