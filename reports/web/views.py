@@ -274,6 +274,12 @@ def _report_page(request: HttpRequest, report, *, error: str = "", failed: str =
     user = request.user
     figures = list(report.figures.all())
     items = list(report.items.all())
+    # The refused form shows again with what was chosen and typed in it.
+    typed = request.POST.dict() if failed and request.method == "POST" else {}
+    for f in figures:
+        f.typed = typed if failed == f"figure-{f.pk}" else {}
+    for i in items:
+        i.typed = typed if failed == f"item-{i.pk}" else {}
     spans = [Span(f.start, f.end, "figure", f"figure-{f.pk}") for f in figures] + [
         Span(i.start, i.end, i.kind, f"item-{i.pk}") for i in items
     ]

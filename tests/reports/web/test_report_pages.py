@@ -199,6 +199,14 @@ def test_a_measure_without_a_deadline_is_refused_with_the_services_message(
     assert Task.objects.count() == 0
     measure.refresh_from_db()
     assert measure.review_state == ReviewState.PROPOSED
+    # The refused form keeps what was chosen in it; the other forms stay blank.
+    page = response.content.decode()
+    form = page[page.index(f'action="/reports/items/{measure.pk}/confirm/"'):]
+    form = form[:form.index("</form>")]
+    assert f'<option value="{problem.pk}" selected>' in form
+    assert f'<option value="{county.pk}" selected>' in form
+    rest = page.replace(form, "")
+    assert rest.count(" selected>") == rest.count('value="by_deadline" selected>')  # defaults
 
 
 def test_a_figure_cannot_be_confirmed_twice(chief_client, uploaded, aimed):
