@@ -26,6 +26,7 @@ from tracker.models import (
     Evidence,
     ExtensionStatus,
     Inspection,
+    Problem,
     ProgressReport,
     Task,
     TaskAction,
@@ -95,6 +96,16 @@ def unit_list_to_manage(*, user: User) -> QuerySet[Unit]:
     """Units the user may make a task's lead or supporting unit (tracker.access.managed_units_q,
     the set behind may_manage_unit), in tree order."""
     return Unit.objects.filter(access.managed_units_q(user)).order_by("path")
+
+
+def problems_for_tasks(*, user: User) -> QuerySet[Problem]:
+    """Problems a new task may be filed under: those the user sees, newest inspection first
+    (the units the task gets are checked by the service against the units the user manages)."""
+    return (
+        Problem.objects.filter(access.visible_problems_q(user))
+        .select_related("inspection")
+        .order_by("-inspection__feedback_date", "inspection_id", "number")
+    )
 
 
 def task_overdue_list(*, user: User, today: dt.date) -> QuerySet[Task]:

@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from reports import selectors as report_selectors
 from reports.models import ExtractedFigure, ExtractedItem, FigureKind, ReviewState, SourceReport
 from tracker import access
+from tracker import selectors as tracker_selectors
 from tracker.models import Inspection, Problem, Unit, User
 
 
@@ -76,11 +77,7 @@ def inspections_for_problems(*, user: User) -> QuerySet[Inspection]:
 
 
 def problems_for_tasks(*, user: User) -> QuerySet[Problem]:
-    return (
-        Problem.objects.filter(access.visible_problems_q(user))
-        .select_related("inspection")
-        .order_by("-inspection__feedback_date", "inspection_id", "number")
-    )
+    return tracker_selectors.problems_for_tasks(user=user)
 
 
 def inspections_with_findings(*, user: User) -> QuerySet[Inspection]:

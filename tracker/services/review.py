@@ -47,7 +47,10 @@ def task_close_reviewed(
     # close learns that, not that a box is missing.
     if not TRANSITIONS[TaskAction.CLOSE].may_act(actor, task):
         raise ActionForbidden(f"您没有权限对该任务执行“{TaskAction.CLOSE.label}”")
-    if not confirm_no_evidence and close_needs_confirmation(task):
+    # Only a task that may be closed now is asked for the confirmation: any other gets the
+    # transition's own refusal (not submitted yet, already closed).
+    may_close_now = task.status in TRANSITIONS[TaskAction.CLOSE].sources
+    if may_close_now and not confirm_no_evidence and close_needs_confirmation(task):
         raise InvalidInput(
             f"该任务尚未上传佐证材料，须勾选“{NO_EVIDENCE_CONFIRMATION}”后方可销号",
             fields={"confirm_no_evidence": "无佐证材料销号须确认"},

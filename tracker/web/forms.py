@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
-from tracker.models import Inspection, Task, TaskStatus, TaskType, Unit
+from tracker.models import Inspection, Problem, Task, TaskStatus, TaskType, Unit
 from tracker.services import auth as auth_services
 from tracker.services import users as user_services
 from tracker.services.review import BULK_ACTIONS, NO_EVIDENCE_CONFIRMATION
@@ -166,9 +166,9 @@ class EvidenceForm(VersionedForm):
     )
 
 
-class TaskEditForm(VersionedForm):
-    """修改任务: the plan's fields; lead and supporting units offered are those the editor
-    manages (plus the supporting units the task already has, which stay)."""
+class TaskPlanForm(BootstrapMixin, forms.Form):
+    """A task's plan: name, measures, type, lead and supporting units, leaders, deadline. The
+    units offered are those the person manages (tracker.selectors.unit_list_to_manage)."""
 
     title = forms.CharField(label="任务名称", max_length=300)
     measures = forms.CharField(label="整改措施", required=False,
@@ -189,6 +189,35 @@ class TaskEditForm(VersionedForm):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
+    def offer_units(self, units, supporting=None) -> None:
+        self.fields["lead_unit"].queryset = units
+        self.fields["supporting_units"].queryset = supporting if supporting is not None else units
+
+
+class TaskCreateForm(TaskPlanForm):
+    """新建任务: under a problem the person sees, for units they manage."""
+
+    problem = forms.ModelChoiceField(
+        label="所属反馈问题", queryset=Problem.objects.none(),
+        error_messages={"invalid_choice": "该反馈问题不存在或不在您的查看范围内"},
+    )
+    field_order = ["problem"]
+
+    def __init__(self, *args, problems, units, **kwargs):
+        kwargs.setdefault("initial", {"task_type": TaskType.BY_DEADLINE})
+        super().__init__(*args, **kwargs)
+        self.fields["problem"].queryset = problems
+        self.fields["problem"].label_from_instance = (
+            lambda p: f"{p.inspection.team or p.inspection.title} · {p.number}. "
+                      f"{p.text[:40]}{'…' if len(p.text) > 40 else ''}"
+        )
+        self.offer_units(units)
+
+
+class TaskEditForm(VersionedForm, TaskPlanForm):
+    """修改任务: the plan's fields; lead and supporting units offered are those the editor
+    manages (plus the supporting units the task already has, which stay)."""
+
     def __init__(self, *args, task: Task, units, **kwargs):
         kwargs.setdefault("prefix", "edit")
         kwargs.setdefault("initial", {
@@ -199,9 +228,8 @@ class TaskEditForm(VersionedForm):
             "responsible_person": task.responsible_person, "deadline": task.deadline,
         })
         super().__init__(*args, **kwargs)
-        self.fields["lead_unit"].queryset = units
         current = Unit.objects.filter(supported_tasks=task)
-        self.fields["supporting_units"].queryset = (units | current).distinct().order_by("path")
+        self.offer_units(units, (units | current).distinct().order_by("path"))
 
 
 class ExtensionRequestForm(BootstrapMixin, forms.Form):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("password/done/", views.PasswordChangeDoneView.as_view(),
          name="password_change_done"),
     path("tasks/", views.task_list, name="task_list"),
+    path("tasks/new/", views.task_create, name="task_create"),
     path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
     path("tasks/<int:pk>/progress/", views.task_progress, name="task_progress"),
     path("tasks/<int:pk>/start/", views.task_start, name="task_start"),

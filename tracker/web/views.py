@@ -25,6 +25,7 @@ from tracker.models import DeadlineExtension, ExtensionStatus, Task
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.selectors import (
     inspections_for_filter,
+    problems_for_tasks,
     task_deadline_history,
     unit_for_filter,
     unit_list_to_manage,
@@ -50,6 +51,7 @@ from tracker.web.forms import (
     ReviewBulkForm,
     SavedFilterForm,
     SendBackForm,
+    TaskCreateForm,
     TaskEditForm,
     TaskFilterForm,
 )
@@ -106,6 +108,40 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 
 @login_required
+def task_create(request: HttpRequest) -> HttpResponse:
+    """新建任务: a supervisor files a task under a problem they see, for units they manage
+    (tracker.services.tasks.task_create decides; the form offers only what it would accept)."""
+    user = request.user
+    if not access.is_supervisor_or_admin(user):
+        raise PermissionDenied("只有督导人员可以新建整改任务")
+    form = TaskCreateForm(request.POST or None, problems=problems_for_tasks(user=user),
+                          units=unit_list_to_manage(user=user))
+    status, error = 200, ""
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                task = task_services.task_create(
+                    actor=user, problem=data["problem"], title=data["title"],
+                    measures=data["measures"], task_type=data["task_type"],
+                    lead_unit=data["lead_unit"], supporting_units=data["supporting_units"],
+                    responsible_leader=data["responsible_leader"],
+                    responsible_person=data["responsible_person"], deadline=data["deadline"],
+                )
+            except DomainError as refusal:
+                form.add_domain_error(refusal)
+                status, error = refusal.status_code, refusal.message
+            else:
+                messages.success(request, f"已新建整改任务“{task.title}”")
+                return redirect("web:task_detail", pk=task.pk)
+        else:
+            status, error = 400, "填写的内容有误，请按提示修改后重新提交"
+    return render(request, "web/task_create.html", {
+        "title": "新建整改任务", "form": form, "error": error,
+    }, status=status)
+
+
+@login_required
 @require_GET
 def task_list(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -125,6 +161,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(request, "web/task_list.html", {
         "title": "任务列表" if access.is_supervisor_or_admin(user) else "我的任务",
+        "may_create": access.is_supervisor_or_admin(user),
         "form": form,
         "page": page,
         "rows": rows,

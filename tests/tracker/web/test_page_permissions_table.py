@@ -114,11 +114,12 @@ def _edit(w):
             "edit-supporting_units": [w["finance"]]}
 
 
-def _transition(name, url, status, expected=SUPERVISE, **page_extra):
+def _transition(name, url, status, expected=SUPERVISE, api_extra=None, **page_extra):
     prefix = name.replace("-", "_")
     return Case(f"task {name}", Face("post", f"/tasks/{{task}}/{url}/",
                                      _note(prefix, **page_extra)),
-                Face("post", f"/api/v1/tasks/{{task}}/{url}/", _api_note), expected, status)
+                Face("post", f"/api/v1/tasks/{{task}}/{url}/",
+                     lambda w: {**_api_note(w), **(api_extra or {})}), expected, status)
 
 
 CASES = [
@@ -134,8 +135,9 @@ CASES = [
               lambda w: {"evidence-version": w["version"], "evidence-files": _pdf()}, True),
          Face("post", "/api/v1/tasks/{task}/evidence/", lambda w: {"file": _pdf()}, True), SEEN),
     _transition("submit", "submit", S.IN_PROGRESS, LEAD),
-    # The page's 销号 of a task without evidence carries the confirmation box.
-    _transition("close", "close", S.SUBMITTED, **{"close-confirm_no_evidence": "on"}),
+    # 销号 of a task without evidence carries the confirmation, on the page and in the API.
+    _transition("close", "close", S.SUBMITTED, api_extra={"confirm_no_evidence": True},
+                **{"close-confirm_no_evidence": "on"}),
     _transition("send_back", "send-back", S.SUBMITTED),
     _transition("mark_basically_completed", "mark-basically-completed", S.IN_PROGRESS),
     _transition("mark_long_term", "mark-long-term", S.IN_PROGRESS),
