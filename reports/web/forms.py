@@ -57,6 +57,21 @@ class FigureConfirmForm(forms.Form):
         self.fields["inspection"].queryset = inspections
 
 
+class ReportDetailsForm(forms.Form):
+    """报告日期 and 对应巡视巡察 of a report: reconciliation reads the ledger as of that date."""
+
+    report_date = forms.DateField(label="报告日期", required=False,
+                                  error_messages={"invalid": "请填写有效的日期"})
+    inspection = forms.ModelChoiceField(
+        label="对应巡视巡察", queryset=Inspection.objects.none(), required=False,
+        error_messages={"invalid_choice": "该巡视巡察不存在或不在您的查看范围内"},
+    )
+
+    def __init__(self, *args, inspections, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["inspection"].queryset = inspections
+
+
 class ProblemConfirmForm(FigureConfirmForm):
     aspect = forms.CharField(label="所属方面", max_length=200, required=False)
 

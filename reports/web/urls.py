@@ -13,6 +13,7 @@ urlpatterns = [
     path("reports/documents/upload/", views.report_upload, name="report_upload"),
     path("reports/documents/imports/<int:pk>/", views.report_import, name="report_import"),
     path("reports/documents/<int:pk>/", views.report_detail, name="report_detail"),
+    path("reports/documents/<int:pk>/details/", views.report_details, name="report_details"),
     path("reports/figures/<int:pk>/confirm/", views.figure_confirm, name="figure_confirm"),
     path("reports/figures/<int:pk>/reject/", views.figure_reject, name="figure_reject"),
     path("reports/items/<int:pk>/confirm/", views.item_confirm, name="item_confirm"),

@@ -24,6 +24,7 @@ from reports.web.forms import (
     MeasureConfirmForm,
     MonthlyReportForm,
     ProblemConfirmForm,
+    ReportDetailsForm,
     ReportUploadForm,
     first_error,
 )
@@ -280,6 +281,10 @@ def _report_page(request: HttpRequest, report, *, error: str = "", failed: str =
         f.typed = typed if failed == f"figure-{f.pk}" else {}
     for i in items:
         i.typed = typed if failed == f"item-{i.pk}" else {}
+    details = typed if failed == "report-details" else {
+        "report_date": report.report_date.isoformat() if report.report_date else "",
+        "inspection": str(report.inspection_id or ""),
+    }
     spans = [Span(f.start, f.end, "figure", f"figure-{f.pk}") for f in figures] + [
         Span(i.start, i.end, i.kind, f"item-{i.pk}") for i in items
     ]
@@ -300,6 +305,7 @@ def _report_page(request: HttpRequest, report, *, error: str = "", failed: str =
             "units": list(unit_list_to_manage(user=user)),
             "task_types": TaskType.choices,
         },
+        "details": details,
         "error": error,
         "failed": failed,
     }, status=status)
@@ -327,6 +333,22 @@ def _review(request: HttpRequest, report_id: int, anchor: str, form, call, done:
                             status=error.status_code)
     messages.success(request, done)
     return redirect(f"{reverse('reports_web:report_detail', args=[report.pk])}#{anchor}")
+
+
+@login_required
+@require_POST
+def report_details(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set a report's date and inspection (reports.services.report_update)."""
+    _supervisors_only(request)
+    report = _visible_report(request, pk)
+    form = ReportDetailsForm(
+        request.POST, inspections=report_selectors.visible_inspections(user=request.user)
+    )
+    return _review(request, report.pk, "report-details", form, lambda data: (
+        report_services.report_update(report=report, actor=request.user,
+                                      report_date=data["report_date"],
+                                      inspection=data["inspection"])
+    ), "已保存报告日期和对应巡视巡察")
 
 
 def _figure(request: HttpRequest, pk: int):

@@ -344,3 +344,35 @@ def test_an_empty_report_file_is_named_and_said_to_be_empty(chief_client, privat
     page = response.content.decode()
     assert "“空白汇报.txt”未能导入：文件为空" in page
     assert not SourceReport.objects.exists()
+
+
+def test_the_report_page_sets_the_reports_date_and_inspection(chief_client, uploaded, aimed):
+    page = chief_client.get(f"/reports/documents/{uploaded.pk}/").content.decode()
+    assert 'id="report-details"' in page
+    response = chief_client.post(f"/reports/documents/{uploaded.pk}/details/",
+                                 {"report_date": "2026-06-30", "inspection": aimed.pk},
+                                 follow=True)
+    assert "已保存报告日期和对应巡视巡察" in response.content.decode()
+    uploaded.refresh_from_db()
+    assert (uploaded.report_date, uploaded.inspection) == (dt.date(2026, 6, 30), aimed)
+
+
+def test_a_bad_report_date_is_refused_and_keeps_what_was_chosen(chief_client, uploaded, aimed):
+    response = chief_client.post(f"/reports/documents/{uploaded.pk}/details/",
+                                 {"report_date": "2026-13-40", "inspection": aimed.pk})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "请填写有效的日期" in page
+    form = page[page.index('id="report-details"'):]
+    form = form[:form.index("</form>")]
+    assert f'<option value="{aimed.pk}" selected>' in form
+    uploaded.refresh_from_db()
+    assert uploaded.inspection is None  # nothing saved
+
+
+def test_officers_cannot_set_a_reports_details(alice_client, uploaded, aimed):
+    response = alice_client.post(f"/reports/documents/{uploaded.pk}/details/",
+                                 {"report_date": "2026-06-30", "inspection": aimed.pk})
+    assert response.status_code == 403
+    uploaded.refresh_from_db()
+    assert uploaded.inspection is None
