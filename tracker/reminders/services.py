@@ -481,35 +481,25 @@ def reminders_sweep(
             observer(phase, size, created)
 
     batch = settings.TRACKER_REMINDER_BATCH_SIZE
-    last_id = 0
-    while True:
-        started = time.perf_counter()
-        ids, page_end = candidate_task_ids(
-            stages=stages, today=today, after_id=last_id, limit=batch
-        )
-        if page_end is None:
-            break
-        last_id = page_end
-        created = reminders_record_batch(
-            task_ids=ids, stages=stages, today=today, now=now, supervisors=supervisors
-        ) if ids else 0
-        result.reminders += created
-        observed("record", len(ids), created, started)
-
-    last_id = 0
-    while True:
-        started = time.perf_counter()
-        ids, page_end = review_candidate_task_ids(
-            stages=review_stages, today=today, after_id=last_id, limit=batch
-        )
-        if page_end is None:
-            break
-        last_id = page_end
-        created = review_reminders_record_batch(
-            task_ids=ids, stages=review_stages, today=today, now=now, supervisors=supervisors
-        ) if ids else 0
-        result.reminders += created
-        observed("review", len(ids), created, started)
+    # Deadlines chase the units; review deadlines chase the supervisors. The same keyset walk.
+    for phase, phase_stages, candidates, record in (
+        ("record", stages, candidate_task_ids, reminders_record_batch),
+        ("review", review_stages, review_candidate_task_ids, review_reminders_record_batch),
+    ):
+        last_id = 0
+        while True:
+            started = time.perf_counter()
+            ids, page_end = candidates(
+                stages=phase_stages, today=today, after_id=last_id, limit=batch
+            )
+            if page_end is None:
+                break
+            last_id = page_end
+            created = record(
+                task_ids=ids, stages=phase_stages, today=today, now=now, supervisors=supervisors
+            ) if ids else 0
+            result.reminders += created
+            observed(phase, len(ids), created, started)
 
     batch = settings.TRACKER_DIGEST_BATCH_SIZE
     for recipient_field in ("recipient_user", "recipient_unit"):
