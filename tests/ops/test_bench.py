@@ -94,3 +94,16 @@ def test_bench_refuses_sqlite_and_a_database_not_named_bench():
     message = "不以 _bench 结尾" if postgres else "只能在 PostgreSQL 上运行"
     with pytest.raises(CommandError, match=message):
         call_command("bench", "--sizes", "100")
+
+
+def test_bench_raises_the_api_throttles_only_while_it_runs():
+    from config.api.throttling import AnonThrottle, UserThrottle
+    from tracker.bench.run import raised_throttles
+
+    before = (UserThrottle().rate, AnonThrottle().rate)
+    with raised_throttles():
+        # The project's own throttle classes, as the API views use them.
+        assert UserThrottle().num_requests >= 1_000_000
+        assert AnonThrottle().num_requests >= 1_000_000
+    assert (UserThrottle().rate, AnonThrottle().rate) == before
+    assert UserThrottle().num_requests < 1_000_000
