@@ -21,30 +21,11 @@ from rest_framework.test import APIClient
 
 from tracker.bench.common import ensure_bench_database
 from tracker.bench.ledger import generate
+from tracker.bench.run import AGG, FIELDS, SUMS
 from tracker.deadlines import due_soon_until
 from tracker.figures.rollups import NO_ASPECT_LABEL
 from tracker.models import User
 
-AGG = """
-    count(*) AS total,
-    count(*) FILTER (WHERE t.status = 'completed') AS completed,
-    count(*) FILTER (WHERE t.status = 'basically_completed') AS basically_completed,
-    count(*) FILTER (WHERE t.status = 'long_term') AS long_term,
-    count(*) FILTER (WHERE t.status = 'not_started') AS not_started,
-    count(*) FILTER (WHERE t.status = 'in_progress') AS in_progress,
-    count(*) FILTER (WHERE t.status = 'submitted') AS submitted,
-    count(*) FILTER (WHERE t.deadline < %(today)s
-                     AND t.status NOT IN ('completed', 'long_term')) AS overdue,
-    count(*) FILTER (WHERE t.deadline >= %(today)s AND t.deadline <= %(soon)s
-                     AND t.status NOT IN ('completed', 'long_term')) AS due_soon,
-    count(*) FILTER (WHERE t.status = 'completed' AND (t.deadline IS NULL
-        OR (t.closed_at AT TIME ZONE 'Asia/Shanghai')::date <= t.deadline)) AS closed_on_time
-"""
-FIELDS = [
-    "total", "completed", "basically_completed", "long_term", "not_started", "in_progress",
-    "submitted", "overdue", "due_soon", "closed_on_time",
-]
-SUMS = ", ".join(f"sum(p.{f})::bigint AS {f}" for f in FIELDS)
 BARE = {
     "total": f"SELECT NULL, {AGG} FROM tracker_task t",
     "inspection": f"SELECT t.inspection_id, {AGG} FROM tracker_task t GROUP BY 1",
