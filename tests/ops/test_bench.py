@@ -19,7 +19,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-SIZE = 2000
+SIZE = 10000
 KEYS = {"work", "size", "role", "project_ms", "floor_ms", "ratio", "queries", "same"}
 ROLES = {"admin", "city_supervisor", "district_supervisor", "officer"}
 # Every work of the issue, by the start of its name in the table.
