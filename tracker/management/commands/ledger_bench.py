@@ -8,7 +8,7 @@ imported with 10% of the rows changed.
         python manage.py ledger_bench --tasks 10000
 
 Runs with the site's limits (TRACKER_LEDGER_MAX_ROWS, 20,000 rows by default). Wipes the
-tracker tables of the bench database (its name must contain "bench"), builds one
+tracker tables of the bench database (its name must end in "_bench"), builds one
 inspection with N tasks (two per problem, over 40 units, every status but 已销号, a progress note
 on every fifth), then times each phase once for seconds and SQL queries and once more under
 tracemalloc for peak memory. Imports run in a transaction that is rolled back, so the phases
@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from tracker.bench.common import QueryCounter, ensure_bench_database
 from tracker.models import (
     Inspection,
     InspectionKind,
@@ -52,15 +53,6 @@ STATUSES = [TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS, TaskStatus.SUBMITTED
             TaskStatus.BASICALLY_COMPLETED, TaskStatus.LONG_TERM]
 
 
-class QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
 class _Rollback(Exception):
     pass
 
@@ -73,8 +65,7 @@ class Command(BaseCommand):
         parser.add_argument("--changed", type=float, default=0.10, help="修改的行的比例")
 
     def handle(self, *args, tasks, changed, **options):
-        if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
-            raise CommandError("只能在名称含 bench 的 PostgreSQL 数据库上运行（会清空数据）")
+        ensure_bench_database()
         if tasks > settings.TRACKER_LEDGER_MAX_ROWS:
             raise CommandError(
                 f"超过 TRACKER_LEDGER_MAX_ROWS（{settings.TRACKER_LEDGER_MAX_ROWS}行），"

@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://…/tracker_reminders_bench CELERY_BROKER_URL=redis://…/3 \\
         python manage.py reminders_bench --tasks 100000 --due 20000
 
-Wipes the tracker tables of the bench database (its name must contain "bench"), generates the
+Wipes the tracker tables of the bench database (its name must end in "_bench"), generates the
 ledger with INSERT … SELECT generate_series, runs `reminders_sweep` once as of today 09:00
 (Asia/Shanghai) and prints the time and query count of each phase and of the batches. Messages
 go to the configured broker on a queue of their own, which is purged afterwards.
@@ -14,10 +14,11 @@ import statistics
 import time
 from zoneinfo import ZoneInfo
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
 
+from tracker.bench.common import QueryCounter, ensure_bench_database
 from tracker.reminders import services as sweep
 from tracker.reminders.rules import current_stage
 from tracker.reminders.services import configured_stages
@@ -28,14 +29,6 @@ TABLES = [
     "tracker_inspection", "tracker_user", "tracker_unit",
 ]
 
-
-class QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 class Command(BaseCommand):
@@ -48,8 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="保留已生成的数据，只重跑扫描")
 
     def handle(self, *args, **options):
-        if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
-            raise CommandError("只能在名称含 bench 的 PostgreSQL 数据库上运行（会清空数据）")
+        ensure_bench_database()
         from config.celery_app import app
 
         app.conf.task_default_queue = "tracker-bench"

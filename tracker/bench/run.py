@@ -1,0 +1,452 @@
+"""`manage.py bench`: every figure of issue #13 as the project and as its floor, per role.
+
+A floor is the least work that gives the same answer: the bare SQL aggregate, one DISTINCT ON
+pass, a bare Django view running the same single query, one INSERT … SELECT … ON CONFLICT.
+Each row says whether the project's answer and the floor's are the same. Only measures: no
+code of the project is changed or bypassed here. The pages and the API are reached through
+their URLs (the full middleware and DRF stack, in-process), never imported.
+"""
+
+import datetime as dt
+import json
+import logging
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, reset_queries, transaction
+from django.http import HttpResponse, JsonResponse
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
+from rest_framework.throttling import SimpleRateThrottle
+
+from tracker import selectors
+from tracker.bench.common import alternating_medians, count_queries
+from tracker.bench.ledger import ROLES, create_roles, generate
+from tracker.deadlines import due_soon_until
+from tracker.models import Inspection, Reminder, User
+from tracker.reminders import services as sweep
+from tracker.reminders.rules import deadline_windows
+from tracker.services.ledger import ledger_apply, ledger_export
+from tracker.web.selectors import task_list_for_page
+from tracker.web.views import PAGE_SIZE
+
+KEYS = ["work", "size", "role", "project_ms", "floor_ms", "ratio", "queries", "same"]
+API_PAGE = 50  # REST_FRAMEWORK["PAGE_SIZE"]
+# The default throttle would cap the bench's client at 20 requests a second.
+BENCH_THROTTLE_RATES = {"anon": "1000000/second", "user": "1000000/second"}
+SYSTEM = "system"  # the role column of the work no user asks for (the sweep)
+
+
+@dataclass
+class BenchRow:
+    work: str
+    size: int
+    role: str
+    project_ms: float
+    floor_ms: float | None
+    ratio: float | None
+    queries: int
+    same: bool
+
+
+class _Rollback(Exception):
+    pass
+
+
+@contextmanager
+def raised_throttles():
+    """The API throttles raised for the bench's runs, in this process only. DRF reads the
+    rates into `SimpleRateThrottle.THROTTLE_RATES` when it is imported, so the setting is
+    overridden and the class attribute with it; both are restored afterwards."""
+    saved = SimpleRateThrottle.THROTTLE_RATES
+    rest = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": BENCH_THROTTLE_RATES}
+    with override_settings(REST_FRAMEWORK=rest):
+        SimpleRateThrottle.THROTTLE_RATES = BENCH_THROTTLE_RATES
+        try:
+            yield
+        finally:
+            SimpleRateThrottle.THROTTLE_RATES = saved
+
+
+def rolled_back(fn):
+    """Run `fn` in a transaction that is rolled back: the ledger stays as generated."""
+    holder = {}
+    try:
+        with transaction.atomic():
+            holder["value"] = fn()
+            raise _Rollback
+    except _Rollback:
+        pass
+    return holder["value"]
+
+
+# --- Floors: bare SQL ------------------------------------------------------------------------
+
+STATUS_FIELDS = ["total", "completed", "basically_completed", "long_term", "not_started",
+                 "in_progress", "submitted"]
+FIELDS = [*STATUS_FIELDS, "overdue", "due_soon", "closed_on_time"]
+STATUS_AGG = """
+    count(*) AS total,
+    count(*) FILTER (WHERE {s} = 'completed') AS completed,
+    count(*) FILTER (WHERE {s} = 'basically_completed') AS basically_completed,
+    count(*) FILTER (WHERE {s} = 'long_term') AS long_term,
+    count(*) FILTER (WHERE {s} = 'not_started') AS not_started,
+    count(*) FILTER (WHERE {s} = 'in_progress') AS in_progress,
+    count(*) FILTER (WHERE {s} = 'submitted') AS submitted"""
+AGG = STATUS_AGG.format(s="t.status") + """,
+    count(*) FILTER (WHERE t.deadline < %(today)s
+                     AND t.status NOT IN ('completed', 'long_term')) AS overdue,
+    count(*) FILTER (WHERE t.deadline >= %(today)s AND t.deadline <= %(soon)s
+                     AND t.status NOT IN ('completed', 'long_term')) AS due_soon,
+    count(*) FILTER (WHERE t.status = 'completed' AND (t.deadline IS NULL
+        OR (t.closed_at AT TIME ZONE 'Asia/Shanghai')::date <= t.deadline)) AS closed_on_time"""
+SUMS = ", ".join(f"sum(p.{f})::bigint AS {f}" for f in FIELDS)
+
+
+def scope_sql(user: User) -> tuple[str, str]:
+    """(the units the role reaches, as a subquery; the WHERE over tasks `t`): the rule book's
+    reach (tracker.access) restated in SQL for the floor, for the four bench roles."""
+    if user.role == "admin" or user.is_superuser:
+        return "SELECT id FROM tracker_unit", "TRUE"
+    if user.role == "supervisor":
+        unit = user.supervision_root or user.unit
+        units = f"SELECT id FROM tracker_unit WHERE path LIKE '{unit.path}%%'"
+    else:
+        units = f"SELECT id FROM tracker_unit WHERE id = {int(user.unit_id)}"
+    where = (f"(t.lead_unit_id IN ({units}) OR EXISTS (SELECT 1 FROM "
+             f"tracker_task_supporting_units s WHERE s.task_id = t.id AND s.unit_id IN ({units})))")
+    return units, where
+
+
+def rollup_floor_sql(grouping: str, user: User) -> str:
+    units, where = scope_sql(user)
+    if grouping == "total":
+        return f"SELECT NULL, {AGG} FROM tracker_task t WHERE {where}"
+    if grouping == "inspection":
+        return f"SELECT t.inspection_id, {AGG} FROM tracker_task t WHERE {where} GROUP BY 1"
+    return f"""WITH p AS (SELECT t.lead_unit_id, {AGG} FROM tracker_task t WHERE {where}
+                         GROUP BY 1)
+               SELECT a.id, {SUMS} FROM tracker_unit a
+               JOIN tracker_unit u ON u.path LIKE a.path || '%%'
+               JOIN p ON p.lead_unit_id = u.id WHERE a.id IN ({units}) GROUP BY 1"""
+
+
+def as_of_floor_sql(user: User) -> str:
+    _, where = scope_sql(user)
+    return f"""WITH h AS (SELECT DISTINCT ON (e.task_id) e.task_id, e.to_status
+                         FROM tracker_taskevent e WHERE e.at < %(cutoff)s
+                         ORDER BY e.task_id, e.at DESC, e.id DESC)
+               SELECT NULL, {STATUS_AGG.format(s="h.to_status")}
+               FROM h JOIN tracker_task t ON t.id = h.task_id WHERE {where}"""
+
+
+def bare(sql: str, params: dict, fields: list[str]) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: dict(zip(fields, row[1:], strict=True)) for row in cursor.fetchall()}
+
+
+def api_figures(data: dict, grouping: str, fields: list[str]) -> dict:
+    if grouping == "total":
+        return {None: {f: data["total"][f] for f in fields}}
+    return {r["key"]: {f: r[f] for f in fields} for r in data["rows"] if r["total"]}
+
+
+# --- The sweep's floor -----------------------------------------------------------------------
+
+SWEEP_FLOOR = """
+WITH w(stage, level, audience, after, up_to) AS (VALUES {windows}),
+cand AS (
+    SELECT t.id, t.deadline, t.lead_unit_id, u.path, w.stage, w.level, w.audience
+    FROM tracker_task t JOIN tracker_unit u ON u.id = t.lead_unit_id
+    JOIN w ON t.deadline <= w.up_to AND (w.after IS NULL OR t.deadline > w.after)
+    WHERE t.status IN ('not_started', 'in_progress') AND t.task_type <> 'long_term'
+      AND t.deadline IS NOT NULL),
+sup AS (
+    SELECT s.id, su.path, su.depth FROM tracker_user s
+    JOIN tracker_unit su ON su.id = coalesce(s.supervision_root_id, s.unit_id)
+    WHERE s.role = 'supervisor' AND s.is_active),
+cover AS (
+    SELECT c.*, sup.id AS user_id,
+           dense_rank() OVER (PARTITION BY c.id ORDER BY sup.depth DESC) AS lvl
+    FROM cand c JOIN sup ON c.path LIKE sup.path || '%%' WHERE c.audience <> 'unit'),
+rows AS (
+    SELECT c.id, c.stage, c.level, c.deadline, o.id AS user_id, NULL::bigint AS unit_id
+    FROM cand c JOIN tracker_user o ON o.unit_id = c.lead_unit_id
+     AND o.role = 'officer' AND o.is_active WHERE c.audience = 'unit'
+    UNION ALL
+    SELECT id, stage, level, deadline, user_id, NULL FROM (
+        SELECT cover.*, max(lvl) OVER (PARTITION BY id) AS levels FROM cover) x
+    WHERE lvl = CASE audience WHEN 'supervisors_1' THEN 1 ELSE least(2, levels) END
+    UNION ALL
+    SELECT c.id, c.stage, c.level, c.deadline, NULL, c.lead_unit_id FROM cand c
+    JOIN tracker_unit u ON u.id = c.lead_unit_id
+    WHERE u.wecom_webhook_url <> '' OR u.dingtalk_webhook_url <> '')
+INSERT INTO tracker_reminder (task_id, stage, level, deadline, recipient_user_id,
+                              recipient_unit_id, recorded_on, created_at)
+SELECT id, stage, level, deadline, user_id, unit_id, %(today)s, %(now)s FROM rows
+ON CONFLICT DO NOTHING RETURNING task_id, stage, deadline, recipient_user_id, recipient_unit_id
+"""
+
+
+def sweep_floor(stages, today: dt.date, now: dt.datetime) -> set:
+    windows, params = [], {"today": today, "now": now}
+    for n, (stage, after, up_to) in enumerate(deadline_windows(stages, today)):
+        windows.append(f"(%(s{n})s, %(l{n})s, %(a{n})s, %(f{n})s::date, %(u{n})s::date)")
+        params |= {f"s{n}": stage.code, f"l{n}": stage.level, f"a{n}": stage.audience,
+                   f"f{n}": after, f"u{n}": up_to}
+    with connection.cursor() as cursor:
+        cursor.execute(SWEEP_FLOOR.format(windows=", ".join(windows)), params)
+        return set(cursor.fetchall())
+
+
+# --- The bench -------------------------------------------------------------------------------
+
+TASK_LINK = re.compile(r'href="/tasks/(\d+)/"')
+
+
+def _ids_in_page(html: str) -> list[int]:
+    seen: list[int] = []
+    for pk in map(int, TASK_LINK.findall(html)):
+        if pk not in seen:
+            seen.append(pk)
+    return seen
+
+
+def _row(work, size, role, project_ms, floor_ms, queries, same) -> BenchRow:
+    ratio = round(project_ms / floor_ms, 2) if floor_ms else None
+    return BenchRow(work, size, role, round(project_ms, 2),
+                    None if floor_ms is None else round(floor_ms, 2), ratio, queries, same)
+
+
+class Bench:
+    def __init__(self, size: int, repeat: int, out=None):
+        self.size, self.repeat, self.out = size, repeat, out
+        self.rows: list[BenchRow] = []
+        self.today = timezone.localdate()
+        self.users = {key: User.objects.get(username=name) for key, (name, _) in ROLES.items()}
+        self.factory = RequestFactory(HTTP_HOST="localhost")
+
+    def add(self, row: BenchRow) -> None:
+        self.rows.append(row)
+        if self.out is not None:
+            self.out.write(f"  {row.size} {row.work} [{row.role}]: 项目 {row.project_ms} ms，"
+                           f"下限 {row.floor_ms} ms，{row.queries} 次查询，"
+                           f"结果一致 {'是' if row.same else '否'}")
+
+    def client(self, user: User) -> Client:
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        return client
+
+    def get(self, client: Client, url: str, params=None):
+        response = client.get(url, params or {})
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} {params}: HTTP {response.status_code}")
+        return response
+
+    def measured(self, client: Client, url: str, params=None):
+        """The response and its statement count (the session and user look-ups included)."""
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            response = self.get(client, url, params)
+        return response, list(captured.captured_queries)
+
+    def run(self) -> list[BenchRow]:
+        with raised_throttles():
+            for role, user in self.users.items():
+                client = self.client(user)
+                self.rollups(role, user, client)
+                self.as_of(role, user, client)
+                if user.is_superuser or user.role == "supervisor":
+                    self.dashboard(role, user, client)
+                self.task_page(role, user, client)
+                self.task_api(role, user, client)
+            self.reminder_sweep()
+            self.ledger()
+        return self.rows
+
+    def rollups(self, role, user, client):
+        params = {"today": self.today, "soon": due_soon_until(self.today)}
+        for grouping in ("inspection", "unit", "total"):
+            url_params = {"group_by": grouping}
+            response, queries = self.measured(client, "/api/v1/rollups/", url_params)
+            sql = rollup_floor_sql(grouping, user)
+            same = api_figures(response.json(), grouping, FIELDS) == bare(sql, params, FIELDS)
+            project_ms, floor_ms = alternating_medians(
+                lambda p=url_params: self.get(client, "/api/v1/rollups/", p),
+                lambda sql=sql: bare(sql, params, FIELDS), self.repeat)
+            self.add(_row(f"rollup by {grouping}", self.size, role, project_ms, floor_ms,
+                          len(queries), same))
+
+    def as_of(self, role, user, client):
+        day = self.today - dt.timedelta(days=365)
+        cutoff = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min,
+                                     tzinfo=ZoneInfo(settings.TIME_ZONE))
+        url_params = {"group_by": "total", "as_of": day.isoformat()}
+        response, queries = self.measured(client, "/api/v1/rollups/", url_params)
+        sql = as_of_floor_sql(user)
+        floor = bare(sql, {"cutoff": cutoff}, STATUS_FIELDS)
+        same = api_figures(response.json(), "total", STATUS_FIELDS) == floor
+        project_ms, floor_ms = alternating_medians(
+            lambda: self.get(client, "/api/v1/rollups/", url_params),
+            lambda: bare(sql, {"cutoff": cutoff}, STATUS_FIELDS), self.repeat)
+        self.add(_row(f"as-of rollup ({day})", self.size, role, project_ms, floor_ms,
+                      len(queries), same))
+
+    def dashboard(self, role, user, client):
+        response, queries = self.measured(client, "/dashboard/")
+        statements = [q["sql"] for q in queries
+                      if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))]
+
+        def floor():
+            with connection.cursor() as cursor:
+                for sql in statements:
+                    cursor.execute(sql)
+                    cursor.fetchall()
+
+        html = response.content.decode()
+        shown = {k: int(m.group(1)) for k in ("total-tasks", "total-completed")
+                 if (m := re.search(rf'id="{k}">(\d+)<', html))}
+        total = bare(rollup_floor_sql("total", user),
+                     {"today": self.today, "soon": due_soon_until(self.today)}, FIELDS)[None]
+        same = shown == {"total-tasks": total["total"], "total-completed": total["completed"]}
+        project_ms, floor_ms = alternating_medians(
+            lambda: self.get(client, "/dashboard/"), floor, self.repeat)
+        self.add(_row("挂图作战 dashboard", self.size, role, project_ms, floor_ms,
+                      len(queries), same))
+
+    def task_page(self, role, user, client):
+        count = selectors.task_list(user=user).count()
+        last = max(1, -(-count // PAGE_SIZE))
+        for label, page in (("page 1", 1), ("deep page", last)):
+            response, queries = self.measured(client, "/tasks/", {"page": page})
+
+            def bare_view(request, page=page):
+                offset = (page - 1) * PAGE_SIZE
+                rows = task_list_for_page(user=request.user).values_list(
+                    "id", "title", "status", "deadline")[offset:offset + PAGE_SIZE]
+                return HttpResponse("".join(
+                    f'<a href="/tasks/{pk}/">{title}</a> {status} {deadline}\n'
+                    for pk, title, status, deadline in rows))
+
+            def floor(bare_view=bare_view, page=page):
+                request = self.factory.get("/tasks/", {"page": page})
+                request.user = user
+                return bare_view(request)
+
+            same = _ids_in_page(response.content.decode()) == _ids_in_page(
+                floor().content.decode())
+            project_ms, floor_ms = alternating_medians(
+                lambda page=page: self.get(client, "/tasks/", {"page": page}), floor,
+                self.repeat)
+            self.add(_row(f"我的任务 {label} (p.{page})", self.size, role, project_ms, floor_ms,
+                          len(queries), same))
+
+    def task_api(self, role, user, client):
+        response, queries = self.measured(client, "/api/v1/tasks/")
+
+        def bare_view(request):
+            rows = selectors.task_list(user=request.user).order_by("-id").values(
+                "id", "title", "status", "deadline", "lead_unit_id", "version")[:API_PAGE]
+            return JsonResponse({"results": list(rows)})
+
+        def floor():
+            request = self.factory.get("/api/v1/tasks/")
+            request.user = user
+            return bare_view(request)
+
+        same = [r["id"] for r in response.json()["results"]] == [
+            r["id"] for r in json.loads(floor().content)["results"]]
+        project_ms, floor_ms = alternating_medians(
+            lambda: self.get(client, "/api/v1/tasks/"), floor, self.repeat)
+        self.add(_row("task list API page 1", self.size, role, project_ms, floor_ms,
+                      len(queries), same))
+
+    def reminder_sweep(self):
+        tz = ZoneInfo(settings.TIME_ZONE)
+        now = dt.datetime.combine(self.today, dt.time(9), tzinfo=tz)
+        stages = sweep.configured_stages()
+        codes = {s.code for s in stages}
+
+        def project():
+            sweep.reminders_sweep(now=now, requeue=False)
+            return set(Reminder.objects.filter(stage__in=codes).values_list(
+                "task_id", "stage", "deadline", "recipient_user_id", "recipient_unit_id"))
+
+        def floor():
+            return sweep_floor(stages, self.today, now)
+
+        log = logging.getLogger(sweep.__name__)
+        level, log.level = log.level, logging.WARNING  # one info line per sweep otherwise
+        try:
+            made, queries = count_queries(lambda: rolled_back(project))
+            same = made == rolled_back(floor) and bool(made)
+            project_ms, floor_ms = alternating_medians(
+                lambda: rolled_back(project), lambda: rolled_back(floor), self.repeat)
+        finally:
+            log.level = level
+        self.add(_row(f"reminder sweep ({len(made)} reminders)", self.size, SYSTEM,
+                      project_ms, floor_ms, queries, same))
+
+    def ledger(self):
+        """One inspection's ledger (about size/40 rows), exported and imported back unchanged
+        by the city supervisor, as the ledger page does: the tasks they see, then the file."""
+        actor = self.users["city_supervisor"]
+        inspection = Inspection.objects.order_by("id").first()
+        tasks = selectors.task_list(user=actor).filter(inspection=inspection)
+        rows = tasks.count()
+        limit = settings.TRACKER_LEDGER_MAX_ROWS
+        if rows > limit:  # past about 800k tasks: the problems that fit in one importable file
+            numbers = list(tasks.order_by("problem__number").values_list(
+                "problem__number", flat=True))
+            tasks = tasks.filter(problem__number__lt=numbers[limit])
+            rows = tasks.count()
+        data, queries = count_queries(lambda: ledger_export(tasks=tasks))
+        project_ms, _ = alternating_medians(lambda: ledger_export(tasks=tasks), None,
+                                            self.repeat)
+        self.add(_row(f"Excel ledger export ({rows} rows)", self.size, "city_supervisor",
+                      project_ms, None, queries, bool(data) and rows > 0))
+
+        def apply():
+            return rolled_back(lambda: ledger_apply(inspection=inspection, actor=actor,
+                                                    data=data))
+
+        result, queries = count_queries(apply)
+        project_ms, _ = alternating_medians(apply, None, self.repeat)
+        same = result.unchanged == rows and not result.tasks_updated and not result.conflicts
+        self.add(_row(f"Excel ledger import ({rows} rows, unchanged)", self.size,
+                      "city_supervisor", project_ms, None, queries, same))
+
+
+def run_bench(*, sizes: list[int], repeat: int, seed: int = 20260301, out=None):
+    rows: list[BenchRow] = []
+    for size in sizes:
+        started = time.perf_counter()
+        generate(size, seed)
+        create_roles()
+        if out is not None:
+            out.write(f"生成 {size} 个任务用时 {time.perf_counter() - started:.1f} 秒")
+        with override_settings(DEBUG=False):  # no query log while timing, as in production
+            rows += Bench(size, repeat, out).run()
+    return rows
+
+
+def as_dicts(rows: list[BenchRow]) -> list[dict]:
+    return [asdict(r) for r in rows]
+
+
+def table(rows: list[BenchRow]) -> str:
+    lines = ["| work | size | role | project ms | floor ms | ratio | queries | same |",
+             "|---|---:|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        floor = "—" if r.floor_ms is None else f"{r.floor_ms:.1f}"
+        ratio = "—" if r.ratio is None else f"{r.ratio:.2f}"
+        lines.append(f"| {r.work} | {r.size:,} | {r.role} | {r.project_ms:.1f} | {floor} | "
+                     f"{ratio} | {r.queries} | {'yes' if r.same else 'no'} |")
+    return "\n".join(lines)
