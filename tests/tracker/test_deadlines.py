@@ -14,6 +14,7 @@ from tracker import deadlines
 from tracker.models import Notification, Task, TaskStatus
 from tracker.reminders.rules import build_stages
 from tracker.reminders.services import configured_stages, reminders_sweep
+from tracker.services import tasks as task_services
 
 S = TaskStatus
 D = dt.date
@@ -133,8 +134,12 @@ def test_a_reminder_shows_the_light_and_days_left_of_the_day_it_is_written(windo
 def test_the_monthly_report_gives_each_overdue_task_its_working_days_late(chief, bureau):
     from django.test import Client
 
-    task = TaskFactory(lead_unit=bureau, status=S.IN_PROGRESS, deadline=D(2026, 10, 9),
-                       problem=ProblemFactory(), title="逾期的任务")
+    # A past date reads the ledger back from the history: the task exists there from 10月1日.
+    task = task_services.task_create(
+        problem=ProblemFactory(), actor=chief, title="逾期的任务", lead_unit=bureau,
+        deadline=D(2026, 10, 9),
+        now=dt.datetime(2026, 10, 1, 10, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+    )
     client = Client()
     client.force_login(chief)
     response = client.get(
