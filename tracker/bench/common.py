@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
 
 BENCH_SUFFIX = "_bench"
 
@@ -81,3 +81,19 @@ def machine_description() -> dict:
 def machine_line(d: dict) -> str:
     return (f"机器：CPU {d['cpus']} 核；PostgreSQL {d['postgresql']}；jit={d['jit']}；"
             f"负载 {d['load']}；日期 {d['date']}")
+
+
+class _Rollback(Exception):
+    pass
+
+
+def rolled_back(fn):
+    """Run `fn` in a transaction that is rolled back: the ledger stays as generated."""
+    holder = {}
+    try:
+        with transaction.atomic():
+            holder["value"] = fn()
+            raise _Rollback
+    except _Rollback:
+        pass
+    return holder["value"]

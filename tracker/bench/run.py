@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, reset_queries, transaction
+from django.db import connection, reset_queries
 from django.http import HttpResponse, JsonResponse
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -25,7 +25,7 @@ from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
 
 from tracker import selectors
-from tracker.bench.common import alternating_medians, count_queries
+from tracker.bench.common import alternating_medians, count_queries, rolled_back
 from tracker.bench.ledger import ROLES, create_roles, generate
 from tracker.deadlines import due_soon_until
 from tracker.models import Inspection, Reminder, User
@@ -54,10 +54,6 @@ class BenchRow:
     same: bool
 
 
-class _Rollback(Exception):
-    pass
-
-
 @contextmanager
 def raised_throttles():
     """The API throttles raised for the bench's runs, in this process only. DRF reads the
@@ -71,18 +67,6 @@ def raised_throttles():
             yield
         finally:
             SimpleRateThrottle.THROTTLE_RATES = saved
-
-
-def rolled_back(fn):
-    """Run `fn` in a transaction that is rolled back: the ledger stays as generated."""
-    holder = {}
-    try:
-        with transaction.atomic():
-            holder["value"] = fn()
-            raise _Rollback
-    except _Rollback:
-        pass
-    return holder["value"]
 
 
 # --- Floors: bare SQL ------------------------------------------------------------------------

@@ -24,11 +24,11 @@ import tracemalloc
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from tracker.bench.common import QueryCounter, ensure_bench_database
+from tracker.bench.common import QueryCounter, ensure_bench_database, rolled_back
 from tracker.models import (
     Inspection,
     InspectionKind,
@@ -51,10 +51,6 @@ TABLES = [
 ]
 STATUSES = [TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS, TaskStatus.SUBMITTED,
             TaskStatus.BASICALLY_COMPLETED, TaskStatus.LONG_TERM]
-
-
-class _Rollback(Exception):
-    pass
 
 
 class Command(BaseCommand):
@@ -133,16 +129,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _run(fn, rollback):
-        if not rollback:
-            return fn()
-        holder = {}
-        try:
-            with transaction.atomic():
-                holder["value"] = fn()
-                raise _Rollback
-        except _Rollback:
-            pass
-        return holder["value"]
+        return rolled_back(fn) if rollback else fn()
 
     def _edit(self, data: bytes, count: int) -> bytes:
         wb = load_workbook(io.BytesIO(data))
