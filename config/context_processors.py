@@ -7,17 +7,18 @@ from django.utils import timezone
 
 from tracker import access
 
-# (url name, label, who: "all" | "supervisor"). Names not yet routed are left out, so a page
-# appears in the bar as soon as its app is installed.
+# (url name, label, who may see it: a rule of tracker.access, None for everyone). Names not yet
+# routed are left out, so a page appears in the bar as soon as its app is installed.
+SUPERVISORS = access.is_supervisor_or_admin
 NAV = [
-    ("reports_web:dashboard", "挂图作战", "supervisor"),
-    ("web:task_list", None, "all"),
-    ("web:review", "审核", "supervisor"),
-    ("reports_web:monthly_report", "月度报告", "supervisor"),
-    ("reports_web:report_list", "报告文件", "supervisor"),
-    ("reports_web:findings", "核对发现", "supervisor"),
-    ("web:ledger", "整改台账", "all"),
-    ("web:inbox", "消息", "all"),
+    ("reports_web:dashboard", "挂图作战", SUPERVISORS),
+    ("web:task_list", None, None),
+    ("web:review", "审核", SUPERVISORS),
+    ("reports_web:monthly_report", "月度报告", SUPERVISORS),
+    ("reports_web:report_list", "报告文件", SUPERVISORS),
+    ("reports_web:findings", "核对发现", SUPERVISORS),
+    ("web:ledger", "整改台账", None),
+    ("web:inbox", "消息", None),
 ]
 
 
@@ -27,8 +28,8 @@ def navigation(request):
         return {}
     supervisor = access.is_supervisor_or_admin(user)
     items = []
-    for name, label, who in NAV:
-        if who == "supervisor" and not supervisor:
+    for name, label, may_see in NAV:
+        if may_see is not None and not may_see(user):
             continue
         try:
             url = reverse(name)

@@ -197,6 +197,14 @@ def overdue_q(today: dt.date, *, status: str = "status", deadline: str = "deadli
     return Q(**{f"{deadline}__lt": today}) & ~Q(**{f"{status}__in": CLOSED_STATUSES})
 
 
+def deadline_window_q(after: dt.date | None, up_to: dt.date, *, deadline: str = "deadline") -> Q:
+    """Deadlines in (after, up_to]: a reminder stage's window (after None: no lower bound)."""
+    window = Q(**{f"{deadline}__lte": up_to})
+    if after is not None:
+        window &= Q(**{f"{deadline}__gt": after})
+    return window
+
+
 def not_overdue_q(today: dt.date, *, status: str = "status", deadline: str = "deadline") -> Q:
     """Exactly the tasks `overdue_q` leaves out (a task without a deadline included)."""
     return (

@@ -33,7 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 
 from tracker import access
-from tracker.deadlines import deadline_state
+from tracker.deadlines import deadline_state, deadline_window_q
 from tracker.models import (
     DispatchRequest,
     EventNotice,
@@ -133,10 +133,7 @@ def candidate_task_ids(
         return [], None
     condition = Q()
     for _stage, after, up_to in windows:
-        window = Q(deadline__lte=up_to)
-        if after is not None:
-            window &= Q(deadline__gt=after)
-        condition |= window
+        condition |= deadline_window_q(after, up_to)
     page = list(
         _remindable_tasks()
         .filter(condition, pk__gt=after_id)

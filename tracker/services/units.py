@@ -38,7 +38,8 @@ def unit_move(*, unit: Unit, new_parent: Unit | None) -> Unit:
     new_path = f"{new_parent.path if new_parent else '/'}{unit.pk}/"
     depth_change = (0 if new_parent is None else new_parent.depth + 1) - unit.depth
     Unit.objects.filter(pk=unit.pk).update(parent=new_parent)
-    Unit.objects.filter(path__startswith=old_path).update(
+    # `unit` still holds its old path here: its subtree is the one to rewrite.
+    Unit.objects.subtree_of(unit).update(
         path=Concat(Value(new_path), Substr(F("path"), len(old_path) + 1)),
         depth=F("depth") + depth_change,
     )
