@@ -324,3 +324,29 @@ def addressed_in_scope_q(user: User, prefix: str = "") -> Q:
         | Q(**{f"{prefix}recipient_user__unit__in": units})
         | Q(**{f"{prefix}recipient_unit__in": units})
     )
+
+
+# --- The two parts of the visible tasks (maintained counts are keyed by lead unit) ----------
+
+
+def visible_by_lead_unit_q(user: User, *, lead_unit: str = "lead_unit") -> Q:
+    """A Q over any model with a lead unit (Task, TaskTally): the rows whose lead unit is among
+    the units the user reaches. With `visible_through_support_only_q` it partitions
+    `visible_tasks_q`: every task the user sees is in exactly one of the two."""
+    if not user.is_authenticated or not user.is_active:
+        return _NOTHING
+    if sees_everything(user):
+        return Q()
+    return Q(**{f"{lead_unit}__in": Unit.objects.filter(reachable_units_q(user))})
+
+
+def visible_through_support_only_q(user: User) -> Q:
+    """A Q over Task: the tasks the user sees only as a supporting unit's (a supporting unit
+    among the units they reach, the lead unit not). None for an administrator."""
+    if not user.is_authenticated or not user.is_active or sees_everything(user):
+        return _NOTHING
+    units = Unit.objects.filter(reachable_units_q(user))
+    supporting = Task.supporting_units.through.objects.filter(
+        task_id=OuterRef("pk"), unit__in=units
+    )
+    return Q(Exists(supporting)) & ~Q(lead_unit__in=units)

@@ -191,6 +191,12 @@ def stage_light(offset: int) -> str:
 # --- The same rules in SQL -------------------------------------------------------------------
 
 
+def has_light_q(*, status: str = "status", deadline: str = "deadline") -> Q:
+    """The tasks `has_light` holds for: a deadline, and neither completed nor long term
+    (the index task_lit_deadline has exactly this condition)."""
+    return Q(**{f"{deadline}__isnull": False}) & ~Q(**{f"{status}__in": CLOSED_STATUSES})
+
+
 def overdue_q(today: dt.date, *, status: str = "status", deadline: str = "deadline") -> Q:
     """Overdue tasks; `status` and `deadline` name the fields (or aliases, e.g. as of a past
     day) to read."""

@@ -36,18 +36,20 @@ def add_slices(city, start: int, stop: int) -> None:
 
 # Queries of one request by the top supervisor `chief` (authenticated without a session):
 #   1 the user's unit, read once to scope the tasks (tracker.access)
-#   1 the aggregate, grouped
+#   3 today's figures from the maintained tallies (tracker.figures.rollups): the tallies,
+#     this month's lit tasks, the tasks seen only through a supporting unit;
+#     as of a past day: 1, the aggregate over the tasks, grouped
 #   1 the labels of the groups, for inspections and units only
 #  (+1 the unit named in ?unit=, when filtering by unit)
 CASES = [
-    ({"group_by": "total"}, 2, lambda n: 1),
-    ({"group_by": "inspection"}, 3, lambda n: n),
-    ({"group_by": "kind"}, 2, lambda n: min(n, len(KINDS))),
-    ({"group_by": "unit"}, 3, lambda n: n + 1),  # the city and its n units
-    ({"group_by": "aspect"}, 2, lambda n: n),
-    ({"group_by": "month"}, 2, lambda n: n),
-    ({"group_by": "unit", "tree": "true"}, 3, lambda n: 1),  # one top: the city
-    ({"group_by": "unit", "unit": "CITY"}, 4, lambda n: n + 1),
+    ({"group_by": "total"}, 4, lambda n: 1),
+    ({"group_by": "inspection"}, 5, lambda n: n),
+    ({"group_by": "kind"}, 4, lambda n: min(n, len(KINDS))),
+    ({"group_by": "unit"}, 5, lambda n: n + 1),  # the city and its n units
+    ({"group_by": "aspect"}, 4, lambda n: n),
+    ({"group_by": "month"}, 4, lambda n: n),
+    ({"group_by": "unit", "tree": "true"}, 5, lambda n: 1),  # one top: the city
+    ({"group_by": "unit", "unit": "CITY"}, 6, lambda n: n + 1),
     ({"group_by": "inspection", "as_of": "2026-06-30"}, 3, lambda n: n),
     ({"group_by": "unit", "as_of": "2026-06-30"}, 3, lambda n: n + 1),
 ]

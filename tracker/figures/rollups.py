@@ -1,11 +1,25 @@
 """Completion-rate rollups (整改完成率统计): the figures supervisors report upward.
 
-Every figure is one SQL aggregate over the tasks the user may see (tracker.access), grouped
-with values() and counted with Count(filter=Q(...)); rates are computed afterwards with a
-guard for zero. A request costs a fixed number of queries whatever the number of groups:
+Today's figures are read from the maintained counts (TaskTally: one row per lead unit,
+inspection, aspect and deadline month, kept exact by database triggers, migration
+0013_task_tallies), so a rollup costs about one pass over the tallies, not over the ledger,
+whatever the role. Overdue and due soon depend on today: the lit tasks of earlier months come
+from the tallies, those due from the first of this month to the end of the yellow window are
+counted from the tasks (index task_lit_deadline). Tasks seen only through a supporting unit
+(tracker.access.visible_through_support_only_q) are not keyed by a unit the user reaches and
+are scanned as before. A request costs a fixed number of queries whatever the ledger's size
+and the number of groups:
 
-    1  the aggregate itself
+    1  the tallies of the tasks seen through their lead unit
+    +1 this month's lit tasks among them (overdue this month, due soon)
+    +1 the tasks seen only through a supporting unit (none for an administrator: no query)
     +1 the labels of the groups (inspections or units), when the grouping needs them
+
+As of a past day, or with deadline bounds not on whole months, the figures are one SQL
+aggregate over the tasks the user may see (tracker.access), grouped with values() and counted
+with Count(filter=Q(...)) — the scan, also the reference the tallies are tested against
+(`rollup(..., source=Source.SCAN)`): 1 query, +1 for the labels. Rates are computed afterwards
+with a guard for zero.
 
 Unit rollups count a task under its lead unit (牵头单位) and include every unit below: the
 aggregate is grouped by lead unit, then each unit's figures are summed over its subtree in
@@ -32,6 +46,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
@@ -39,12 +54,14 @@ from django.utils import timezone
 from tracker import access, deadlines
 from tracker.figures.wording import format_rate, official_sentence
 from tracker.models import (
+    NO_DEADLINE_MONTH,
     Inspection,
     InspectionKind,
     Task,
     TaskAction,
     TaskEvent,
     TaskStatus,
+    TaskTally,
     Unit,
     User,
 )
@@ -292,9 +309,10 @@ def overdue_tasks(*, user: User, filters: RollupFilters) -> list[OverdueTask]:
     return [OverdueTask(*row) for row in rows]
 
 
-def _aggregates(f: _Fields, today: dt.date) -> dict:
+def _count_aggregates(f: _Fields) -> dict:
+    """The counts that do not depend on the day: total, each status, closed on time (also the
+    recount of the maintained tallies, tracker.figures.tallies)."""
     status, deadline = f.status, f.deadline
-    at = {"status": status, "deadline": deadline}
     if f.on_time:
         on_time = Q(**{f.on_time: True})
     else:
@@ -309,8 +327,6 @@ def _aggregates(f: _Fields, today: dt.date) -> dict:
         "not_started": Count("id", filter=Q(**{status: S.NOT_STARTED})),
         "in_progress": Count("id", filter=Q(**{status: S.IN_PROGRESS})),
         "submitted": Count("id", filter=Q(**{status: S.SUBMITTED})),
-        "overdue": Count("id", filter=deadlines.overdue_q(today, **at)),
-        "due_soon": Count("id", filter=deadlines.due_soon_q(today, **at)),
         "closed_on_time": Count(
             "id",
             filter=Q(**{status: S.COMPLETED}) & on_time,
@@ -318,15 +334,55 @@ def _aggregates(f: _Fields, today: dt.date) -> dict:
     }
 
 
+def _light_aggregates(f: _Fields, today: dt.date) -> dict:
+    """Overdue and due soon on `today` (tracker.deadlines)."""
+    at = {"status": f.status, "deadline": f.deadline}
+    return {
+        "overdue": Count("id", filter=deadlines.overdue_q(today, **at)),
+        "due_soon": Count("id", filter=deadlines.due_soon_q(today, **at)),
+    }
+
+
+def _aggregates(f: _Fields, today: dt.date) -> dict:
+    return {**_count_aggregates(f), **_light_aggregates(f, today)}
+
+
 def _figures(values: dict) -> Figures:
-    return Figures(**{name: values[name] or 0 for name in COUNT_FIELDS})
+    return Figures(**{name: values.get(name) or 0 for name in COUNT_FIELDS})
 
 
 # --- The rollup --------------------------------------------------------------------------
 
 
-def rollup(*, user: User, group_by: str = Grouping.TOTAL, filters: RollupFilters) -> Rollup:
+class Source:
+    AUTO = "auto"  # the maintained tallies when they can answer, else the scan
+    SCAN = "scan"  # the reference: one aggregate over the visible tasks
+
+
+def rollup(
+    *,
+    user: User,
+    group_by: str = Grouping.TOTAL,
+    filters: RollupFilters,
+    source: str = Source.AUTO,
+) -> Rollup:
     """The figures of the user's visible ledger, grouped; constant queries per call."""
+    if source == Source.AUTO and served_by_tallies(filters):
+        return _tally_rollup(user=user, group_by=group_by, filters=filters)
+    return _scan_rollup(user=user, group_by=group_by, filters=filters)
+
+
+def served_by_tallies(filters: RollupFilters) -> bool:
+    """Today's figures, with deadline bounds (if any) on whole months: the tallies are keyed
+    by deadline month."""
+    if filters.as_of is not None:
+        return False
+    if filters.deadline_from is not None and filters.deadline_from.day != 1:
+        return False
+    return filters.deadline_to is None or (filters.deadline_to + dt.timedelta(days=1)).day == 1
+
+
+def _scan_rollup(*, user: User, group_by: str, filters: RollupFilters) -> Rollup:
     today = filters.as_of or local_today()
     qs, f = scoped_tasks(user=user, filters=filters)
     aggregates = _aggregates(f, today)
@@ -336,12 +392,11 @@ def rollup(*, user: User, group_by: str = Grouping.TOTAL, filters: RollupFilters
         return Rollup(group_by, filters, today, [Row(None, "合计", total)], total)
 
     if group_by == Grouping.UNIT:
-        rows = _unit_rows(qs, aggregates, user=user, filters=filters)
-        total = Figures()
-        for row in rows:
-            if row.extra["parent_id"] not in {r.key for r in rows}:
-                total.add(row.figures)  # the tops of the returned forest
-        return Rollup(group_by, filters, today, rows, total)
+        per_lead_unit = {
+            g["lead_unit_id"]: _figures(g)
+            for g in qs.values("lead_unit_id").annotate(**aggregates).order_by()
+        }
+        return _unit_rollup(per_lead_unit, user=user, filters=filters, today=today)
 
     key, order = {
         Grouping.INSPECTION: ("inspection_id", None),
@@ -353,11 +408,124 @@ def rollup(*, user: User, group_by: str = Grouping.TOTAL, filters: RollupFilters
         qs = qs.annotate(month=TruncMonth(f.deadline, output_field=DateField()))
     grouped = list(qs.values(key).annotate(**aggregates).order_by(*([order] if order else [])))
     rows = [Row(g[key], "", _figures(g)) for g in grouped]
+    return _grouped_rollup(rows, group_by=group_by, filters=filters, today=today)
+
+
+def _grouped_rollup(
+    rows: list[Row], *, group_by: str, filters: RollupFilters, today: dt.date
+) -> Rollup:
     _label(rows, group_by)
     total = Figures()
     for row in rows:
         total.add(row.figures)
     return Rollup(group_by, filters, today, rows, total)
+
+
+def _unit_rollup(
+    per_lead_unit: dict[int, Figures], *, user: User, filters: RollupFilters, today: dt.date
+) -> Rollup:
+    rows = _unit_rows(per_lead_unit, user=user, filters=filters)
+    total = Figures()
+    for row in rows:
+        if row.extra["parent_id"] not in {r.key for r in rows}:
+            total.add(row.figures)  # the tops of the returned forest
+    return Rollup(Grouping.UNIT, filters, today, rows, total)
+
+
+# --- The rollup from the maintained tallies (TaskTally) ----------------------------------
+
+TALLY_COUNTERS = (
+    "total", "completed", "basically_completed", "long_term", "not_started", "in_progress",
+    "submitted", "closed_on_time",
+)
+
+# Each grouping's key: on the tallies, and on the tasks.
+_TALLY_KEYS = {
+    Grouping.INSPECTION: ("inspection_id", F("inspection_id")),
+    Grouping.KIND: ("inspection__kind", F("inspection__kind")),
+    Grouping.UNIT: ("lead_unit_id", F("lead_unit_id")),
+    Grouping.ASPECT: ("aspect", F("problem__aspect")),
+    Grouping.MONTH: ("deadline_month", TruncMonth("deadline", output_field=DateField())),
+}
+
+
+def _narrowed_tallies(user: User, filters: RollupFilters) -> QuerySet[TaskTally]:
+    """The tally rows of the tasks the user sees through their lead unit, narrowed by the
+    filters (deadline bounds on whole months: served_by_tallies)."""
+    qs = TaskTally.objects.filter(
+        access.visible_by_lead_unit_q(user), total__gt=0
+    )
+    if filters.inspection_id is not None:
+        qs = qs.filter(inspection_id=filters.inspection_id)
+    if filters.unit is not None:
+        qs = qs.filter(lead_unit_id__in=Unit.objects.subtree_of(filters.unit).values("id"))
+    if filters.kind:
+        qs = qs.filter(inspection__kind=filters.kind)
+    if filters.deadline_from is not None or filters.deadline_to is not None:
+        qs = qs.exclude(deadline_month=NO_DEADLINE_MONTH)
+    if filters.deadline_from is not None:
+        qs = qs.filter(deadline_month__gte=filters.deadline_from)
+    if filters.deadline_to is not None:
+        qs = qs.filter(deadline_month__lte=filters.deadline_to.replace(day=1))
+    return qs
+
+
+def _month_key(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return None if value == NO_DEADLINE_MONTH else value
+
+
+def _tally_rollup(*, user: User, group_by: str, filters: RollupFilters) -> Rollup:
+    """The same figures as the scan, from three parts (one query each):
+
+    A  the tallies of the tasks seen through their lead unit: every count but the lights;
+       overdue for deadlines before this month (the lit tasks of earlier months);
+    B  the same tasks' lit tasks due from the first of this month to the end of the yellow
+       window, read from tracker_task (index task_lit_deadline): overdue this month, due soon;
+    C  the tasks seen only through a supporting unit (tracker.access), scanned as before
+       (none for an administrator: no query).
+    """
+    today = local_today()
+    month_start = today.replace(day=1)
+    tallies = _narrowed_tallies(user, filters)
+    tally_sums = {name: Sum(name) for name in TALLY_COUNTERS}
+    tally_sums["overdue"] = Sum("lit", filter=Q(deadline_month__lt=month_start))
+
+    tasks, f = scoped_tasks(user=user, filters=filters)
+    this_month = tasks.filter(
+        access.visible_by_lead_unit_q(user),
+        deadlines.has_light_q(),
+        deadline__gte=month_start,
+        deadline__lte=deadlines.due_soon_until(today),
+    )
+    support_only = tasks.filter(access.visible_through_support_only_q(user))
+    aggregates = _aggregates(f, today)
+    lights = _light_aggregates(f, today)
+
+    if group_by == Grouping.TOTAL:
+        total = _figures(tallies.aggregate(**tally_sums))
+        total.add(_figures(this_month.aggregate(**lights)))
+        total.add(_figures(support_only.aggregate(**aggregates)))
+        return Rollup(group_by, filters, today, [Row(None, "合计", total)], total)
+
+    tally_key, task_key = _TALLY_KEYS[group_by]
+    normalise = _month_key if group_by == Grouping.MONTH else (lambda key: key)
+    by_key: dict[object, Figures] = {}
+    for qs, sums in (
+        (tallies.values(g=F(tally_key)), tally_sums),
+        (this_month.annotate(g=task_key).values("g"), lights),
+        (support_only.annotate(g=task_key).values("g"), aggregates),
+    ):
+        for g in qs.annotate(**sums).order_by():
+            by_key.setdefault(normalise(g["g"]), Figures()).add(_figures(g))
+
+    if group_by == Grouping.UNIT:
+        return _unit_rollup(by_key, user=user, filters=filters, today=today)
+    rows = [Row(key, "", figures) for key, figures in by_key.items()]
+    if group_by == Grouping.ASPECT:
+        rows.sort(key=lambda r: r.key)
+    return _grouped_rollup(rows, group_by=group_by, filters=filters, today=today)
 
 
 def _label(rows: list[Row], group_by: str) -> None:
@@ -401,8 +569,9 @@ def _unit_universe(units: list[dict], *, user: User, filters: RollupFilters) -> 
     return [u for u in units if access.reaches_unit(user, Unit(pk=u["id"], path=u["path"]))]
 
 
-def _unit_rows(qs, aggregates, *, user: User, filters: RollupFilters) -> list[Row]:
-    per_lead_unit = list(qs.values("lead_unit_id").annotate(**aggregates).order_by())
+def _unit_rows(
+    per_lead_unit: dict[int, Figures], *, user: User, filters: RollupFilters
+) -> list[Row]:
     units = list(
         Unit.objects.order_by("path").values(
             "id", "name", "parent_id", "path", "depth", "sort_order"
@@ -410,7 +579,10 @@ def _unit_rows(qs, aggregates, *, user: User, filters: RollupFilters) -> list[Ro
     )
     by_id = {u["id"]: u for u in units}
     listed = {u["id"] for u in _unit_universe(units, user=user, filters=filters)}
-    groups = [(_path_ids(by_id[g["lead_unit_id"]]["path"]), _figures(g)) for g in per_lead_unit]
+    groups = [
+        (_path_ids(by_id[unit_id]["path"]), figures)
+        for unit_id, figures in per_lead_unit.items()
+    ]
     # A task visible to the user but led outside their units (they support it) still counts:
     # its lead unit is listed too, unless a listed unit above it already covers it.
     base = set(listed)

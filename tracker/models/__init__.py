@@ -18,6 +18,7 @@ from tracker.models.reminders import (
 )
 from tracker.models.saved_filters import SavedFilter
 from tracker.models.security import ApiToken, LoginFailure
+from tracker.models.tallies import NO_DEADLINE_MONTH, TaskTally
 from tracker.models.tasks import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -36,6 +37,7 @@ from tracker.models.users import Role, User
 
 __all__ = [
     "CLOSED_STATUSES",
+    "NO_DEADLINE_MONTH",
     "OPEN_STATUSES",
     "ApiToken",
     "AuditAction",
@@ -73,6 +75,7 @@ __all__ = [
     "TaskAction",
     "TaskEvent",
     "TaskStatus",
+    "TaskTally",
     "TaskType",
     "Unit",
     "UnitKind",

@@ -119,6 +119,14 @@ class Task(models.Model):
                 name="task_open_deadline",
                 condition=models.Q(status__in=["not_started", "in_progress", "submitted"]),
             ),
+            # The tasks with a light (tracker.deadlines.has_light_q, the same condition): the
+            # rollups read this month's overdue and due-soon tasks through it (TaskTally).
+            models.Index(
+                fields=["deadline"],
+                name="task_lit_deadline",
+                condition=models.Q(deadline__isnull=False)
+                & ~models.Q(status__in=[status.value for status in CLOSED_STATUSES]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
