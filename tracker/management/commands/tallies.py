@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tracker.figures.tallies import tally_check, tally_rebuild
+from tracker.figures.tallies import COUNTERS, tally_check, tally_rebuild
+from tracker.models import NO_DEADLINE_MONTH, TaskTally
 
 SHOWN = 20  # mismatches printed at most
 
@@ -27,9 +28,17 @@ class Command(BaseCommand):
             return
         for m in mismatches[:SHOWN]:
             unit, inspection, aspect, month = m.key
+            month_text = "无完成时限" if month == NO_DEADLINE_MONTH else f"{month:%Y-%m}"
+            maintained, recounted = m.maintained or {}, m.recounted or {}
+            differences = "，".join(
+                f"{TaskTally._meta.get_field(name).verbose_name}维护{maintained.get(name, 0)}"
+                f"/重新统计{recounted.get(name, 0)}"
+                for name in COUNTERS
+                if maintained.get(name, 0) != recounted.get(name, 0)
+            )
             self.stderr.write(
                 f"不一致：牵头单位{unit}，巡视巡察{inspection}，方面“{aspect}”，"
-                f"时限月份{month:%Y-%m}：维护值{m.maintained}，重新统计{m.recounted}"
+                f"时限月份{month_text}：{differences}"
             )
         raise CommandError(
             f"任务计数与按任务重新统计的结果不一致：{len(mismatches)}个分组不符。"

@@ -1,0 +1,377 @@
+"""TaskTally: the maintained counts stay exact through every write path, and the rollups read
+from them equal the scan (the reference) for every grouping, role, filter and day."""
+
+import datetime as dt
+from types import SimpleNamespace
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.db.models import F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.tracker.factories import (
+    InspectionFactory,
+    ProblemFactory,
+    TaskFactory,
+    UserFactory,
+)
+from tracker import access, deadlines
+from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
+from tracker.figures.rollups import (
+    Grouping,
+    RollupFilters,
+    Source,
+    rollup,
+    rollup_as_dict,
+    served_by_tallies,
+)
+from tracker.figures.tallies import tally_check, tally_rebuild
+from tracker.models import (
+    NO_DEADLINE_MONTH,
+    InspectionKind,
+    Problem,
+    Task,
+    TaskEvent,
+    TaskStatus,
+    TaskTally,
+    TaskType,
+    Unit,
+    User,
+)
+from tracker.services import tasks as task_services
+from tracker.services.extensions import extension_approve, extension_request
+from tracker.services.inspections import problem_update
+from tracker.services.units import unit_move
+
+pytestmark = pytest.mark.django_db
+
+S = TaskStatus
+BEIJING = ZoneInfo("Asia/Shanghai")
+BASE = dt.date(2026, 11, 20)
+# Midnight in Beijing: transitions at BASE_AT ± minutes close on either side of a local day.
+BASE_AT = dt.datetime.combine(BASE, dt.time(0, 0), tzinfo=BEIJING)
+
+
+def tally(**key) -> TaskTally:
+    return TaskTally.objects.get(**key)
+
+
+# --- The triggers, whatever writes the task ----------------------------------------------
+
+
+def test_bulk_create_update_and_delete_keep_the_tallies_exact(bureau, town):
+    problem = ProblemFactory(aspect="方面一")
+    deadline = dt.date(2026, 12, 31)
+    Task.objects.bulk_create(
+        [
+            TaskFactory.build(problem=problem, lead_unit=bureau, deadline=deadline, status=status)
+            for status in (S.NOT_STARTED, S.IN_PROGRESS, S.COMPLETED, S.LONG_TERM)
+        ]
+    )
+    key = {"lead_unit": bureau, "inspection": problem.inspection, "aspect": "方面一",
+           "deadline_month": dt.date(2026, 12, 1)}
+    row = tally(**key)
+    assert (row.total, row.not_started, row.in_progress, row.completed, row.long_term) == (
+        4, 1, 1, 1, 1,
+    )
+    assert row.lit == 2  # not started and in progress: a deadline and not closed
+    assert tally_check() == []
+
+    # A queryset update moves tasks to another key (lead unit, deadline month).
+    Task.objects.filter(status=S.IN_PROGRESS).update(lead_unit=town, deadline=dt.date(2027, 1, 5))
+    assert tally(**key).total == 3
+    moved = tally(lead_unit=town, deadline_month=dt.date(2027, 1, 1))
+    assert (moved.total, moved.in_progress, moved.lit) == (1, 1, 1)
+    Task.objects.filter(status=S.NOT_STARTED).update(status=S.SUBMITTED,
+                                                     completed_at=F("created_at"))
+    assert (tally(**key).not_started, tally(**key).submitted) == (0, 1)
+    assert tally_check() == []
+
+    # Deleting every task deletes the rows (a unit or inspection without tasks leaves none).
+    TaskEvent.objects.all().delete()
+    Task.objects.all().delete()
+    assert not TaskTally.objects.exists()
+    assert tally_check() == []
+
+
+def test_a_problem_s_new_aspect_moves_its_tasks(bureau, root_admin):
+    problem = ProblemFactory(aspect="方面一", inspection__target_unit=None)
+    TaskFactory.create_batch(2, problem=problem, lead_unit=bureau)
+    TaskFactory(problem=problem, lead_unit=bureau, deadline=None, task_type=TaskType.LONG_TERM,
+                original_deadline=None)
+    problem_update(problem=problem, actor=root_admin, aspect="方面二")
+    assert not TaskTally.objects.filter(aspect="方面一").exists()
+    assert sorted(TaskTally.objects.filter(aspect="方面二").values_list("deadline_month", "total")
+                  ) == [(NO_DEADLINE_MONTH, 1), (dt.date(2026, 12, 1), 2)]
+    Problem.objects.filter(pk=problem.pk).update(aspect="")  # a raw update too
+    assert TaskTally.objects.filter(aspect="").count() == 2
+    assert tally_check() == []
+
+
+@pytest.mark.parametrize(
+    ("closed_local", "on_time"),
+    [
+        (dt.datetime(2026, 12, 31, 23, 30), True),  # 15:30 UTC the same day
+        (dt.datetime(2027, 1, 1, 0, 30), False),  # 16:30 UTC on the deadline day
+    ],
+)
+def test_closed_on_time_reads_the_beijing_date(bureau, closed_local, on_time):
+    closed_at = closed_local.replace(tzinfo=BEIJING)
+    task = TaskFactory(lead_unit=bureau, deadline=dt.date(2026, 12, 31), status=S.COMPLETED,
+                       closed_at=closed_at, completed_at=closed_at)
+    assert tally(lead_unit=bureau, inspection=task.inspection).closed_on_time == int(on_time)
+    assert tally_check() == []
+
+
+def test_the_command_checks_and_rebuilds(bureau, capsys):
+    TaskFactory.create_batch(3, lead_unit=bureau, problem=ProblemFactory())
+    call_command("tallies", "--check")
+    assert "任务计数核对一致" in capsys.readouterr().out
+    TaskTally.objects.update(completed=F("completed") + 1)  # a corrupted row
+    with pytest.raises(CommandError, match="任务计数与按任务重新统计的结果不一致：1个分组不符"):
+        call_command("tallies", "--check")
+    assert "已完成整改（已销号）维护1/重新统计0" in capsys.readouterr().err
+    call_command("tallies", "--rebuild")
+    assert "任务计数已重建：共1个分组" in capsys.readouterr().out
+    assert tally_check() == []
+    assert TaskTally.objects.get().completed == 0
+
+
+def test_rebuild_writes_what_the_triggers_maintain(bureau, town):
+    TaskFactory.create_batch(2, lead_unit=bureau, status=S.IN_PROGRESS)
+    TaskFactory(lead_unit=town, status=S.COMPLETED, deadline=dt.date(2026, 1, 3))
+    TaskFactory(lead_unit=town, deadline=None, task_type=TaskType.LONG_TERM,
+                original_deadline=None, status=S.LONG_TERM)
+    fields = ["lead_unit_id", "inspection_id", "aspect", "deadline_month", "total",
+              "in_progress", "completed", "long_term", "closed_on_time", "lit"]
+    maintained = sorted(TaskTally.objects.values_list(*fields))
+    assert tally_rebuild() == len(maintained) == 4
+    assert sorted(TaskTally.objects.values_list(*fields)) == maintained
+
+
+def test_the_lit_index_has_exactly_the_light_rule():
+    index = next(i for i in Task._meta.indexes if i.name == "task_lit_deadline")
+    assert str(Task.objects.filter(index.condition).query) == str(
+        Task.objects.filter(deadlines.has_light_q()).query
+    )
+
+
+@pytest.mark.postgres
+def test_this_month_s_lit_tasks_are_read_through_the_partial_index(bureau, chief):
+    TaskFactory.create_batch(3, lead_unit=bureau)
+    today = dt.date(2026, 12, 10)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        qs = Task.objects.filter(
+            access.visible_by_lead_unit_q(chief), deadlines.has_light_q(),
+            deadline__gte=today.replace(day=1), deadline__lte=deadlines.due_soon_until(today),
+        )
+        assert "task_lit_deadline" in qs.explain()
+
+
+# --- The partition of the visible tasks --------------------------------------------------
+
+
+def test_lead_unit_and_support_only_partition_the_visible_tasks(
+    city, bureau, county, town, alice, bob, sam, sue, chief, root_admin
+):
+    TaskFactory(lead_unit=bureau)
+    TaskFactory(lead_unit=town)
+    TaskFactory(lead_unit=bureau, supporting_units=[town])
+    TaskFactory(lead_unit=town, supporting_units=[bureau, county])
+    TaskFactory(lead_unit=city, supporting_units=[county])
+    inactive = UserFactory(unit=town, is_active=False)
+    for user in (alice, bob, sam, sue, chief, root_admin, inactive):
+        visible = set(Task.objects.filter(access.visible_tasks_q(user)).values_list("pk",
+                                                                                   flat=True))
+        by_lead = set(Task.objects.filter(access.visible_by_lead_unit_q(user))
+                      .values_list("pk", flat=True))
+        support = set(Task.objects.filter(access.visible_through_support_only_q(user))
+                      .values_list("pk", flat=True))
+        assert by_lead.isdisjoint(support), user
+        assert by_lead | support == visible, user
+    assert len(Task.objects.filter(access.visible_through_support_only_q(alice))) == 1
+
+
+# --- Query counts ------------------------------------------------------------------------
+
+
+def _ledger(units, n: int) -> None:
+    for i in range(n):
+        problem = ProblemFactory(aspect=f"第{i}方面", inspection__kind=InspectionKind.CITY_PATROL)
+        TaskFactory(problem=problem, lead_unit=units[i % len(units)],
+                    deadline=dt.date(2026, 1 + i % 12, 10), supporting_units=[units[0]])
+
+
+# Today's rollup (labels aside: +1 for inspections and units, as in the scan):
+#   administrator: 2 (the tallies, this month's lit tasks); no support-only part
+#   supervisor / officer: +1 the user's unit (tracker.access), +1 the support-only tasks
+@pytest.mark.parametrize(("who", "queries"), [("root_admin", 2), ("sam", 4), ("bob", 4)])
+@pytest.mark.parametrize("group_by", [Grouping.TOTAL, Grouping.ASPECT, Grouping.MONTH])
+def test_query_count_is_the_same_for_a_small_and_a_larger_ledger(
+    request, who, queries, group_by, bureau, county, town, django_assert_num_queries
+):
+    deadlines.due_soon_until(BASE)  # the working-day calendar, read once per process
+    units = [town, county, bureau]
+    for size in (3, 60):
+        _ledger(units, size)
+        user = User.objects.get(pk=request.getfixturevalue(who).pk)  # nothing cached
+        with django_assert_num_queries(queries):
+            result = rollup(user=user, group_by=group_by, filters=RollupFilters())
+        assert result.total.total == Task.objects.filter(access.visible_tasks_q(user)).count()
+
+
+def test_tallies_serve_today_with_deadline_bounds_on_whole_months():
+    assert served_by_tallies(RollupFilters())
+    assert served_by_tallies(RollupFilters(deadline_from=dt.date(2026, 3, 1),
+                                           deadline_to=dt.date(2026, 4, 30)))
+    assert not served_by_tallies(RollupFilters(deadline_from=dt.date(2026, 3, 2)))
+    assert not served_by_tallies(RollupFilters(deadline_to=dt.date(2026, 4, 29)))
+    assert not served_by_tallies(RollupFilters(as_of=dt.date(2026, 4, 30)))
+
+
+# --- The property: random service sequences, every grouping equals the scan --------------
+
+TRANSITIONS = {
+    "start": task_services.task_start,
+    "submit": task_services.task_submit,
+    "close": task_services.task_close,
+    "send_back": task_services.task_send_back,
+    "reopen": task_services.task_reopen,
+    "basically": task_services.task_mark_basically_completed,
+    "long_term": task_services.task_mark_long_term,
+}
+REFUSED = (ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed)
+ASPECTS = ["方面一", "方面二", "方面三", ""]
+
+task_index = st.integers(min_value=0, max_value=30)
+minutes = st.integers(min_value=-600, max_value=600)
+days = st.integers(min_value=-70, max_value=70)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("create"), st.integers(0, 2), st.integers(0, 3),
+                  st.none() | days, st.none() | st.integers(0, 3)),
+        st.tuples(st.sampled_from(sorted(TRANSITIONS)), task_index, minutes),
+        st.tuples(st.just("deadline"), task_index, days),
+        st.tuples(st.just("extend"), task_index, st.integers(1, 40)),
+        st.tuples(st.just("lead"), task_index, st.integers(0, 3)),
+        st.tuples(st.just("aspect"), st.integers(0, 2), st.sampled_from(ASPECTS)),
+        st.tuples(st.just("move"), st.sampled_from(["bureau", "county"])),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@pytest.fixture
+def world(city, bureau, county, town, root_admin, sam, bob, alice):
+    a = InspectionFactory(kind=InspectionKind.CENTRAL_INSPECTION, target_unit=None)
+    b = InspectionFactory(kind=InspectionKind.CITY_PATROL, target_unit=None)
+    problems = [ProblemFactory(inspection=a, aspect="方面一"),
+                ProblemFactory(inspection=a, aspect=""),
+                ProblemFactory(inspection=b, aspect="方面二")]
+    return SimpleNamespace(
+        unit_ids=[city.pk, bureau.pk, county.pk, town.pk],
+        problem_ids=[p.pk for p in problems],
+        inspections=[a, b],
+        user_ids=[root_admin.pk, sam.pk, bob.pk, alice.pk],
+        admin_id=root_admin.pk,
+    )
+
+
+def _run(world, ops) -> None:
+    units = {u.pk: u for u in Unit.objects.all()}
+    unit = [units[pk] for pk in world.unit_ids]
+    admin = User.objects.get(pk=world.admin_id)
+    officer = User.objects.get(username="bob")
+    task_ids: list[int] = []
+
+    def task(i):
+        return Task.objects.get(pk=task_ids[i % len(task_ids)]) if task_ids else None
+
+    for op in ops:
+        name = op[0]
+        try:
+            if name == "create":
+                _, p, u, offset, supporting = op
+                problem = Problem.objects.get(pk=world.problem_ids[p])
+                created = task_services.task_create(
+                    problem=problem, actor=admin, title="任务", lead_unit=unit[u],
+                    deadline=None if offset is None else BASE + dt.timedelta(days=offset),
+                    task_type=TaskType.LONG_TERM if offset is None else TaskType.BY_DEADLINE,
+                    supporting_units=[] if supporting is None else [unit[supporting]],
+                    now=BASE_AT,
+                )
+                task_ids.append(created.pk)
+            elif name in TRANSITIONS and (t := task(op[1])):
+                TRANSITIONS[name](task=t, actor=admin, note="说明",
+                                  now=BASE_AT + dt.timedelta(minutes=op[2]))
+            elif name == "deadline" and (t := task(op[1])):
+                task_services.task_update(task=t, actor=admin,
+                                          deadline=BASE + dt.timedelta(days=op[2]), now=BASE_AT)
+            elif name == "extend" and (t := task(op[1])) and t.deadline:
+                extension = extension_request(
+                    task=t, actor=admin, reason="理由", now=BASE_AT,
+                    requested_deadline=t.deadline + dt.timedelta(days=op[2]))
+                extension_approve(extension=extension, actor=admin, now=BASE_AT)
+            elif name == "lead" and (t := task(op[1])):
+                task_services.task_update(task=t, actor=admin, lead_unit=unit[op[2]],
+                                          now=BASE_AT)
+            elif name == "aspect":
+                problem_update(problem=Problem.objects.get(pk=world.problem_ids[op[1]]),
+                               actor=admin, aspect=op[2])
+            elif name == "move":
+                town = Unit.objects.get(pk=world.unit_ids[3])
+                unit_move(unit=town, new_parent=Unit.objects.get(
+                    pk=world.unit_ids[1 if op[1] == "bureau" else 2]))
+        except REFUSED:
+            pass
+    assert officer.unit_id == world.unit_ids[3]
+
+
+def _filters(world, choice: int, today: dt.date) -> RollupFilters:
+    month = today.replace(day=1)
+    return [
+        RollupFilters(),
+        RollupFilters(unit=Unit.objects.get(pk=world.unit_ids[2])),
+        RollupFilters(inspection_id=world.inspections[0].pk),
+        RollupFilters(kind=InspectionKind.CITY_PATROL),
+        RollupFilters(deadline_from=month,
+                      deadline_to=(month + dt.timedelta(days=40)).replace(day=1)
+                      - dt.timedelta(days=1)),
+        RollupFilters(deadline_to=month - dt.timedelta(days=1)),
+    ][choice]
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                           HealthCheck.data_too_large],
+)
+@given(ops=operations, today_offset=days, filter_choice=st.integers(0, 5))
+def test_every_rollup_equals_the_scan_after_random_services(
+    world, ops, today_offset, filter_choice
+):
+    with transaction.atomic():
+        _run(world, ops)
+        assert tally_check() == []
+        today = BASE + dt.timedelta(days=today_offset)
+        filters = _filters(world, filter_choice, today)
+        assert served_by_tallies(filters)
+        with mock.patch("tracker.figures.rollups.local_today", return_value=today):
+            for user in User.objects.filter(pk__in=world.user_ids).select_related(
+                "unit", "supervision_root"
+            ):
+                for group_by in Grouping.values:
+                    maintained = rollup(user=user, group_by=group_by, filters=filters)
+                    scanned = rollup(user=user, group_by=group_by, filters=filters,
+                                     source=Source.SCAN)
+                    assert rollup_as_dict(maintained, tree=True) == rollup_as_dict(
+                        scanned, tree=True
+                    ), (user.username, group_by)
+        transaction.set_rollback(True)
