@@ -168,6 +168,18 @@ $$""",
 CREATE TRIGGER tracker_problem_tally
 AFTER UPDATE OF aspect ON tracker_problem
 FOR EACH ROW EXECUTE FUNCTION tracker_problem_tally()""",
+        # TRUNCATE fires no row trigger (the bench's ledger, flush): no task, no tally.
+        """
+CREATE OR REPLACE FUNCTION tracker_task_tally_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM tracker_tasktally;
+    RETURN NULL;
+END
+$$""",
+        """
+CREATE TRIGGER tracker_task_tally_truncate
+AFTER TRUNCATE ON tracker_task
+FOR EACH STATEMENT EXECUTE FUNCTION tracker_task_tally_truncate()""",
     ]
 
 
@@ -225,7 +237,9 @@ def remove_triggers(apps, schema_editor):
         for sql in (
             "DROP TRIGGER IF EXISTS tracker_task_tally ON tracker_task",
             "DROP TRIGGER IF EXISTS tracker_problem_tally ON tracker_problem",
+            "DROP TRIGGER IF EXISTS tracker_task_tally_truncate ON tracker_task",
             "DROP FUNCTION IF EXISTS tracker_task_tally()",
+            "DROP FUNCTION IF EXISTS tracker_task_tally_truncate()",
             "DROP FUNCTION IF EXISTS tracker_problem_tally()",
         ):
             schema_editor.execute(sql, params=None)

@@ -173,6 +173,16 @@ def test_this_month_s_lit_tasks_are_read_through_the_partial_index(bureau, chief
         assert "task_lit_deadline" in qs.explain()
 
 
+@pytest.mark.postgres
+def test_truncating_the_tasks_empties_the_tallies(bureau):
+    TaskFactory.create_batch(2, lead_unit=bureau)
+    assert TaskTally.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign key checks
+        cursor.execute("TRUNCATE tracker_task CASCADE")
+    assert not TaskTally.objects.exists()
+
+
 # --- The partition of the visible tasks --------------------------------------------------
 
 
