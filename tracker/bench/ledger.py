@@ -14,6 +14,7 @@ import tempfile
 from django.db import connection
 from django.utils import timezone
 
+from tracker.figures.tallies import tally_rebuild
 from tracker.models import InspectionKind, Role, Unit, User
 
 KINDS = list(InspectionKind.values)
@@ -146,12 +147,19 @@ def generate(size: int, seed: int) -> None:
                     f"{_ts(closed) if closed else n}\t1\t{_ts(created)}\t{_ts(at)}\n"
                 )
 
-        _copy(cursor, "tracker_task",
-              ["id", "inspection_id", "problem_id", "title", "measures", "task_type",
-               "lead_unit_id", "responsible_leader", "responsible_person", "deadline",
-               "original_deadline", "status", "progress_percent", "started_at", "completed_at",
-               "closed_at", "version", "created_at", "updated_at"],
-              task_lines())
+        # The tallies' row trigger would upsert once per copied task; the ledger is counted
+        # once instead, after the COPY (tracker.figures.tallies.tally_rebuild).
+        cursor.execute("ALTER TABLE tracker_task DISABLE TRIGGER tracker_task_tally")
+        try:
+            _copy(cursor, "tracker_task",
+                  ["id", "inspection_id", "problem_id", "title", "measures", "task_type",
+                   "lead_unit_id", "responsible_leader", "responsible_person", "deadline",
+                   "original_deadline", "status", "progress_percent", "started_at", "completed_at",
+                   "closed_at", "version", "created_at", "updated_at"],
+                  task_lines())
+        finally:
+            cursor.execute("ALTER TABLE tracker_task ENABLE TRIGGER tracker_task_tally")
+        tally_rebuild()
         events.seek(0)
         _copy(cursor, "tracker_taskevent",
               ["id", "task_id", "at", "action", "from_status", "to_status", "note", "data"],
@@ -164,7 +172,7 @@ def generate(size: int, seed: int) -> None:
     # Fresh statistics and visibility map, as autovacuum would have them on a live ledger.
     with connection.cursor() as cursor:
         for table_name in ("tracker_unit", "tracker_inspection", "tracker_problem", "tracker_task",
-                           "tracker_taskevent"):
+                           "tracker_taskevent", "tracker_tasktally"):
             cursor.execute(f"VACUUM ANALYZE {table_name}")
     create_roles()
 
