@@ -133,6 +133,28 @@ def visible_tasks_q(user: User) -> Q:
     return Q(lead_unit__in=units) | Q(Exists(supporting))
 
 
+def reachable_lead_units_q(user: User) -> Q:
+    """A Q over Unit: the lead units whose tasks the user sees, every one of them (the first
+    half of `visible_tasks_q`). Figures kept per lead unit (tracker.models.EventTally) are
+    read for these units; the rest of the visible tasks is `supported_only_tasks_q`."""
+    if not user.is_authenticated or not user.is_active:
+        return _NOTHING
+    return reachable_units_q(user)
+
+
+def supported_only_tasks_q(user: User) -> Q:
+    """A Q over Task: the visible tasks led outside `reachable_lead_units_q`, seen only
+    through a supporting unit. With it, visible_tasks_q(user) is exactly
+    `lead_unit in reachable_lead_units_q(user)` or this, and the two never overlap."""
+    if not user.is_authenticated or not user.is_active or sees_everything(user):
+        return _NOTHING
+    units = Unit.objects.filter(reachable_lead_units_q(user))
+    supporting = Task.supporting_units.through.objects.filter(
+        task_id=OuterRef("pk"), unit__in=units
+    )
+    return Q(Exists(supporting)) & ~Q(lead_unit__in=units)
+
+
 def managed_tasks_q(user: User) -> Q:
     """A Q over Task: the tasks the user supervises, decided by the lead unit alone."""
     if not user.is_authenticated or not user.is_active:

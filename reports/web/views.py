@@ -33,7 +33,8 @@ from reports.web.monthly_report import OverdueItem, build_monthly_report, subjec
 from tracker import access
 from tracker.deadlines import days_left_text, deadline_state, light_rule_text
 from tracker.errors import DomainError
-from tracker.figures.rollups import Grouping, RollupFilters, overdue_tasks, rollup, trend
+from tracker.figures.rollups import Grouping, RollupFilters, overdue_tasks, rollup
+from tracker.figures.trend import trend
 from tracker.models import TaskType, subtree_q
 from tracker.selectors import (
     inspections_for_filter,

@@ -18,6 +18,7 @@ from tracker.models.reminders import (
 )
 from tracker.models.saved_filters import SavedFilter
 from tracker.models.security import ApiToken, LoginFailure
+from tracker.models.tallies_events import EventTally, TallyPeriod
 from tracker.models.tasks import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -48,6 +49,7 @@ __all__ = [
     "DeliveryStatus",
     "DispatchRequest",
     "EventNotice",
+    "EventTally",
     "EventType",
     "Evidence",
     "ExtensionStatus",
@@ -69,6 +71,7 @@ __all__ = [
     "Role",
     "SavedFilter",
     "ServiceHeartbeat",
+    "TallyPeriod",
     "Task",
     "TaskAction",
     "TaskEvent",
