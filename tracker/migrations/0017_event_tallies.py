@@ -228,4 +228,9 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(install, uninstall),
+        # The overdue list (the dashboard's first rows), earliest deadline first.
+        migrations.AddIndex(
+            model_name='task',
+            index=models.Index(condition=models.Q(('status__in', ['completed', 'long_term']), _negated=True), fields=['deadline', 'id'], name='task_overdue_deadline'),
+        ),
     ]

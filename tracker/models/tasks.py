@@ -119,6 +119,14 @@ class Task(models.Model):
                 name="task_open_deadline",
                 condition=models.Q(status__in=["not_started", "in_progress", "submitted"]),
             ),
+            # The overdue list, earliest deadline first (the dashboard's first rows): the
+            # predicate is tracker.deadlines.overdue_q's status half, word for word, so that
+            # PostgreSQL walks this index in order and stops at the page's end.
+            models.Index(
+                fields=["deadline", "id"],
+                name="task_overdue_deadline",
+                condition=~models.Q(status__in=CLOSED_STATUSES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
