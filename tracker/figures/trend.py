@@ -4,10 +4,11 @@ the running figures at the end of each period.
 Served from maintained counts (tracker.models.EventTally, kept by the database in the same
 transaction as each history row), not by scanning the history:
 
-    1  the counts of the whole periods before the last one, for the lead units the user sees
+    1  the counts of every period up to the last, for the lead units the user sees
        (tracker.access.reachable_lead_units_q) and the filters' inspection, unit and kind
-    +1 the history of the last (current) period, up to the end of the figures' day (an
-       indexed range of the history: at most a week or a month of rows)
+    +1 the history of the last period after the figures' day, which the counts hold but the
+       trend does not (an indexed range of the history: empty for today's figures, at most
+       a week or a month of rows for a past day)
     +1 the history of the tasks the user sees only through a supporting unit
        (tracker.access.supported_only_tasks_q; none for an administrator)
     +1 the inspection's feedback date, when the trend is of one inspection
@@ -103,11 +104,11 @@ def _scan(events: QuerySet[TaskEvent], period: str) -> dict[dt.date, dict]:
     return {_as_date(g["period"]): {k: g[k] for k in COUNTERS} for g in grouped}
 
 
-def _merge(into: dict[dt.date, dict], more: dict[dt.date, dict]) -> None:
+def _merge(into: dict[dt.date, dict], more: dict[dt.date, dict], *, sign: int = 1) -> None:
     for start, counts in more.items():
         row = into.setdefault(start, dict.fromkeys(COUNTERS, 0))
         for k in COUNTERS:
-            row[k] += counts[k]
+            row[k] += sign * counts[k]
 
 
 def _narrowed(qs: QuerySet, filters: RollupFilters, *, prefix: str = "") -> QuerySet:
@@ -129,7 +130,7 @@ def _from_tallies(
     cutoff = end_of_day(end)
     last = _period_start(end, period)
     lead_units = Unit.objects.filter(access.reachable_lead_units_q(user)).values("id")
-    tallies = EventTally.objects.filter(period=period, start__lt=last)
+    tallies = EventTally.objects.filter(period=period, start__lte=last)
     if not access.sees_everything(user):
         tallies = tallies.filter(lead_unit_id__in=lead_units)
     tallies = _narrowed(tallies, filters)
@@ -139,16 +140,17 @@ def _from_tallies(
         .annotate(**{k: Sum(k) for k in COUNTERS})
         .order_by("start")
     }
-    # The last period, from its first local instant to the end of the figures' day.
+    # The last period is counted whole: take back its rows after the figures' day (none at
+    # all when the figures are today's, so this reads an empty range of the `at` index).
     led = Task.objects.all()
     if not access.sees_everything(user):
         led = led.filter(lead_unit_id__in=lead_units)
     led = _narrowed(led, filters)
-    recent = TaskEvent.objects.filter(
-        COUNTING_Q, task__in=led.values("pk"), at__gte=end_of_day(last - dt.timedelta(days=1)),
-        at__lt=cutoff,
+    later = TaskEvent.objects.filter(
+        COUNTING_Q, task__in=led.values("pk"), at__gte=cutoff,
+        at__lt=end_of_day(_next_period(last, period) - dt.timedelta(days=1)),
     )
-    _merge(counts, _scan(recent, period))
+    _merge(counts, _scan(later, period), sign=-1)
     if not access.sees_everything(user):
         supported = _narrowed(Task.objects.filter(access.supported_only_tasks_q(user)), filters)
         _merge(counts, _scan(
