@@ -99,6 +99,17 @@ def test_truncating_the_history_empties_the_counts(chief, bureau):
     assert EventTally.objects.count() == 0
 
 
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_truncating_the_history_with_the_counts_works_as_a_flush_does(chief, bureau):
+    svc.task_create(problem=ProblemFactory(), actor=chief, title="任务", lead_unit=bureau,
+                    deadline=dt.date(2026, 6, 30), now=START)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE tracker_eventtally, tracker_taskevent CASCADE")
+    assert EventTally.objects.count() == 0
+    assert TaskEvent.objects.count() == 0
+
+
 # --- Random histories: the counts against the scan ----------------------------------------
 
 OPS = st.lists(
