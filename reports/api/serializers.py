@@ -19,7 +19,8 @@ from reports.models import (
     SourceReport,
 )
 from tracker import access
-from tracker.figures.rollups import Grouping, Period, RollupFilters
+from tracker.figures.rollups import Grouping, RollupFilters
+from tracker.figures.trend import Period
 from tracker.models import Inspection, InspectionKind, Problem, TaskType, Unit
 
 

@@ -31,7 +31,8 @@ from reports.models import ExtractedFigure, ExtractedItem
 from reports.reconcile import COMPARED
 from reports.selectors import reconciliation, report_list, snapshot_list
 from tracker import access
-from tracker.figures.rollups import rollup, rollup_as_dict, trend
+from tracker.figures.rollups import rollup, rollup_as_dict
+from tracker.figures.trend import trend
 from tracker.models import Inspection
 from tracker.services.audit import AuditAction, audit_origin, audit_record
 

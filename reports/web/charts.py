@@ -2,9 +2,15 @@
 
 pygal's default SVG loads its tooltip script from the internet; `js=[]` keeps every chart
 self-contained. Colours are chosen to stay apart when printed in grey.
+
+Drawing is the slow part of the dashboard's Python (pygal builds every SVG node and tooltip:
+tens of milliseconds a chart). A chart is a pure function of its title, labels and values, so
+each public function reduces its input to plain tuples and draws through an LRU cache keyed
+by them: the same figures are drawn once per process, and any change draws anew.
 """
 
 import re
+from functools import lru_cache
 
 import pygal
 from django.utils.safestring import SafeString, mark_safe
@@ -57,46 +63,81 @@ def _render(chart) -> SafeString:
     return mark_safe(svg)
 
 
+CACHED_CHARTS = 256  # per process and kind; a chart's SVG is a few tens of kilobytes
+
+
 def buckets_by_group(title: str, rows, *, label_of=lambda row: row.label) -> SafeString:
     """A horizontal stacked bar per row: the four outcome buckets (counts of tasks)."""
-    chart = pygal.HorizontalStackedBar(
-        **COMMON, title=title, height=max(220, 70 + 42 * len(rows)), width=900,
-        print_zeroes=False, margin_left=_label_room(label_of(row) for row in rows),
+    return _buckets_by_group(
+        title,
+        tuple(label_of(row) for row in rows),
+        tuple(tuple(getattr(row.figures, name) for name, _ in BUCKETS) for row in rows),
     )
-    chart.x_labels = [label_of(row) for row in rows]
-    for name, label in BUCKETS:
-        chart.add(label, [getattr(row.figures, name) or None for row in rows])
+
+
+@lru_cache(maxsize=CACHED_CHARTS)
+def _buckets_by_group(title: str, labels: tuple, counts: tuple) -> SafeString:
+    chart = pygal.HorizontalStackedBar(
+        **COMMON, title=title, height=max(220, 70 + 42 * len(labels)), width=900,
+        print_zeroes=False, margin_left=_label_room(labels),
+    )
+    chart.x_labels = list(labels)
+    for index, (_, label) in enumerate(BUCKETS):
+        chart.add(label, [row[index] or None for row in counts])
     return _render(chart)
 
 
 def buckets_pie(title: str, figures) -> SafeString:
+    return _buckets_pie(title, tuple(getattr(figures, name) for name, _ in BUCKETS))
+
+
+@lru_cache(maxsize=CACHED_CHARTS)
+def _buckets_pie(title: str, counts: tuple) -> SafeString:
     chart = pygal.Pie(**{**COMMON, "legend_at_bottom_columns": 2}, title=title, height=360,
                       width=480, inner_radius=0.45)
-    for name, label in BUCKETS:
-        chart.add(label, getattr(figures, name))
+    for (_, label), count in zip(BUCKETS, counts, strict=True):
+        chart.add(label, count)
     return _render(chart)
 
 
 def completion_rates(title: str, rows) -> SafeString:
     """Completion rate (%) per row, as horizontal bars."""
+    return _completion_rates(
+        title,
+        tuple(row.label for row in rows),
+        tuple(float(row.figures.completion_rate) for row in rows),
+    )
+
+
+@lru_cache(maxsize=CACHED_CHARTS)
+def _completion_rates(title: str, labels: tuple, rates: tuple) -> SafeString:
     chart = pygal.HorizontalBar(
         **{**COMMON, "style": LINE_STYLE, "show_legend": False}, title=title,
-        height=max(220, 70 + 30 * len(rows)), width=900, range=(0, 100),
-        value_formatter=lambda v: f"{v:.1f}%", margin_left=_label_room(r.label for r in rows),
+        height=max(220, 70 + 30 * len(labels)), width=900, range=(0, 100),
+        value_formatter=lambda v: f"{v:.1f}%", margin_left=_label_room(labels),
     )
-    chart.x_labels = [row.label for row in rows]
-    chart.add("整改完成率", [float(row.figures.completion_rate) for row in rows])
+    chart.x_labels = list(labels)
+    chart.add("整改完成率", list(rates))
     return _render(chart)
 
 
 def trend_line(title: str, series: list[dict]) -> SafeString:
+    return _trend_line(
+        title,
+        tuple((p["label"], p["completion_rate_to_date"], p["completed_to_date"],
+               p["total_to_date"]) for p in series),
+    )
+
+
+@lru_cache(maxsize=CACHED_CHARTS)
+def _trend_line(title: str, points: tuple) -> SafeString:
     chart = pygal.Line(
         **{**COMMON, "style": LINE_STYLE, "print_values": False}, title=title,
         height=360, width=900, x_label_rotation=30, range=(0, 100), secondary_range=(
-            0, max([p["total_to_date"] for p in series] or [1])),
+            0, max([total for *_, total in points] or [1])),
         value_formatter=lambda v: f"{v:.1f}",
     )
-    chart.x_labels = [p["label"] for p in series]
-    chart.add("整改完成率（%）", [p["completion_rate_to_date"] for p in series])
-    chart.add("累计已完成（项）", [p["completed_to_date"] for p in series], secondary=True)
+    chart.x_labels = [label for label, *_ in points]
+    chart.add("整改完成率（%）", [rate for _, rate, _, _ in points])
+    chart.add("累计已完成（项）", [done for _, _, done, _ in points], secondary=True)
     return _render(chart)

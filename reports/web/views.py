@@ -6,11 +6,13 @@ Figures come from the rollups; lists from the scoped selectors; writes from repo
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import escape_uri_path
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from reports import services as report_services
@@ -33,7 +35,8 @@ from reports.web.monthly_report import OverdueItem, build_monthly_report, subjec
 from tracker import access
 from tracker.deadlines import days_left_text, deadline_state, light_rule_text
 from tracker.errors import DomainError
-from tracker.figures.rollups import Grouping, RollupFilters, overdue_tasks, rollup, trend
+from tracker.figures.rollups import Grouping, RollupFilters, overdue_tasks, rollup
+from tracker.figures.trend import trend
 from tracker.models import TaskType, subtree_q
 from tracker.selectors import (
     inspections_for_filter,
@@ -44,6 +47,10 @@ from tracker.selectors import (
 from tracker.services.audit import AuditAction, audit_origin, audit_record
 
 OVERDUE_SHOWN = 50
+# Rows per page of the dashboard's inspection and unit tables (and of their charts).
+DASHBOARD_ROWS = 20
+# The trend chart's points: the last three years by month.
+DASHBOARD_TREND_PERIODS = 36
 # The numbers a reported figure is compared on, as the findings table heads them.
 COMPARED_FIELDS = [
     ("total", "总数"), ("completed", "已完成整改"), ("basically_completed", "基本完成整改"),
@@ -93,6 +100,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     by_inspection = rollup(user=user, group_by=Grouping.INSPECTION, filters=filters)
     by_unit = rollup(user=user, group_by=Grouping.UNIT, filters=filters)
     unit_rows = units_one_level_down(by_unit.rows, unit)
+    # The page does not grow with the ledger: both tables (and their charts) are paged, the
+    # overdue list shows its first rows and links to the whole list, the trend its last periods.
+    inspection_page = Paginator(by_inspection.rows, DASHBOARD_ROWS).get_page(
+        request.GET.get("inspections_page"))
+    unit_page = Paginator(unit_rows, DASHBOARD_ROWS).get_page(request.GET.get("units_page"))
     overdue = task_overdue_list(user=user, today=today).order_by("deadline", "id")
     if inspection:
         overdue = overdue.filter(inspection=inspection)
@@ -102,10 +114,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         (task, deadline_state(status=task.status, deadline=task.deadline, today=today))
         for task in overdue[:OVERDUE_SHOWN]
     ]
-    series = trend(user=user, filters=filters)
-    # Charts name an inspection by its team where it has one (short enough for an axis).
-    inspection_names = {i.pk: i.team or i.title for i in inspections}
+    overdue_query = {"status": "overdue"}
+    if inspection:
+        overdue_query["inspection"] = inspection.pk
+    if unit:
+        overdue_query["lead_unit"] = unit.pk
+    series = trend(user=user, filters=filters)[-DASHBOARD_TREND_PERIODS:]
+    # Charts name an inspection by its team where it has one (short enough for an axis): the
+    # page's inspections only, by key.
+    inspection_names = {
+        pk: team or title
+        for pk, team, title in inspections.model.objects.filter(
+            pk__in=[row.key for row in inspection_page.object_list]
+        ).values_list("pk", "team", "title")
+    }
     total = by_inspection.total
+    here = request.GET.copy()
     return render(request, "reports_web/dashboard.html", {
         "title": "挂图作战",
         "form": form,
@@ -116,26 +140,39 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "sentence": total.sentence(
             subject=subject_of(inspection) if inspection else "各巡视巡察反馈意见"
         ),
-        "inspection_rows": by_inspection.rows,
-        "unit_rows": unit_rows,
+        "inspection_rows": inspection_page.object_list,
+        "inspection_page": inspection_page,
+        "inspection_page_query": _without(here, "inspections_page"),
+        "unit_rows": unit_page.object_list,
+        "unit_page": unit_page,
+        "unit_page_query": _without(here, "units_page"),
         "drillable": {r.extra["parent_id"] for r in by_unit.rows if r.figures.total},
         "overdue_rows": overdue_rows,
         "overdue_count": total.overdue,
+        "overdue_shown": OVERDUE_SHOWN,
+        "overdue_list_url": f"{reverse('web:task_list')}?{urlencode(overdue_query)}",
         "light_rule": light_rule_text(),
         "series": series,
         "charts": {
             "pie": charts.buckets_pie("整改任务完成情况", total),
             "inspections": charts.buckets_by_group(
-                "各巡视巡察整改情况（项）", by_inspection.rows,
+                "各巡视巡察整改情况（项）", inspection_page.object_list,
                 label_of=lambda row: inspection_names.get(row.key, row.label),
             ),
             "units": charts.completion_rates(
                 "各责任单位整改完成率",
-                sorted(unit_rows, key=lambda r: -float(r.figures.completion_rate))[:25],
+                sorted(unit_page.object_list, key=lambda r: -float(r.figures.completion_rate)),
             ),
             "trend": charts.trend_line("整改完成率趋势", series) if series else "",
         },
     })
+
+
+def _without(query: QueryDict, name: str) -> str:
+    """The page's query string without one parameter (a pager adds its own)."""
+    query = query.copy()
+    query.pop(name, None)
+    return query.urlencode()
 
 
 @login_required

@@ -31,7 +31,7 @@ from the history (TaskEvent) as they stood at the end of that day, Asia/Shanghai
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -48,7 +48,7 @@ from django.db.models import (
     Subquery,
     Sum,
 )
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from tracker import access, deadlines
@@ -58,7 +58,6 @@ from tracker.models import (
     Inspection,
     InspectionKind,
     Task,
-    TaskAction,
     TaskEvent,
     TaskStatus,
     TaskTally,
@@ -679,94 +678,3 @@ def rollup_as_dict(result: Rollup, *, tree: bool = False) -> dict:
         "total": figures_as_dict(result.total),
         "rows": [row_as_dict(row, result.group_by) for row in rows],
     }
-
-
-# --- Trend -------------------------------------------------------------------------------
-
-
-class Period:
-    WEEK = "week"
-    MONTH = "month"
-    values = [WEEK, MONTH]
-
-
-def _period_start(day: dt.date, period: str) -> dt.date:
-    if period == Period.WEEK:
-        return day - dt.timedelta(days=day.weekday())
-    return day.replace(day=1)
-
-
-def _next_period(start: dt.date, period: str) -> dt.date:
-    if period == Period.WEEK:
-        return start + dt.timedelta(days=7)
-    return (start + dt.timedelta(days=32)).replace(day=1)
-
-
-def _period_label(start: dt.date, period: str) -> str:
-    if period == Period.WEEK:
-        year, week, _ = start.isocalendar()
-        return f"{year}年第{week}周"
-    return f"{start.year}年{start.month}月"
-
-
-def trend(*, user: User, filters: RollupFilters, period: str = Period.MONTH) -> list[dict]:
-    """Completions per week or month over the ledger's life, from the history rows.
-
-    Each period: tasks created, tasks closed (销号), tasks reopened after closing, and the
-    running figures at its end (tasks, completed, completion rate). Two queries at most.
-    """
-    end = filters.as_of or local_today()
-    cutoff = end_of_day(end)
-    tasks, _ = scoped_tasks(user=user, filters=replace(filters, as_of=None))
-    trunc = TruncWeek if period == Period.WEEK else TruncMonth
-    per_period = (
-        TaskEvent.objects.filter(task__in=tasks.values("pk"), at__lt=cutoff)
-        .annotate(period=trunc("at", output_field=DateField()))
-        .values("period")
-        .annotate(
-            created=Count("id", filter=Q(action=TaskAction.CREATE)),
-            closed=Count(
-                "id", filter=Q(to_status=S.COMPLETED) & ~Q(from_status=S.COMPLETED)
-            ),
-            reopened=Count(
-                "id", filter=Q(from_status=S.COMPLETED) & ~Q(to_status=S.COMPLETED)
-            ),
-        )
-        .order_by("period")
-    )
-    counts = {
-        (g["period"].date() if isinstance(g["period"], dt.datetime) else g["period"]): g
-        for g in per_period
-    }
-    starts = list(counts)
-    if filters.inspection_id is not None:
-        feedback = (
-            Inspection.objects.filter(pk=filters.inspection_id)
-            .values_list("feedback_date", flat=True)
-            .first()
-        )
-        if feedback is not None:
-            starts.append(_period_start(feedback, period))
-    if not starts:
-        return []
-    current = min(starts)
-    last = _period_start(end, period)
-    series, total, completed = [], 0, 0
-    while current <= last:
-        g = counts.get(current, {"created": 0, "closed": 0, "reopened": 0})
-        total += g["created"]
-        completed += g["closed"] - g["reopened"]
-        series.append(
-            {
-                "period_start": current.isoformat(),
-                "label": _period_label(current, period),
-                "created": g["created"],
-                "closed": g["closed"],
-                "reopened": g["reopened"],
-                "total_to_date": total,
-                "completed_to_date": completed,
-                "completion_rate_to_date": float(format_rate(completed, total)),
-            }
-        )
-        current = _next_period(current, period)
-    return series[-settings.ROLLUP_TREND_MAX_PERIODS :]

@@ -281,7 +281,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='task',
-            index=models.Index(condition=models.Q(('deadline__isnull', False), models.Q(('status__in', ['completed', 'long_term']), _negated=True)), fields=['deadline'], name='task_lit_deadline'),
+            index=models.Index(condition=models.Q(('deadline__isnull', False), models.Q(('status__in', ['completed', 'long_term']), _negated=True)), fields=['deadline', 'id'], name='task_lit_deadline'),
         ),
         migrations.AddField(
             model_name='tasktally',

@@ -19,6 +19,7 @@ from tracker.models.reminders import (
 from tracker.models.saved_filters import SavedFilter
 from tracker.models.security import ApiToken, LoginFailure
 from tracker.models.tallies import NO_DEADLINE_MONTH, TaskTally
+from tracker.models.tallies_events import EventTally, TallyPeriod
 from tracker.models.tasks import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -50,6 +51,7 @@ __all__ = [
     "DeliveryStatus",
     "DispatchRequest",
     "EventNotice",
+    "EventTally",
     "EventType",
     "Evidence",
     "ExtensionStatus",
@@ -71,6 +73,7 @@ __all__ = [
     "Role",
     "SavedFilter",
     "ServiceHeartbeat",
+    "TallyPeriod",
     "Task",
     "TaskAction",
     "TaskEvent",

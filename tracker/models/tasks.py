@@ -120,9 +120,10 @@ class Task(models.Model):
                 condition=models.Q(status__in=["not_started", "in_progress", "submitted"]),
             ),
             # The tasks with a light (tracker.deadlines.has_light_q, the same condition): the
-            # rollups read this month's overdue and due-soon tasks through it (TaskTally).
+            # rollups read this month's overdue and due-soon tasks through it (TaskTally), and
+            # the overdue list walks it in order (deadline, id) and stops at the page's end.
             models.Index(
-                fields=["deadline"],
+                fields=["deadline", "id"],
                 name="task_lit_deadline",
                 condition=models.Q(deadline__isnull=False)
                 & ~models.Q(status__in=[status.value for status in CLOSED_STATUSES]),
