@@ -148,7 +148,9 @@ def _from_tallies(
     )
     _merge(counts, _scan(later, period), sign=-1)
     if not access.sees_everything(user):
-        supported = _narrowed(Task.objects.filter(access.visible_through_support_only_q(user)), filters)
+        supported = _narrowed(
+            Task.objects.filter(access.visible_through_support_only_q(user)), filters
+        )
         _merge(counts, _scan(
             TaskEvent.objects.filter(COUNTING_Q, task__in=supported.values("pk"), at__lt=cutoff),
             period,
