@@ -22,15 +22,18 @@ a duplicate run does nothing, and a run killed halfway is completed by the next 
 """
 
 import datetime as dt
+import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import TruncDate
 
 from tracker import access
 from tracker.deadlines import deadline_state, deadline_window_q
@@ -118,47 +121,98 @@ def _remindable_tasks():
     )
 
 
-def candidate_task_ids(
-    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int
-) -> tuple[list[int], int | None]:
-    """One keyset page of open tasks above `after_id` whose deadline puts them in a stage today,
-    narrowed to those with no reminder yet for that stage and the deadline in force.
+# --- set-based recording ----------------------------------------------------------------------
+#
+# Both phases record the same way: a candidate set `c(task_id, stage, level, deadline, audience,
+# unit_id, name)` selected in SQL (the deadline's stage by `deadline_window_q`, the review
+# deadline's by a table of submission days), joined to the recipients of each unit and audience
+# (`Supervisors.table`, worked out once per sweep by the rule book's functions) and to the
+# people named on the task, and written by one INSERT … SELECT … ON CONFLICT DO NOTHING
+# RETURNING. Only what came back is new. "Nothing to record" is an anti-join (NOT EXISTS a
+# reminder for the task, stage and deadline), so a second run is one empty page per phase.
 
-    Returns (candidate ids, last id of the page, None when the backlog is done). Two indexed
-    queries whatever the backlog: the page by (id, deadline window), then the reminders of
-    the page's tasks. What was selected is only a candidate: recording decides.
-    """
+
+def _json_rows(columns: list[tuple[str, str]], rows: list[list]) -> tuple[str, list]:
+    """(SELECT …, params): a derived table of `rows` passed as one JSON parameter, with the
+    named, typed columns ("bigint", "text", "date")."""
+    payload = json.dumps(rows, default=str)
+    if connection.vendor == "postgresql":
+        cols = ", ".join(f"(e.value ->> {i})::{kind} AS {name}"
+                         for i, (name, kind) in enumerate(columns))
+        return f"SELECT {cols} FROM jsonb_array_elements(%s::jsonb) AS e", [payload]
+    cols = ", ".join(f"json_extract(value, '$[{i}]') AS {name}"
+                     for i, (name, _) in enumerate(columns))
+    return f"SELECT {cols} FROM json_each(%s)", [payload]
+
+
+def _compiled(queryset) -> tuple[str, list]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, list(params)
+
+
+def _by_window(windows, value) -> Case:
+    """CASE over the stage windows of `deadline_window_q`: `value(stage)` for the stage whose
+    window the deadline lies in."""
+    return Case(
+        *[When(deadline_window_q(after, up_to), then=value(stage))
+          for stage, after, up_to in windows],
+        default=None,
+    )
+
+
+def _staged_tasks(stages: tuple[Stage, ...], today: dt.date):
+    """The chased tasks whose deadline puts them in a stage today, annotated with the stage,
+    its light, its audience and the name to match (the responsible person for the unit's
+    stages, the responsible leader for the supervisors'). None when no stage can fire."""
     windows = deadline_windows(stages, today)
     if not windows:
-        return [], None
+        return None
     condition = Q()
     for _stage, after, up_to in windows:
         condition |= deadline_window_q(after, up_to)
-    page = list(
-        _remindable_tasks()
-        .filter(condition, pk__gt=after_id)
-        .order_by("pk")
-        .values_list("pk", "deadline")[:limit]
+    return _remindable_tasks().filter(condition).annotate(
+        r_task=F("pk"),
+        r_stage=_by_window(windows, lambda s: Value(s.code)),
+        r_level=_by_window(windows, lambda s: Value(s.level)),
+        r_deadline=F("deadline"),
+        r_audience=_by_window(windows, lambda s: Value(s.audience)),
+        r_unit=F("lead_unit_id"),
+        r_name=_by_window(windows, lambda s: F(
+            "responsible_person" if s.audience == "unit" else "responsible_leader")),
     )
-    if not page:
+
+
+def _unrecorded(queryset, *, task="pk", stage="r_stage", deadline="r_deadline"):
+    """The anti-join: no reminder yet for the task, the stage and the deadline in force."""
+    return queryset.filter(~Exists(Reminder.objects.filter(
+        task_id=OuterRef(task), stage=OuterRef(stage), deadline=OuterRef(deadline))))
+
+
+CANDIDATE_COLUMNS = ("r_task", "r_stage", "r_level", "r_deadline", "r_audience", "r_unit", "r_name")
+
+
+def candidate_task_ids(
+    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int
+) -> tuple[list[int], int | None]:
+    """One keyset page (ids above `after_id`) of open tasks whose deadline puts them in a stage
+    today that has no reminder yet for the deadline in force: one indexed query with the
+    anti-join. Returns (ids, last id of the page; None when nothing is left). What was
+    selected is only a candidate: recording decides."""
+    staged = _staged_tasks(stages, today)
+    if staged is None:
         return [], None
-    recorded = set(
-        Reminder.objects.filter(task_id__in=[pk for pk, _ in page])
-        .values_list("task_id", "stage", "deadline")
-        .distinct()
+    ids = list(
+        _unrecorded(staged).filter(pk__gt=after_id).order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
-    ids = []
-    for pk, deadline in page:
-        stage = current_stage(stages, deadline, today)
-        if stage is not None and (pk, stage.code, deadline) not in recorded:
-            ids.append(pk)
-    return ids, page[-1][0]
+    return ids, (ids[-1] if ids else None)
 
 
 class Supervisors:
-    """Supervisors by the unit subtree they oversee, loaded once per sweep. Which of them a
-    unit's task goes to is the rule book's (`access.nearest_supervisor_ids`, the same rule as
-    `access.supervisors_of_task`), applied here to rows read once."""
+    """The recipients of each unit's tasks, worked out once per sweep by the rule book: the
+    supervisors by the subtree they oversee (`access.nearest_supervisor_ids`, the same rule as
+    `access.supervisors_of_task`), the unit's officers (`access.officers_of_units_q`) and its
+    group robots, as one table (unit, audience, user, group unit) that the recording joins."""
 
     def __init__(self) -> None:
         rows = User.objects.filter(role=Role.SUPERVISOR, is_active=True).select_related(
@@ -170,6 +224,9 @@ class Supervisors:
             if (scope := access.scope_unit(user)) is not None
         ]
         self._cache: dict[tuple[str, int], list[int]] = {}
+        self._units: list[tuple[int, str, bool]] | None = None
+        self._officers: dict[int, list[int]] | None = None
+        self._tables: dict[tuple, list[list]] = {}
 
     def over(self, unit_path: str, level: int) -> list[int]:
         """Level 1: the nearest supervisors over the unit; level 2: the next ones up (or the
@@ -181,68 +238,75 @@ class Supervisors:
             self._cache[key] = access.nearest_supervisor_ids(covering, level)
         return self._cache[key]
 
+    def audience(self, audience: str, unit_id: int, unit_path: str) -> list[int]:
+        """The people a stage's audience means for one unit's task."""
+        if audience == "unit":
+            return self._officers.get(unit_id, [])
+        if audience == "supervisors_1_2":
+            return sorted(set(self.over(unit_path, 1)) | set(self.over(unit_path, 2)))
+        return self.over(unit_path, 2 if audience == "supervisors_2" else 1)
 
-def _recipients(
-    tasks_with_stage: list[tuple[Task, Stage]], supervisors: Supervisors
-) -> list[tuple[Task, Stage, dt.date, int | None, int | None]]:
-    """(task, stage, deadline, user id, unit id) for every recipient of every task in the
-    batch (the deadline in force)."""
-    unit_ids = {task.lead_unit_id for task, _ in tasks_with_stage}
-    officers: dict[int, list[int]] = defaultdict(list)
-    for user_id, unit_id in User.objects.filter(
-        access.officers_of_units_q(unit_ids)
-    ).values_list("pk", "unit_id"):
-        officers[unit_id].append(user_id)
-    names = {task.responsible_person for task, _ in tasks_with_stage} | {
-        task.responsible_leader for task, _ in tasks_with_stage
-    }
-    names.discard("")
-    named: dict[tuple[int, str], list[int]] = defaultdict(list)
-    if names:
-        for user_id, unit_id, full_name in User.objects.filter(
-            unit_id__in=unit_ids, full_name__in=names, is_active=True
-        ).values_list("pk", "unit_id", "full_name"):
-            named[(unit_id, full_name)].append(user_id)
-
-    rows = []
-    for task, stage in tasks_with_stage:
-        unit = task.lead_unit
-        if stage.audience == "unit":
-            users = officers[unit.pk] + named[(unit.pk, task.responsible_person)]
-        else:
-            level = 2 if stage.audience == "supervisors_2" else 1
-            users = supervisors.over(unit.path, level) + named[(unit.pk, task.responsible_leader)]
-        for user_id in sorted(set(users)):
-            rows.append((task, stage, task.deadline, user_id, None))
-        if unit.wecom_webhook_url or unit.dingtalk_webhook_url:
-            rows.append((task, stage, task.deadline, None, unit.pk))
-    return rows
-
-
-def _insert_reminders_returning(rows: list[tuple], *, today: dt.date, now: dt.datetime) -> int:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id: counts only the rows this call created."""
-    ops = connection.ops
-    table = ops.quote_name(Reminder._meta.db_table)
-    inserted = 0
-    for start in range(0, len(rows), 2000):
-        chunk = rows[start:start + 2000]
-        params: list = []
-        for task, stage, deadline, user_id, unit_id in chunk:
-            params += [
-                task.pk, stage.code, stage.level, ops.adapt_datefield_value(deadline),
-                user_id, unit_id, ops.adapt_datefield_value(today),
-                ops.adapt_datetimefield_value(now),
+    def table(self, audiences, *, with_groups: bool) -> list[list]:
+        """Rows [unit id, audience, user id, group unit id] for every unit and audience."""
+        key = (tuple(sorted(set(audiences))), with_groups)
+        if key in self._tables:
+            return self._tables[key]
+        if self._units is None:
+            self._units = [
+                (pk, path, bool(wecom or dingtalk))
+                for pk, path, wecom, dingtalk in Unit.objects.values_list(
+                    "pk", "path", "wecom_webhook_url", "dingtalk_webhook_url")
             ]
-        sql = (
-            f"INSERT INTO {table} (task_id, stage, level, deadline, recipient_user_id, "
-            f"recipient_unit_id, recorded_on, created_at) VALUES "
-            + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            + " ON CONFLICT DO NOTHING RETURNING id"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            inserted += len(cursor.fetchall())
-    return inserted
+            self._officers = defaultdict(list)
+            for user_id, unit_id in User.objects.filter(
+                access.officers_of_units_q([pk for pk, _, _ in self._units])
+            ).values_list("pk", "unit_id"):
+                self._officers[unit_id].append(user_id)
+        rows = []
+        for unit_id, path, robots in self._units:
+            for audience in key[0]:
+                rows += [[unit_id, audience, user_id, None]
+                         for user_id in self.audience(audience, unit_id, path)]
+                if with_groups and robots:
+                    rows.append([unit_id, audience, None, unit_id])
+        self._tables[key] = rows
+        return rows
+
+
+RECIPIENT_COLUMNS = [("unit_id", "bigint"), ("audience", "text"), ("user_id", "bigint"),
+                     ("group_id", "bigint")]
+
+
+def _insert_reminders_from(
+    candidates: tuple[str, list], recipients: list[list], *, today: dt.date, now: dt.datetime
+) -> int:
+    """INSERT the reminders of the candidate set for every recipient: the unit's people and
+    robots for the stage's audience, and the active people of the unit named on the task.
+    ON CONFLICT DO NOTHING RETURNING: counts only the rows this statement created."""
+    candidate_sql, candidate_params = candidates
+    recipient_sql, recipient_params = _json_rows(RECIPIENT_COLUMNS, recipients)
+    ops = connection.ops
+    reminder = ops.quote_name(Reminder._meta.db_table)
+    user = ops.quote_name(User._meta.db_table)
+    sql = f"""
+        WITH c (task_id, stage, level, deadline, audience, unit_id, name) AS ({candidate_sql}),
+             r (unit_id, audience, user_id, group_id) AS ({recipient_sql})
+        INSERT INTO {reminder} (task_id, stage, level, deadline, recipient_user_id,
+                                recipient_unit_id, recorded_on, created_at)
+        SELECT x.task_id, x.stage, x.level, x.deadline, x.user_id, x.group_id, %s, %s FROM (
+            SELECT c.task_id, c.stage, c.level, c.deadline, r.user_id, r.group_id
+            FROM c JOIN r ON r.unit_id = c.unit_id AND r.audience = c.audience
+            UNION
+            SELECT c.task_id, c.stage, c.level, c.deadline, u.id, NULL
+            FROM c JOIN {user} u ON u.unit_id = c.unit_id AND u.full_name = c.name
+            WHERE c.name <> '' AND u.is_active
+        ) AS x WHERE TRUE
+        ON CONFLICT DO NOTHING RETURNING id"""
+    params = [*candidate_params, *recipient_params, ops.adapt_datefield_value(today),
+              ops.adapt_datetimefield_value(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return len(cursor.fetchall())
 
 
 @transaction.atomic
@@ -250,77 +314,104 @@ def reminders_record_batch(
     *, task_ids: list[int], stages: tuple[Stage, ...], today: dt.date, now: dt.datetime,
     supervisors: Supervisors,
 ) -> int:
-    """Lock the candidate tasks, re-check them and record their reminders. Returns how many
-    reminder rows were created by this call."""
-    # The status and deadline are read again under the lock: a task closed or extended after
-    # it was selected is judged on what it is now.
-    tasks = list(
-        _remindable_tasks()
-        .filter(pk__in=task_ids)
-        .select_related("lead_unit")
-        .select_for_update(of=("self",))
-        .order_by("pk")
+    """Lock the candidate tasks, re-check them and record their reminders in one statement.
+    Returns how many reminder rows were created by this call."""
+    staged = _staged_tasks(stages, today)
+    if staged is None or not task_ids:
+        return 0
+    # The status and deadline are read under the row lock (FOR NO KEY UPDATE, inside the
+    # INSERT): a task closed or extended after it was selected is judged on what it is now.
+    candidates = _compiled(
+        staged.filter(pk__in=task_ids).order_by("pk")
+        .select_for_update(of=("self",), no_key=True)
+        .values_list(*CANDIDATE_COLUMNS)
     )
-    due = [(task, stage) for task in tasks
-           if (stage := current_stage(stages, task.deadline, today)) is not None]
-    rows = _recipients(due, supervisors)
-    return _insert_reminders_returning(rows, today=today, now=now) if rows else 0
+    recipients = supervisors.table({s.audience for s in stages}, with_groups=True)
+    return _insert_reminders_from(candidates, recipients, today=today, now=now)
 
 
 # --- the review deadline of submitted tasks ------------------------------------------------
 
+REVIEW_DAY_COLUMNS = [("day", "date"), ("stage", "text"), ("level", "text"),
+                      ("audience", "text"), ("deadline", "date")]
+
+
+def review_days(*, stages: tuple[Stage, ...], today: dt.date) -> list[list]:
+    """[submission day, stage, light, audience, review deadline] for every (Shanghai) day on
+    which a task still waiting for review was submitted and whose review deadline puts it in a
+    review stage today. One aggregate query; the working-day arithmetic is the rule book's
+    (`review_deadline`, `current_stage`), applied once per day rather than once per task."""
+    rows = []
+    days = (
+        Task.objects.filter(status=TaskStatus.SUBMITTED, completed_at__isnull=False)
+        .annotate(day=TruncDate("completed_at")).order_by().values_list("day", flat=True)
+        .distinct()
+    )
+    for day in days:
+        due = review_deadline(day, settings.REVIEW_WITHIN_WORKDAYS)
+        stage = current_stage(stages, due, today)
+        if stage is not None:
+            rows.append([day.isoformat(), stage.code, stage.level, stage.audience,
+                         due.isoformat()])
+    return rows
+
+
+def _submitted(**filters) -> tuple[str, list]:
+    return _compiled(
+        Task.objects.filter(status=TaskStatus.SUBMITTED, completed_at__isnull=False, **filters)
+        .annotate(r_task=F("pk"), r_day=TruncDate("completed_at"), r_unit=F("lead_unit_id"))
+        .order_by("pk").values_list("r_task", "r_day", "r_unit")
+    )
+
 
 def review_candidate_task_ids(
-    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int
+    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int,
+    days: list[list] | None = None,
 ) -> tuple[list[int], int | None]:
-    """One keyset page of submitted tasks above `after_id`, narrowed to those whose review
-    deadline puts them in a review stage that has no reminder yet. Submitted tasks are few
-    (they wait days, not months), so the stage is worked out in Python for the page."""
-    page = list(
-        Task.objects.filter(status=TaskStatus.SUBMITTED, pk__gt=after_id)
-        .order_by("pk")
-        .only("pk", "status", "completed_at")[:limit]
-    )
-    if not page:
+    """One keyset page of submitted tasks above `after_id` whose review deadline puts them in
+    a review stage that has no reminder yet: the same anti-join as the deadline's."""
+    days = review_days(stages=stages, today=today) if days is None else days
+    if not days:
         return [], None
-    recorded = set(
-        Reminder.objects.filter(
-            task_id__in=[task.pk for task in page], stage__in=[s.code for s in stages]
-        ).values_list("task_id", "stage", "deadline").distinct()
-    )
-    ids = []
-    for task in page:
-        due = review_deadline_of(task)
-        stage = current_stage(stages, due, today) if due else None
-        if stage is not None and (task.pk, stage.code, due) not in recorded:
-            ids.append(task.pk)
-    return ids, page[-1].pk
+    tasks_sql, tasks_params = _submitted(pk__gt=after_id)
+    days_sql, days_params = _json_rows(REVIEW_DAY_COLUMNS, days)
+    reminder = connection.ops.quote_name(Reminder._meta.db_table)
+    sql = f"""
+        SELECT t.r_task FROM ({tasks_sql}) AS t JOIN ({days_sql}) AS d ON d.day = t.r_day
+        WHERE NOT EXISTS (SELECT 1 FROM {reminder} r WHERE r.task_id = t.r_task
+                          AND r.stage = d.stage AND r.deadline = d.deadline)
+        ORDER BY t.r_task LIMIT %s"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*tasks_params, *days_params, limit])
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids, (ids[-1] if ids else None)
 
 
 @transaction.atomic
 def review_reminders_record_batch(
     *, task_ids: list[int], stages: tuple[Stage, ...], today: dt.date, now: dt.datetime,
-    supervisors: Supervisors,
+    supervisors: Supervisors, days: list[list] | None = None,
 ) -> int:
     """Lock the submitted tasks, re-check them, and record the review reminders for their
     supervisors (the group robots are the unit's: a review is not the unit's to do)."""
-    tasks = list(
-        Task.objects.filter(pk__in=task_ids, status=TaskStatus.SUBMITTED)
-        .select_related("lead_unit")
-        .select_for_update(of=("self",))
-        .order_by("pk")
+    days = review_days(stages=stages, today=today) if days is None else days
+    if not days or not task_ids:
+        return 0
+    tasks_sql, tasks_params = _compiled(
+        Task.objects.filter(pk__in=task_ids, status=TaskStatus.SUBMITTED,
+                            completed_at__isnull=False)
+        .annotate(r_task=F("pk"), r_day=TruncDate("completed_at"), r_unit=F("lead_unit_id"))
+        .order_by("pk").select_for_update(of=("self",), no_key=True)
+        .values_list("r_task", "r_day", "r_unit")
     )
-    rows = []
-    for task in tasks:
-        due = review_deadline_of(task)
-        stage = current_stage(stages, due, today) if due else None
-        if stage is None:
-            continue
-        users = set(supervisors.over(task.lead_unit.path, 1))
-        if stage.audience == "supervisors_1_2":
-            users |= set(supervisors.over(task.lead_unit.path, 2))
-        rows += [(task, stage, due, user_id, None) for user_id in sorted(users)]
-    return _insert_reminders_returning(rows, today=today, now=now) if rows else 0
+    days_sql, days_params = _json_rows(REVIEW_DAY_COLUMNS, days)
+    candidates = (
+        "SELECT t.r_task, d.stage, d.level, d.deadline, d.audience, t.r_unit, '' "
+        f"FROM ({tasks_sql}) AS t JOIN ({days_sql}) AS d ON d.day = t.r_day",
+        [*tasks_params, *days_params],
+    )
+    recipients = supervisors.table({s.audience for s in stages}, with_groups=False)
+    return _insert_reminders_from(candidates, recipients, today=today, now=now)
 
 
 # --- digests ---------------------------------------------------------------------------------
@@ -479,9 +570,12 @@ def reminders_sweep(
 
     batch = settings.TRACKER_REMINDER_BATCH_SIZE
     # Deadlines chase the units; review deadlines chase the supervisors. The same keyset walk.
+    # The review stages by submission day: worked out once for the whole walk.
+    days = review_days(stages=review_stages, today=today)
     for phase, phase_stages, candidates, record in (
         ("record", stages, candidate_task_ids, reminders_record_batch),
-        ("review", review_stages, review_candidate_task_ids, review_reminders_record_batch),
+        ("review", review_stages, partial(review_candidate_task_ids, days=days),
+         partial(review_reminders_record_batch, days=days)),
     ):
         last_id = 0
         while True:
