@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import groupby
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -417,22 +418,19 @@ def review_reminders_record_batch(
 # --- digests ---------------------------------------------------------------------------------
 
 
-def _item(reminder: Reminder, today: dt.date, stages: dict[str, Stage]) -> dict:
+def _item(task: Task, stage_code: str, deadline: dt.date, state, stages: dict[str, Stage]) -> dict:
     """One task in a message: its light and days left as of the day the message is written
     (not the day its stage fired), for the deadline the reminder was recorded for."""
-    task = reminder.task
-    stage = stages.get(reminder.stage)
-    state = deadline_state(status=task.status, deadline=reminder.deadline, today=today)
+    stage = stages.get(stage_code)
     return {
         "task_id": task.pk,
         "title": task.title,
         "lead_unit": task.lead_unit.name,
-        "deadline": reminder.deadline.isoformat(),
+        "deadline": deadline.isoformat(),
         "deadline_caption": stage.deadline_caption if stage else "完成时限",
-        "deadline_text": f"{reminder.deadline.year}年{reminder.deadline.month}月"
-                         f"{reminder.deadline.day}日",
-        "stage": reminder.stage,
-        "stage_label": stage.label if stage else reminder.stage,
+        "deadline_text": f"{deadline.year}年{deadline.month}月{deadline.day}日",
+        "stage": stage_code,
+        "stage_label": stage.label if stage else stage_code,
         "level": state.light,
         "level_label": state.light_label,
         "remaining": state.text,
@@ -441,9 +439,9 @@ def _item(reminder: Reminder, today: dt.date, stages: dict[str, Stage]) -> dict:
     }
 
 
-def _rank(reminder: Reminder, stages: dict[str, Stage]) -> tuple:
-    stage = stages.get(reminder.stage)
-    return (reminder.deadline, stage.offset if stage else 0)
+def _rank(stage_code: str, deadline: dt.date, stages: dict[str, Stage]) -> tuple:
+    stage = stages.get(stage_code)
+    return (deadline, stage.offset if stage else 0)
 
 
 def _sort_key(item: dict) -> tuple:
@@ -454,79 +452,117 @@ def _sort_key(item: dict) -> tuple:
     return (0 if item["level"] == "red" else 1, item["deadline"], item["task_id"])
 
 
+class _Digest:
+    """One recipient's digest while its reminders stream past: every task counted, only the
+    `limit` most pressing kept (red first, then by deadline), so memory does not grow with
+    the number of tasks a supervisor oversees."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.total = 0
+        self.overdue = 0
+        self.top: list[tuple] = []
+
+    def add(self, task_id: int, stage_code: str, deadline: dt.date, state) -> None:
+        self.total += 1
+        red = state.light == "red"
+        self.overdue += red
+        self.top.append(((0 if red else 1, deadline.isoformat(), task_id), stage_code,
+                         deadline, state))
+        if len(self.top) >= 2 * self.limit:
+            self.top = sorted(self.top, key=lambda entry: entry[0])[:self.limit]
+
+    def listed(self) -> list[tuple]:
+        return sorted(self.top, key=lambda entry: entry[0])[:self.limit]
+
+
+STREAM_CHUNK = 2000
+
+
 @transaction.atomic
 def digests_compose_batch(
     *, recipient_field: str, recipient_ids: list[int], today: dt.date, now: dt.datetime,
     stages: tuple[Stage, ...],
 ) -> tuple[int, int]:
     """Today's digest for each recipient that has none yet, holding every reminder of theirs
-    not yet in a message. Returns (notifications created, deliveries queued)."""
+    not yet in a message. Returns (notifications created, deliveries queued).
+
+    A digest counts all its tasks and lists the TRACKER_DIGEST_MAX_ITEMS most pressing (red
+    first, then by deadline), with "另有N项" for the rest: a supervisor over tens of thousands
+    of overdue tasks gets a message they can read, and the whole list is one click away in
+    the system. The reminders are attached first (one UPDATE per kind) and then streamed
+    back by their digest in chunks, so the batch's memory is bounded by the listed items."""
     won = notify.insert_notifications_returning(
         kind=NotificationKind.DIGEST, recipient_field=recipient_field,
         recipient_ids=recipient_ids, day=today, now=now,
     )
     if not won:
         return 0, 0
-    reminders = list(
-        Reminder.objects.filter(
-            **{f"{recipient_field}__in": list(won)}, notification__isnull=True
-        ).select_related("task__lead_unit")
-    )
-    by_code = {stage.code: stage for stage in stages}
-    # A task listed once per message, at its latest stage (one that waited since yesterday
-    # may have moved on today).
-    latest: dict[int, dict[int, Reminder]] = defaultdict(dict)
-    for reminder in reminders:
-        per_task = latest[getattr(reminder, f"{recipient_field}_id")]
-        known = per_task.get(reminder.task_id)
-        if known is None or _rank(reminder, by_code) > _rank(known, by_code):
-            per_task[reminder.task_id] = reminder
-    items = {
-        recipient_id: [_item(r, today, by_code) for r in per_task.values()]
-        for recipient_id, per_task in latest.items()
-    }
-    notices = []
-    if recipient_field == "recipient_user":
-        # Events of people who chose the daily digest wait here for it.
-        notices = list(
-            EventNotice.objects.filter(recipient_user_id__in=list(won), notification__isnull=True)
-            .select_related("task")
-            .order_by("pk")
-        )
-        for notice in notices:
-            items.setdefault(notice.recipient_user_id, []).append(event_item(notice))
-        EventNotice.objects.filter(
-            pk__in=[n.pk for n in notices], notification__isnull=True
-        ).update(
-            notification_id=Subquery(
-                Notification.objects.filter(
-                    recipient_user=OuterRef("recipient_user"),
-                    kind=NotificationKind.DIGEST, day=today,
-                ).values("pk")[:1]
-            )
-        )
-    # Attach exactly the reminders listed: one UPDATE, each row to its recipient's digest.
-    Reminder.objects.filter(pk__in=[r.pk for r in reminders], notification__isnull=True).update(
-        notification_id=Subquery(
+    recipients = list(won)
+    digest_ids = list(won.values())
+
+    def todays_digest(field_name: str) -> Subquery:
+        return Subquery(
             Notification.objects.filter(
-                **{recipient_field: OuterRef(recipient_field)},
-                kind=NotificationKind.DIGEST, day=today,
+                **{field_name: OuterRef(field_name)}, kind=NotificationKind.DIGEST, day=today,
             ).values("pk")[:1]
         )
+
+    # Attach exactly what is waiting now: one UPDATE, each row to its recipient's digest.
+    # What is read back below is what was attached, so what is counted is what is carried.
+    Reminder.objects.filter(
+        **{f"{recipient_field}__in": recipients}, notification__isnull=True
+    ).update(notification_id=todays_digest(recipient_field))
+    events: dict[int, list[dict]] = defaultdict(list)
+    if recipient_field == "recipient_user":
+        # Events of people who chose the daily digest wait here for it.
+        EventNotice.objects.filter(
+            recipient_user_id__in=recipients, notification__isnull=True
+        ).update(notification_id=todays_digest("recipient_user"))
+        for notice in (
+            EventNotice.objects.filter(notification_id__in=digest_ids)
+            .select_related("task").order_by("pk").iterator(chunk_size=STREAM_CHUNK)
+        ):
+            events[notice.recipient_user_id].append(event_item(notice))
+
+    by_code = {stage.code: stage for stage in stages}
+    limit = settings.TRACKER_DIGEST_MAX_ITEMS
+    digests = {recipient_id: _Digest(limit) for recipient_id in recipients}
+    rows = (
+        Reminder.objects.filter(notification_id__in=digest_ids)
+        .order_by(recipient_field, "task_id")
+        .values_list(f"{recipient_field}_id", "task_id", "stage", "deadline", "task__status")
+        .iterator(chunk_size=STREAM_CHUNK)
     )
+    # A task listed once per message, at its latest stage (one that waited since yesterday
+    # may have moved on today).
+    for (recipient_id, task_id), group in groupby(rows, key=lambda row: row[:2]):
+        _, _, stage_code, deadline, status = max(
+            group, key=lambda row: _rank(row[2], row[3], by_code))
+        state = deadline_state(status=status, deadline=deadline, today=today)
+        digests[recipient_id].add(task_id, stage_code, deadline, state)
+
+    listed = {recipient_id: digest.listed() for recipient_id, digest in digests.items()}
+    tasks = Task.objects.select_related("lead_unit").only(
+        "title", "responsible_leader", "responsible_person", "lead_unit", "lead_unit__name"
+    ).in_bulk({entry[0][2] for entries in listed.values() for entry in entries})
     notifications = {}
     for recipient_id, notification_id in won.items():
-        notification = Notification(
+        digest = digests[recipient_id]
+        items = [_item(tasks[key[2]], stage_code, deadline, state, by_code)
+                 for key, stage_code, deadline, state in listed[recipient_id]]
+        items += events.get(recipient_id, [])
+        if not items:
+            continue
+        notifications[recipient_id] = Notification(
             pk=notification_id, kind=NotificationKind.DIGEST, day=today,
-            items=sorted(items.get(recipient_id, []), key=_sort_key),
-            **{f"{recipient_field}_id": recipient_id},
+            items=sorted(items, key=_sort_key), reminder_count=digest.total,
+            overdue_count=digest.overdue, **{f"{recipient_field}_id": recipient_id},
         )
-        notifications[recipient_id] = notification
-    empty = [n.pk for n in notifications.values() if not n.items]
+    empty = [won[k] for k in recipients if k not in notifications]
     if empty:
         # Nothing to say (the reminders went into another message meanwhile): no message.
         Notification.objects.filter(pk__in=empty).delete()
-        notifications = {k: n for k, n in notifications.items() if n.items}
     delivery_ids = notify.finish_notifications(
         notifications=notifications, recipient_field=recipient_field, now=now
     )
