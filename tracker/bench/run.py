@@ -209,7 +209,7 @@ ON CONFLICT DO NOTHING RETURNING task_id, stage, deadline, recipient_user_id, re
 DIGEST_FLOOR = """
 INSERT INTO tracker_notification (kind, {col}, day, created_at, title, body, items,
                                   reminder_count, overdue_count)
-SELECT DISTINCT 'digest', {col}, %(today)s::date, %(now)s, '', '', '[]', 0, 0
+SELECT DISTINCT 'digest', {col}, %(today)s::date, %(now)s, '', '', '[]'::jsonb, 0, 0
 FROM tracker_reminder WHERE notification_id IS NULL AND {col} IS NOT NULL {only}
 ON CONFLICT DO NOTHING RETURNING {col};
 """

@@ -28,7 +28,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from itertools import groupby
 
 from django.conf import settings
@@ -149,6 +148,10 @@ def _json_rows(columns: list[tuple[str, str]], rows: list[list]) -> tuple[str, l
 def _compiled(queryset) -> tuple[str, list]:
     sql, params = queryset.query.sql_with_params()
     return sql, list(params)
+
+
+# A small table from a JSON parameter is worked out once, not once per row it is joined to.
+_MATERIALIZED = "MATERIALIZED"
 
 
 def _by_window(windows, value) -> Case:
@@ -279,7 +282,8 @@ RECIPIENT_COLUMNS = [("unit_id", "bigint"), ("audience", "text"), ("user_id", "b
 
 
 def _insert_reminders_from(
-    candidates: tuple[str, list], recipients: list[list], *, today: dt.date, now: dt.datetime
+    candidates: tuple[str, list], recipients: list[list], *, today: dt.date, now: dt.datetime,
+    before: tuple[str, list] = ("", []),
 ) -> int:
     """INSERT the reminders of the candidate set for every recipient: the unit's people and
     robots for the stage's audience, and the active people of the unit named on the task.
@@ -289,9 +293,11 @@ def _insert_reminders_from(
     ops = connection.ops
     reminder = ops.quote_name(Reminder._meta.db_table)
     user = ops.quote_name(User._meta.db_table)
+    before_sql, before_params = before
     sql = f"""
-        WITH c (task_id, stage, level, deadline, audience, unit_id, name) AS ({candidate_sql}),
-             r (unit_id, audience, user_id, group_id) AS ({recipient_sql})
+        WITH {before_sql}
+             c (task_id, stage, level, deadline, audience, unit_id, name) AS ({candidate_sql}),
+             r (unit_id, audience, user_id, group_id) AS {_MATERIALIZED} ({recipient_sql})
         INSERT INTO {reminder} (task_id, stage, level, deadline, recipient_user_id,
                                 recipient_unit_id, recorded_on, created_at)
         SELECT x.task_id, x.stage, x.level, x.deadline, x.user_id, x.group_id, %s, %s FROM (
@@ -303,7 +309,8 @@ def _insert_reminders_from(
             WHERE c.name <> '' AND u.is_active
         ) AS x WHERE TRUE
         ON CONFLICT DO NOTHING RETURNING id"""
-    params = [*candidate_params, *recipient_params, ops.adapt_datefield_value(today),
+    params = [*before_params, *candidate_params, *recipient_params,
+              ops.adapt_datefield_value(today),
               ops.adapt_datetimefield_value(now)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -361,16 +368,18 @@ def _submitted(**filters) -> tuple[str, list]:
     return _compiled(
         Task.objects.filter(status=TaskStatus.SUBMITTED, completed_at__isnull=False, **filters)
         .annotate(r_task=F("pk"), r_day=TruncDate("completed_at"), r_unit=F("lead_unit_id"))
-        .order_by("pk").values_list("r_task", "r_day", "r_unit")
+        .order_by().values_list("r_task", "r_day", "r_unit")
     )
 
 
 def review_candidate_task_ids(
-    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int,
+    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int | None,
     days: list[list] | None = None,
 ) -> tuple[list[int], int | None]:
-    """One keyset page of submitted tasks above `after_id` whose review deadline puts them in
-    a review stage that has no reminder yet: the same anti-join as the deadline's."""
+    """One keyset page of submitted tasks above `after_id` (all of them: `limit` None) whose
+    review deadline puts them in a review stage that has no reminder yet: the same anti-join
+    as the deadline's. Submitted tasks are few, so the sweep reads them in one page (a hash
+    join with the submission days; a LIMIT makes the planner compare every pair)."""
     days = review_days(stages=stages, today=today) if days is None else days
     if not days:
         return [], None
@@ -378,13 +387,15 @@ def review_candidate_task_ids(
     days_sql, days_params = _json_rows(REVIEW_DAY_COLUMNS, days)
     reminder = connection.ops.quote_name(Reminder._meta.db_table)
     sql = f"""
-        SELECT t.r_task FROM ({tasks_sql}) AS t JOIN ({days_sql}) AS d ON d.day = t.r_day
+        WITH d AS {_MATERIALIZED} ({days_sql}), t AS {_MATERIALIZED} ({tasks_sql})
+        SELECT t.r_task FROM t JOIN d ON d.day = t.r_day
         WHERE NOT EXISTS (SELECT 1 FROM {reminder} r WHERE r.task_id = t.r_task
                           AND r.stage = d.stage AND r.deadline = d.deadline)
-        ORDER BY t.r_task LIMIT %s"""
+        """ + ("ORDER BY t.r_task LIMIT %s" if limit is not None else "")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*tasks_params, *days_params, limit])
-        ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, [*days_params, *tasks_params]
+                       + ([limit] if limit is not None else []))
+        ids = sorted(row[0] for row in cursor.fetchall())
     return ids, (ids[-1] if ids else None)
 
 
@@ -406,13 +417,13 @@ def review_reminders_record_batch(
         .values_list("r_task", "r_day", "r_unit")
     )
     days_sql, days_params = _json_rows(REVIEW_DAY_COLUMNS, days)
-    candidates = (
-        "SELECT t.r_task, d.stage, d.level, d.deadline, d.audience, t.r_unit, '' "
-        f"FROM ({tasks_sql}) AS t JOIN ({days_sql}) AS d ON d.day = t.r_day",
-        [*tasks_params, *days_params],
-    )
+    # Both sides worked out once, so that the planner joins them by hash on the day.
+    before = (f"d AS {_MATERIALIZED} ({days_sql}), t AS {_MATERIALIZED} ({tasks_sql}),",
+              [*days_params, *tasks_params])
+    candidates = ("SELECT t.r_task, d.stage, d.level, d.deadline, d.audience, t.r_unit, '' "
+                  "FROM t JOIN d ON d.day = t.r_day", [])
     recipients = supervisors.table({s.audience for s in stages}, with_groups=False)
-    return _insert_reminders_from(candidates, recipients, today=today, now=now)
+    return _insert_reminders_from(candidates, recipients, today=today, now=now, before=before)
 
 
 # --- digests ---------------------------------------------------------------------------------
@@ -605,28 +616,37 @@ def reminders_sweep(
             observer(phase, size, created)
 
     batch = settings.TRACKER_REMINDER_BATCH_SIZE
-    # Deadlines chase the units; review deadlines chase the supervisors. The same keyset walk.
-    # The review stages by submission day: worked out once for the whole walk.
+    # Deadlines chase the units: a keyset walk, one INSERT … SELECT per batch.
+    last_id = 0
+    while True:
+        started = time.perf_counter()
+        ids, page_end = candidate_task_ids(stages=stages, today=today, after_id=last_id,
+                                           limit=batch)
+        if page_end is None:
+            break
+        last_id = page_end
+        created = reminders_record_batch(
+            task_ids=ids, stages=stages, today=today, now=now, supervisors=supervisors
+        )
+        result.reminders += created
+        observed("record", len(ids), created, started)
+
+    # Review deadlines chase the supervisors: the stages by submission day, worked out once;
+    # the candidates in one read, recorded in batches of the same size.
+    started = time.perf_counter()
     days = review_days(stages=review_stages, today=today)
-    for phase, phase_stages, candidates, record in (
-        ("record", stages, candidate_task_ids, reminders_record_batch),
-        ("review", review_stages, partial(review_candidate_task_ids, days=days),
-         partial(review_reminders_record_batch, days=days)),
-    ):
-        last_id = 0
-        while True:
-            started = time.perf_counter()
-            ids, page_end = candidates(
-                stages=phase_stages, today=today, after_id=last_id, limit=batch
-            )
-            if page_end is None:
-                break
-            last_id = page_end
-            created = record(
-                task_ids=ids, stages=phase_stages, today=today, now=now, supervisors=supervisors
-            ) if ids else 0
-            result.reminders += created
-            observed(phase, len(ids), created, started)
+    waiting, _ = review_candidate_task_ids(
+        stages=review_stages, today=today, after_id=0, limit=None, days=days
+    ) if days else ([], None)
+    for start in range(0, len(waiting), batch):
+        ids = waiting[start:start + batch]
+        created = review_reminders_record_batch(
+            task_ids=ids, stages=review_stages, today=today, now=now, supervisors=supervisors,
+            days=days,
+        )
+        result.reminders += created
+        observed("review", len(ids), created, started)
+        started = time.perf_counter()
 
     batch = settings.TRACKER_DIGEST_BATCH_SIZE
     for recipient_field in ("recipient_user", "recipient_unit"):
