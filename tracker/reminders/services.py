@@ -3,18 +3,21 @@
 One run (`reminders_sweep`) does three things, each in batches, each batch its own transaction:
 
 1. Claim and record. Walk the open tasks by keyset (id > last id) whose deadline puts them in a
-   stage that has no reminder yet (`candidate_task_ids`). Under a row lock, read each task
-   again (a task closed meanwhile drops out), work out its recipients and INSERT the reminder
-   rows with ON CONFLICT DO NOTHING RETURNING. Only the rows that came back are new; a
-   concurrent sweep that selected the same tasks gets nothing back and records nothing.
-   Then the same for the review deadline of submitted tasks (`review_candidate_task_ids`,
-   `review_reminders_record_batch`): a submitted task is no longer chased on its deadline;
-   its supervisors are reminded of the review deadline and escalated to when it passes.
+   stage that has no reminder yet (`candidate_task_ids`: the stage by `deadline_window_q`, "no
+   reminder yet" an anti-join, so a run with nothing to record reads one empty page). Each
+   page is recorded by one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING that locks the
+   tasks and reads them again (a task closed meanwhile drops out) and joins them to the
+   recipients of their unit, worked out once per sweep (`Supervisors.table`). Only the rows
+   that came back are new; a concurrent sweep that selected the same tasks gets nothing back
+   and records nothing. Then the same for the review deadline of submitted tasks
+   (`review_candidate_task_ids`, `review_reminders_record_batch`, by submission day): a
+   submitted task is no longer chased on its deadline; its supervisors are reminded of the
+   review deadline and escalated to when it passes.
 2. Compose. For recipients with reminders (or, for people in digest mode, event notices) not
    yet in a message, INSERT today's digest notification (at most one per recipient and day,
    by a unique constraint, again RETURNING only what was inserted), attach those reminders
-   and notices, render it, create its deliveries and, after commit, queue one message per
-   batch.
+   and notices, stream them back in chunks to count them and keep the most pressing, render
+   it, create its deliveries and, after commit, queue one message per batch.
 3. Requeue. Deliveries left pending or half-claimed by a worker that died are queued again.
 
 Everything is chosen by state, not by schedule, so a missed beat run is caught up by the next,
