@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, reset_queries
+from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -28,7 +29,7 @@ from tracker import selectors
 from tracker.bench.common import alternating_medians, count_queries, rolled_back
 from tracker.bench.ledger import ROLES, create_roles, generate
 from tracker.deadlines import due_soon_until
-from tracker.models import Inspection, Reminder, User
+from tracker.models import Inspection, Notification, NotificationKind, Reminder, User
 from tracker.reminders import services as sweep
 from tracker.reminders.rules import deadline_windows
 from tracker.services.ledger import ledger_apply, ledger_export
@@ -142,15 +143,12 @@ def api_figures(data: dict, grouping: str, fields: list[str]) -> dict:
 
 
 # --- The sweep's floor -----------------------------------------------------------------------
+#
+# The same work as the sweep, as bare SQL: the deadline stages' reminders, the review stages'
+# reminders, today's digest for every recipient with reminders not yet in a message, and the
+# reminders attached to it. (The digest's text and its deliveries are the project's own.)
 
-SWEEP_FLOOR = """
-WITH w(stage, level, audience, after, up_to) AS (VALUES {windows}),
-cand AS (
-    SELECT t.id, t.deadline, t.lead_unit_id, u.path, w.stage, w.level, w.audience
-    FROM tracker_task t JOIN tracker_unit u ON u.id = t.lead_unit_id
-    JOIN w ON t.deadline <= w.up_to AND (w.after IS NULL OR t.deadline > w.after)
-    WHERE t.status IN ('not_started', 'in_progress') AND t.task_type <> 'long_term'
-      AND t.deadline IS NOT NULL),
+SUPERVISOR_LEVELS = """
 sup AS (
     SELECT s.id, su.path, su.depth FROM tracker_user s
     JOIN tracker_unit su ON su.id = coalesce(s.supervision_root_id, s.unit_id)
@@ -159,15 +157,31 @@ cover AS (
     SELECT c.*, sup.id AS user_id,
            dense_rank() OVER (PARTITION BY c.id ORDER BY sup.depth DESC) AS lvl
     FROM cand c JOIN sup ON c.path LIKE sup.path || '%%' WHERE c.audience <> 'unit'),
+leveled AS (SELECT cover.*, max(lvl) OVER (PARTITION BY id) AS levels FROM cover)"""
+
+SWEEP_FLOOR = """
+WITH w(stage, level, audience, after, up_to) AS (VALUES {windows}),
+cand AS (
+    SELECT t.id, t.deadline, t.lead_unit_id, u.path, w.stage, w.level, w.audience,
+           CASE w.audience WHEN 'unit' THEN t.responsible_person
+                ELSE t.responsible_leader END AS name
+    FROM tracker_task t JOIN tracker_unit u ON u.id = t.lead_unit_id
+    JOIN w ON t.deadline <= w.up_to AND (w.after IS NULL OR t.deadline > w.after)
+    WHERE t.status IN ('not_started', 'in_progress') AND t.task_type <> 'long_term'
+      AND t.deadline IS NOT NULL),
+""" + SUPERVISOR_LEVELS + """,
 rows AS (
     SELECT c.id, c.stage, c.level, c.deadline, o.id AS user_id, NULL::bigint AS unit_id
     FROM cand c JOIN tracker_user o ON o.unit_id = c.lead_unit_id
      AND o.role = 'officer' AND o.is_active WHERE c.audience = 'unit'
-    UNION ALL
-    SELECT id, stage, level, deadline, user_id, NULL FROM (
-        SELECT cover.*, max(lvl) OVER (PARTITION BY id) AS levels FROM cover) x
+    UNION
+    SELECT id, stage, level, deadline, user_id, NULL FROM leveled
     WHERE lvl = CASE audience WHEN 'supervisors_1' THEN 1 ELSE least(2, levels) END
-    UNION ALL
+    UNION
+    SELECT c.id, c.stage, c.level, c.deadline, n.id, NULL FROM cand c
+    JOIN tracker_user n ON n.unit_id = c.lead_unit_id AND n.full_name = c.name AND n.is_active
+    WHERE c.name <> ''
+    UNION
     SELECT c.id, c.stage, c.level, c.deadline, NULL, c.lead_unit_id FROM cand c
     JOIN tracker_unit u ON u.id = c.lead_unit_id
     WHERE u.wecom_webhook_url <> '' OR u.dingtalk_webhook_url <> '')
@@ -177,16 +191,79 @@ SELECT id, stage, level, deadline, user_id, unit_id, %(today)s, %(now)s FROM row
 ON CONFLICT DO NOTHING RETURNING task_id, stage, deadline, recipient_user_id, recipient_unit_id
 """
 
+REVIEW_FLOOR = """
+WITH d(day, stage, level, audience, deadline) AS (VALUES {days}),
+cand AS (
+    SELECT t.id, d.deadline, u.path, d.stage, d.level, d.audience
+    FROM tracker_task t JOIN tracker_unit u ON u.id = t.lead_unit_id
+    JOIN d ON (t.completed_at AT TIME ZONE 'Asia/Shanghai')::date = d.day
+    WHERE t.status = 'submitted'),
+""" + SUPERVISOR_LEVELS + """
+INSERT INTO tracker_reminder (task_id, stage, level, deadline, recipient_user_id,
+                              recipient_unit_id, recorded_on, created_at)
+SELECT DISTINCT id, stage, level, deadline, user_id, NULL::bigint, %(today)s, %(now)s
+FROM leveled WHERE lvl = 1 OR (audience = 'supervisors_1_2' AND lvl = least(2, levels))
+ON CONFLICT DO NOTHING RETURNING task_id, stage, deadline, recipient_user_id, recipient_unit_id
+"""
 
-def sweep_floor(stages, today: dt.date, now: dt.datetime) -> set:
+DIGEST_FLOOR = """
+INSERT INTO tracker_notification (kind, {col}, day, created_at, title, body, items,
+                                  reminder_count, overdue_count)
+SELECT DISTINCT 'digest', {col}, %(today)s::date, %(now)s, '', '', '[]'::jsonb, 0, 0
+FROM tracker_reminder WHERE notification_id IS NULL AND {col} IS NOT NULL {only}
+ON CONFLICT DO NOTHING RETURNING {col};
+"""
+
+ATTACH_FLOOR = """
+UPDATE tracker_reminder r SET notification_id = n.id FROM tracker_notification n
+WHERE r.notification_id IS NULL AND n.{col} = r.{col} AND n.kind = 'digest'
+  AND n.day = %(today)s::date {only}
+"""
+
+
+def reminders_floor(stages, review_stages, today: dt.date, now: dt.datetime) -> set:
+    """The reminders of the deadline and review stages, as two INSERT … SELECT statements."""
     windows, params = [], {"today": today, "now": now}
     for n, (stage, after, up_to) in enumerate(deadline_windows(stages, today)):
         windows.append(f"(%(s{n})s, %(l{n})s, %(a{n})s, %(f{n})s::date, %(u{n})s::date)")
         params |= {f"s{n}": stage.code, f"l{n}": stage.level, f"a{n}": stage.audience,
                    f"f{n}": after, f"u{n}": up_to}
+    made = set()
     with connection.cursor() as cursor:
-        cursor.execute(SWEEP_FLOOR.format(windows=", ".join(windows)), params)
-        return set(cursor.fetchall())
+        if windows:
+            cursor.execute(SWEEP_FLOOR.format(windows=", ".join(windows)), params)
+            made |= set(cursor.fetchall())
+        days = []
+        # The submission days' review deadlines: the rule book's working-day arithmetic.
+        for n, row in enumerate(sweep.review_days(stages=review_stages, today=today)):
+            days.append(f"(%(d{n})s::date, %(rs{n})s, %(rl{n})s, %(ra{n})s, %(rd{n})s::date)")
+            params |= dict(zip([f"d{n}", f"rs{n}", f"rl{n}", f"ra{n}", f"rd{n}"], row,
+                               strict=True))
+        if days:
+            cursor.execute(REVIEW_FLOOR.format(days=", ".join(days)), params)
+            made |= set(cursor.fetchall())
+    return made
+
+
+def digests_floor(today: dt.date, now: dt.datetime, user_id: int | None = None) -> set:
+    """Today's digest rows for the recipients with reminders not yet in a message (or for one
+    person), and their reminders attached: one INSERT … SELECT and one UPDATE per kind."""
+    made = set()
+    params = {"today": today, "now": now}
+    with connection.cursor() as cursor:
+        for col in ("recipient_user_id", "recipient_unit_id"):
+            if user_id is not None and col == "recipient_unit_id":
+                continue
+            only = f"AND {col} = {int(user_id)}" if user_id is not None else ""
+            cursor.execute(DIGEST_FLOOR.format(col=col, only=only), params)
+            made |= {(col, row[0]) for row in cursor.fetchall()}
+            cursor.execute(ATTACH_FLOOR.format(col=col, only=only.replace(col, "r." + col)),
+                           params)
+    return made
+
+
+def sweep_floor(stages, review_stages, today: dt.date, now: dt.datetime):
+    return reminders_floor(stages, review_stages, today, now), digests_floor(today, now)
 
 
 # --- The bench -------------------------------------------------------------------------------
@@ -364,27 +441,74 @@ class Bench:
         tz = ZoneInfo(settings.TIME_ZONE)
         now = dt.datetime.combine(self.today, dt.time(9), tzinfo=tz)
         stages = sweep.configured_stages()
-        codes = {s.code for s in stages}
+        review_stages = sweep.configured_review_stages()
+        codes = {s.code for s in stages + review_stages}
+
+        def written():
+            reminders = set(Reminder.objects.filter(stage__in=codes).values_list(
+                "task_id", "stage", "deadline", "recipient_user_id", "recipient_unit_id"))
+            digests = {(col, pk) for col in ("recipient_user_id", "recipient_unit_id")
+                       for pk in Notification.objects.filter(
+                           kind=NotificationKind.DIGEST, day=self.today,
+                           **{f"{col}__isnull": False}).values_list(col, flat=True)}
+            return reminders, digests
 
         def project():
             sweep.reminders_sweep(now=now, requeue=False)
-            return set(Reminder.objects.filter(stage__in=codes).values_list(
-                "task_id", "stage", "deadline", "recipient_user_id", "recipient_unit_id"))
+            return written()
 
         def floor():
-            return sweep_floor(stages, self.today, now)
+            return sweep_floor(stages, review_stages, self.today, now)
+
+        def second_run():
+            """The sweep again once everything is recorded: nothing to record or send."""
+            sweep.reminders_sweep(now=now, requeue=False)
+            runs = count_queries(lambda: sweep.reminders_sweep(now=now, requeue=False))
+            medians = alternating_medians(
+                lambda: sweep.reminders_sweep(now=now, requeue=False), floor, self.repeat)
+            return runs, medians, written()
+
+        def one_digest():
+            """The digest of the person with the most reminders, once they are recorded."""
+            reminders_floor(stages, review_stages, self.today, now)
+            top = (Reminder.objects.filter(notification__isnull=True,
+                                           recipient_user__isnull=False)
+                   .values("recipient_user").annotate(n=Count("id")).order_by("-n").first())
+            if top is None:
+                return None
+            uid = top["recipient_user"]
+
+            def compose():
+                return rolled_back(lambda: sweep.digests_compose_batch(
+                    recipient_field="recipient_user", recipient_ids=[uid], today=self.today,
+                    now=now, stages=stages + review_stages))
+
+            def bare():
+                return rolled_back(lambda: digests_floor(self.today, now, user_id=uid))
+
+            made, queries = count_queries(compose)
+            same = made[0] == 1 and bare() == {("recipient_user_id", uid)}
+            return top["n"], queries, same, alternating_medians(compose, bare, self.repeat)
 
         log = logging.getLogger(sweep.__name__)
         level, log.level = log.level, logging.WARNING  # one info line per sweep otherwise
         try:
             made, queries = count_queries(lambda: rolled_back(project))
-            same = made == rolled_back(floor) and bool(made)
+            same = made == rolled_back(floor) and bool(made[0])
             project_ms, floor_ms = alternating_medians(
                 lambda: rolled_back(project), lambda: rolled_back(floor), self.repeat)
+            self.add(_row(f"reminder sweep ({len(made[0])} reminders, {len(made[1])} digests)",
+                          self.size, SYSTEM, project_ms, floor_ms, queries, same))
+            (_, again), (project_ms, floor_ms), after = rolled_back(second_run)
+            self.add(_row("reminder sweep, second run (nothing new)", self.size, SYSTEM,
+                          project_ms, floor_ms, again, after == made))
+            digest = rolled_back(one_digest)
+            if digest is not None:
+                tasks, queries, same, (project_ms, floor_ms) = digest
+                self.add(_row(f"one supervisor's digest ({tasks} reminders)", self.size,
+                              SYSTEM, project_ms, floor_ms, queries, same))
         finally:
             log.level = level
-        self.add(_row(f"reminder sweep ({len(made)} reminders)", self.size, SYSTEM,
-                      project_ms, floor_ms, queries, same))
 
     def ledger(self):
         """One inspection's ledger (about size/40 rows), exported and imported back unchanged

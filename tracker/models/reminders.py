@@ -120,6 +120,10 @@ class Notification(models.Model):
     title = models.CharField("标题", max_length=200, blank=True)
     body = models.TextField("内容", blank=True)
     items = models.JSONField("事项", default=list, blank=True)
+    # A digest lists at most TRACKER_DIGEST_MAX_ITEMS tasks (the most pressing) and counts
+    # them all here; 0 on messages that list everything they carry.
+    reminder_count = models.PositiveIntegerField("提醒任务数", default=0, db_default=0)
+    overdue_count = models.PositiveIntegerField("其中已逾期", default=0, db_default=0)
     created_at = models.DateTimeField("创建时间")
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
 
@@ -156,6 +160,12 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title or f"{self.get_kind_display()} {self.day}"
+
+    @property
+    def unlisted_count(self) -> int:
+        """Tasks the digest counts but does not list (the inbox says "另有N项")."""
+        listed = sum(1 for item in self.items if "event" not in item)
+        return max(0, self.reminder_count - listed)
 
 
 class Channel(models.TextChoices):

@@ -95,6 +95,10 @@ def _context(notification: Notification, recipient_name: str) -> dict:
     reminders, events = _split(items)
     overdue, due_soon = _counts(reminders)
     listed, more = _listed(reminders)
+    if notification.reminder_count:  # a digest that lists the most pressing, counts them all
+        overdue = notification.overdue_count
+        due_soon = notification.reminder_count - overdue
+        more = notification.reminder_count - len(listed)
     return {
         "recipient_name": recipient_name,
         "day": notification.day,
@@ -189,7 +193,8 @@ def finish_notifications(
             if not transport(recipient).is_noop():
                 deliveries.append(_delivery(notification, transport.code, now))
     Notification.objects.bulk_update(
-        list(notifications.values()), ["title", "body", "items"], batch_size=500
+        list(notifications.values()), ["title", "body", "items", "reminder_count", "overdue_count"],
+        batch_size=500
     )
     created = Delivery.objects.bulk_create(deliveries, batch_size=1000)
     return [delivery.pk for delivery in created]

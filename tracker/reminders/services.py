@@ -3,18 +3,21 @@
 One run (`reminders_sweep`) does three things, each in batches, each batch its own transaction:
 
 1. Claim and record. Walk the open tasks by keyset (id > last id) whose deadline puts them in a
-   stage that has no reminder yet (`candidate_task_ids`). Under a row lock, read each task
-   again (a task closed meanwhile drops out), work out its recipients and INSERT the reminder
-   rows with ON CONFLICT DO NOTHING RETURNING. Only the rows that came back are new; a
-   concurrent sweep that selected the same tasks gets nothing back and records nothing.
-   Then the same for the review deadline of submitted tasks (`review_candidate_task_ids`,
-   `review_reminders_record_batch`): a submitted task is no longer chased on its deadline;
-   its supervisors are reminded of the review deadline and escalated to when it passes.
+   stage that has no reminder yet (`candidate_task_ids`: the stage by `deadline_window_q`, "no
+   reminder yet" an anti-join, so a run with nothing to record reads one empty page). Each
+   page is recorded by one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING that locks the
+   tasks and reads them again (a task closed meanwhile drops out) and joins them to the
+   recipients of their unit, worked out once per sweep (`Supervisors.table`). Only the rows
+   that came back are new; a concurrent sweep that selected the same tasks gets nothing back
+   and records nothing. Then the same for the review deadline of submitted tasks
+   (`review_candidate_task_ids`, `review_reminders_record_batch`, by submission day): a
+   submitted task is no longer chased on its deadline; its supervisors are reminded of the
+   review deadline and escalated to when it passes.
 2. Compose. For recipients with reminders (or, for people in digest mode, event notices) not
    yet in a message, INSERT today's digest notification (at most one per recipient and day,
    by a unique constraint, again RETURNING only what was inserted), attach those reminders
-   and notices, render it, create its deliveries and, after commit, queue one message per
-   batch.
+   and notices, stream them back in chunks to count them and keep the most pressing, render
+   it, create its deliveries and, after commit, queue one message per batch.
 3. Requeue. Deliveries left pending or half-claimed by a worker that died are queued again.
 
 Everything is chosen by state, not by schedule, so a missed beat run is caught up by the next,
@@ -22,15 +25,18 @@ a duplicate run does nothing, and a run killed halfway is completed by the next 
 """
 
 import datetime as dt
+import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import TruncDate
 
 from tracker import access
 from tracker.deadlines import deadline_state, deadline_window_q
@@ -118,47 +124,102 @@ def _remindable_tasks():
     )
 
 
-def candidate_task_ids(
-    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int
-) -> tuple[list[int], int | None]:
-    """One keyset page of open tasks above `after_id` whose deadline puts them in a stage today,
-    narrowed to those with no reminder yet for that stage and the deadline in force.
+# --- set-based recording ----------------------------------------------------------------------
+#
+# Both phases record the same way: a candidate set `c(task_id, stage, level, deadline, audience,
+# unit_id, name)` selected in SQL (the deadline's stage by `deadline_window_q`, the review
+# deadline's by a table of submission days), joined to the recipients of each unit and audience
+# (`Supervisors.table`, worked out once per sweep by the rule book's functions) and to the
+# people named on the task, and written by one INSERT … SELECT … ON CONFLICT DO NOTHING
+# RETURNING. Only what came back is new. "Nothing to record" is an anti-join (NOT EXISTS a
+# reminder for the task, stage and deadline), so a second run is one empty page per phase.
 
-    Returns (candidate ids, last id of the page, None when the backlog is done). Two indexed
-    queries whatever the backlog: the page by (id, deadline window), then the reminders of
-    the page's tasks. What was selected is only a candidate: recording decides.
-    """
+
+def _json_rows(columns: list[tuple[str, str]], rows: list[list]) -> tuple[str, list]:
+    """(SELECT …, params): a derived table of `rows` passed as one JSON parameter, with the
+    named, typed columns ("bigint", "text", "date")."""
+    payload = json.dumps(rows, default=str)
+    if connection.vendor == "postgresql":
+        cols = ", ".join(f"(e.value ->> {i})::{kind} AS {name}"
+                         for i, (name, kind) in enumerate(columns))
+        return f"SELECT {cols} FROM jsonb_array_elements(%s::jsonb) AS e", [payload]
+    cols = ", ".join(f"json_extract(value, '$[{i}]') AS {name}"
+                     for i, (name, _) in enumerate(columns))
+    return f"SELECT {cols} FROM json_each(%s)", [payload]
+
+
+def _compiled(queryset) -> tuple[str, list]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, list(params)
+
+
+# A small table from a JSON parameter is worked out once, not once per row it is joined to.
+_MATERIALIZED = "MATERIALIZED"
+
+
+def _by_window(windows, value) -> Case:
+    """CASE over the stage windows of `deadline_window_q`: `value(stage)` for the stage whose
+    window the deadline lies in."""
+    return Case(
+        *[When(deadline_window_q(after, up_to), then=value(stage))
+          for stage, after, up_to in windows],
+        default=None,
+    )
+
+
+def _staged_tasks(stages: tuple[Stage, ...], today: dt.date):
+    """The chased tasks whose deadline puts them in a stage today, annotated with the stage,
+    its light, its audience and the name to match (the responsible person for the unit's
+    stages, the responsible leader for the supervisors'). None when no stage can fire."""
     windows = deadline_windows(stages, today)
     if not windows:
-        return [], None
+        return None
     condition = Q()
     for _stage, after, up_to in windows:
         condition |= deadline_window_q(after, up_to)
-    page = list(
-        _remindable_tasks()
-        .filter(condition, pk__gt=after_id)
-        .order_by("pk")
-        .values_list("pk", "deadline")[:limit]
+    return _remindable_tasks().filter(condition).annotate(
+        r_task=F("pk"),
+        r_stage=_by_window(windows, lambda s: Value(s.code)),
+        r_level=_by_window(windows, lambda s: Value(s.level)),
+        r_deadline=F("deadline"),
+        r_audience=_by_window(windows, lambda s: Value(s.audience)),
+        r_unit=F("lead_unit_id"),
+        r_name=_by_window(windows, lambda s: F(
+            "responsible_person" if s.audience == "unit" else "responsible_leader")),
     )
-    if not page:
+
+
+def _unrecorded(queryset, *, task="pk", stage="r_stage", deadline="r_deadline"):
+    """The anti-join: no reminder yet for the task, the stage and the deadline in force."""
+    return queryset.filter(~Exists(Reminder.objects.filter(
+        task_id=OuterRef(task), stage=OuterRef(stage), deadline=OuterRef(deadline))))
+
+
+CANDIDATE_COLUMNS = ("r_task", "r_stage", "r_level", "r_deadline", "r_audience", "r_unit", "r_name")
+
+
+def candidate_task_ids(
+    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int
+) -> tuple[list[int], int | None]:
+    """One keyset page (ids above `after_id`) of open tasks whose deadline puts them in a stage
+    today that has no reminder yet for the deadline in force: one indexed query with the
+    anti-join. Returns (ids, last id of the page; None when nothing is left). What was
+    selected is only a candidate: recording decides."""
+    staged = _staged_tasks(stages, today)
+    if staged is None:
         return [], None
-    recorded = set(
-        Reminder.objects.filter(task_id__in=[pk for pk, _ in page])
-        .values_list("task_id", "stage", "deadline")
-        .distinct()
+    ids = list(
+        _unrecorded(staged).filter(pk__gt=after_id).order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
-    ids = []
-    for pk, deadline in page:
-        stage = current_stage(stages, deadline, today)
-        if stage is not None and (pk, stage.code, deadline) not in recorded:
-            ids.append(pk)
-    return ids, page[-1][0]
+    return ids, (ids[-1] if ids else None)
 
 
 class Supervisors:
-    """Supervisors by the unit subtree they oversee, loaded once per sweep. Which of them a
-    unit's task goes to is the rule book's (`access.nearest_supervisor_ids`, the same rule as
-    `access.supervisors_of_task`), applied here to rows read once."""
+    """The recipients of each unit's tasks, worked out once per sweep by the rule book: the
+    supervisors by the subtree they oversee (`access.nearest_supervisor_ids`, the same rule as
+    `access.supervisors_of_task`), the unit's officers (`access.officers_of_units_q`) and its
+    group robots, as one table (unit, audience, user, group unit) that the recording joins."""
 
     def __init__(self) -> None:
         rows = User.objects.filter(role=Role.SUPERVISOR, is_active=True).select_related(
@@ -170,6 +231,9 @@ class Supervisors:
             if (scope := access.scope_unit(user)) is not None
         ]
         self._cache: dict[tuple[str, int], list[int]] = {}
+        self._units: list[tuple[int, str, bool]] | None = None
+        self._officers: dict[int, list[int]] | None = None
+        self._tables: dict[tuple, list[list]] = {}
 
     def over(self, unit_path: str, level: int) -> list[int]:
         """Level 1: the nearest supervisors over the unit; level 2: the next ones up (or the
@@ -181,68 +245,79 @@ class Supervisors:
             self._cache[key] = access.nearest_supervisor_ids(covering, level)
         return self._cache[key]
 
+    def audience(self, audience: str, unit_id: int, unit_path: str) -> list[int]:
+        """The people a stage's audience means for one unit's task."""
+        if audience == "unit":
+            return self._officers.get(unit_id, [])
+        if audience == "supervisors_1_2":
+            return sorted(set(self.over(unit_path, 1)) | set(self.over(unit_path, 2)))
+        return self.over(unit_path, 2 if audience == "supervisors_2" else 1)
 
-def _recipients(
-    tasks_with_stage: list[tuple[Task, Stage]], supervisors: Supervisors
-) -> list[tuple[Task, Stage, dt.date, int | None, int | None]]:
-    """(task, stage, deadline, user id, unit id) for every recipient of every task in the
-    batch (the deadline in force)."""
-    unit_ids = {task.lead_unit_id for task, _ in tasks_with_stage}
-    officers: dict[int, list[int]] = defaultdict(list)
-    for user_id, unit_id in User.objects.filter(
-        access.officers_of_units_q(unit_ids)
-    ).values_list("pk", "unit_id"):
-        officers[unit_id].append(user_id)
-    names = {task.responsible_person for task, _ in tasks_with_stage} | {
-        task.responsible_leader for task, _ in tasks_with_stage
-    }
-    names.discard("")
-    named: dict[tuple[int, str], list[int]] = defaultdict(list)
-    if names:
-        for user_id, unit_id, full_name in User.objects.filter(
-            unit_id__in=unit_ids, full_name__in=names, is_active=True
-        ).values_list("pk", "unit_id", "full_name"):
-            named[(unit_id, full_name)].append(user_id)
-
-    rows = []
-    for task, stage in tasks_with_stage:
-        unit = task.lead_unit
-        if stage.audience == "unit":
-            users = officers[unit.pk] + named[(unit.pk, task.responsible_person)]
-        else:
-            level = 2 if stage.audience == "supervisors_2" else 1
-            users = supervisors.over(unit.path, level) + named[(unit.pk, task.responsible_leader)]
-        for user_id in sorted(set(users)):
-            rows.append((task, stage, task.deadline, user_id, None))
-        if unit.wecom_webhook_url or unit.dingtalk_webhook_url:
-            rows.append((task, stage, task.deadline, None, unit.pk))
-    return rows
-
-
-def _insert_reminders_returning(rows: list[tuple], *, today: dt.date, now: dt.datetime) -> int:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id: counts only the rows this call created."""
-    ops = connection.ops
-    table = ops.quote_name(Reminder._meta.db_table)
-    inserted = 0
-    for start in range(0, len(rows), 2000):
-        chunk = rows[start:start + 2000]
-        params: list = []
-        for task, stage, deadline, user_id, unit_id in chunk:
-            params += [
-                task.pk, stage.code, stage.level, ops.adapt_datefield_value(deadline),
-                user_id, unit_id, ops.adapt_datefield_value(today),
-                ops.adapt_datetimefield_value(now),
+    def table(self, audiences, *, with_groups: bool) -> list[list]:
+        """Rows [unit id, audience, user id, group unit id] for every unit and audience."""
+        key = (tuple(sorted(set(audiences))), with_groups)
+        if key in self._tables:
+            return self._tables[key]
+        if self._units is None:
+            self._units = [
+                (pk, path, bool(wecom or dingtalk))
+                for pk, path, wecom, dingtalk in Unit.objects.values_list(
+                    "pk", "path", "wecom_webhook_url", "dingtalk_webhook_url")
             ]
-        sql = (
-            f"INSERT INTO {table} (task_id, stage, level, deadline, recipient_user_id, "
-            f"recipient_unit_id, recorded_on, created_at) VALUES "
-            + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            + " ON CONFLICT DO NOTHING RETURNING id"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            inserted += len(cursor.fetchall())
-    return inserted
+            self._officers = defaultdict(list)
+            for user_id, unit_id in User.objects.filter(
+                access.officers_of_units_q([pk for pk, _, _ in self._units])
+            ).values_list("pk", "unit_id"):
+                self._officers[unit_id].append(user_id)
+        rows = []
+        for unit_id, path, robots in self._units:
+            for audience in key[0]:
+                rows += [[unit_id, audience, user_id, None]
+                         for user_id in self.audience(audience, unit_id, path)]
+                if with_groups and robots:
+                    rows.append([unit_id, audience, None, unit_id])
+        self._tables[key] = rows
+        return rows
+
+
+RECIPIENT_COLUMNS = [("unit_id", "bigint"), ("audience", "text"), ("user_id", "bigint"),
+                     ("group_id", "bigint")]
+
+
+def _insert_reminders_from(
+    candidates: tuple[str, list], recipients: list[list], *, today: dt.date, now: dt.datetime,
+    before: tuple[str, list] = ("", []),
+) -> int:
+    """INSERT the reminders of the candidate set for every recipient: the unit's people and
+    robots for the stage's audience, and the active people of the unit named on the task.
+    ON CONFLICT DO NOTHING RETURNING: counts only the rows this statement created."""
+    candidate_sql, candidate_params = candidates
+    recipient_sql, recipient_params = _json_rows(RECIPIENT_COLUMNS, recipients)
+    ops = connection.ops
+    reminder = ops.quote_name(Reminder._meta.db_table)
+    user = ops.quote_name(User._meta.db_table)
+    before_sql, before_params = before
+    sql = f"""
+        WITH {before_sql}
+             c (task_id, stage, level, deadline, audience, unit_id, name) AS ({candidate_sql}),
+             r (unit_id, audience, user_id, group_id) AS {_MATERIALIZED} ({recipient_sql})
+        INSERT INTO {reminder} (task_id, stage, level, deadline, recipient_user_id,
+                                recipient_unit_id, recorded_on, created_at)
+        SELECT x.task_id, x.stage, x.level, x.deadline, x.user_id, x.group_id, %s, %s FROM (
+            SELECT c.task_id, c.stage, c.level, c.deadline, r.user_id, r.group_id
+            FROM c JOIN r ON r.unit_id = c.unit_id AND r.audience = c.audience
+            UNION
+            SELECT c.task_id, c.stage, c.level, c.deadline, u.id, NULL
+            FROM c JOIN {user} u ON u.unit_id = c.unit_id AND u.full_name = c.name
+            WHERE c.name <> '' AND u.is_active
+        ) AS x WHERE TRUE
+        ON CONFLICT DO NOTHING RETURNING id"""
+    params = [*before_params, *candidate_params, *recipient_params,
+              ops.adapt_datefield_value(today),
+              ops.adapt_datetimefield_value(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return len(cursor.fetchall())
 
 
 @transaction.atomic
@@ -250,98 +325,126 @@ def reminders_record_batch(
     *, task_ids: list[int], stages: tuple[Stage, ...], today: dt.date, now: dt.datetime,
     supervisors: Supervisors,
 ) -> int:
-    """Lock the candidate tasks, re-check them and record their reminders. Returns how many
-    reminder rows were created by this call."""
-    # The status and deadline are read again under the lock: a task closed or extended after
-    # it was selected is judged on what it is now.
-    tasks = list(
-        _remindable_tasks()
-        .filter(pk__in=task_ids)
-        .select_related("lead_unit")
-        .select_for_update(of=("self",))
-        .order_by("pk")
+    """Lock the candidate tasks, re-check them and record their reminders in one statement.
+    Returns how many reminder rows were created by this call."""
+    staged = _staged_tasks(stages, today)
+    if staged is None or not task_ids:
+        return 0
+    # The status and deadline are read under the row lock (FOR NO KEY UPDATE, inside the
+    # INSERT): a task closed or extended after it was selected is judged on what it is now.
+    candidates = _compiled(
+        staged.filter(pk__in=task_ids).order_by("pk")
+        .select_for_update(of=("self",), no_key=True)
+        .values_list(*CANDIDATE_COLUMNS)
     )
-    due = [(task, stage) for task in tasks
-           if (stage := current_stage(stages, task.deadline, today)) is not None]
-    rows = _recipients(due, supervisors)
-    return _insert_reminders_returning(rows, today=today, now=now) if rows else 0
+    recipients = supervisors.table({s.audience for s in stages}, with_groups=True)
+    return _insert_reminders_from(candidates, recipients, today=today, now=now)
 
 
 # --- the review deadline of submitted tasks ------------------------------------------------
 
+REVIEW_DAY_COLUMNS = [("day", "date"), ("stage", "text"), ("level", "text"),
+                      ("audience", "text"), ("deadline", "date")]
+
+
+def review_days(*, stages: tuple[Stage, ...], today: dt.date) -> list[list]:
+    """[submission day, stage, light, audience, review deadline] for every (Shanghai) day on
+    which a task still waiting for review was submitted and whose review deadline puts it in a
+    review stage today. One aggregate query; the working-day arithmetic is the rule book's
+    (`review_deadline`, `current_stage`), applied once per day rather than once per task."""
+    rows = []
+    days = (
+        Task.objects.filter(status=TaskStatus.SUBMITTED, completed_at__isnull=False)
+        .annotate(day=TruncDate("completed_at")).order_by().values_list("day", flat=True)
+        .distinct()
+    )
+    for day in days:
+        due = review_deadline(day, settings.REVIEW_WITHIN_WORKDAYS)
+        stage = current_stage(stages, due, today)
+        if stage is not None:
+            rows.append([day.isoformat(), stage.code, stage.level, stage.audience,
+                         due.isoformat()])
+    return rows
+
+
+def _submitted(**filters) -> tuple[str, list]:
+    return _compiled(
+        Task.objects.filter(status=TaskStatus.SUBMITTED, completed_at__isnull=False, **filters)
+        .annotate(r_task=F("pk"), r_day=TruncDate("completed_at"), r_unit=F("lead_unit_id"))
+        .order_by().values_list("r_task", "r_day", "r_unit")
+    )
+
 
 def review_candidate_task_ids(
-    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int
+    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int | None,
+    days: list[list] | None = None,
 ) -> tuple[list[int], int | None]:
-    """One keyset page of submitted tasks above `after_id`, narrowed to those whose review
-    deadline puts them in a review stage that has no reminder yet. Submitted tasks are few
-    (they wait days, not months), so the stage is worked out in Python for the page."""
-    page = list(
-        Task.objects.filter(status=TaskStatus.SUBMITTED, pk__gt=after_id)
-        .order_by("pk")
-        .only("pk", "status", "completed_at")[:limit]
-    )
-    if not page:
+    """One keyset page of submitted tasks above `after_id` (all of them: `limit` None) whose
+    review deadline puts them in a review stage that has no reminder yet: the same anti-join
+    as the deadline's. Submitted tasks are few, so the sweep reads them in one page (a hash
+    join with the submission days; a LIMIT makes the planner compare every pair)."""
+    days = review_days(stages=stages, today=today) if days is None else days
+    if not days:
         return [], None
-    recorded = set(
-        Reminder.objects.filter(
-            task_id__in=[task.pk for task in page], stage__in=[s.code for s in stages]
-        ).values_list("task_id", "stage", "deadline").distinct()
-    )
-    ids = []
-    for task in page:
-        due = review_deadline_of(task)
-        stage = current_stage(stages, due, today) if due else None
-        if stage is not None and (task.pk, stage.code, due) not in recorded:
-            ids.append(task.pk)
-    return ids, page[-1].pk
+    tasks_sql, tasks_params = _submitted(pk__gt=after_id)
+    days_sql, days_params = _json_rows(REVIEW_DAY_COLUMNS, days)
+    reminder = connection.ops.quote_name(Reminder._meta.db_table)
+    sql = f"""
+        WITH d AS {_MATERIALIZED} ({days_sql}), t AS {_MATERIALIZED} ({tasks_sql})
+        SELECT t.r_task FROM t JOIN d ON d.day = t.r_day
+        WHERE NOT EXISTS (SELECT 1 FROM {reminder} r WHERE r.task_id = t.r_task
+                          AND r.stage = d.stage AND r.deadline = d.deadline)
+        """ + ("ORDER BY t.r_task LIMIT %s" if limit is not None else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*days_params, *tasks_params]
+                       + ([limit] if limit is not None else []))
+        ids = sorted(row[0] for row in cursor.fetchall())
+    return ids, (ids[-1] if ids else None)
 
 
 @transaction.atomic
 def review_reminders_record_batch(
     *, task_ids: list[int], stages: tuple[Stage, ...], today: dt.date, now: dt.datetime,
-    supervisors: Supervisors,
+    supervisors: Supervisors, days: list[list] | None = None,
 ) -> int:
     """Lock the submitted tasks, re-check them, and record the review reminders for their
     supervisors (the group robots are the unit's: a review is not the unit's to do)."""
-    tasks = list(
-        Task.objects.filter(pk__in=task_ids, status=TaskStatus.SUBMITTED)
-        .select_related("lead_unit")
-        .select_for_update(of=("self",))
-        .order_by("pk")
+    days = review_days(stages=stages, today=today) if days is None else days
+    if not days or not task_ids:
+        return 0
+    tasks_sql, tasks_params = _compiled(
+        Task.objects.filter(pk__in=task_ids, status=TaskStatus.SUBMITTED,
+                            completed_at__isnull=False)
+        .annotate(r_task=F("pk"), r_day=TruncDate("completed_at"), r_unit=F("lead_unit_id"))
+        .order_by("pk").select_for_update(of=("self",), no_key=True)
+        .values_list("r_task", "r_day", "r_unit")
     )
-    rows = []
-    for task in tasks:
-        due = review_deadline_of(task)
-        stage = current_stage(stages, due, today) if due else None
-        if stage is None:
-            continue
-        users = set(supervisors.over(task.lead_unit.path, 1))
-        if stage.audience == "supervisors_1_2":
-            users |= set(supervisors.over(task.lead_unit.path, 2))
-        rows += [(task, stage, due, user_id, None) for user_id in sorted(users)]
-    return _insert_reminders_returning(rows, today=today, now=now) if rows else 0
+    days_sql, days_params = _json_rows(REVIEW_DAY_COLUMNS, days)
+    # Both sides worked out once, so that the planner joins them by hash on the day.
+    before = (f"d AS {_MATERIALIZED} ({days_sql}), t AS {_MATERIALIZED} ({tasks_sql}),",
+              [*days_params, *tasks_params])
+    candidates = ("SELECT t.r_task, d.stage, d.level, d.deadline, d.audience, t.r_unit, '' "
+                  "FROM t JOIN d ON d.day = t.r_day", [])
+    recipients = supervisors.table({s.audience for s in stages}, with_groups=False)
+    return _insert_reminders_from(candidates, recipients, today=today, now=now, before=before)
 
 
 # --- digests ---------------------------------------------------------------------------------
 
 
-def _item(reminder: Reminder, today: dt.date, stages: dict[str, Stage]) -> dict:
+def _item(task: Task, stage_code: str, deadline: dt.date, state, stages: dict[str, Stage]) -> dict:
     """One task in a message: its light and days left as of the day the message is written
     (not the day its stage fired), for the deadline the reminder was recorded for."""
-    task = reminder.task
-    stage = stages.get(reminder.stage)
-    state = deadline_state(status=task.status, deadline=reminder.deadline, today=today)
+    stage = stages.get(stage_code)
     return {
         "task_id": task.pk,
         "title": task.title,
         "lead_unit": task.lead_unit.name,
-        "deadline": reminder.deadline.isoformat(),
+        "deadline": deadline.isoformat(),
         "deadline_caption": stage.deadline_caption if stage else "完成时限",
-        "deadline_text": f"{reminder.deadline.year}年{reminder.deadline.month}月"
-                         f"{reminder.deadline.day}日",
-        "stage": reminder.stage,
-        "stage_label": stage.label if stage else reminder.stage,
+        "deadline_text": f"{deadline.year}年{deadline.month}月{deadline.day}日",
+        "stage": stage_code,
+        "stage_label": stage.label if stage else stage_code,
         "level": state.light,
         "level_label": state.light_label,
         "remaining": state.text,
@@ -350,9 +453,9 @@ def _item(reminder: Reminder, today: dt.date, stages: dict[str, Stage]) -> dict:
     }
 
 
-def _rank(reminder: Reminder, stages: dict[str, Stage]) -> tuple:
-    stage = stages.get(reminder.stage)
-    return (reminder.deadline, stage.offset if stage else 0)
+def _rank(stage_code: str, deadline: dt.date, stages: dict[str, Stage]) -> tuple:
+    stage = stages.get(stage_code)
+    return (deadline, stage.offset if stage else 0)
 
 
 def _sort_key(item: dict) -> tuple:
@@ -363,79 +466,117 @@ def _sort_key(item: dict) -> tuple:
     return (0 if item["level"] == "red" else 1, item["deadline"], item["task_id"])
 
 
+class _Digest:
+    """One recipient's digest while its reminders stream past: every task counted, only the
+    `limit` most pressing kept (red first, then by deadline), so memory does not grow with
+    the number of tasks a supervisor oversees."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.total = 0
+        self.overdue = 0
+        self.top: list[tuple] = []
+
+    def add(self, task_id: int, stage_code: str, deadline: dt.date, state) -> None:
+        self.total += 1
+        red = state.light == "red"
+        self.overdue += red
+        self.top.append(((0 if red else 1, deadline.isoformat(), task_id), stage_code,
+                         deadline, state))
+        if len(self.top) >= 2 * self.limit:
+            self.top = sorted(self.top, key=lambda entry: entry[0])[:self.limit]
+
+    def listed(self) -> list[tuple]:
+        return sorted(self.top, key=lambda entry: entry[0])[:self.limit]
+
+
+STREAM_CHUNK = 2000
+
+
 @transaction.atomic
 def digests_compose_batch(
     *, recipient_field: str, recipient_ids: list[int], today: dt.date, now: dt.datetime,
     stages: tuple[Stage, ...],
 ) -> tuple[int, int]:
     """Today's digest for each recipient that has none yet, holding every reminder of theirs
-    not yet in a message. Returns (notifications created, deliveries queued)."""
+    not yet in a message. Returns (notifications created, deliveries queued).
+
+    A digest counts all its tasks and lists the TRACKER_DIGEST_MAX_ITEMS most pressing (red
+    first, then by deadline), with "另有N项" for the rest: a supervisor over tens of thousands
+    of overdue tasks gets a message they can read, and the whole list is one click away in
+    the system. The reminders are attached first (one UPDATE per kind) and then streamed
+    back by their digest in chunks, so the batch's memory is bounded by the listed items."""
     won = notify.insert_notifications_returning(
         kind=NotificationKind.DIGEST, recipient_field=recipient_field,
         recipient_ids=recipient_ids, day=today, now=now,
     )
     if not won:
         return 0, 0
-    reminders = list(
-        Reminder.objects.filter(
-            **{f"{recipient_field}__in": list(won)}, notification__isnull=True
-        ).select_related("task__lead_unit")
-    )
-    by_code = {stage.code: stage for stage in stages}
-    # A task listed once per message, at its latest stage (one that waited since yesterday
-    # may have moved on today).
-    latest: dict[int, dict[int, Reminder]] = defaultdict(dict)
-    for reminder in reminders:
-        per_task = latest[getattr(reminder, f"{recipient_field}_id")]
-        known = per_task.get(reminder.task_id)
-        if known is None or _rank(reminder, by_code) > _rank(known, by_code):
-            per_task[reminder.task_id] = reminder
-    items = {
-        recipient_id: [_item(r, today, by_code) for r in per_task.values()]
-        for recipient_id, per_task in latest.items()
-    }
-    notices = []
-    if recipient_field == "recipient_user":
-        # Events of people who chose the daily digest wait here for it.
-        notices = list(
-            EventNotice.objects.filter(recipient_user_id__in=list(won), notification__isnull=True)
-            .select_related("task")
-            .order_by("pk")
-        )
-        for notice in notices:
-            items.setdefault(notice.recipient_user_id, []).append(event_item(notice))
-        EventNotice.objects.filter(
-            pk__in=[n.pk for n in notices], notification__isnull=True
-        ).update(
-            notification_id=Subquery(
-                Notification.objects.filter(
-                    recipient_user=OuterRef("recipient_user"),
-                    kind=NotificationKind.DIGEST, day=today,
-                ).values("pk")[:1]
-            )
-        )
-    # Attach exactly the reminders listed: one UPDATE, each row to its recipient's digest.
-    Reminder.objects.filter(pk__in=[r.pk for r in reminders], notification__isnull=True).update(
-        notification_id=Subquery(
+    recipients = list(won)
+    digest_ids = list(won.values())
+
+    def todays_digest(field_name: str) -> Subquery:
+        return Subquery(
             Notification.objects.filter(
-                **{recipient_field: OuterRef(recipient_field)},
-                kind=NotificationKind.DIGEST, day=today,
+                **{field_name: OuterRef(field_name)}, kind=NotificationKind.DIGEST, day=today,
             ).values("pk")[:1]
         )
+
+    # Attach exactly what is waiting now: one UPDATE, each row to its recipient's digest.
+    # What is read back below is what was attached, so what is counted is what is carried.
+    Reminder.objects.filter(
+        **{f"{recipient_field}__in": recipients}, notification__isnull=True
+    ).update(notification_id=todays_digest(recipient_field))
+    events: dict[int, list[dict]] = defaultdict(list)
+    if recipient_field == "recipient_user":
+        # Events of people who chose the daily digest wait here for it.
+        EventNotice.objects.filter(
+            recipient_user_id__in=recipients, notification__isnull=True
+        ).update(notification_id=todays_digest("recipient_user"))
+        for notice in (
+            EventNotice.objects.filter(notification_id__in=digest_ids)
+            .select_related("task").order_by("pk").iterator(chunk_size=STREAM_CHUNK)
+        ):
+            events[notice.recipient_user_id].append(event_item(notice))
+
+    by_code = {stage.code: stage for stage in stages}
+    limit = settings.TRACKER_DIGEST_MAX_ITEMS
+    digests = {recipient_id: _Digest(limit) for recipient_id in recipients}
+    rows = (
+        Reminder.objects.filter(notification_id__in=digest_ids)
+        .order_by(recipient_field, "task_id")
+        .values_list(f"{recipient_field}_id", "task_id", "stage", "deadline", "task__status")
+        .iterator(chunk_size=STREAM_CHUNK)
     )
+    # A task listed once per message, at its latest stage (one that waited since yesterday
+    # may have moved on today).
+    for (recipient_id, task_id), group in groupby(rows, key=lambda row: row[:2]):
+        _, _, stage_code, deadline, status = max(
+            group, key=lambda row: _rank(row[2], row[3], by_code))
+        state = deadline_state(status=status, deadline=deadline, today=today)
+        digests[recipient_id].add(task_id, stage_code, deadline, state)
+
+    listed = {recipient_id: digest.listed() for recipient_id, digest in digests.items()}
+    tasks = Task.objects.select_related("lead_unit").only(
+        "title", "responsible_leader", "responsible_person", "lead_unit", "lead_unit__name"
+    ).in_bulk({entry[0][2] for entries in listed.values() for entry in entries})
     notifications = {}
     for recipient_id, notification_id in won.items():
-        notification = Notification(
+        digest = digests[recipient_id]
+        items = [_item(tasks[key[2]], stage_code, deadline, state, by_code)
+                 for key, stage_code, deadline, state in listed[recipient_id]]
+        items += events.get(recipient_id, [])
+        if not items:
+            continue
+        notifications[recipient_id] = Notification(
             pk=notification_id, kind=NotificationKind.DIGEST, day=today,
-            items=sorted(items.get(recipient_id, []), key=_sort_key),
-            **{f"{recipient_field}_id": recipient_id},
+            items=sorted(items, key=_sort_key), reminder_count=digest.total,
+            overdue_count=digest.overdue, **{f"{recipient_field}_id": recipient_id},
         )
-        notifications[recipient_id] = notification
-    empty = [n.pk for n in notifications.values() if not n.items]
+    empty = [won[k] for k in recipients if k not in notifications]
     if empty:
         # Nothing to say (the reminders went into another message meanwhile): no message.
         Notification.objects.filter(pk__in=empty).delete()
-        notifications = {k: n for k, n in notifications.items() if n.items}
     delivery_ids = notify.finish_notifications(
         notifications=notifications, recipient_field=recipient_field, now=now
     )
@@ -478,25 +619,37 @@ def reminders_sweep(
             observer(phase, size, created)
 
     batch = settings.TRACKER_REMINDER_BATCH_SIZE
-    # Deadlines chase the units; review deadlines chase the supervisors. The same keyset walk.
-    for phase, phase_stages, candidates, record in (
-        ("record", stages, candidate_task_ids, reminders_record_batch),
-        ("review", review_stages, review_candidate_task_ids, review_reminders_record_batch),
-    ):
-        last_id = 0
-        while True:
-            started = time.perf_counter()
-            ids, page_end = candidates(
-                stages=phase_stages, today=today, after_id=last_id, limit=batch
-            )
-            if page_end is None:
-                break
-            last_id = page_end
-            created = record(
-                task_ids=ids, stages=phase_stages, today=today, now=now, supervisors=supervisors
-            ) if ids else 0
-            result.reminders += created
-            observed(phase, len(ids), created, started)
+    # Deadlines chase the units: a keyset walk, one INSERT … SELECT per batch.
+    last_id = 0
+    while True:
+        started = time.perf_counter()
+        ids, page_end = candidate_task_ids(stages=stages, today=today, after_id=last_id,
+                                           limit=batch)
+        if page_end is None:
+            break
+        last_id = page_end
+        created = reminders_record_batch(
+            task_ids=ids, stages=stages, today=today, now=now, supervisors=supervisors
+        )
+        result.reminders += created
+        observed("record", len(ids), created, started)
+
+    # Review deadlines chase the supervisors: the stages by submission day, worked out once;
+    # the candidates in one read, recorded in batches of the same size.
+    started = time.perf_counter()
+    days = review_days(stages=review_stages, today=today)
+    waiting, _ = review_candidate_task_ids(
+        stages=review_stages, today=today, after_id=0, limit=None, days=days
+    ) if days else ([], None)
+    for start in range(0, len(waiting), batch):
+        ids = waiting[start:start + batch]
+        created = review_reminders_record_batch(
+            task_ids=ids, stages=review_stages, today=today, now=now, supervisors=supervisors,
+            days=days,
+        )
+        result.reminders += created
+        observed("review", len(ids), created, started)
+        started = time.perf_counter()
 
     batch = settings.TRACKER_DIGEST_BATCH_SIZE
     for recipient_field in ("recipient_user", "recipient_unit"):
