@@ -33,10 +33,19 @@ from tracker.models.tasks import (
 )
 from tracker.models.units import Unit, UnitKind, subtree_q
 from tracker.models.users import Role, User
+from tracker.models.webhooks import (
+    WEBHOOK_EVENT_FIELDS,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+    generate_webhook_secret,
+)
 
 __all__ = [
     "CLOSED_STATUSES",
     "OPEN_STATUSES",
+    "WEBHOOK_EVENT_FIELDS",
     "ApiToken",
     "AuditAction",
     "AuditAppendOnlyError",
@@ -77,6 +86,11 @@ __all__ = [
     "Unit",
     "UnitKind",
     "User",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WorkdayCalendarGeneration",
+    "generate_webhook_secret",
     "subtree_q",
 ]
