@@ -1138,3 +1138,7 @@ def _audited_admin_logout(request, extra_context=None):
 
 
 admin.site.logout = _audited_admin_logout
+
+
+# Outbound webhooks (外部推送), administrators only: registered from their own module.
+from tracker.webhooks import admin as _webhook_admin  # noqa: E402, F401
