@@ -57,8 +57,8 @@ from tracker.webhooks.urls import validate_webhook_url
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "tracker.tasks.webhook_deliveries_send"
-# Receivers answer briefly; more of an answer than this is not read.
-MAX_ANSWER_BYTES = 64 * 1024
+# Only the status counts: the answer's body is not read (nor can a slow one hold the claim).
+MAX_ANSWER_BYTES = 0
 INTERRUPTED = "发送过程中断（租期已过，发送进程可能已退出），重新排队"
 
 _EVENT_OF_ACTION = {
@@ -187,7 +187,7 @@ def webhook_deliveries_record(*, task_event: TaskEvent) -> list[int]:
         return []
     task = Task.objects.select_related("lead_unit").get(pk=task_event.task_id)
     payload = webhook_payload(task_event=task_event, task=task, event=event)
-    now = timezone.now()
+    now = task_event.at  # the change's own clock, read once by its service
     created = WebhookDelivery.objects.bulk_create([
         WebhookDelivery(
             endpoint=endpoint, task_event=task_event, event=event, payload=payload,

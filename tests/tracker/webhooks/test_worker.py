@@ -1,6 +1,8 @@
 """The webhook deliveries through a real Celery worker on the configured broker (the embedded
 one on SQLite, Redis in CI's PostgreSQL + Redis run), to the real receiving server."""
 
+import uuid
+
 import pytest
 from celery import current_app
 
@@ -31,9 +33,11 @@ def test_worker_delivers_a_closed_task_once_per_endpoint_even_when_queued_twice(
     ids = list(WebhookDelivery.objects.values_list("pk", flat=True))
     assert len(ids) == 2
     # The same message again (a broker redelivery): the worker finds nothing pending.
-    current_app.signature(webhooks.SEND_TASK, args=(ids,)).delay()
-    current_app.signature(webhooks.SEND_TASK, args=(ids,)).delay()
-    wait_until(lambda: celery_worker.output().count("webhook_deliveries_send") >= 3 * 2,
+    duplicates = [f"duplicate-{uuid.uuid4().hex}" for _ in range(2)]
+    for task_id in duplicates:
+        current_app.signature(webhooks.SEND_TASK, args=(ids,)).apply_async(task_id=task_id)
+    wait_until(lambda: all(f"[{task_id}] succeeded" in celery_worker.output()
+                           for task_id in duplicates),
                timeout=30, what="重复消息处理完毕")
     assert [r["verified"] for r in receiver.received("/one")] == [True]
     assert [r["verified"] for r in receiver.received("/two")] == [True]
