@@ -285,3 +285,21 @@ def test_two_workers_sending_the_same_delivery_at_once_post_it_once(
         thread.join(30)
     assert sorted(results.values()) == ["delivered", "skipped", "skipped", "skipped"]
     assert len(receiver.received("/race")) == 1
+
+
+def test_only_administrators_save_endpoints_and_the_service_checks_the_url(sam, root_admin):
+    from tests.tracker.factories import WebhookEndpointFactory
+
+    endpoint = WebhookEndpointFactory.build(url="https://oa.example.internal/hook")
+    with pytest.raises(DomainError):
+        webhooks.webhook_endpoint_save(endpoint=endpoint, actor=sam, now=timezone.now())
+    assert endpoint.pk is None
+    endpoint.url = "https://user:pw@oa.example.internal/hook"
+    with pytest.raises(DomainError) as refused:
+        webhooks.webhook_endpoint_save(endpoint=endpoint, actor=root_admin, now=timezone.now())
+    assert refused.value.fields == {"url": "接收地址中不得包含用户名或密码"}
+    endpoint.url = "https://oa.example.internal/hook"
+    saved = webhooks.webhook_endpoint_save(endpoint=endpoint, actor=root_admin,
+                                           now=timezone.now())
+    assert saved.pk is not None
+    assert saved.created_by == root_admin
