@@ -126,7 +126,17 @@ def visible_tasks_q(user: User) -> Q:
         return _NOTHING
     if sees_everything(user):
         return Q()
-    units = Unit.objects.filter(reachable_units_q(user))
+    return _tasks_touching_q(Unit.objects.filter(reachable_units_q(user)))
+
+
+def tasks_within_subtree_q(unit: Unit) -> Q:
+    """A Q over Task: the tasks seen from `unit`'s subtree, as a supervisor over that unit
+    sees them (lead unit or any supporting unit in it). Bounds an outbound webhook that is
+    limited to a unit."""
+    return _tasks_touching_q(Unit.objects.filter(subtree_q(unit)))
+
+
+def _tasks_touching_q(units) -> Q:
     supporting = Task.supporting_units.through.objects.filter(
         task_id=OuterRef("pk"), unit__in=units
     )
@@ -299,6 +309,11 @@ def may_manage_report(user: User, report) -> bool:
 def may_edit_units(user: User) -> bool:
     """Create, rename, move or delete units and set their group robots: the unit tree is
     master data, kept by administrators only (the API, the admin and the services agree)."""
+    return sees_everything(user)
+
+
+def may_manage_webhooks(user: User) -> bool:
+    """Outbound webhooks (endpoints, their secrets and deliveries): administrators only."""
     return sees_everything(user)
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tracker.reminders import notifications
 from tracker.reminders import services as reminders
 from tracker.services import auth, evidence, heartbeat, ledger_jobs
+from tracker.webhooks import services as webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +99,17 @@ def evidence_orphans_sweep() -> int:
     """Daily: delete evidence files that no row names (left by rolled-back uploads)."""
     grace = dt.timedelta(hours=settings.EVIDENCE_ORPHAN_GRACE_HOURS)
     return len(evidence.evidence_orphans_sweep(now=timezone.now(), grace=grace))
+
+
+@shared_task(name="tracker.tasks.webhook_deliveries_send", ignore_result=True)
+def webhook_deliveries_send(delivery_ids: list[int]) -> dict:
+    """Send outbound webhook deliveries still pending (idempotent by their state); a transient
+    failure is put back with its backoff and queued again by webhook_deliveries_requeue."""
+    return webhooks.webhook_deliveries_send(delivery_ids=delivery_ids)
+
+
+@shared_task(name="tracker.tasks.webhook_deliveries_requeue", ignore_result=True)
+def webhook_deliveries_requeue() -> int:
+    """Periodic (every TRACKER_DELIVERY_REQUEUE_SECONDS): queue the webhook deliveries whose
+    time has come."""
+    return webhooks.webhook_deliveries_requeue(now=timezone.now())

@@ -350,6 +350,17 @@ TRACKER_DELIVERY_QUEUE_TIMEOUT_SECONDS = env.int(
     "TRACKER_DELIVERY_QUEUE_TIMEOUT_SECONDS", default=10 * 60
 )
 TRACKER_WEBHOOK_TIMEOUT = env.float("TRACKER_WEBHOOK_TIMEOUT", default=10.0)
+# Outbound webhooks (tracker.webhooks.services): each POST is bounded by this timeout (keep it
+# well under TRACKER_DELIVERY_LEASE_SECONDS); a failed try waits BACKOFF × 2^(n-1) seconds,
+# capped at BACKOFF_MAX, and after MAX_ATTEMPTS tries the delivery is recorded as failed.
+TRACKER_OUTBOUND_WEBHOOK_TIMEOUT = env.float("TRACKER_OUTBOUND_WEBHOOK_TIMEOUT", default=10.0)
+TRACKER_OUTBOUND_WEBHOOK_MAX_ATTEMPTS = env.int("TRACKER_OUTBOUND_WEBHOOK_MAX_ATTEMPTS", default=8)
+TRACKER_OUTBOUND_WEBHOOK_BACKOFF_SECONDS = env.int(
+    "TRACKER_OUTBOUND_WEBHOOK_BACKOFF_SECONDS", default=30
+)
+TRACKER_OUTBOUND_WEBHOOK_BACKOFF_MAX_SECONDS = env.int(
+    "TRACKER_OUTBOUND_WEBHOOK_BACKOFF_MAX_SECONDS", default=3600
+)
 # Monthly dispatch (按月调度): from this day of the month on, every unit with open tasks is
 # asked once per month to report progress within this many working days.
 TRACKER_DISPATCH_DAY = env.int("TRACKER_DISPATCH_DAY", default=25)
@@ -380,6 +391,11 @@ CELERY_BEAT_SCHEDULE.update(
         # Prompt recovery of what a dead worker was sending (notifications.deliveries_requeue).
         "deliveries-requeue": {
             "task": "tracker.tasks.deliveries_requeue",
+            "schedule": float(TRACKER_DELIVERY_REQUEUE_SECONDS),
+        },
+        # Outbound webhooks: retries whose backoff has passed, lost messages, dead workers.
+        "webhooks-requeue": {
+            "task": "tracker.tasks.webhook_deliveries_requeue",
             "schedule": float(TRACKER_DELIVERY_REQUEUE_SECONDS),
         },
         "dispatch-monthly": {

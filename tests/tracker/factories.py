@@ -46,6 +46,9 @@ from tracker.models import (
     Unit,
     UnitKind,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
     WorkdayCalendarGeneration,
 )
 from tracker.services.auth import api_token_hash
@@ -355,3 +358,25 @@ class AuditEntryFactory(DjangoModelFactory):
     target_id = factory.LazyAttribute(lambda e: e.actor.pk if e.actor else None)
     target_label = factory.Sequence(lambda n: f"审计对象{n}")
     address = "10.0.0.1"
+
+
+class WebhookEndpointFactory(DjangoModelFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    name = factory.Sequence(lambda n: f"内部系统{n}")
+    url = factory.Sequence(lambda n: f"http://oa.example.internal/hooks/{n}")
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyFunction(timezone.now)
+
+
+class WebhookDeliveryFactory(DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    task_event = factory.SubFactory(TaskEventFactory)
+    event = WebhookEvent.CHANGED
+    payload = factory.LazyAttribute(lambda d: {"event": d.event, "event_id": d.task_event.pk})
+    attempt_limit = 8
+    created_at = factory.LazyFunction(timezone.now)

@@ -50,6 +50,8 @@ from tests.tracker.factories import (
     TaskFactory,
     UnitFactory,
     UserFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
 )
 from tracker import workdays
 from tracker.models import (
@@ -73,6 +75,8 @@ from tracker.models import (
     Unit,
     UnitKind,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from tracker.services.auth import api_token_hash
 from tracker.services.users import supervisor_group
@@ -90,8 +94,10 @@ ROBOT_SECRET = "SEC-planted-dingtalk-secret-7f3a"
 ROBOT_TOKEN = "planted-robot-token-91c2"
 PHONE = "13900765432"
 API_TOKEN = "0123456789abcdef0123456789abcdef01234567"
+WEBHOOK_SECRET = "whsec-planted-outbound-webhook-secret-5d1e"
 # Never in any page: secrets, hashes and their summaries (Django's 算法/盐/哈希 widget).
-FORBIDDEN = [ROBOT_SECRET, ROBOT_TOKEN, API_TOKEN, "pbkdf2_sha256", "哈希", "盐值"]
+FORBIDDEN = [ROBOT_SECRET, ROBOT_TOKEN, API_TOKEN, WEBHOOK_SECRET, "pbkdf2_sha256", "哈希",
+             "盐值"]
 
 # --- Who sees what (names of the world's objects → roles that see them in the admin) ---------
 
@@ -118,6 +124,8 @@ SEEN_BY = {
     # the audit log (审计日志): administrators only; the entries the unit services wrote while
     # the world was built are added by name in _build
     "audit_bob": ADMIN,
+    # outbound webhooks (外部推送): administrators only
+    "wh_endpoint": ADMIN, "wh_delivery": ADMIN,
 }
 TASK_RECORDS = ("event", "progress", "evidence", "extension")
 for _task in ("t_bureau", "t_mixed", "t_town", "t_finance"):
@@ -131,7 +139,7 @@ for _report in ("rep_county", "rep_city", "rep_finance"):
 CHANGEABLE = ("city", "bureau", "finance", "leaf_finance", "county", "town", "leaf_town", *USERS,
               "insp_city", "insp_county", "insp_finance", "p_city", "p_county", "p_finance",
               "p_spare_city", "p_spare_county", "t_bureau", "t_mixed", "t_town", "t_finance",
-              "rep_county", "rep_city", "rep_finance", "h_2027")
+              "rep_county", "rep_city", "rep_finance", "h_2027", "wh_endpoint")
 UNITS = ("city", "bureau", "finance", "leaf_finance", "county", "town", "leaf_town")
 CHANGED_BY = {name: SEEN_BY[name] for name in CHANGEABLE} | {
     "insp_city": TOP, "p_city": TOP, "t_mixed": TOP, "rep_city": TOP,
@@ -148,17 +156,19 @@ CHANGE_FIELD = {
     Task: ("measures", "已改整改措施", "已改整改措施"),
     SourceReport: ("report_date", "2026-06-30", dt.date(2026, 6, 30)),
     HolidayOverride: ("name", "已改节日", "已改节日"),
+    WebhookEndpoint: ("name", "已改推送名称", "已改推送名称"),
 }
 # through their services, when nothing refers to them
 DELETABLE = {Unit, Inspection, Problem, HolidayOverride}
 ADDABLE = {Unit: ADMIN, User: ADMIN, Inspection: ALL, Problem: ALL, Task: ALL,
-           HolidayOverride: ADMIN}
+           HolidayOverride: ADMIN, WebhookEndpoint: ADMIN}
 # Models whose admin answers 403 (not 404) to everyone but the administrator.
-ADMIN_ONLY = (User, HolidayOverride, LoginFailure, AuditEntry)
+ADMIN_ONLY = (User, HolidayOverride, LoginFailure, AuditEntry, WebhookEndpoint, WebhookDelivery)
 
 MODELS = [Unit, User, Inspection, Problem, Task, TaskEvent, ProgressReport, Evidence,
           DeadlineExtension, Reminder, Notification, Delivery, DispatchRequest, SourceReport,
-          ExtractedFigure, ExtractedItem, HolidayOverride, LoginFailure, AuditEntry]
+          ExtractedFigure, ExtractedItem, HolidayOverride, LoginFailure, AuditEntry,
+          WebhookEndpoint, WebhookDelivery]
 
 
 def test_every_tracker_and_reports_admin_model_is_in_the_table():
@@ -273,6 +283,14 @@ def _build() -> World:
                                         failures=5)
     o["h_2027"] = HolidayOverrideFactory(date=dt.date(2027, 1, 1), kind=HolidayKind.HOLIDAY,
                                          name=f"元旦{mark('h_2027')}")
+    o["wh_endpoint"] = WebhookEndpointFactory(
+        name=f"推送{mark('wh_endpoint')}", secret=WEBHOOK_SECRET, scope_unit=county,
+        url="http://oa.example.internal/hooks/tracker",
+    )
+    o["wh_delivery"] = WebhookDeliveryFactory(
+        endpoint=o["wh_endpoint"], task_event=o["event:t_town"], status="failed", attempts=8,
+        last_error=f"HTTP 503 {mark('wh_delivery')}",
+    )
     o["audit_bob"] = AuditEntryFactory(actor=bob, target_label=f"登录{mark('audit_bob')}")
     # The units above were made through unit_create, which recorded each (as the system).
     for entry in AuditEntry.objects.exclude(pk=o["audit_bob"].pk):
@@ -449,6 +467,7 @@ def _add_payloads(world) -> dict:
         Task: ({**task, "problem": o["p_county"].pk, "lead_unit": o["town"].pk},
                {**task, "problem": o["p_city"].pk, "lead_unit": o["bureau"].pk}),
         HolidayOverride: ({"date": "2027-10-01", "kind": "holiday", "name": "国庆节"}, None),
+        WebhookEndpoint: ({"name": "后台新增推送", "url": "http://oa.example.internal/new"}, None),
         User: ({"username": "newbie", "password1": "Rectify-2026-long",
                 "password2": "Rectify-2026-long", "role": "officer", "unit": o["town"].pk},
                None),
@@ -561,6 +580,8 @@ ACTIONS = [
     # Django's bulk delete is not offered (objects are deleted one by one, through the
     # services): posting it anyway deletes nothing, not even what nothing refers to.
     (LoginFailure, "unlock_selected", _exists, False, {"lf_alice": ADMIN}),
+    (WebhookDelivery, "resend_failed", _state(WebhookDelivery, "status"), "pending",
+     {"wh_delivery": ADMIN}),
     (Unit, "delete_selected", _exists, False, {}, ("leaf_town", "leaf_finance")),
     (Problem, "delete_selected", _exists, False, {}, ("p_spare_city", "p_spare_county")),
 ]

@@ -35,11 +35,20 @@ from tracker.models.tasks import (
 )
 from tracker.models.units import Unit, UnitKind, subtree_q
 from tracker.models.users import Role, User
+from tracker.models.webhooks import (
+    WEBHOOK_EVENT_FIELDS,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+    generate_webhook_secret,
+)
 
 __all__ = [
     "CLOSED_STATUSES",
     "NO_DEADLINE_MONTH",
     "OPEN_STATUSES",
+    "WEBHOOK_EVENT_FIELDS",
     "ApiToken",
     "AuditAction",
     "AuditAppendOnlyError",
@@ -83,6 +92,11 @@ __all__ = [
     "Unit",
     "UnitKind",
     "User",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WorkdayCalendarGeneration",
+    "generate_webhook_secret",
     "subtree_q",
 ]

@@ -65,11 +65,50 @@ class Attempt:
 
 
 class TryLater(Exception):
-    """The send may succeed later; retry with backoff."""
+    """The send may succeed later; retry with backoff. `status`: the HTTP status, if any."""
+
+    def __init__(self, message: str = "", *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class SendFailed(Exception):
-    """The send will not succeed by retrying; record it as failed."""
+    """The send will not succeed by retrying; record it as failed. `status`: the HTTP status,
+    if any."""
+
+    def __init__(self, message: str = "", *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx answer is returned as an HTTPError instead of being followed."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def http_post(
+    url: str, body: bytes, headers: dict[str, str], *, timeout: float,
+    follow_redirects: bool = True, max_read: int | None = None,
+) -> tuple[int, bytes]:
+    """POST `body` and return (status, the answer's first `max_read` bytes) for a 2xx answer.
+
+    The one classification of HTTP outcomes for every outbound POST (group robots, outbound
+    webhooks): 5xx and 429, network errors and timeouts raise TryLater; any other non-2xx
+    raises SendFailed (with a 3xx among them when `follow_redirects` is off)."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    opener = (urllib.request.build_opener() if follow_redirects
+              else urllib.request.build_opener(_NoRedirects))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.read(max_read)
+    except urllib.error.HTTPError as error:
+        if error.code >= 500 or error.code == 429:
+            raise TryLater(f"HTTP {error.code}", status=error.code) from error
+        raise SendFailed(f"HTTP {error.code}", status=error.code) from error
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        raise TryLater(f"网络错误：{error}") from error
 
 
 class Transport:
@@ -175,18 +214,7 @@ class RobotTransport(Transport):
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if attempt is not None:
             headers[DELIVERY_HEADER] = attempt.header
-        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
-        try:
-            with urllib.request.urlopen(
-                request, timeout=settings.TRACKER_WEBHOOK_TIMEOUT
-            ) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            if error.code >= 500 or error.code == 429:
-                raise TryLater(f"HTTP {error.code}") from error
-            raise SendFailed(f"HTTP {error.code}") from error
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            raise TryLater(f"网络错误：{error}") from error
+        _status, raw = http_post(url, body, headers, timeout=settings.TRACKER_WEBHOOK_TIMEOUT)
         try:
             answer = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from tracker.models import Task, TaskAction, TaskEvent, TaskStatus, User
+from tracker.webhooks.services import webhook_deliveries_record
 
 
 def record_event(
@@ -24,8 +25,9 @@ def record_event(
     approved extension, an edit of the deadline) passes `deadline_from` and `deadline_to`;
     `data` holds only other details. A move always lands on a date (a deadline once set is
     never removed; the table's constraints hold deadline columns to deadline moves).
+    The change's outbound webhook deliveries are recorded here too, in the same transaction.
     """
-    return TaskEvent.objects.create(
+    event = TaskEvent.objects.create(
         task=task,
         actor=actor,
         at=at,
@@ -37,3 +39,6 @@ def record_event(
         deadline_to=deadline_to,
         data=data or {},
     )
+    # Outbound webhooks subscribed to this change: recorded with it, sent after commit.
+    webhook_deliveries_record(task_event=event)
+    return event
