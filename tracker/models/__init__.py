@@ -1,5 +1,11 @@
 from tracker.models.audit import AuditAction, AuditAppendOnlyError, AuditEntry
 from tracker.models.calendar import HolidayKind, HolidayOverride, WorkdayCalendarGeneration
+from tracker.models.comments import (
+    CommentKind,
+    CommentMention,
+    TaskComment,
+    TaskWatcher,
+)
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
 from tracker.models.ledger_jobs import LedgerJob, LedgerJobKind, LedgerJobState
 from tracker.models.operations import ServiceHeartbeat
@@ -42,6 +48,8 @@ __all__ = [
     "AuditAppendOnlyError",
     "AuditEntry",
     "Channel",
+    "CommentKind",
+    "CommentMention",
     "DeadlineExtension",
     "Delivery",
     "DeliveryMode",
@@ -71,9 +79,11 @@ __all__ = [
     "ServiceHeartbeat",
     "Task",
     "TaskAction",
+    "TaskComment",
     "TaskEvent",
     "TaskStatus",
     "TaskType",
+    "TaskWatcher",
     "Unit",
     "UnitKind",
     "User",
