@@ -24,7 +24,7 @@ from tracker.web.forms import BootstrapMixin
 
 class CommentForm(BootstrapMixin, forms.Form):
     kind = forms.ChoiceField(
-        label="类型", choices=CommentKind.choices, initial=CommentKind.COMMENT,
+        label="类型", choices=CommentKind.choices, initial=CommentKind.COMMENT, required=False,
         error_messages={"invalid_choice": "请选择“评论”或“领导批示”"},
     )
     body = forms.CharField(
@@ -34,6 +34,9 @@ class CommentForm(BootstrapMixin, forms.Form):
         error_messages={"required": "请填写评论内容",
                         "max_length": f"评论内容不能超过{BODY_MAX}字"},
     )
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data["kind"] or CommentKind.COMMENT
 
     def __init__(self, *args, may_instruct: bool = False, **kwargs):
         super().__init__(*args, prefix="comment", **kwargs)
