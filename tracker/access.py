@@ -179,6 +179,17 @@ def can_supervise(user: User, task: Task) -> bool:
     return may_manage_unit(user, task.lead_unit)
 
 
+def may_instruct(user: User, task: Task) -> bool:
+    """Enter a 领导批示 on the task's thread (issue 15): a supervisor over its lead unit, the
+    same people who supervise it (`can_supervise`). Anyone who sees the task may comment."""
+    return can_supervise(user, task)
+
+
+def may_comment(user: User, task: Task) -> bool:
+    """Post an ordinary comment on the task's thread, or watch the task: anyone who sees it."""
+    return can_view_task(user, task)
+
+
 # --- Who supervises a task (who reviews it, who is told, who is escalated to) -------------
 
 

@@ -294,6 +294,7 @@ SPECTACULAR_SETTINGS = {
         "ExtensionStatusEnum": "tracker.models.tasks.ExtensionStatus",
         "InspectionKindEnum": "tracker.models.inspections.InspectionKind",
         "TaskTypeEnum": "tracker.models.tasks.TaskType",
+        "CommentKindEnum": "tracker.models.comments.CommentKind",
     },
 }
 

@@ -95,6 +95,11 @@ class NotificationPreferenceSerializer(InputSerializer):
     on_supporting_assigned = serializers.BooleanField(
         required=False, help_text=EventType.SUPPORTING_ASSIGNED.label
     )
+    on_mentioned = serializers.BooleanField(required=False, help_text=EventType.MENTIONED.label)
+    on_instructed = serializers.BooleanField(
+        required=False, help_text=EventType.INSTRUCTED.label
+    )
+    on_watched = serializers.BooleanField(required=False, help_text=EventType.WATCHED.label)
     by_email = serializers.BooleanField(required=False, help_text="同时发送电子邮件")
     mode = serializers.ChoiceField(
         choices=DeliveryMode.choices, required=False,

@@ -2,7 +2,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from tracker.api import views
+from tracker.api import comments, views
 from tracker.api.ledger import LedgerJobViewSet
 
 router = SimpleRouter()
@@ -19,5 +19,6 @@ urlpatterns = [
     path("auth/login/", views.LoginView.as_view(), name="api-login"),
     path("auth/logout/", views.LogoutView.as_view(), name="api-logout"),
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    *comments.urlpatterns,
     *router.urls,
 ]

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from tracker.demo.comments import ensure_comments
 from tracker.demo.content import DEMO_PASSWORD, INSPECTIONS, ROOT, UNIT_TREE, USERS
 from tracker.models import Inspection, Role, Task, TaskStatus, TaskType, Unit, User
 from tracker.services import tasks as task_services
@@ -23,6 +24,7 @@ class DemoSummary:
     users_created: int = 0
     inspections_created: int = 0
     tasks_created: int = 0
+    comments_created: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -147,4 +149,5 @@ def load_demo(*, today: dt.date) -> DemoSummary:
                 officer = officers_by_unit.get(task.lead_unit_id, supervisor)
                 _drive(task, target, officer=officer, supervisor=supervisor, start=start,
                        today=today)
+    summary.comments_created = ensure_comments(users=users, today=today, at=_at)
     return summary

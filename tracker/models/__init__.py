@@ -1,5 +1,11 @@
 from tracker.models.audit import AuditAction, AuditAppendOnlyError, AuditEntry
 from tracker.models.calendar import HolidayKind, HolidayOverride, WorkdayCalendarGeneration
+from tracker.models.comments import (
+    CommentKind,
+    CommentMention,
+    TaskComment,
+    TaskWatcher,
+)
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
 from tracker.models.ledger_jobs import LedgerJob, LedgerJobKind, LedgerJobState
 from tracker.models.operations import ServiceHeartbeat
@@ -54,6 +60,8 @@ __all__ = [
     "AuditAppendOnlyError",
     "AuditEntry",
     "Channel",
+    "CommentKind",
+    "CommentMention",
     "DeadlineExtension",
     "Delivery",
     "DeliveryMode",
@@ -85,10 +93,12 @@ __all__ = [
     "TallyPeriod",
     "Task",
     "TaskAction",
+    "TaskComment",
     "TaskEvent",
     "TaskStatus",
     "TaskTally",
     "TaskType",
+    "TaskWatcher",
     "Unit",
     "UnitKind",
     "User",

@@ -256,6 +256,10 @@ class EventType(models.TextChoices):
     EXTENSION_DECIDED = "extension_decided", "延期申请已审批"
     REOPENED = "reopened", "已销号的任务被重新打开"
     SUPPORTING_ASSIGNED = "supporting_assigned", "本单位被列为配合单位"
+    # Issue 15: the discussion on a task.
+    MENTIONED = "mentioned", "有人在任务评论中提到我"
+    INSTRUCTED = "instructed", "本单位的任务有新的领导批示"
+    WATCHED = "watched", "我关注的任务有新评论或状态变化"
 
 
 class EventNotice(models.Model):
@@ -321,6 +325,9 @@ class NotificationPreference(models.Model):
     on_extension_decided = models.BooleanField("我的延期申请已审批", default=True)
     on_reopened = models.BooleanField("本单位的任务被重新打开", default=True)
     on_supporting_assigned = models.BooleanField("本单位被列为配合单位", default=True)
+    on_mentioned = models.BooleanField("有人在任务评论中提到我", default=True)
+    on_instructed = models.BooleanField("本单位的任务有新的领导批示", default=True)
+    on_watched = models.BooleanField("我关注的任务有新评论或状态变化", default=True)
     by_email = models.BooleanField("同时发送电子邮件", default=True)
     mode = models.CharField(
         "发送方式", max_length=20, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE

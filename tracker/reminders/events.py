@@ -7,6 +7,12 @@
 | reopened 重新打开 | the lead unit's officers, with the reason | task_reopen |
 | extension_decided 延期获批/驳回 | the person who asked | extension_approve / _reject |
 | supporting_assigned 列为配合单位 | the officers of each unit added | task_create / task_update |
+| mentioned 评论中提到我 | the users @mentioned, the officers of units @mentioned | comment_post |
+| instructed 领导批示 | the lead unit's officers | comment_post of a 领导批示 |
+| watched 关注的任务 | the watchers who still see the task | comment_post; a status change |
+
+A person is told once per comment or transition: mentioned before instructed before watched,
+and a watcher already told of a transition in another role is not told again as a watcher.
 
 The services call these inside their own transaction. Each recipient's `EventNotice` is
 inserted with ON CONFLICT DO NOTHING RETURNING under a unique (recipient, event, key) — the key
@@ -38,7 +44,10 @@ from tracker.models import (
     NotificationKind,
     Task,
     TaskAction,
+    TaskComment,
     TaskEvent,
+    TaskStatus,
+    TaskWatcher,
     Unit,
     User,
 )
@@ -134,31 +143,89 @@ def _lead_unit_officers(task: Task) -> list[int]:
 
 def task_transition_notify(*, task: Task, event: TaskEvent, actor: User | None) -> int:
     """After a transition (in its transaction): submitted → the supervisors; sent back and
-    reopened → the lead unit's officers with the reason. Other transitions tell nobody."""
+    reopened → the lead unit's officers with the reason; a change of status → the watchers not
+    told already."""
+    told, addressed = _transition_notify(task=task, event=event, actor=actor)
+    if event.from_status != event.to_status:
+        who = actor.display_name if actor else "系统"
+        told += notify_event(
+            event=EventType.WATCHED, key=f"task_event:{event.pk}", task=task, actor=actor,
+            now=event.at, recipients=_watchers_who_see(task, exclude=addressed),
+            text=f"{who}{TaskAction(event.action).label}：{TaskStatus(event.from_status).label}"
+                 f" → {TaskStatus(event.to_status).label}",
+            note=event.note,
+        )
+    return told
+
+
+def _transition_notify(
+    *, task: Task, event: TaskEvent, actor: User | None
+) -> tuple[int, set[int]]:
+    """(notices created, ids of the users addressed) for the transition's own event."""
     key = f"task_event:{event.pk}"
     who = actor.display_name if actor else "系统"
     if event.action == TaskAction.SUBMIT:
         submitted_on = timezone.localtime(event.at).date()
         due = review_deadline(submitted_on, settings.REVIEW_WITHIN_WORKDAYS)
+        recipients = [user.pk for user in access.supervisors_of_task(task)]
         return notify_event(
             event=EventType.SUBMITTED, key=key, task=task, actor=actor, now=event.at,
-            recipients=access.supervisors_of_task(task),
+            recipients=recipients,
             text=f"{task.lead_unit.name}（{who}）提交销号，请于{_date_text(due)}前审核",
             note=event.note,
-        )
+        ), set(recipients)
     if event.action == TaskAction.SEND_BACK:
+        recipients = _lead_unit_officers(task)
         return notify_event(
             event=EventType.SENT_BACK, key=key, task=task, actor=actor, now=event.at,
-            recipients=_lead_unit_officers(task),
+            recipients=recipients,
             text=f"{who}退回整改，请按退回理由继续整改后重新提交", note=event.note,
-        )
+        ), set(recipients)
     if event.action == TaskAction.REOPEN:
+        recipients = _lead_unit_officers(task)
         return notify_event(
             event=EventType.REOPENED, key=key, task=task, actor=actor, now=event.at,
-            recipients=_lead_unit_officers(task),
+            recipients=recipients,
             text=f"{who}将任务重新打开，任务恢复为整改中", note=event.note,
+        ), set(recipients)
+    return 0, set()
+
+
+def _watchers_who_see(task: Task, *, exclude: set[int] = frozenset()) -> list[int]:
+    """The task's watchers, less `exclude`, who still see it (a watcher moved to another
+    unit hears nothing more of it)."""
+    watchers = User.objects.filter(
+        pk__in=TaskWatcher.objects.filter(task=task).values("user_id"), is_active=True
+    ).exclude(pk__in=exclude).select_related("unit", "supervision_root")
+    return [user.pk for user in watchers if access.can_view_task(user, task)]
+
+
+def comment_notify(*, comment: TaskComment, mentioned_ids: list[int], actor: User) -> int:
+    """A new comment or 领导批示 (in its transaction): the people mentioned; for a 批示 the
+    lead unit's officers; the watchers. Each person once, under the key of the comment."""
+    task = comment.task
+    key = f"comment:{comment.pk}"
+    who = actor.display_name
+    kind = comment.get_kind_display()
+    addressed = set(mentioned_ids)
+    told = notify_event(
+        event=EventType.MENTIONED, key=key, task=task, actor=actor, now=comment.created_at,
+        recipients=mentioned_ids, text=f"{who}在{kind}中提到了您", note=comment.body,
+    )
+    if comment.is_instruction:
+        officers = [uid for uid in _lead_unit_officers(task) if uid not in addressed]
+        addressed.update(officers)
+        told += notify_event(
+            event=EventType.INSTRUCTED, key=key, task=task, actor=actor,
+            now=comment.created_at, recipients=officers, text=f"{who}作出领导批示",
+            note=comment.body,
         )
-    return 0
+    told += notify_event(
+        event=EventType.WATCHED, key=key, task=task, actor=actor, now=comment.created_at,
+        recipients=_watchers_who_see(task, exclude=addressed), text=f"{who}发表了{kind}",
+        note=comment.body,
+    )
+    return told
 
 
 def supporting_units_notify(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tracker.web import ledger_views, preferences_views, security_views, views
+from tracker.web import comment_views, ledger_views, preferences_views, security_views, views
 
 app_name = "web"
 
@@ -19,6 +19,9 @@ urlpatterns = [
     path("tasks/<int:pk>/progress/", views.task_progress, name="task_progress"),
     path("tasks/<int:pk>/start/", views.task_start, name="task_start"),
     path("tasks/<int:pk>/evidence/", views.task_evidence, name="task_evidence"),
+    path("tasks/<int:pk>/comments/", comment_views.task_comment, name="task_comment"),
+    path("tasks/<int:pk>/watch/", comment_views.task_watch, name="task_watch"),
+    path("tasks/<int:pk>/unwatch/", comment_views.task_unwatch, name="task_unwatch"),
     path("tasks/<int:pk>/submit/", views.task_submit, name="task_submit"),
     path("tasks/<int:pk>/close/", views.task_close, name="task_close"),
     path("tasks/<int:pk>/send-back/", views.task_send_back, name="task_send_back"),

@@ -39,6 +39,7 @@ from tracker.services import tasks as task_services
 from tracker.services.audit import AuditAction, audit_origin, audit_record
 from tracker.services.progress import task_report_progress_with_evidence
 from tracker.web import selectors
+from tracker.web.comment_views import thread_context
 from tracker.web.forms import (
     CloseForm,
     EvidenceForm,
@@ -249,6 +250,7 @@ def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
         "error": error,
         "allowed": allowed,
         "can": dict.fromkeys(allowed, True),
+        "thread": thread_context(user=user, task=task, form=context_forms.get("comment")),
     }, status=status)
 
 

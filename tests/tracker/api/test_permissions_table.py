@@ -33,14 +33,17 @@ from tests.tracker.factories import (
 )
 from tracker.models import (
     ApiToken,
+    CommentMention,
     DeadlineExtension,
     Evidence,
     Inspection,
     Problem,
     ProgressReport,
     Task,
+    TaskComment,
     TaskEvent,
     TaskStatus,
+    TaskWatcher,
     Unit,
     User,
 )
@@ -151,6 +154,16 @@ CASES = [
     Case("task extension request", "post", "/api/v1/tasks/{task}/extensions/",
          (201, 404, 201, 404, 201, 401), body={"requested_deadline": "2027-06-30",
                                               "reason": "需跨部门协调"}),
+    # The thread (issue 15): anyone who sees the task comments and watches it; a 领导批示
+    # only by a supervisor over the lead unit.
+    Case("task comments", "get", "/api/v1/tasks/{task}/comments/", SEEN),
+    Case("task comment post", "post", "/api/v1/tasks/{task}/comments/",
+         (201, 404, 201, 404, 201, 401), body={"body": "请@湖滨街道 按期落实"}),
+    Case("task instruction post", "post", "/api/v1/tasks/{task}/comments/",
+         (403, 404, 201, 404, 201, 401), body={"body": "务必按期完成", "kind": "instruction"}),
+    Case("task watch state", "get", "/api/v1/tasks/{task}/watch/", SEEN),
+    Case("task watch", "put", "/api/v1/tasks/{task}/watch/", SEEN),
+    Case("task unwatch", "delete", "/api/v1/tasks/{task}/watch/", SEEN),
     # Evidence: listed and downloaded only with the task in sight.
     Case("evidence list", "get", "/api/v1/evidence/", OK_ALL),
     Case("evidence detail", "get", "/api/v1/evidence/{evidence}/", SEEN),
@@ -193,7 +206,7 @@ CASES = [
 
 MODELS = [Unit, User, Inspection, Problem, Task, Task.supporting_units.through, TaskEvent,
           ProgressReport, Evidence, DeadlineExtension, ApiToken, SourceReport, ExtractedFigure,
-          ExtractedItem]
+          ExtractedItem, TaskComment, CommentMention, TaskWatcher]
 
 
 def snapshot() -> dict:

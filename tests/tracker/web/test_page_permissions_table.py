@@ -38,6 +38,7 @@ from tests.tracker.factories import (
     UserFactory,
 )
 from tracker.models import (
+    CommentMention,
     DeadlineExtension,
     Evidence,
     Inspection,
@@ -45,8 +46,10 @@ from tracker.models import (
     ProgressReport,
     Role,
     Task,
+    TaskComment,
     TaskEvent,
     TaskStatus,
+    TaskWatcher,
     UnitKind,
 )
 from tracker.services.tasks import ACTIONS, allowed_actions
@@ -71,7 +74,8 @@ REVIEW_ACT = (NO, NO, NO, OK, NO, OK, ANON)
 CITY_REVIEW = (NO, NO, NO, HIDDEN, HIDDEN, OK, ANON)
 
 MODELS = [Task, Task.supporting_units.through, TaskEvent, ProgressReport, Evidence,
-          DeadlineExtension, Problem, Inspection, SourceReport, ExtractedFigure, ExtractedItem]
+          DeadlineExtension, Problem, Inspection, SourceReport, ExtractedFigure, ExtractedItem,
+          TaskComment, CommentMention, TaskWatcher]
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,18 @@ CASES = [
          Face("post", "/extensions/{extension}/reject/", {"note": "理由不充分"}),
          Face("post", "/api/v1/extensions/{extension}/reject/", {"note": "理由不充分"}),
          SUPERVISE),
+    # The thread (issue 15): comment and watch for anyone who sees the task; a 领导批示 for
+    # the lead unit's supervisor only.
+    Case("task comment",
+         Face("post", "/tasks/{task}/comments/", {"comment-body": "请@湖滨街道 按期落实"}),
+         Face("post", "/api/v1/tasks/{task}/comments/", {"body": "请@湖滨街道 按期落实"}), SEEN),
+    Case("task instruction",
+         Face("post", "/tasks/{task}/comments/",
+              {"comment-kind": "instruction", "comment-body": "务必按期完成"}),
+         Face("post", "/api/v1/tasks/{task}/comments/",
+              {"kind": "instruction", "body": "务必按期完成"}), SUPERVISE),
+    Case("task watch", Face("post", "/tasks/{task}/watch/"),
+         Face("put", "/api/v1/tasks/{task}/watch/"), SEEN),
     # Report documents.
     Case("report page", Face("get", "/reports/documents/{report}/"),
          Face("get", "/api/v1/reports/{report}/"), REVIEW),
