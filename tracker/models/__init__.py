@@ -2,6 +2,13 @@ from tracker.models.audit import AuditAction, AuditAppendOnlyError, AuditEntry
 from tracker.models.calendar import HolidayKind, HolidayOverride, WorkdayCalendarGeneration
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
 from tracker.models.ledger_jobs import LedgerJob, LedgerJobKind, LedgerJobState
+from tracker.models.notices import (
+    NoticeColour,
+    NoticeSequence,
+    NoticeState,
+    SupervisionNotice,
+    SupervisionNoticeItem,
+)
 from tracker.models.operations import ServiceHeartbeat
 from tracker.models.reminders import (
     Channel,
@@ -60,6 +67,9 @@ __all__ = [
     "LedgerJobKind",
     "LedgerJobState",
     "LoginFailure",
+    "NoticeColour",
+    "NoticeSequence",
+    "NoticeState",
     "Notification",
     "NotificationKind",
     "NotificationPreference",
@@ -69,6 +79,8 @@ __all__ = [
     "Role",
     "SavedFilter",
     "ServiceHeartbeat",
+    "SupervisionNotice",
+    "SupervisionNoticeItem",
     "Task",
     "TaskAction",
     "TaskEvent",

@@ -246,6 +246,8 @@ class EventType(models.TextChoices):
     EXTENSION_DECIDED = "extension_decided", "延期申请已审批"
     REOPENED = "reopened", "已销号的任务被重新打开"
     SUPPORTING_ASSIGNED = "supporting_assigned", "本单位被列为配合单位"
+    NOTICE_ISSUED = "notice_issued", "收到督办单"
+    NOTICE_REPLIED = "notice_replied", "督办单已回复"
 
 
 class EventNotice(models.Model):
@@ -311,6 +313,8 @@ class NotificationPreference(models.Model):
     on_extension_decided = models.BooleanField("我的延期申请已审批", default=True)
     on_reopened = models.BooleanField("本单位的任务被重新打开", default=True)
     on_supporting_assigned = models.BooleanField("本单位被列为配合单位", default=True)
+    on_notice_issued = models.BooleanField("本单位收到督办单", default=True)
+    on_notice_replied = models.BooleanField("我签发的督办单已回复", default=True)
     by_email = models.BooleanField("同时发送电子邮件", default=True)
     mode = models.CharField(
         "发送方式", max_length=20, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE

@@ -7,6 +7,8 @@
 | reopened 重新打开 | the lead unit's officers, with the reason | task_reopen |
 | extension_decided 延期获批/驳回 | the person who asked | extension_approve / _reject |
 | supporting_assigned 列为配合单位 | the officers of each unit added | task_create / task_update |
+| notice_issued 收到督办单 | the lead unit's officers, for each task of the notice | notice_issue |
+| notice_replied 督办单已回复 | the supervisor who issued the notice | notice_reply |
 
 The services call these inside their own transaction. Each recipient's `EventNotice` is
 inserted with ON CONFLICT DO NOTHING RETURNING under a unique (recipient, event, key) — the key
@@ -194,4 +196,30 @@ def extension_decided_notify(
             pk=extension.requested_by_id, is_active=True
         ).values_list("pk", flat=True),
         text=text, note=extension.decision_note,
+    )
+
+
+def notice_issued_notify(*, item, actor: User, now: dt.datetime) -> int:
+    """A supervision notice's part about a task: the lead unit's officers (key: the part, so
+    a unit told of two of its tasks in one notice hears of each)."""
+    notice = item.notice
+    return notify_event(
+        event=EventType.NOTICE_ISSUED, key=f"notice_item:{item.pk}", task=item.task,
+        actor=actor, now=now, recipients=_lead_unit_officers(item.task),
+        text=f"{notice.number}（{notice.get_colour_display()}），请于"
+             f"{_date_text(notice.reply_by)}前回复",
+        note=notice.reason,
+    )
+
+
+def notice_replied_notify(*, item, actor: User, now: dt.datetime) -> int:
+    """A part of a notice answered: the supervisor who issued it."""
+    notice = item.notice
+    return notify_event(
+        event=EventType.NOTICE_REPLIED, key=f"notice_reply:{item.pk}", task=item.task,
+        actor=actor, now=now,
+        recipients=User.objects.filter(pk=notice.issued_by_id, is_active=True).values_list(
+            "pk", flat=True
+        ),
+        text=f"{item.unit.name}已回复{notice.number}", note=item.reply,
     )
