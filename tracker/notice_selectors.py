@@ -13,6 +13,7 @@ from tracker import access
 from tracker.deadlines import notice_item_state_expression, notice_state_expression
 from tracker.filters import UnitIdFilter
 from tracker.models import (
+    CLOSED_STATUSES,
     NoticeColour,
     NoticeState,
     SupervisionNotice,
@@ -21,7 +22,7 @@ from tracker.models import (
     User,
     subtree_q,
 )
-from tracker.selectors import _filtered
+from tracker.selectors import _filtered, task_list
 
 
 class NoticeFilter(django_filters.FilterSet):
@@ -78,3 +79,17 @@ def notice_list(
 def notices_on_task(*, user: User, task: Task, today: dt.date) -> QuerySet[SupervisionNoticeItem]:
     """The notice parts about one task (its timeline's notices), newest first."""
     return visible_items(user=user, today=today).filter(task=task).order_by("-notice_id")
+
+
+CANDIDATES_SHOWN = 200
+
+
+def notice_candidates(*, user: User, filters: Mapping | None = None) -> QuerySet[Task]:
+    """Tasks the user may issue a notice on (tracker.access.managed_tasks_q, not closed),
+    narrowed by the task list's filters, the most urgent first."""
+    return (
+        task_list(user=user, filters=filters)
+        .filter(access.managed_tasks_q(user))
+        .exclude(status__in=CLOSED_STATUSES)
+        .order_by("deadline", "id")
+    )
