@@ -18,7 +18,8 @@ class NoticeIssueForm(BootstrapMixin, forms.Form):
                              widget=forms.Textarea(attrs={"rows": 3}))
     requirements = forms.CharField(label="督办要求", max_length=4000, required=False,
                                    widget=forms.Textarea(attrs={"rows": 3}))
-    reply_by = forms.DateField(label="回复期限", widget=forms.DateInput(attrs={"type": "date"}),
+    reply_by = forms.DateField(label="回复期限",
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                help_text="须为今天以后的工作日")
 
     def __init__(self, *args, tasks=(), **kwargs):
