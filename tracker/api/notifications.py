@@ -95,6 +95,12 @@ class NotificationPreferenceSerializer(InputSerializer):
     on_supporting_assigned = serializers.BooleanField(
         required=False, help_text=EventType.SUPPORTING_ASSIGNED.label
     )
+    on_notice_issued = serializers.BooleanField(
+        required=False, help_text=EventType.NOTICE_ISSUED.label
+    )
+    on_notice_replied = serializers.BooleanField(
+        required=False, help_text=EventType.NOTICE_REPLIED.label
+    )
     by_email = serializers.BooleanField(required=False, help_text="同时发送电子邮件")
     mode = serializers.ChoiceField(
         choices=DeliveryMode.choices, required=False,

@@ -187,3 +187,11 @@ def test_a_rolled_back_issue_leaves_no_number_notice_or_message(
     assert not SupervisionNotice.objects.exists()
     assert not EventNotice.objects.exists()
     assert issue(sam, [overdue_task]).number == "督办〔2026〕1号"
+
+
+def test_an_officer_who_switched_notices_off_is_not_told(sam, bob, overdue_task):
+    from tracker.reminders.preferences import notification_preferences_update
+
+    notification_preferences_update(user=bob, on_notice_issued=False)
+    issue(sam, [overdue_task])
+    assert told(EventType.NOTICE_ISSUED) == Counter()
