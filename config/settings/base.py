@@ -394,6 +394,13 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "tracker.tasks.evidence_orphans_sweep",
             "schedule": crontab(minute="45", hour="3"),
         },
+        # 督办单 unanswered after the reply-by day (issue 15): once per part, on working
+        # mornings' first run; kept apart from the reminders sweep.
+        "notice-overdue-remind": {
+            "task": "tracker.tasks.notice_overdue_remind",
+            "schedule": crontab(minute="10", hour=env.str("TRACKER_NOTICE_REMIND_HOUR",
+                                                          default="9")),
+        },
     }
 )
 

@@ -248,6 +248,7 @@ class EventType(models.TextChoices):
     SUPPORTING_ASSIGNED = "supporting_assigned", "本单位被列为配合单位"
     NOTICE_ISSUED = "notice_issued", "收到督办单"
     NOTICE_REPLIED = "notice_replied", "督办单已回复"
+    NOTICE_OVERDUE = "notice_overdue", "督办单逾期未回复"
 
 
 class EventNotice(models.Model):
@@ -315,6 +316,7 @@ class NotificationPreference(models.Model):
     on_supporting_assigned = models.BooleanField("本单位被列为配合单位", default=True)
     on_notice_issued = models.BooleanField("本单位收到督办单", default=True)
     on_notice_replied = models.BooleanField("我签发的督办单已回复", default=True)
+    on_notice_overdue = models.BooleanField("本单位的督办单逾期未回复", default=True)
     by_email = models.BooleanField("同时发送电子邮件", default=True)
     mode = models.CharField(
         "发送方式", max_length=20, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE

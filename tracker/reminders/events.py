@@ -9,6 +9,7 @@
 | supporting_assigned 列为配合单位 | the officers of each unit added | task_create / task_update |
 | notice_issued 收到督办单 | the lead unit's officers, for each task of the notice | notice_issue |
 | notice_replied 督办单已回复 | the supervisor who issued the notice | notice_reply |
+| notice_overdue 督办单逾期未回复 | the lead unit's officers, once per part | daily task |
 
 The services call these inside their own transaction. Each recipient's `EventNotice` is
 inserted with ON CONFLICT DO NOTHING RETURNING under a unique (recipient, event, key) — the key
@@ -222,4 +223,16 @@ def notice_replied_notify(*, item, actor: User, now: dt.datetime) -> int:
             "pk", flat=True
         ),
         text=f"{item.unit.name}已回复{notice.number}", note=item.reply,
+    )
+
+
+def notice_overdue_notify(*, item, now: dt.datetime) -> int:
+    """A notice's part still unanswered after its reply-by day: the lead unit's officers, once
+    (key: the part)."""
+    notice = item.notice
+    return notify_event(
+        event=EventType.NOTICE_OVERDUE, key=f"notice_overdue:{item.pk}", task=item.task,
+        now=now, recipients=_lead_unit_officers(item.task),
+        text=f"{notice.number}要求于{_date_text(notice.reply_by)}前回复，至今未回复，请尽快回复",
+        note=notice.reason,
     )

@@ -12,7 +12,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tracker import access
-from tracker.deadlines import ensure_reply_by_valid
+from tracker.deadlines import (
+    NOTICE_OVERDUE,
+    ensure_reply_by_valid,
+    notice_item_state_expression,
+)
 from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
 from tracker.models import (
     CLOSED_STATUSES,
@@ -144,3 +148,29 @@ def notice_reply(
     )
     events.notice_replied_notify(item=item, actor=actor, now=now)
     return item
+
+
+# A part unanswered longer than this after its reply-by day is no longer chased by the daily
+# reminder (it stays 逾期未回复 in the register).
+OVERDUE_REMINDER_WINDOW_DAYS = 30
+
+
+def notice_overdue_remind(*, now: dt.datetime | None = None) -> int:
+    """Daily: tell the lead unit of each notice part unanswered after its reply-by day, once
+    per part (the event notice's unique key makes a second run tell nobody). Each part in its
+    own transaction; a part already told is skipped by the unique key. Returns how many
+    notices this run recorded."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    due = (
+        SupervisionNoticeItem.objects.annotate(state=notice_item_state_expression(today))
+        .filter(state=NOTICE_OVERDUE,
+                notice__reply_by__gte=today - dt.timedelta(days=OVERDUE_REMINDER_WINDOW_DAYS))
+        .select_related("notice", "task__lead_unit", "unit")
+        .order_by("pk")
+    )
+    told = 0
+    for item in due:
+        with transaction.atomic():
+            told += events.notice_overdue_notify(item=item, now=now)
+    return told

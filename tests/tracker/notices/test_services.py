@@ -195,3 +195,26 @@ def test_an_officer_who_switched_notices_off_is_not_told(sam, bob, overdue_task)
     notification_preferences_update(user=bob, on_notice_issued=False)
     issue(sam, [overdue_task])
     assert told(EventType.NOTICE_ISSUED) == Counter()
+
+
+def test_unanswered_parts_are_reminded_once_after_the_reply_by_day(
+    sam, bob, vera, overdue_task, lagging_task
+):
+    from tracker.services.notices import notice_overdue_remind
+
+    notice = issue(sam, [overdue_task, lagging_task])
+    notice_reply(actor=vera, item=notice.items.get(task=lagging_task), reply="已整改",
+                 now=MONDAY)
+    on_the_day = dt.datetime(2026, 6, 5, 18, tzinfo=LOCAL)  # the reply-by day itself
+    assert notice_overdue_remind(now=on_the_day) == 0
+    next_day = dt.datetime(2026, 6, 6, 9, tzinfo=LOCAL)
+    assert notice_overdue_remind(now=next_day) == 1
+    assert notice_overdue_remind(now=next_day + dt.timedelta(days=1)) == 0  # once only
+    assert told(EventType.NOTICE_OVERDUE) == {"bob": 1}  # vera answered: not chased
+
+
+def test_the_overdue_reminder_is_a_celery_task_on_the_beat(settings):
+    from tracker import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["notice-overdue-remind"]
+    assert entry["task"] == tasks.notice_overdue_remind.name
