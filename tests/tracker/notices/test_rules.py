@@ -117,3 +117,14 @@ def test_who_may_issue_and_reply(town, bob, sam, sue, chief, root_admin):
             if access.can_issue_notice(u, task)] == ["sam", "chief", "root"]
     assert [u.username for u in (bob, sam, sue, chief, root_admin)
             if access.can_reply_notice(u, task)] == ["bob", "sam", "chief", "root"]
+
+
+def test_the_rule_books_names_are_the_models_choices():
+    """tracker.deadlines names colours and states as strings (it does not import the notices'
+    models): they must be exactly the choices the models and the API offer."""
+    from tracker.models import NoticeColour, NoticeState
+
+    assert {deadlines.NOTICE_BLUE, deadlines.NOTICE_YELLOW, deadlines.NOTICE_RED} == set(
+        NoticeColour.values)
+    assert {deadlines.NOTICE_PENDING, deadlines.NOTICE_PARTIAL, deadlines.NOTICE_REPLIED,
+            deadlines.NOTICE_OVERDUE} == set(NoticeState.values)
