@@ -294,6 +294,8 @@ SPECTACULAR_SETTINGS = {
         "ExtensionStatusEnum": "tracker.models.tasks.ExtensionStatus",
         "InspectionKindEnum": "tracker.models.inspections.InspectionKind",
         "TaskTypeEnum": "tracker.models.tasks.TaskType",
+        "NoticeStateEnum": "tracker.models.notices.NoticeState",
+        "NoticeColourEnum": "tracker.models.notices.NoticeColour",
     },
 }
 
