@@ -20,6 +20,7 @@ from config.api.serializers import InputSerializer, UnitBriefSerializer, UserBri
 from tracker import access, notice_selectors
 from tracker.api.views import FilteredBySelector
 from tracker.deadlines import default_reply_by, suggest_notice_colour, task_light
+from tracker.filters import ID_MAX
 from tracker.models import NoticeColour, NoticeState, SupervisionNotice, Task
 from tracker.notice_docx import build_notice_docx
 from tracker.selectors import task_list
@@ -73,7 +74,8 @@ class NoticeSerializer(serializers.ModelSerializer):
 
 
 class NoticeIssueSerializer(InputSerializer):
-    tasks = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1,
+    tasks = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=ID_MAX),
+                                  min_length=1,
                                   max_length=notice_services.MAX_TASKS_PER_NOTICE)
     colour = serializers.ChoiceField(choices=NoticeColour.choices)
     reason = serializers.CharField(max_length=2000)
@@ -83,7 +85,7 @@ class NoticeIssueSerializer(InputSerializer):
 
 
 class NoticeReplySerializer(InputSerializer):
-    task = serializers.IntegerField(min_value=1, help_text="所回复的督办任务")
+    task = serializers.IntegerField(min_value=1, max_value=ID_MAX, help_text="所回复的督办任务")
     reply = serializers.CharField(max_length=4000)
 
 
@@ -164,7 +166,8 @@ class NoticeViewSet(FilteredBySelector, mixins.ListModelMixin, mixins.RetrieveMo
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def suggestion(self, request):
         """按所选任务的灯色建议督办等级（红灯→红色，黄灯→蓝色，其余→黄色）和回复期限。"""
-        ids = [int(v) for v in request.query_params.getlist("tasks") if v.isdigit()]
+        ids = [int(v) for v in request.query_params.getlist("tasks")
+               if v.isdigit() and int(v) <= ID_MAX]
         today = timezone.localdate()
         tasks = task_list(user=request.user).filter(pk__in=ids).values_list("status", "deadline")
         colour = suggest_notice_colour(task_light(s, d, today) for s, d in tasks)

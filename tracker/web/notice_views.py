@@ -22,6 +22,7 @@ from tracker.deadlines import (
     task_light,
 )
 from tracker.errors import DomainError
+from tracker.filters import ID_MAX
 from tracker.models import Unit
 from tracker.notice_docx import build_notice_docx
 from tracker.selectors import inspections_for_filter
@@ -123,7 +124,7 @@ def notice_issue(request: HttpRequest) -> HttpResponse:
         notice_selectors.notice_candidates(user=user, filters=filters)[
             : notice_selectors.CANDIDATES_SHOWN]
     )
-    ticked = {int(v) for v in request.GET.getlist("task") if v.isdigit()}
+    ticked = {int(v) for v in request.GET.getlist("task") if v.isdigit() and int(v) <= ID_MAX}
     shown = {task.pk for task in candidates}
     # A task asked for by id but outside the filters is still offered.
     missing = ticked - shown
