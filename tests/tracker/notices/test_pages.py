@@ -119,3 +119,13 @@ def test_the_register_page_costs_the_same_queries_for_2_or_10_notices(sam, town)
 def test_navigation_shows_the_register_to_officers_and_supervisors(bob, sam):
     for user in (bob, sam):
         assert 'href="/notices/">督办单</a>' in client_of(user).get("/notices/").content.decode()
+
+
+def test_the_notice_reaches_the_officers_inbox(sam, bob, overdue_task):
+    from tracker.services.notices import notice_issue
+
+    notice = notice_issue(actor=sam, task_ids=[overdue_task.pk], colour="red",
+                          reason="任务已逾期", reply_by=add_workdays(timezone.localdate(), 3))
+    inbox = client_of(bob).get("/inbox/").content.decode()
+    assert notice.number in inbox
+    assert overdue_task.title in inbox
