@@ -14,6 +14,7 @@ NAV = [
     ("reports_web:dashboard", "挂图作战", SUPERVISORS),
     ("web:task_list", None, None),
     ("web:review", "审核", SUPERVISORS),
+    ("web:notice_register", "督办单", None),
     ("reports_web:monthly_report", "月度报告", SUPERVISORS),
     ("reports_web:report_list", "报告文件", SUPERVISORS),
     ("reports_web:findings", "核对发现", SUPERVISORS),

@@ -17,7 +17,15 @@ Every predicate is False for an inactive user.
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q
 
-from tracker.models import Inspection, Role, Task, Unit, User, subtree_q
+from tracker.models import (
+    Inspection,
+    Role,
+    SupervisionNoticeItem,
+    Task,
+    Unit,
+    User,
+    subtree_q,
+)
 
 _NOTHING = Q(pk__in=[])
 
@@ -376,3 +384,47 @@ def visible_through_support_only_q(user: User) -> Q:
         task_id=OuterRef("pk"), unit__in=units
     )
     return Q(Exists(supporting)) & ~Q(lead_unit__in=units)
+
+
+# --- Supervision notices (督办单) ------------------------------------------------------------
+
+
+def can_issue_notice(user: User, task: Task) -> bool:
+    """Issue a supervision notice on a task: a supervisor over its lead unit (the one who
+    may supervise it)."""
+    return can_supervise(user, task)
+
+
+def may_issue_notices(user: User) -> bool:
+    """May open the notice form at all (a supervisor or an administrator)."""
+    return is_supervisor_or_admin(user)
+
+
+def can_reply_notice(user: User, task: Task) -> bool:
+    """Answer a notice's part about a task: the lead unit's side (its officer, or a supervisor
+    over the lead unit)."""
+    return can_act_for_lead_unit(user, task)
+
+
+def visible_notice_items_q(user: User, prefix: str = "") -> Q:
+    """A Q over SupervisionNoticeItem (with `prefix`, e.g. "items__", over a relation to it):
+    the parts about tasks the user sees. A unit sees its own part of a notice on several
+    units' tasks, never another unit's task through the notice."""
+    if not user.is_authenticated or not user.is_active:
+        return _NOTHING
+    if sees_everything(user):
+        return Q()
+    return Q(**{f"{prefix}task__in": Task.objects.filter(visible_tasks_q(user))})
+
+
+def visible_notices_q(user: User) -> Q:
+    """A Q over SupervisionNotice: those with a part the user sees (by EXISTS: no duplicate
+    rows)."""
+    if not user.is_authenticated or not user.is_active:
+        return _NOTHING
+    if sees_everything(user):
+        return Q()
+    items = SupervisionNoticeItem.objects.filter(
+        visible_notice_items_q(user), notice_id=OuterRef("pk")
+    )
+    return Q(Exists(items))

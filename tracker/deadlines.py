@@ -21,11 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Case, CharField, F, Q, Value, When
 
 from tracker.errors import InvalidInput
 from tracker.models.tasks import CLOSED_STATUSES, TaskStatus
-from tracker.workdays import add_workdays, workdays_between
+from tracker.workdays import add_workdays, is_workday, workdays_between
 
 RED, YELLOW, GREEN, NONE = "red", "yellow", "green", "none"
 LIGHT_LABELS = {RED: "红灯", YELLOW: "黄灯", GREEN: "绿灯", NONE: "—"}
@@ -225,3 +225,101 @@ def due_soon_q(today: dt.date, *, status: str = "status", deadline: str = "deadl
     return Q(
         **{f"{deadline}__gte": today, f"{deadline}__lte": due_soon_until(today)}
     ) & ~Q(**{f"{status}__in": CLOSED_STATUSES})
+
+
+# --- Supervision notices (督办单) ------------------------------------------------------------
+#
+# A notice's colour follows the light of its tasks (the supervisor may choose another); its
+# reply is due by a working day the supervisor sets; a task's part of a notice is 已回复 once
+# answered, 逾期未回复 when unanswered after the reply-by day, 待回复 otherwise; the notice as
+# a whole is 已回复 when every part is, 逾期未回复 when a part is, 部分回复 when some are answered,
+# 待回复 when none is. The same rules as expressions for the register's queries.
+
+# Notice colours, named as in tracker.models.NoticeColour (kept as strings: this module does
+# not import the notices' models).
+NOTICE_BLUE, NOTICE_YELLOW, NOTICE_RED = "blue", "yellow", "red"
+NOTICE_PENDING, NOTICE_PARTIAL, NOTICE_REPLIED, NOTICE_OVERDUE = (
+    "pending", "partial", "replied", "overdue",
+)
+# The reply-by date a notice form proposes, and the latest one allowed, in working days.
+NOTICE_REPLY_DEFAULT_WORKDAYS = 5
+NOTICE_REPLY_MAX_WORKDAYS = 30
+
+
+def suggest_notice_colour(lights: Iterable[str]) -> str:
+    """The colour a notice on tasks with these lights proposes: red when one is overdue, blue
+    when one nears its deadline (yellow light), yellow (behind schedule or poor quality)
+    otherwise."""
+    worst = aggregate_light(lights)
+    if worst == RED:
+        return NOTICE_RED
+    if worst == YELLOW:
+        return NOTICE_BLUE
+    return NOTICE_YELLOW
+
+
+def default_reply_by(today: dt.date) -> dt.date:
+    return add_workdays(today, NOTICE_REPLY_DEFAULT_WORKDAYS)
+
+
+def ensure_reply_by_valid(reply_by: dt.date | None, *, today: dt.date) -> None:
+    """A reply-by date is a working day after today, at most NOTICE_REPLY_MAX_WORKDAYS working
+    days ahead."""
+    field = {"reply_by": ""}
+    if reply_by is None:
+        raise InvalidInput("请填写回复期限", fields={"reply_by": "必填"})
+    if reply_by <= today:
+        field["reply_by"] = "须晚于今天"
+        raise InvalidInput(f"回复期限{reply_by:%Y年%m月%d日}须晚于今天", fields=field)
+    latest = add_workdays(today, NOTICE_REPLY_MAX_WORKDAYS)
+    if reply_by > latest:
+        field["reply_by"] = f"不能晚于{latest:%Y年%m月%d日}"
+        raise InvalidInput(
+            f"回复期限过远：不能晚于{latest:%Y年%m月%d日}"
+            f"（{NOTICE_REPLY_MAX_WORKDAYS}个工作日以内）",
+            fields=field,
+        )
+    if not is_workday(reply_by):
+        field["reply_by"] = "须为工作日"
+        raise InvalidInput(f"回复期限{reply_by:%Y年%m月%d日}不是工作日", fields=field)
+
+
+def notice_item_state(*, replied: bool, reply_by: dt.date, today: dt.date) -> str:
+    if replied:
+        return NOTICE_REPLIED
+    return NOTICE_OVERDUE if reply_by < today else NOTICE_PENDING
+
+
+def notice_state(*, parts: int, replied: int, reply_by: dt.date, today: dt.date) -> str:
+    """The notice's state from how many of its parts (those the reader sees) are answered."""
+    if parts and replied >= parts:
+        return NOTICE_REPLIED
+    if reply_by < today:
+        return NOTICE_OVERDUE
+    return NOTICE_PARTIAL if replied else NOTICE_PENDING
+
+
+def notice_state_expression(
+    today: dt.date, *, parts: str = "parts", replied: str = "replied", reply_by: str = "reply_by"
+) -> Case:
+    """`notice_state` as a database expression over annotated counts `parts` and `replied`."""
+    return Case(
+        When(Q(**{f"{parts}__gt": 0}) & Q(**{f"{replied}__gte": F(parts)}),
+             then=Value(NOTICE_REPLIED)),
+        When(Q(**{f"{reply_by}__lt": today}), then=Value(NOTICE_OVERDUE)),
+        When(Q(**{f"{replied}__gt": 0}), then=Value(NOTICE_PARTIAL)),
+        default=Value(NOTICE_PENDING),
+        output_field=CharField(),
+    )
+
+
+def notice_item_state_expression(
+    today: dt.date, *, replied_at: str = "replied_at", reply_by: str = "notice__reply_by"
+) -> Case:
+    """`notice_item_state` as a database expression."""
+    return Case(
+        When(Q(**{f"{replied_at}__isnull": False}), then=Value(NOTICE_REPLIED)),
+        When(Q(**{f"{reply_by}__lt": today}), then=Value(NOTICE_OVERDUE)),
+        default=Value(NOTICE_PENDING),
+        output_field=CharField(),
+    )

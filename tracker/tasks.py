@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tracker.reminders import notifications
 from tracker.reminders import services as reminders
-from tracker.services import auth, evidence, heartbeat, ledger_jobs
+from tracker.services import auth, evidence, heartbeat, ledger_jobs, notices
 from tracker.webhooks import services as webhooks
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,13 @@ def reminders_sweep() -> dict:
     result = reminders.reminders_sweep(now=timezone.now())
     return {"reminders": result.reminders, "notifications": result.notifications,
             "deliveries": result.deliveries, "requeued": result.requeued}
+
+
+@shared_task(name="tracker.tasks.notice_overdue_remind", ignore_result=True)
+def notice_overdue_remind() -> int:
+    """Periodic (daily): tell units of 督办单 parts unanswered after the reply-by day, once
+    per part (idempotent: a second run tells nobody)."""
+    return notices.notice_overdue_remind(now=timezone.now())
 
 
 @shared_task(name="tracker.tasks.dispatch_monthly", ignore_result=True)

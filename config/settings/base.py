@@ -295,6 +295,8 @@ SPECTACULAR_SETTINGS = {
         "InspectionKindEnum": "tracker.models.inspections.InspectionKind",
         "TaskTypeEnum": "tracker.models.tasks.TaskType",
         "CommentKindEnum": "tracker.models.comments.CommentKind",
+        "NoticeStateEnum": "tracker.models.notices.NoticeState",
+        "NoticeColourEnum": "tracker.models.notices.NoticeColour",
     },
 }
 
@@ -410,6 +412,13 @@ CELERY_BEAT_SCHEDULE.update(
         "evidence-orphans-sweep": {
             "task": "tracker.tasks.evidence_orphans_sweep",
             "schedule": crontab(minute="45", hour="3"),
+        },
+        # 督办单 unanswered after the reply-by day (issue 15): once per part, on working
+        # mornings' first run; kept apart from the reminders sweep.
+        "notice-overdue-remind": {
+            "task": "tracker.tasks.notice_overdue_remind",
+            "schedule": crontab(minute="10", hour=env.str("TRACKER_NOTICE_REMIND_HOUR",
+                                                          default="9")),
         },
     }
 )

@@ -29,6 +29,8 @@ from tracker.models import (
     Inspection,
     InspectionKind,
     LoginFailure,
+    NoticeColour,
+    NoticeSequence,
     Notification,
     NotificationKind,
     NotificationPreference,
@@ -38,6 +40,8 @@ from tracker.models import (
     Role,
     SavedFilter,
     ServiceHeartbeat,
+    SupervisionNotice,
+    SupervisionNoticeItem,
     Task,
     TaskAction,
     TaskEvent,
@@ -380,3 +384,38 @@ class WebhookDeliveryFactory(DjangoModelFactory):
     payload = factory.LazyAttribute(lambda d: {"event": d.event, "event_id": d.task_event.pk})
     attempt_limit = 8
     created_at = factory.LazyFunction(timezone.now)
+
+
+class NoticeSequenceFactory(DjangoModelFactory):
+    class Meta:
+        model = NoticeSequence
+        django_get_or_create = ("year",)
+
+    year = factory.Sequence(lambda n: 2100 + n)
+    last = 0
+
+
+class SupervisionNoticeFactory(DjangoModelFactory):
+    """A notice row as stored (numbers by sequence); tests of issuing go through
+    tracker.services.notices.notice_issue."""
+
+    class Meta:
+        model = SupervisionNotice
+
+    year = 2026
+    sequence = factory.Sequence(lambda n: 1000 + n)
+    colour = NoticeColour.YELLOW
+    reason = "整改进度明显滞后，请加快推进。"
+    requirements = "请逐项说明整改进展和下步措施。"
+    reply_by = dt.date(2026, 7, 10)
+    issued_by = factory.SubFactory(UserFactory, supervisor=True)
+    issued_at = factory.LazyFunction(timezone.now)
+
+
+class SupervisionNoticeItemFactory(DjangoModelFactory):
+    class Meta:
+        model = SupervisionNoticeItem
+
+    notice = factory.SubFactory(SupervisionNoticeFactory)
+    task = factory.SubFactory(TaskFactory, status=TaskStatus.IN_PROGRESS)
+    unit = factory.SelfAttribute("task.lead_unit")

@@ -58,3 +58,17 @@ def test_demo_report_is_confirmed_and_one_closure_ahead_of_the_ledger():
     inspection = Inspection.objects.get(title__startswith="省委第三巡视组")
     (finding,) = reconciliation(user=supervisor, inspection=inspection)
     assert [d.field for d in finding.disagreements] == ["completed", "not_completed"]
+
+
+def test_demo_has_notices_in_every_state_and_loads_them_once():
+    """Issue 15: the demo shows 督办单 in every state (待回复, 部分回复, 已回复, 逾期未回复)."""
+    from tracker.models import NoticeState, SupervisionNotice
+    from tracker.notice_selectors import notice_list
+
+    summary = load_demo(today=TODAY)
+    admin = User.objects.get(username="admin")
+    states = set(notice_list(user=admin, today=TODAY).values_list("state", flat=True))
+    assert states == set(NoticeState.values)
+    assert summary.notices_created == SupervisionNotice.objects.count() == 4
+    assert load_demo(today=TODAY + dt.timedelta(days=3)).notices_created == 0
+    assert SupervisionNotice.objects.count() == 4

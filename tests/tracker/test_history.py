@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 from tests.tracker.factories import ProblemFactory, TaskFactory
 from tests.tracker.web.conftest import logged_in
@@ -15,6 +16,8 @@ from tracker.errors import InvalidInput
 from tracker.models import Task, TaskAction, TaskEvent, TaskStatus, TaskType
 from tracker.services import extensions as ext
 from tracker.services import tasks as svc
+from tracker.services.notices import notice_issue, notice_reply
+from tracker.workdays import add_workdays
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +91,14 @@ def test_every_service_writes_status_and_deadline_columns(alice, chief, bureau):
                  dt.date(2027, 3, 31), dt.date(2027, 6, 30)))
     task = svc.task_update(task=task, actor=chief, measures="新措施")
     rows.append((_event(task), TaskAction.EDIT, S.IN_PROGRESS, S.IN_PROGRESS, None, None))
+    # A supervision notice and its reply (issue 15): history rows that keep the status.
+    notice = notice_issue(actor=chief, task_ids=[task.pk], colour="yellow", reason="进度滞后",
+                          reply_by=add_workdays(timezone.localdate(), 3))
+    rows.append((_event(task), TaskAction.NOTICE_ISSUE, S.IN_PROGRESS, S.IN_PROGRESS,
+                 None, None))
+    notice_reply(actor=alice, item=notice.items.get(), reply="已加快推进")
+    rows.append((_event(task), TaskAction.NOTICE_REPLY, S.IN_PROGRESS, S.IN_PROGRESS,
+                 None, None))
     step(svc.task_mark_long_term, TaskAction.MARK_LONG_TERM, S.IN_PROGRESS, S.LONG_TERM,
          actor=chief, note="需长期坚持")
 
@@ -97,7 +108,7 @@ def test_every_service_writes_status_and_deadline_columns(alice, chief, bureau):
                 event.deadline_from, event.deadline_to) == (
             action, before, after, deadline_from, deadline_to)
         assert not {"deadline", "from", "to"} & set(event.data)
-    extension_event, edit_event = rows[-4][0], rows[-2][0]
+    extension_event, edit_event = rows[-6][0], rows[-4][0]
     assert extension_event.data == {"extension_id": request.pk}
     assert edit_event.data == {"measures": {"from": "", "to": "新措施"}}
 

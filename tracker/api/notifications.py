@@ -100,6 +100,15 @@ class NotificationPreferenceSerializer(InputSerializer):
         required=False, help_text=EventType.INSTRUCTED.label
     )
     on_watched = serializers.BooleanField(required=False, help_text=EventType.WATCHED.label)
+    on_notice_issued = serializers.BooleanField(
+        required=False, help_text=EventType.NOTICE_ISSUED.label
+    )
+    on_notice_replied = serializers.BooleanField(
+        required=False, help_text=EventType.NOTICE_REPLIED.label
+    )
+    on_notice_overdue = serializers.BooleanField(
+        required=False, help_text=EventType.NOTICE_OVERDUE.label
+    )
     by_email = serializers.BooleanField(required=False, help_text="同时发送电子邮件")
     mode = serializers.ChoiceField(
         choices=DeliveryMode.choices, required=False,

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from tracker.api import comments, views
 from tracker.api.ledger import LedgerJobViewSet
+from tracker.api.notices import NoticeViewSet
 
 router = SimpleRouter()
 router.register("units", views.UnitViewSet, basename="unit")
@@ -14,6 +15,7 @@ router.register("tasks", views.TaskViewSet, basename="task")
 router.register("evidence", views.EvidenceViewSet, basename="evidence")
 router.register("extensions", views.ExtensionViewSet, basename="extension")
 router.register("ledger-jobs", LedgerJobViewSet, basename="ledger-job")
+router.register("notices", NoticeViewSet, basename="notice")
 
 urlpatterns = [
     path("auth/login/", views.LoginView.as_view(), name="api-login"),

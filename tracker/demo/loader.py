@@ -6,13 +6,28 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from tracker.deadlines import default_reply_by
 from tracker.demo.comments import ensure_comments
 from tracker.demo.content import DEMO_PASSWORD, INSPECTIONS, ROOT, UNIT_TREE, USERS
-from tracker.models import Inspection, Role, Task, TaskStatus, TaskType, Unit, User
+from tracker.models import (
+    CLOSED_STATUSES,
+    Inspection,
+    NoticeColour,
+    Role,
+    SupervisionNotice,
+    Task,
+    TaskAction,
+    TaskStatus,
+    TaskType,
+    Unit,
+    User,
+)
+from tracker.services import notices as notice_services
 from tracker.services import tasks as task_services
 from tracker.services.inspections import inspection_create, problem_create
 from tracker.services.units import unit_create
 from tracker.services.users import user_create
+from tracker.workdays import add_workdays, previous_or_same_workday
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 S = TaskStatus
@@ -25,6 +40,7 @@ class DemoSummary:
     inspections_created: int = 0
     tasks_created: int = 0
     comments_created: int = 0
+    notices_created: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -150,4 +166,66 @@ def load_demo(*, today: dt.date) -> DemoSummary:
                 _drive(task, target, officer=officer, supervisor=supervisor, start=start,
                        today=today)
     summary.comments_created = ensure_comments(users=users, today=today, at=_at)
+    _ensure_notices(supervisor, officers_by_unit, today, summary)
     return summary
+
+
+def _ensure_notices(supervisor: User, officers_by_unit: dict[int, User], today: dt.date,
+                    summary: DemoSummary) -> None:
+    """督办单 in every state: one long unanswered (逾期未回复), one answered by both units
+    (已回复), one answered by one of its two units (部分回复), one just issued (待回复)."""
+    if SupervisionNotice.objects.exists():
+        return
+    officers = {unit_id: user for unit_id, user in officers_by_unit.items()
+                if user.role == Role.OFFICER}
+
+    def tasks_before(day: dt.date, count: int, *, overdue: bool | None = None) -> list[Task]:
+        qs = Task.objects.filter(
+            lead_unit_id__in=officers, events__action=TaskAction.CREATE,
+            events__at__lt=_at(day, 9),
+        ).exclude(status__in=CLOSED_STATUSES).exclude(notice_items__isnull=False)
+        if overdue is not None:
+            qs = qs.filter(deadline__lt=today) if overdue else qs.filter(deadline__gte=today)
+        picked, units = [], set()
+        for task in qs.order_by("deadline", "id"):
+            if task.lead_unit_id not in units:  # one task per unit: each unit answers its own
+                picked.append(task)
+                units.add(task.lead_unit_id)
+            if len(picked) == count:
+                break
+        return picked
+
+    def issue(day, tasks, colour, reason):
+        day = previous_or_same_workday(day)
+        notice = notice_services.notice_issue(
+            actor=supervisor, task_ids=[t.pk for t in tasks], colour=colour, reason=reason,
+            requirements="请对照整改方案逐项说明整改进展、存在困难和下步措施，按期书面回复。",
+            reply_by=default_reply_by(day), now=_at(day, 9),
+        )
+        summary.notices_created += 1
+        return notice
+
+    def reply(notice, task, day, text):
+        item = notice.items.get(task=task)
+        notice_services.notice_reply(actor=officers[task.lead_unit_id], item=item, reply=text,
+                                     now=_at(day, 16))
+
+    plans = [
+        (today - dt.timedelta(days=30), 1, True, NoticeColour.RED, 0,
+         "该任务已超过完成时限，整改工作明显滞后。"),
+        (today - dt.timedelta(days=20), 2, True, NoticeColour.RED, 2,
+         "以下任务已超过完成时限仍未完成整改，现予以红色督办。"),
+        (today - dt.timedelta(days=2), 2, None, NoticeColour.YELLOW, 1,
+         "以下任务整改进度滞后于整改方案安排，现予以黄色督办。"),
+        (today, 1, False, NoticeColour.BLUE, 0,
+         "该任务临近完成时限，请抓紧推进，确保按期完成。"),
+    ]
+    for day, count, overdue, colour, answered, reason in plans:
+        tasks = tasks_before(day, count, overdue=overdue)
+        if len(tasks) < count:
+            continue
+        notice = issue(day, tasks, colour, reason)
+        for task in tasks[:answered]:
+            reply_day = min(add_workdays(previous_or_same_workday(day), 2), today)
+            reply(notice, task, reply_day,
+                  "已召开专题推进会，明确责任人和时间表，正在逐项落实整改措施。")

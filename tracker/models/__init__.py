@@ -8,6 +8,13 @@ from tracker.models.comments import (
 )
 from tracker.models.inspections import Inspection, InspectionKind, InspectionMode, Problem
 from tracker.models.ledger_jobs import LedgerJob, LedgerJobKind, LedgerJobState
+from tracker.models.notices import (
+    NoticeColour,
+    NoticeSequence,
+    NoticeState,
+    SupervisionNotice,
+    SupervisionNoticeItem,
+)
 from tracker.models.operations import ServiceHeartbeat
 from tracker.models.reminders import (
     Channel,
@@ -81,6 +88,9 @@ __all__ = [
     "LedgerJobKind",
     "LedgerJobState",
     "LoginFailure",
+    "NoticeColour",
+    "NoticeSequence",
+    "NoticeState",
     "Notification",
     "NotificationKind",
     "NotificationPreference",
@@ -90,6 +100,8 @@ __all__ = [
     "Role",
     "SavedFilter",
     "ServiceHeartbeat",
+    "SupervisionNotice",
+    "SupervisionNoticeItem",
     "TallyPeriod",
     "Task",
     "TaskAction",

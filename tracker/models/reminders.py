@@ -260,6 +260,9 @@ class EventType(models.TextChoices):
     MENTIONED = "mentioned", "有人在任务评论中提到我"
     INSTRUCTED = "instructed", "本单位的任务有新的领导批示"
     WATCHED = "watched", "我关注的任务有新评论或状态变化"
+    NOTICE_ISSUED = "notice_issued", "收到督办单"
+    NOTICE_REPLIED = "notice_replied", "督办单已回复"
+    NOTICE_OVERDUE = "notice_overdue", "督办单逾期未回复"
 
 
 class EventNotice(models.Model):
@@ -328,6 +331,9 @@ class NotificationPreference(models.Model):
     on_mentioned = models.BooleanField("有人在任务评论中提到我", default=True)
     on_instructed = models.BooleanField("本单位的任务有新的领导批示", default=True)
     on_watched = models.BooleanField("我关注的任务有新评论或状态变化", default=True)
+    on_notice_issued = models.BooleanField("本单位收到督办单", default=True)
+    on_notice_replied = models.BooleanField("我签发的督办单已回复", default=True)
+    on_notice_overdue = models.BooleanField("本单位的督办单逾期未回复", default=True)
     by_email = models.BooleanField("同时发送电子邮件", default=True)
     mode = models.CharField(
         "发送方式", max_length=20, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE

@@ -2,7 +2,7 @@
 tasks per lead unit, inspection and week or month.
 
 The database keeps them, in the same transaction as the rows they count (migration
-0017_event_tallies installs the triggers):
+0014_event_tallies installs the triggers):
 
 - a history row inserted (tracker.services.history.record_event, or the bench's COPY) adds
   to the row of its task's lead unit and inspection, for the week and the month of its time

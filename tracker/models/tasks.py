@@ -195,6 +195,9 @@ class TaskAction(models.TextChoices):
     REOPEN = "reopen", "重新打开"
     EXTEND_DEADLINE = "extend_deadline", "延期"
     EDIT = "edit", "修改任务"
+    # Supervision notices (督办单): recorded on each task, the status stays as it was.
+    NOTICE_ISSUE = "notice_issue", "下发督办单"
+    NOTICE_REPLY = "notice_reply", "回复督办单"
 
 
 # The actions that may move a task's deadline (the others never carry deadline columns).

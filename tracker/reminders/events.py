@@ -14,6 +14,10 @@
 A person is told once per comment or transition: mentioned before instructed before watched,
 and a watcher already told of a transition in another role is not told again as a watcher.
 
+| notice_issued 收到督办单 | the lead unit's officers, for each task of the notice | notice_issue |
+| notice_replied 督办单已回复 | the supervisor who issued the notice | notice_reply |
+| notice_overdue 督办单逾期未回复 | the lead unit's officers, once per part | daily task |
+
 The services call these inside their own transaction. Each recipient's `EventNotice` is
 inserted with ON CONFLICT DO NOTHING RETURNING under a unique (recipient, event, key) — the key
 names what happened (the TaskEvent or the extension), so a retried or doubled call tells
@@ -261,4 +265,42 @@ def extension_decided_notify(
             pk=extension.requested_by_id, is_active=True
         ).values_list("pk", flat=True),
         text=text, note=extension.decision_note,
+    )
+
+
+def notice_issued_notify(*, item, actor: User, now: dt.datetime) -> int:
+    """A supervision notice's part about a task: the lead unit's officers (key: the part, so
+    a unit told of two of its tasks in one notice hears of each)."""
+    notice = item.notice
+    return notify_event(
+        event=EventType.NOTICE_ISSUED, key=f"notice_item:{item.pk}", task=item.task,
+        actor=actor, now=now, recipients=_lead_unit_officers(item.task),
+        text=f"{notice.number}（{notice.get_colour_display()}），请于"
+             f"{_date_text(notice.reply_by)}前回复",
+        note=notice.reason,
+    )
+
+
+def notice_replied_notify(*, item, actor: User, now: dt.datetime) -> int:
+    """A part of a notice answered: the supervisor who issued it."""
+    notice = item.notice
+    return notify_event(
+        event=EventType.NOTICE_REPLIED, key=f"notice_reply:{item.pk}", task=item.task,
+        actor=actor, now=now,
+        recipients=User.objects.filter(pk=notice.issued_by_id, is_active=True).values_list(
+            "pk", flat=True
+        ),
+        text=f"{item.unit.name}已回复{notice.number}", note=item.reply,
+    )
+
+
+def notice_overdue_notify(*, item, now: dt.datetime) -> int:
+    """A notice's part still unanswered after its reply-by day: the lead unit's officers, once
+    (key: the part)."""
+    notice = item.notice
+    return notify_event(
+        event=EventType.NOTICE_OVERDUE, key=f"notice_overdue:{item.pk}", task=item.task,
+        now=now, recipients=_lead_unit_officers(item.task),
+        text=f"{notice.number}要求于{_date_text(notice.reply_by)}前回复，至今未回复，请尽快回复",
+        note=notice.reason,
     )

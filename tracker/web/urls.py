@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from tracker.web import comment_views, ledger_views, preferences_views, security_views, views
+from tracker.web import (
+    comment_views,
+    ledger_views,
+    notice_views,
+    preferences_views,
+    security_views,
+    views,
+)
 
 app_name = "web"
 
@@ -61,5 +68,11 @@ urlpatterns = [
     path("settings/api-tokens/<int:pk>/revoke/", security_views.api_token_revoke,
          name="api_token_revoke"),
     path("settings/otp/", security_views.otp_setup, name="otp_setup"),
+    path("notices/", notice_views.notice_register, name="notice_register"),
+    path("notices/new/", notice_views.notice_issue, name="notice_issue"),
+    path("notices/<int:pk>/", notice_views.notice_detail, name="notice_detail"),
+    path("notices/<int:pk>/reply/<int:task_pk>/", notice_views.notice_reply,
+         name="notice_reply"),
+    path("notices/<int:pk>/docx/", notice_views.notice_docx, name="notice_docx"),
     path("settings/reauth/", security_views.reauth, name="reauth"),
 ]

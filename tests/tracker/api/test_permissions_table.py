@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from reports.models import ExtractedFigure, ExtractedItem, SourceReport
 from tests.reports.factories import (
@@ -28,6 +29,7 @@ from tests.tracker.factories import (
     DeadlineExtensionFactory,
     EvidenceFactory,
     ProgressReportFactory,
+    SupervisionNoticeItemFactory,
     TaskEventFactory,
     TaskFactory,
 )
@@ -39,6 +41,8 @@ from tracker.models import (
     Inspection,
     Problem,
     ProgressReport,
+    SupervisionNotice,
+    SupervisionNoticeItem,
     Task,
     TaskComment,
     TaskEvent,
@@ -47,6 +51,7 @@ from tracker.models import (
     Unit,
     User,
 )
+from tracker.workdays import add_workdays
 
 pytestmark = pytest.mark.django_db
 
@@ -195,6 +200,19 @@ CASES = [
     Case("report item reject", "post", "/api/v1/reports/items/{problem_item}/reject/", REVIEW),
     Case("reconciliation", "get", "/api/v1/rollups/reconciliation/?inspection={inspection}",
          REVIEW),
+    # Supervision notices (督办单): seen through the task; issued by a supervisor over its lead
+    # unit (a task out of sight is a 400: the ids are input, not the resource); answered by
+    # the lead unit's side.
+    Case("notices list", "get", "/api/v1/notices/", OK_ALL),
+    Case("notice detail", "get", "/api/v1/notices/{notice}/", SEEN),
+    Case("notice docx", "get", "/api/v1/notices/{notice}/docx/", SEEN),
+    Case("notice suggestion", "get", "/api/v1/notices/suggestion/?tasks={task}",
+         (403, 403, 200, 200, 200, 401)),
+    Case("notice issue", "post", "/api/v1/notices/", (403, 403, 201, 400, 201, 401),
+         body=lambda w: {"tasks": [w.task.pk], "colour": "red", "reason": "任务进度滞后",
+                         "reply_by": add_workdays(timezone.localdate(), 3).isoformat()}),
+    Case("notice reply", "post", "/api/v1/notices/{notice}/reply/", SEEN,
+         body=lambda w: {"task": w.task.pk, "reply": "已召开专题会议推进整改"}),
     # Session and token.
     Case("logout", "post", "/api/v1/auth/logout/", (204, 204, 204, 204, 204, 401)),
     Case("token revoke", "delete", "/api/v1/auth/token/", (204, 204, 204, 204, 204, 401)),
@@ -206,7 +224,8 @@ CASES = [
 
 MODELS = [Unit, User, Inspection, Problem, Task, Task.supporting_units.through, TaskEvent,
           ProgressReport, Evidence, DeadlineExtension, ApiToken, SourceReport, ExtractedFigure,
-          ExtractedItem, TaskComment, CommentMention, TaskWatcher]
+          ExtractedItem, TaskComment, CommentMention, TaskWatcher, SupervisionNotice,
+          SupervisionNoticeItem]
 
 
 def snapshot() -> dict:
@@ -261,6 +280,7 @@ def world_for(city, bureau, county, town, alice, bob, sam, chief, root_admin, su
         figure = ExtractedFigureFactory(report=report)
         problem_item = ExtractedItemFactory(report=report, kind="problem", position=1)
         measure_item = ExtractedItemFactory(report=report, kind="measure", position=1)
+        notice_item = SupervisionNoticeItemFactory(task=task, notice__issued_by=sam)
         return World(
             task=task,
             users={"own": bob, "other": alice, "sup_in": sam, "sup_out": sue,
@@ -269,7 +289,7 @@ def world_for(city, bureau, county, town, alice, bob, sam, chief, root_admin, su
             evidence=evidence,
             extension=extension,
             extra={"report": report.pk, "figure": figure.pk, "problem_item": problem_item.pk,
-                   "measure_item": measure_item.pk},
+                   "measure_item": measure_item.pk, "notice": notice_item.notice_id},
         )
 
     return build

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from reports.models import ExtractedFigure, ExtractedItem, ReviewState, SourceReport
@@ -33,6 +34,7 @@ from tests.reports.factories import (
 )
 from tests.tracker.factories import (
     DeadlineExtensionFactory,
+    SupervisionNoticeItemFactory,
     TaskFactory,
     UnitFactory,
     UserFactory,
@@ -45,6 +47,8 @@ from tracker.models import (
     Problem,
     ProgressReport,
     Role,
+    SupervisionNotice,
+    SupervisionNoticeItem,
     Task,
     TaskComment,
     TaskEvent,
@@ -53,6 +57,7 @@ from tracker.models import (
     UnitKind,
 )
 from tracker.services.tasks import ACTIONS, allowed_actions
+from tracker.workdays import add_workdays
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +80,10 @@ CITY_REVIEW = (NO, NO, NO, HIDDEN, HIDDEN, OK, ANON)
 
 MODELS = [Task, Task.supporting_units.through, TaskEvent, ProgressReport, Evidence,
           DeadlineExtension, Problem, Inspection, SourceReport, ExtractedFigure, ExtractedItem,
-          TaskComment, CommentMention, TaskWatcher]
+          TaskComment, CommentMention, TaskWatcher, SupervisionNotice, SupervisionNoticeItem]
+# 下发督办单: officers are refused; fin sees the task through its supporting unit but does not
+# supervise it (the page does not offer it, the API refuses it).
+ISSUE = (NO, NO, NO, OK, NO, OK, ANON)
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,24 @@ CASES = [
               {"kind": "instruction", "body": "务必按期完成"}), SUPERVISE),
     Case("task watch", Face("post", "/tasks/{task}/watch/"),
          Face("put", "/api/v1/tasks/{task}/watch/"), SEEN),
+    # Supervision notices (督办单).
+    Case("notice page", Face("get", "/notices/{notice}/"),
+         Face("get", "/api/v1/notices/{notice}/"), SEEN),
+    Case("notice docx", Face("get", "/notices/{notice}/docx/"),
+         Face("get", "/api/v1/notices/{notice}/docx/"), SEEN),
+    Case("notice reply",
+         Face("post", "/notices/{notice}/reply/{task}/",
+              lambda w: {f"t{w['task']}-reply": "已召开专题会议推进整改"}),
+         Face("post", "/api/v1/notices/{notice}/reply/",
+              lambda w: {"task": w["task"], "reply": "已召开专题会议推进整改"}), LEAD),
+    Case("notice issue",
+         Face("post", "/notices/new/",
+              lambda w: {"tasks": [w["task"]], "colour": "red", "reason": "任务进度滞后",
+                         "reply_by": add_workdays(timezone.localdate(), 3).isoformat()}),
+         Face("post", "/api/v1/notices/",
+              lambda w: {"tasks": [w["task"]], "colour": "red", "reason": "任务进度滞后",
+                         "reply_by": add_workdays(timezone.localdate(), 3).isoformat()}),
+         ISSUE),
     # Report documents.
     Case("report page", Face("get", "/reports/documents/{report}/"),
          Face("get", "/api/v1/reports/{report}/"), REVIEW),
@@ -250,6 +276,7 @@ def world_for(city, bureau, county, town, alice, bob, sam, chief, root_admin):
             "city_report": city_report.pk,
             "city_figure": ExtractedFigureFactory(report=city_report).pk,
             "city_item": ExtractedItemFactory(report=city_report).pk,
+            "notice": SupervisionNoticeItemFactory(task=task, notice__issued_by=sam).notice_id,
         }
         ExtractedFigureFactory(report=city_report, inspection_id=task.inspection_id,
                                review_state=ReviewState.CONFIRMED)

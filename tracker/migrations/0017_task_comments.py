@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0012_api_tokens'),
+        ('tracker', '0016_webhooks'),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0012_api_tokens'),
+        ('tracker', '0015_sweep_indexes'),
     ]
 
     operations = [

@@ -207,7 +207,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0012_api_tokens'),
+        ('tracker', '0013_task_tallies'),
     ]
 
     operations = [
