@@ -22,21 +22,17 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import (
-    BooleanField,
     Count,
     DateField,
-    DateTimeField,
-    ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
 )
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 from tracker import access, deadlines
+from tracker.figures import as_of
 from tracker.figures.wording import format_rate, official_sentence
 from tracker.models import (
     Inspection,
@@ -48,7 +44,6 @@ from tracker.models import (
     Unit,
     User,
 )
-from tracker.selectors import deadline_in_force
 
 S = TaskStatus
 
@@ -213,36 +208,15 @@ class _Fields:
 
 NOW_FIELDS = _Fields()
 AS_OF_FIELDS = _Fields(
-    status="as_of_status", deadline="as_of_deadline", closed_at="as_of_closed",
-    on_time="as_of_on_time",
+    status=as_of.STATUS, deadline=as_of.DEADLINE, closed_at=as_of.CLOSED_AT,
+    on_time=as_of.ON_TIME,
 )
 
 
 def _as_of_aliases(qs: QuerySet[Task], cutoff: dt.datetime) -> QuerySet[Task]:
-    """Alias each task's status, deadline and closing time as they stood before `cutoff`."""
-    events = TaskEvent.objects.filter(task=OuterRef("pk"))
-    last_status = events.filter(at__lt=cutoff).order_by("-at", "-id").values("to_status")[:1]
-    last_close = (
-        events.filter(at__lt=cutoff, to_status=S.COMPLETED)
-        .exclude(from_status=S.COMPLETED)
-        .order_by("-at", "-id")
-        .values("at")[:1]
-    )
-    return (
-        qs.alias(
-            as_of_status=Subquery(last_status),
-            as_of_deadline=deadline_in_force(before=cutoff),
-            as_of_closed=Subquery(last_close, output_field=DateTimeField()),
-        )
-        .alias(
-            as_of_on_time=ExpressionWrapper(
-                Q(as_of_deadline__isnull=True)
-                | Q(as_of_closed__date__lte=F("as_of_deadline")),
-                output_field=BooleanField(),
-            )
-        )
-        .filter(as_of_status__isnull=False)  # not yet created at the cutoff
-    )
+    """Alias each task's status, deadline and closing time as they stood before `cutoff`
+    (one pass over the history, tracker.figures.as_of)."""
+    return as_of.with_state_as_of(qs, cutoff)
 
 
 def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task], _Fields]:
