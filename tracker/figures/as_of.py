@@ -59,28 +59,34 @@ CLOSING_Q = Q(to_status=S.COMPLETED) & ~Q(from_status=S.COMPLETED)
 HISTORY_ALIAS = "as_of_history"
 
 
-def _newest_first_window(expression, frame=None) -> Window:
+def _newest_first_window(expression) -> Window:
+    # One window for both functions (ROW_NUMBER ignores the frame; (at, id) has no peers), so
+    # the database computes them in one sorted pass.
     return Window(
         expression,
         partition_by=[F("task_id")],
         order_by=[F("at").desc(), F("id").desc()],
-        frame=RowRange(start=None, end=0) if frame else None,
+        frame=RowRange(start=None, end=0),
     )
 
 
-def history_state_sql(cutoff: dt.datetime, using: str) -> tuple[str, list]:
+def history_state_sql(
+    cutoff: dt.datetime, using: str, tasks: QuerySet[Task] | None = None
+) -> tuple[str, list]:
     """The one pass: (task_id, status, moved_to, closed_at) of every task with an event before
-    `cutoff`, as SQL and its parameters for the database `using`."""
+    `cutoff` (among `tasks`, if given), as SQL and its parameters for the database `using`."""
+    events = TaskEvent.objects.using(using).filter(at__lt=cutoff)
+    if tasks is not None:
+        events = events.filter(task_id__in=tasks.values("pk"))
     events = (
-        TaskEvent.objects.using(using)
-        .filter(at__lt=cutoff)
+        events
         .annotate(
             move=Case(When(DEADLINE_MOVE_Q, then=F("deadline_to")), output_field=DateField()),
             closing=Case(When(CLOSING_Q, then=F("at")), output_field=DateTimeField()),
         )
         .annotate(
             latest=_newest_first_window(RowNumber()),
-            moves=_newest_first_window(Count("move"), frame=True),
+            moves=_newest_first_window(Count("move")),
         )
         .values("task_id", "to_status", "move", "closing", "latest", "moves")
         .order_by()
@@ -171,7 +177,9 @@ def with_state_as_of(qs: QuerySet[Task], cutoff: dt.datetime) -> QuerySet[Task]:
     (tracker.selectors.deadline_in_force), CLOSED_AT and ON_TIME as they stood then."""
     qs = qs.all()
     query = qs.query
-    sql, params = history_state_sql(cutoff, qs.db)
+    # The pass reads only the history of the tasks in `qs` when it is narrowed (an officer's,
+    # a district's): the tasks' own index leads to their events.
+    sql, params = history_state_sql(cutoff, qs.db, qs if query.where else None)
     alias = query.join(_HistoryJoin(sql, params, query.get_initial_alias()))
     return qs.alias(
         **{
