@@ -91,8 +91,11 @@ def history_state_sql(
         .values("task_id", "to_status", "move", "closing", "latest", "moves")
         .order_by()
     )
-    inner, params = events.query.get_compiler(using=using).as_sql()
+    # elide_empty=False: tasks nobody may see compile to an always-false condition, not an error.
+    inner, params = events.query.get_compiler(using=using, elide_empty=False).as_sql()
     qn = connections[using].ops.quote_name
+    # `moves` is 1 on the newest move and on the older non-moves below it (whose `move` is
+    # NULL), so the MAX over those rows is where the newest move landed.
     sql = (
         f"SELECT e.{qn('task_id')} AS {qn('task_id')}, "
         f"MAX(CASE WHEN e.{qn('latest')} = 1 THEN e.{qn('to_status')} END) AS {qn('status')}, "

@@ -228,6 +228,15 @@ def test_the_day_boundary_and_the_state_each_task_had(bureau, chief):
     assert (after.total, after.completed, after.in_progress, after.overdue) == (3, 0, 1, 2)
 
 
+def test_a_user_who_sees_nothing_gets_zeros(bureau, chief):
+    _task(bureau, dt.datetime.combine(DAY, dt.time(9), tzinfo=BEIJING), DAY)
+    chief.is_active = False
+    assert rollup(user=chief, filters=RollupFilters(as_of=DAY)).total == rollups.Figures()
+    assert overdue_tasks(user=chief, filters=RollupFilters(as_of=DAY + dt.timedelta(days=3))) == []
+    chief.is_active = True
+    assert rollup(user=chief, filters=RollupFilters(as_of=DAY)).total.total == 1
+
+
 def test_constant_queries_and_one_history_pass(bureau, chief, problems):
     """The as-of aggregate is one statement whatever the number of tasks, and it reads the
     history once (no correlated subquery per task)."""
