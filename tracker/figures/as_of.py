@@ -175,14 +175,18 @@ class _HistoryColumn(Expression):
         return (self.__class__, self.alias, self.column)
 
 
-def with_state_as_of(qs: QuerySet[Task], cutoff: dt.datetime) -> QuerySet[Task]:
+def with_state_as_of(
+    qs: QuerySet[Task], cutoff: dt.datetime, *, narrow: bool = True
+) -> QuerySet[Task]:
     """`qs` narrowed to the tasks that existed before `cutoff`, with aliases STATUS, DEADLINE
-    (tracker.selectors.deadline_in_force), CLOSED_AT and ON_TIME as they stood then."""
+    (tracker.selectors.deadline_in_force), CLOSED_AT and ON_TIME as they stood then.
+
+    `narrow`: the pass reads only the history of the tasks in `qs` when `qs` is filtered (an
+    officer's, a district's tasks). A hint only (the join narrows anyway): False where the
+    filter is known to keep the whole ledger, so it is not evaluated twice."""
     qs = qs.all()
     query = qs.query
-    # The pass reads only the history of the tasks in `qs` when it is narrowed (an officer's,
-    # a district's): the tasks' own index leads to their events.
-    sql, params = history_state_sql(cutoff, qs.db, qs if query.where else None)
+    sql, params = history_state_sql(cutoff, qs.db, qs if narrow and query.where else None)
     alias = query.join(_HistoryJoin(sql, params, query.get_initial_alias()))
     return qs.alias(
         **{

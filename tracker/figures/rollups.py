@@ -213,10 +213,11 @@ AS_OF_FIELDS = _Fields(
 )
 
 
-def _as_of_aliases(qs: QuerySet[Task], cutoff: dt.datetime) -> QuerySet[Task]:
+def _as_of_aliases(qs: QuerySet[Task], cutoff: dt.datetime, *, user: User) -> QuerySet[Task]:
     """Alias each task's status, deadline and closing time as they stood before `cutoff`
-    (one pass over the history, tracker.figures.as_of)."""
-    return as_of.with_state_as_of(qs, cutoff)
+    (one pass over the history, tracker.figures.as_of; a top supervisor sees the whole ledger,
+    so the pass need not be narrowed to their tasks first)."""
+    return as_of.with_state_as_of(qs, cutoff, narrow=not access.is_top_supervisor(user))
 
 
 def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task], _Fields]:
@@ -224,7 +225,7 @@ def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task],
     qs = Task.objects.filter(access.visible_tasks_q(user))
     fields = NOW_FIELDS
     if filters.as_of is not None:
-        qs = _as_of_aliases(qs, end_of_day(filters.as_of))
+        qs = _as_of_aliases(qs, end_of_day(filters.as_of), user=user)
         fields = AS_OF_FIELDS
     if filters.inspection_id is not None:
         qs = qs.filter(inspection_id=filters.inspection_id)

@@ -53,7 +53,7 @@ STATUSES = [S.NOT_STARTED, S.IN_PROGRESS, S.SUBMITTED, S.COMPLETED, S.BASICALLY_
 # --- The reference: the former implementation, verbatim but for the deadline's spelling -----
 
 
-def reference_as_of_aliases(qs, cutoff):
+def reference_as_of_aliases(qs, cutoff, **_):
     """Three correlated subqueries per task (the implementation before the one pass)."""
     events = TaskEvent.objects.filter(task=OuterRef("pk"))
     last_status = events.filter(at__lt=cutoff).order_by("-at", "-id").values("to_status")[:1]
