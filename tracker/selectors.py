@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db.models import (
     DateField,
+    Expression,
     F,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     prefetch_related_objects,
@@ -202,16 +204,18 @@ def task_deadline_history(*, task: Task) -> list[DeadlineEntry]:
     return entries
 
 
-def deadline_in_force(*, before: dt.datetime) -> Coalesce:
-    """The deadline each task had in force just before `before`, as an expression for a Task
-    queryset (the as-of rollup): where the latest deadline move before then landed, else the
-    deadline the task was created with. The same history task_deadline_history lists."""
-    latest_move = (
-        TaskEvent.objects.filter(task=OuterRef("pk"), deadline_to__isnull=False, at__lt=before)
-        .order_by("-at", "-id")
-        .values("deadline_to")[:1]
-    )
-    return Coalesce(Subquery(latest_move), F("original_deadline"), output_field=DateField())
+# A deadline move (an approved extension, an edit of the deadline): an event whose typed column
+# says where the deadline landed. task_deadline_history lists the same moves.
+DEADLINE_MOVE_Q = Q(deadline_to__isnull=False)
+
+
+def deadline_in_force(*, latest_move: Expression) -> Coalesce:
+    """The deadline each task had in force at a moment, as an expression for a Task queryset
+    (the as-of rollup): where the latest deadline move (DEADLINE_MOVE_Q) before that moment
+    landed, else the deadline the task was created with. `latest_move` is that move's
+    deadline_to, NULL when the task had no move yet (tracker.figures.as_of reads it from the
+    history in one pass)."""
+    return Coalesce(latest_move, F("original_deadline"), output_field=DateField())
 
 
 def holiday_overrides(*, year: int):

@@ -36,35 +36,29 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import (
-    BooleanField,
     Count,
     DateField,
-    DateTimeField,
-    ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
 )
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from tracker import access, deadlines
+from tracker.figures import as_of
 from tracker.figures.wording import format_rate, official_sentence
 from tracker.models import (
     NO_DEADLINE_MONTH,
     Inspection,
     InspectionKind,
     Task,
-    TaskEvent,
     TaskStatus,
     TaskTally,
     Unit,
     User,
 )
-from tracker.selectors import deadline_in_force
 
 S = TaskStatus
 
@@ -229,36 +223,16 @@ class _Fields:
 
 NOW_FIELDS = _Fields()
 AS_OF_FIELDS = _Fields(
-    status="as_of_status", deadline="as_of_deadline", closed_at="as_of_closed",
-    on_time="as_of_on_time",
+    status=as_of.STATUS, deadline=as_of.DEADLINE, closed_at=as_of.CLOSED_AT,
+    on_time=as_of.ON_TIME,
 )
 
 
-def _as_of_aliases(qs: QuerySet[Task], cutoff: dt.datetime) -> QuerySet[Task]:
-    """Alias each task's status, deadline and closing time as they stood before `cutoff`."""
-    events = TaskEvent.objects.filter(task=OuterRef("pk"))
-    last_status = events.filter(at__lt=cutoff).order_by("-at", "-id").values("to_status")[:1]
-    last_close = (
-        events.filter(at__lt=cutoff, to_status=S.COMPLETED)
-        .exclude(from_status=S.COMPLETED)
-        .order_by("-at", "-id")
-        .values("at")[:1]
-    )
-    return (
-        qs.alias(
-            as_of_status=Subquery(last_status),
-            as_of_deadline=deadline_in_force(before=cutoff),
-            as_of_closed=Subquery(last_close, output_field=DateTimeField()),
-        )
-        .alias(
-            as_of_on_time=ExpressionWrapper(
-                Q(as_of_deadline__isnull=True)
-                | Q(as_of_closed__date__lte=F("as_of_deadline")),
-                output_field=BooleanField(),
-            )
-        )
-        .filter(as_of_status__isnull=False)  # not yet created at the cutoff
-    )
+def _as_of_aliases(qs: QuerySet[Task], cutoff: dt.datetime, *, user: User) -> QuerySet[Task]:
+    """Alias each task's status, deadline and closing time as they stood before `cutoff`
+    (one pass over the history, tracker.figures.as_of; a top supervisor sees the whole ledger,
+    so the pass need not be narrowed to their tasks first)."""
+    return as_of.with_state_as_of(qs, cutoff, narrow=not access.is_top_supervisor(user))
 
 
 def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task], _Fields]:
@@ -266,7 +240,7 @@ def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task],
     qs = Task.objects.filter(access.visible_tasks_q(user))
     fields = NOW_FIELDS
     if filters.as_of is not None:
-        qs = _as_of_aliases(qs, end_of_day(filters.as_of))
+        qs = _as_of_aliases(qs, end_of_day(filters.as_of), user=user)
         fields = AS_OF_FIELDS
     if filters.inspection_id is not None:
         qs = qs.filter(inspection_id=filters.inspection_id)
