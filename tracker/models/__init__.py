@@ -30,6 +30,7 @@ from tracker.models.tasks import (
     TaskEvent,
     TaskStatus,
     TaskType,
+    page_rank,
 )
 from tracker.models.units import Unit, UnitKind, subtree_q
 from tracker.models.users import Role, User
@@ -78,5 +79,6 @@ __all__ = [
     "UnitKind",
     "User",
     "WorkdayCalendarGeneration",
+    "page_rank",
     "subtree_q",
 ]
