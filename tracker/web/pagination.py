@@ -15,8 +15,10 @@ PAGES_AHEAD = 10
 
 
 class CappedPaginator(Paginator):
-    def __init__(self, object_list, per_page, *, number, pages_ahead: int = PAGES_AHEAD):
+    def __init__(self, object_list, per_page, *, number, pages_ahead: int | None = None):
         super().__init__(object_list, per_page)
+        if pages_ahead is None:
+            pages_ahead = PAGES_AHEAD
         try:
             asked = max(1, int(number))
         except (TypeError, ValueError):
