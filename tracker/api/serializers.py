@@ -154,6 +154,13 @@ class ProblemUpdateSerializer(ProblemSerializer):
 # --- Tasks --------------------------------------------------------------------------------
 
 
+def _iso_datetime(value: dt.datetime, zone) -> str:
+    """A datetime as DRF's DateTimeField renders it by default (ISO 8601, in `zone`, UTC as
+    "Z"), without the field's per-value look-ups."""
+    text = timezone.localtime(value, zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class TaskSerializer(serializers.ModelSerializer):
     """A task as lists and the detail show it; needs task_list()'s joins and prefetch."""
 
@@ -198,15 +205,15 @@ class TaskSerializer(serializers.ModelSerializer):
         two), without DRF's per-field attribute walk: the list renders 50 tasks a page, and
         the generic path spent most of the request there. The deadline's light and wording are
         read once per task from the rule book (tracker.deadlines.deadline_state)."""
-        fields = self.fields
         state = self._state(task)
         data = {name: getattr(task, name) for name in self._PLAIN}
         for name in self._DATES:
             value = getattr(task, name)
             data[name] = None if value is None else value.isoformat()
-        for name in self._DATETIMES:
+        zone = timezone.get_current_timezone()
+        for name in self._DATETIMES:  # DRF's ISO 8601 in the current time zone
             value = getattr(task, name)
-            data[name] = None if value is None else fields[name].to_representation(value)
+            data[name] = None if value is None else _iso_datetime(value, zone)
         unit, problem, inspection = task.lead_unit, task.problem, task.inspection
         data |= {
             "status_display": task.get_status_display(),

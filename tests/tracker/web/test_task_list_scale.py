@@ -131,6 +131,7 @@ def test_a_task_renders_as_its_declared_fields_would(chief, bureau, county, rf, 
         TaskFactory(lead_unit=bureau, status=TaskStatus.LONG_TERM,
                     task_type=TaskType.LONG_TERM, deadline=None),
         TaskFactory(lead_unit=bureau, deadline=today + dt.timedelta(days=2)),
+        TaskFactory(lead_unit=bureau, status=TaskStatus.COMPLETED),  # closed_at, completed_at
     ]
     Task.objects.filter(pk=tasks[0].pk).update(progress_percent=40,
                                                 started_at=timezone.now())
@@ -138,7 +139,8 @@ def test_a_task_renders_as_its_declared_fields_would(chief, bureau, county, rf, 
     request.user = chief
     context = {"request": request, "today": today}
     rows = list(task_list(user=chief).order_by("id"))
-    assert len(rows) == 3
+    assert len(rows) == 4
+    assert rows[3].closed_at is not None
     for task in rows:
         listed = TaskSerializer(context=context)
         detailed = TaskDetailSerializer(context=context)
