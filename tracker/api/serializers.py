@@ -154,6 +154,13 @@ class ProblemUpdateSerializer(ProblemSerializer):
 # --- Tasks --------------------------------------------------------------------------------
 
 
+def _iso_datetime(value: dt.datetime, zone) -> str:
+    """A datetime as DRF's DateTimeField renders it by default (ISO 8601, in `zone`, UTC as
+    "Z"), without the field's per-value look-ups."""
+    text = timezone.localtime(value, zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class TaskSerializer(serializers.ModelSerializer):
     """A task as lists and the detail show it; needs task_list()'s joins and prefetch."""
 
@@ -184,6 +191,49 @@ class TaskSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    # Rendered by to_representation below, in one pass; the declared fields above stay the
+    # schema (drf-spectacular) and the meaning of each key.
+    _PLAIN = (
+        "id", "title", "measures", "status", "task_type", "responsible_leader",
+        "responsible_person", "progress_percent", "version",
+    )
+    _DATES = ("deadline", "original_deadline")
+    _DATETIMES = ("started_at", "completed_at", "closed_at", "created_at", "updated_at")
+
+    def to_representation(self, task: Task) -> dict:
+        """The same keys and values as the declared fields would give (a test compares the
+        two), without DRF's per-field attribute walk: the list renders 50 tasks a page, and
+        the generic path spent most of the request there. The deadline's light and wording are
+        read once per task from the rule book (tracker.deadlines.deadline_state)."""
+        state = self._state(task)
+        data = {name: getattr(task, name) for name in self._PLAIN}
+        for name in self._DATES:
+            value = getattr(task, name)
+            data[name] = None if value is None else value.isoformat()
+        zone = timezone.get_current_timezone()
+        for name in self._DATETIMES:  # DRF's ISO 8601 in the current time zone
+            value = getattr(task, name)
+            data[name] = None if value is None else _iso_datetime(value, zone)
+        unit, problem, inspection = task.lead_unit, task.problem, task.inspection
+        data |= {
+            "status_display": task.get_status_display(),
+            "task_type_display": task.get_task_type_display(),
+            "inspection": {"id": inspection.pk, "title": inspection.title,
+                           "kind": inspection.kind, "team": inspection.team},
+            "problem": {"id": problem.pk, "number": problem.number,
+                        "aspect": problem.aspect, "text": problem.text},
+            "lead_unit": {"id": unit.pk, "name": unit.name, "short_name": unit.short_name},
+            "supporting_units": [
+                {"id": u.pk, "name": u.name, "short_name": u.short_name}
+                for u in task.supporting_units.all()
+            ],
+            "is_overdue": state.overdue,
+            "light": state.light,
+            "light_label": state.light_label,
+            "days_left_text": state.text,
+        }
+        return {name: data[name] for name in TaskSerializer.Meta.fields}
+
     def _state(self, task: Task) -> DeadlineState:
         today: dt.date = self.context.get("today") or timezone.localdate()
         return deadline_state(status=task.status, deadline=task.deadline, today=today)
@@ -212,6 +262,11 @@ class TaskDetailSerializer(TaskSerializer):
     class Meta(TaskSerializer.Meta):
         fields = [*TaskSerializer.Meta.fields, "allowed_actions"]
         read_only_fields = fields
+
+    def to_representation(self, task: Task) -> dict:
+        return super().to_representation(task) | {
+            "allowed_actions": self.get_allowed_actions(task)
+        }
 
     def get_allowed_actions(self, task: Task) -> list[str]:
         return allowed_actions(self.context["request"].user, task)

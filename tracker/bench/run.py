@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
 
-from tracker import selectors
+from tracker import selectors, workdays
 from tracker.bench.common import alternating_medians, count_queries, rolled_back
 from tracker.bench.ledger import ROLES, create_roles, generate
 from tracker.deadlines import due_soon_until
@@ -293,6 +293,17 @@ def _ids_in_page(html: str) -> list[int]:
     return seen
 
 
+def _list_statement(queries: list[dict]) -> str:
+    """The list query among a request's statements: the one page of tasks (a LIMIT on
+    tracker_task), not the page count, the prefetches or the session."""
+    found = [q["sql"] for q in queries
+             if q["sql"].lstrip().upper().startswith("SELECT") and 'FROM "tracker_task"' in q["sql"]
+             and " LIMIT " in q["sql"] and "COUNT(" not in q["sql"].upper()]
+    if len(found) != 1:
+        raise RuntimeError(f"任务列表的查询应恰有一条，实际 {len(found)} 条")
+    return found[0]
+
+
 def _row(work, size, role, project_ms, floor_ms, queries, same) -> BenchRow:
     ratio = round(project_ms / floor_ms, 2) if floor_ms else None
     return BenchRow(work, size, role, round(project_ms, 2),
@@ -404,27 +415,43 @@ class Bench:
         self.add(_row("挂图作战 dashboard vs one full-table aggregate", self.size, role,
                       project_ms, floor_ms, len(queries), same))
 
+    def bare_list_view(self, statement: str, render, user: User):
+        """A bare Django view (called directly, no middleware) running `statement`, the list
+        query the project itself issued for this request, and rendering its rows with
+        `render`: the floor of a list is the same single query and the least rendering."""
+
+        def view(request):
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+                columns = [column.name for column in cursor.description]
+                return render(columns, cursor.fetchall())
+
+        def floor():
+            request = self.factory.get("/")
+            request.user = user
+            return view(request)
+
+        return floor
+
     def task_page(self, role, user, client):
         count = selectors.task_list(user=user).count()
         last = max(1, -(-count // PAGE_SIZE))
         for label, page in (("page 1", 1), ("deep page", last)):
+            workdays.is_workday(self.today)  # see task_api
             response, queries = self.measured(client, "/tasks/", {"page": page})
+            statement = _list_statement(queries)
 
-            def bare_view(request, page=page):
-                offset = (page - 1) * PAGE_SIZE
-                rows = task_list_for_page(user=request.user).values_list(
-                    "id", "title", "status", "deadline")[offset:offset + PAGE_SIZE]
+            def render(columns, rows):  # a link to each task (id first) with its title
+                title = columns.index("title")
                 return HttpResponse("".join(
-                    f'<a href="/tasks/{pk}/">{title}</a> {status} {deadline}\n'
-                    for pk, title, status, deadline in rows))
+                    f'<a href="/tasks/{row[0]}/">{row[title]}</a>\n' for row in rows))
 
-            def floor(bare_view=bare_view, page=page):
-                request = self.factory.get("/tasks/", {"page": page})
-                request.user = user
-                return bare_view(request)
-
-            same = _ids_in_page(response.content.decode()) == _ids_in_page(
-                floor().content.decode())
+            floor = self.bare_list_view(statement, render, user)
+            shown = _ids_in_page(response.content.decode())
+            offset = (page - 1) * PAGE_SIZE  # and the order is the page's rule's
+            expected = list(task_list_for_page(user=user).values_list("id", flat=True)[
+                offset:offset + PAGE_SIZE])
+            same = shown == _ids_in_page(floor().content.decode()) == expected
             project_ms, floor_ms = alternating_medians(
                 lambda page=page: self.get(client, "/tasks/", {"page": page}), floor,
                 self.repeat)
@@ -432,20 +459,23 @@ class Bench:
                           len(queries), same))
 
     def task_api(self, role, user, client):
+        # The working-day calendar re-reads its generation (one statement) at most every
+        # WORKDAY_CALENDAR_RECHECK_SECONDS, in whichever request comes next: counted with the
+        # calendar fresh, a list's statements do not depend on how long the rows before took.
+        workdays.is_workday(self.today)
         response, queries = self.measured(client, "/api/v1/tasks/")
+        statement = _list_statement(queries)
 
-        def bare_view(request):
-            rows = selectors.task_list(user=request.user).order_by("-id").values(
-                "id", "title", "status", "deadline", "lead_unit_id", "version")[:API_PAGE]
-            return JsonResponse({"results": list(rows)})
+        def render(columns, rows):  # the rows as they come (the task's id first; the joined
+            # tables repeat column names, so lists), without the cursor's look-ahead row
+            return JsonResponse({"columns": columns,
+                                 "results": [list(row) for row in rows[:API_PAGE]]})
 
-        def floor():
-            request = self.factory.get("/api/v1/tasks/")
-            request.user = user
-            return bare_view(request)
-
+        floor = self.bare_list_view(statement, render, user)
+        expected = list(selectors.task_list(user=user).order_by("-id").values_list(
+            "id", flat=True)[:API_PAGE])
         same = [r["id"] for r in response.json()["results"]] == [
-            r["id"] for r in json.loads(floor().content)["results"]]
+            r[0] for r in json.loads(floor().content)["results"]] == expected
         project_ms, floor_ms = alternating_medians(
             lambda: self.get(client, "/api/v1/tasks/"), floor, self.repeat)
         self.add(_row("task list API page 1", self.size, role, project_ms, floor_ms,

@@ -45,6 +45,7 @@ from tracker.models.tasks import (
     TaskEvent,
     TaskStatus,
     TaskType,
+    page_rank,
 )
 from tracker.models.units import Unit, UnitKind, subtree_q
 from tracker.models.users import Role, User
@@ -120,5 +121,6 @@ __all__ = [
     "WebhookEvent",
     "WorkdayCalendarGeneration",
     "generate_webhook_secret",
+    "page_rank",
     "subtree_q",
 ]

@@ -4,11 +4,10 @@ top (its order, its prefetches)."""
 
 from collections.abc import Mapping
 
-from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models import Prefetch, QuerySet
 
 from tracker import access
 from tracker.models import (
-    CLOSED_STATUSES,
     DeadlineExtension,
     Evidence,
     Inspection,
@@ -20,6 +19,7 @@ from tracker.models import (
     TaskEvent,
     TaskStatus,
     User,
+    page_rank,
 )
 from tracker.selectors import (
     evidence_list,
@@ -33,14 +33,9 @@ def task_list_for_page(*, user: User, filters: Mapping | None = None) -> QuerySe
     """我的任务: the one task list (tracker.selectors.task_list, the API's too) in the page's
     order: open tasks with a deadline first, earliest deadline (so the overdue, then the
     due-soon) on top; then open tasks without a deadline; closed tasks last."""
-    return task_list(user=user, filters=filters).annotate(
-        rank=Case(
-            When(status__in=CLOSED_STATUSES, then=Value(2)),
-            When(deadline__isnull=True, then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-    ).order_by("rank", "deadline", "id")
+    return task_list(user=user, filters=filters).annotate(rank=page_rank()).order_by(
+        "rank", "deadline", "id"
+    )
 
 
 def inspections_for_import(*, user: User) -> QuerySet[Inspection]:

@@ -56,6 +56,7 @@ from tracker.web.forms import (
     TaskEditForm,
     TaskFilterForm,
 )
+from tracker.web.pagination import CappedPaginator
 from tracker.web.security_views import otp_step_redirect
 
 PAGE_SIZE = 50
@@ -155,7 +156,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
         user=user, pk=filters.get("lead_unit") or filters.get("unit")
     )
     tasks = selectors.task_list_for_page(user=user, filters=filters)
-    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    number = request.GET.get("page")
+    page = CappedPaginator(tasks, PAGE_SIZE, number=number).get_page(number)
     rows = [(task, deadline_state(status=task.status, deadline=task.deadline, today=today))
             for task in page.object_list]
     query = request.GET.copy()

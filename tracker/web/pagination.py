@@ -1,0 +1,42 @@
+"""A page-number paginator for long lists that counts only as far as it shows.
+
+Django's Paginator counts the whole list on every page view; on a ledger of a million tasks
+that count costs more than the page itself. `CappedPaginator` counts at most up to a few pages
+past the one asked for (`SELECT COUNT(*) FROM (… LIMIT n)`): when the list ends within that
+window the count is exact and the page says so; otherwise it knows only that there are more,
+and the page says "至少" (at least). Page numbers and the previous/next links stay correct
+either way: a page exists exactly when a row exists at its offset.
+"""
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+PAGES_AHEAD = 10
+
+
+class CappedPaginator(Paginator):
+    def __init__(self, object_list, per_page, *, number, pages_ahead: int | None = None):
+        super().__init__(object_list, per_page)
+        if pages_ahead is None:
+            pages_ahead = PAGES_AHEAD
+        try:
+            asked = max(1, int(number))
+        except (TypeError, ValueError):
+            asked = 1
+        # One row past the window tells "more than this" from "exactly this".
+        self.limit = (asked + pages_ahead) * per_page + 1
+
+    @cached_property
+    def counted(self) -> int:
+        return self.object_list.order_by()[: self.limit].count()
+
+    @property
+    def exact(self) -> bool:
+        """Whether `count` is the whole list's length (else a lower bound)."""
+        return self.counted < self.limit
+
+    @cached_property
+    def count(self) -> int:
+        """The list's length if it ends within the window, else the rows counted (the last
+        page then holds the one row past the window, so "next" is offered up to there)."""
+        return self.counted
