@@ -45,6 +45,7 @@ from tests.tracker.factories import (
     LedgerJobFactory,
     NotificationFactory,
     SavedFilterFactory,
+    SupervisionNoticeItemFactory,
     TaskFactory,
 )
 from tracker.models import TaskStatus
@@ -93,7 +94,7 @@ def all_routes() -> list[Route]:
 
 
 SAMPLE_KWARGS = {"format": "json", "app_label": "tracker", "content_type_id": "1",
-                 "object_id": "1", "pk": "1", "id": "1"}
+                 "object_id": "1", "pk": "1", "id": "1", "task_pk": "1"}
 # Admin patterns without a name: its catch-all (a redirect or 404 for anything unknown).
 UNNAMED_OK = {"admin:"}
 
@@ -163,6 +164,7 @@ def read_page(html: str) -> PageReader:
 def world(alice, chief, root_admin, bureau):
     task = TaskFactory(lead_unit=bureau, status=TaskStatus.IN_PROGRESS)
     report = SourceReportFactory()
+    notice_item = SupervisionNoticeItemFactory(task=task, notice__issued_by=chief)
     return {
         # Route prefix up to its id → the object a role can open there.
         "tasks/<int:pk>/": task,
@@ -176,6 +178,7 @@ def world(alice, chief, root_admin, bureau):
         "reports/items/<int:pk>/": ExtractedItemFactory(report=report),
         "reports/documents/imports/<int:pk>/": ReportImportFactory(user=chief),
         "settings/api-tokens/<int:pk>/": ApiTokenFactory(user=alice),
+        "notices/<int:pk>/": notice_item.notice,
         "users": {"officer": alice, "supervisor": chief, "admin": root_admin},
     }
 
@@ -190,10 +193,13 @@ def page_paths(world) -> list[str]:
             paths.append(reverse(route.name))
             continue
         prefix = next((key for key in world if route.route.startswith(key)), None)
-        if prefix is None or route.kwargs != ("pk",):
+        if prefix is None or route.kwargs not in (("pk",), ("pk", "task_pk")):
             unknown.append(route.route)
             continue
-        paths.append(reverse(route.name, kwargs={"pk": world[prefix].pk}))
+        kwargs = {"pk": world[prefix].pk}
+        if "task_pk" in route.kwargs:  # a part of a notice: the notice's task
+            kwargs["task_pk"] = world["tasks/<int:pk>/"].pk
+        paths.append(reverse(route.name, kwargs=kwargs))
     assert not unknown, f"tests/ops/test_owasp.py: add an object for these pages: {unknown}"
     return paths
 
