@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db.models import (
     DateField,
+    Exists,
     Expression,
     F,
     OuterRef,
@@ -33,6 +34,7 @@ from tracker.models import (
     Task,
     TaskAction,
     TaskEvent,
+    TaskTally,
     Unit,
     User,
 )
@@ -115,11 +117,22 @@ def task_overdue_list(*, user: User, today: dt.date) -> QuerySet[Task]:
 
 
 def inspections_for_filter(*, user: User) -> QuerySet[Inspection]:
-    """The inspections that have at least one task the user sees."""
-    visible = Task.objects.filter(access.visible_tasks_q(user))
-    return Inspection.objects.filter(pk__in=visible.values("inspection_id")).order_by(
-        "-feedback_date", "id"
+    """The inspections that have at least one task the user sees.
+
+    Asked of the maintained counts (TaskTally, one row per lead unit and inspection among its
+    keys, exact at every moment) for the tasks led within the user's units, and of the tasks
+    for those seen only through a supporting unit (tracker.access splits the visible tasks
+    so): an index probe per inspection, so the filter's cost does not grow with the ledger."""
+    led = TaskTally.objects.filter(
+        access.visible_by_lead_unit_q(user), inspection=OuterRef("pk"), total__gt=0
     )
+    seen = Exists(led)
+    if not access.sees_everything(user):
+        supported = Task.objects.filter(
+            access.visible_through_support_only_q(user), inspection=OuterRef("pk")
+        )
+        seen |= Exists(supported)
+    return Inspection.objects.filter(seen).order_by("-feedback_date", "id")
 
 
 def unit_for_filter(*, user: User, pk: int | None) -> Unit | None:

@@ -96,3 +96,33 @@ def test_task_list_query_count_does_not_grow_with_tasks(
     TaskFactory.create_batch(40, lead_unit=bureau, supporting_units=[town])
     with django_assert_num_queries(2):
         assert len(fetch()) == 43
+
+
+# --- The inspections a filter offers (selectors.inspections_for_filter) ------------------------
+
+
+def test_inspection_filter_offers_exactly_the_inspections_with_a_visible_task(
+    alice, bob, sam, chief, root_admin, tasks, django_assert_max_num_queries
+):
+    """Read from the maintained counts and the supported-only tasks; it must agree with the
+    plain definition (an inspection with a task the user sees) for every kind of user."""
+    from tests.tracker.factories import InspectionFactory, TaskFactory
+    from tracker.models import Inspection, Task
+
+    InspectionFactory()  # no task at all: offered to nobody
+    moved = TaskFactory(lead_unit=tasks["town"].lead_unit)
+    Task.objects.filter(pk=moved.pk).update(status="completed", closed_at="2026-01-05T10:00Z",
+                                            completed_at="2026-01-05T10:00Z")
+    for user in (alice, bob, sam, chief, root_admin):
+        expected = set(
+            Inspection.objects.filter(
+                pk__in=Task.objects.filter(access.visible_tasks_q(user)).values("inspection_id")
+            ).values_list("pk", flat=True)
+        )
+        with django_assert_max_num_queries(1):
+            offered = {i.pk for i in selectors.inspections_for_filter(user=user)}
+        assert offered == expected, user.username
+    # bob sees "bureau_with_town" only through his supporting unit: it is offered all the same.
+    assert tasks["bureau_with_town"].inspection_id in {
+        i.pk for i in selectors.inspections_for_filter(user=bob)
+    }
