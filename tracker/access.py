@@ -145,10 +145,15 @@ def tasks_within_subtree_q(unit: Unit) -> Q:
 
 
 def _tasks_touching_q(units) -> Q:
+    return Q(lead_unit__in=units) | _supported_by_q(units)
+
+
+def _supported_by_q(units) -> Q:
+    """A Q over Task: a supporting unit among `units` (EXISTS: no duplicate rows)."""
     supporting = Task.supporting_units.through.objects.filter(
         task_id=OuterRef("pk"), unit__in=units
     )
-    return Q(lead_unit__in=units) | Q(Exists(supporting))
+    return Q(Exists(supporting))
 
 
 def managed_tasks_q(user: User) -> Q:
@@ -380,10 +385,7 @@ def visible_through_support_only_q(user: User) -> Q:
     if not user.is_authenticated or not user.is_active or sees_everything(user):
         return _NOTHING
     units = Unit.objects.filter(reachable_units_q(user))
-    supporting = Task.supporting_units.through.objects.filter(
-        task_id=OuterRef("pk"), unit__in=units
-    )
-    return Q(Exists(supporting)) & ~Q(lead_unit__in=units)
+    return _supported_by_q(units) & ~Q(lead_unit__in=units)
 
 
 # --- Supervision notices (督办单) ------------------------------------------------------------
