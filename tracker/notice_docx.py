@@ -9,6 +9,7 @@ with the reply-by date, the issuer and date.
 import datetime as dt
 import io
 
+from django.http import HttpResponse
 from django.utils import timezone
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -90,3 +91,18 @@ def build_notice_docx(*, notice, items, today: dt.date) -> bytes:
     doc.save(buffer)
     return buffer.getvalue()
 
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def notice_docx_response(*, notice, items) -> HttpResponse:
+    """The download the page and the API both answer: the notice as the reader sees it (only
+    `items`, their own parts), named by its number, never cached."""
+    content = build_notice_docx(notice=notice, items=items, today=timezone.localdate())
+    response = HttpResponse(content, content_type=DOCX)
+    response["Content-Disposition"] = (
+        f"attachment; filename=\"notice-{notice.pk}.docx\"; "
+        f"filename*=UTF-8''notice-{notice.year}-{notice.sequence}.docx"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

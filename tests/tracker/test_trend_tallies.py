@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.tracker.factories import InspectionFactory, ProblemFactory, UnitFactory, UserFactory
-from tracker import access
 from tracker.errors import DomainError
 from tracker.figures.rollups import RollupFilters
 from tracker.figures.trend import Period, tally_check, tally_recount, trend
@@ -229,16 +228,3 @@ def test_the_last_period_counts_from_its_first_local_instant(world, chief, burea
         assert [p["created"] for p in series] == created
 
 
-def test_visible_tasks_are_the_led_ones_and_the_supported_only_ones(world, chief):
-    _play(world, [("create", n, 1, 10) for n in range(8)], chief)
-    for user in world["users"]:
-        visible = set(Task.objects.filter(access.visible_tasks_q(user)).values_list("pk",
-                                                                                   flat=True))
-        led = set(Task.objects.filter(access.visible_by_lead_unit_q(user))
-                  .values_list("pk", flat=True))
-        supported = set(Task.objects.filter(access.visible_through_support_only_q(user))
-                        .values_list("pk", flat=True))
-        assert visible == led | supported, user.username
-        assert not led & supported, user.username
-    helper = world["users"][3]
-    assert Task.objects.filter(access.visible_through_support_only_q(helper)).exists()

@@ -5,7 +5,6 @@ The reader sees a notice through its tasks (tracker.access.visible_notices_q) an
 parts about tasks they see: an officer never sees another unit's task through a notice.
 """
 
-from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -22,11 +21,9 @@ from tracker.api.views import FilteredBySelector
 from tracker.deadlines import default_reply_by, suggest_notice_colour, task_light
 from tracker.filters import ID_MAX
 from tracker.models import NoticeColour, NoticeState, SupervisionNotice, Task
-from tracker.notice_docx import build_notice_docx
+from tracker.notice_docx import DOCX, notice_docx_response
 from tracker.selectors import task_list
 from tracker.services import notices as notice_services
-
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class NoticeTaskBriefSerializer(serializers.ModelSerializer):
@@ -148,15 +145,7 @@ class NoticeViewSet(FilteredBySelector, mixins.ListModelMixin, mixins.RetrieveMo
     def docx(self, request, pk=None):
         """督办单（公文格式 .docx），只含本人可见的任务。"""
         notice = self.get_object()
-        content = build_notice_docx(notice=notice, items=notice.seen_items,
-                                    today=timezone.localdate())
-        response = HttpResponse(content, content_type=DOCX)
-        response["Content-Disposition"] = (
-            f"attachment; filename=\"notice-{notice.pk}.docx\"; "
-            f"filename*=UTF-8''notice-{notice.year}-{notice.sequence}.docx"
-        )
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return notice_docx_response(notice=notice, items=notice.seen_items)
 
     @extend_schema(
         parameters=[OpenApiParameter("tasks", OpenApiTypes.INT, many=True,

@@ -24,14 +24,13 @@ from tracker.deadlines import (
 from tracker.errors import DomainError
 from tracker.filters import ID_MAX
 from tracker.models import Unit
-from tracker.notice_docx import build_notice_docx
+from tracker.notice_docx import notice_docx_response
 from tracker.selectors import inspections_for_filter
 from tracker.services import notices as notice_services
 from tracker.web.forms import TaskFilterForm
 from tracker.web.notice_forms import NoticeFilterForm, NoticeIssueForm, NoticeReplyForm
 
 PAGE_SIZE = 30
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _notice(request: HttpRequest, pk: int):
@@ -167,12 +166,4 @@ def notice_issue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def notice_docx(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _notice(request, pk)
-    content = build_notice_docx(notice=notice, items=notice.seen_items,
-                                today=timezone.localdate())
-    response = HttpResponse(content, content_type=DOCX)
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"notice-{notice.pk}.docx\"; "
-        f"filename*=UTF-8''notice-{notice.year}-{notice.sequence}.docx"
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return notice_docx_response(notice=notice, items=notice.seen_items)
