@@ -12,15 +12,19 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tracker.models import (
+    NO_DEADLINE_MONTH,
     ApiToken,
     AuditAction,
     AuditEntry,
     Channel,
+    CommentKind,
+    CommentMention,
     DeadlineExtension,
     Delivery,
     DeliveryStatus,
     DispatchRequest,
     EventNotice,
+    EventTally,
     EventType,
     Evidence,
     ExtensionStatus,
@@ -42,11 +46,15 @@ from tracker.models import (
     ServiceHeartbeat,
     SupervisionNotice,
     SupervisionNoticeItem,
+    TallyPeriod,
     Task,
     TaskAction,
+    TaskComment,
     TaskEvent,
     TaskStatus,
+    TaskTally,
     TaskType,
+    TaskWatcher,
     Unit,
     UnitKind,
     User,
@@ -419,3 +427,65 @@ class SupervisionNoticeItemFactory(DjangoModelFactory):
     notice = factory.SubFactory(SupervisionNoticeFactory)
     task = factory.SubFactory(TaskFactory, status=TaskStatus.IN_PROGRESS)
     unit = factory.SelfAttribute("task.lead_unit")
+
+
+class TaskCommentFactory(DjangoModelFactory):
+    class Meta:
+        model = TaskComment
+
+    task = factory.SubFactory(TaskFactory)
+    author = factory.SubFactory(UserFactory)
+    kind = CommentKind.COMMENT
+    body = factory.Sequence(lambda n: f"请抓紧推进第{n}项整改措施")
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class CommentMentionFactory(DjangoModelFactory):
+    class Meta:
+        model = CommentMention
+
+    comment = factory.SubFactory(TaskCommentFactory)
+    user = factory.SubFactory(UserFactory)
+
+
+class TaskWatcherFactory(DjangoModelFactory):
+    class Meta:
+        model = TaskWatcher
+
+    task = factory.SubFactory(TaskFactory)
+    user = factory.SubFactory(UserFactory)
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class TaskTallyFactory(DjangoModelFactory):
+    """Tallies are written by the database's triggers only (migration 0013): the factory
+    creates a task and answers the row its trigger counted it in."""
+
+    class Meta:
+        model = TaskTally
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        task = TaskFactory(**kwargs)
+        month = task.deadline.replace(day=1) if task.deadline else NO_DEADLINE_MONTH
+        return model_class.objects.get(
+            lead_unit=task.lead_unit, inspection=task.inspection,
+            aspect=task.problem.aspect, deadline_month=month,
+        )
+
+
+class EventTallyFactory(DjangoModelFactory):
+    """History counts are written by the database's triggers only (migration 0014): the
+    factory writes a history row and answers the month's count it was added to."""
+
+    class Meta:
+        model = EventTally
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        event = TaskEventFactory(action=TaskAction.CREATE, from_status="",
+                                 to_status=TaskStatus.NOT_STARTED, **kwargs)
+        return model_class.objects.get(
+            lead_unit=event.task.lead_unit, inspection=event.task.inspection,
+            period=TallyPeriod.MONTH,
+        )
