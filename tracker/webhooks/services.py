@@ -174,6 +174,7 @@ def webhook_deliveries_record(*, task_event: TaskEvent) -> list[int]:
     endpoints = list(
         WebhookEndpoint.objects.filter(active=True, **{WEBHOOK_EVENT_FIELDS[event]: True})
         .select_related("scope_unit")
+        .order_by("pk")  # deliveries in the endpoints' order, the same on every database
     )
     if not endpoints:
         return []
