@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from tracker import deadlines
 from tracker.deadlines import default_reply_by
 from tracker.demo.comments import ensure_comments
 from tracker.demo.content import DEMO_PASSWORD, INSPECTIONS, ROOT, UNIT_TREE, USERS
@@ -185,7 +186,8 @@ def _ensure_notices(supervisor: User, officers_by_unit: dict[int, User], today: 
             events__at__lt=_at(day, 9),
         ).exclude(status__in=CLOSED_STATUSES).exclude(notice_items__isnull=False)
         if overdue is not None:
-            qs = qs.filter(deadline__lt=today) if overdue else qs.filter(deadline__gte=today)
+            qs = qs.filter(deadlines.overdue_q(today)) if overdue else qs.filter(
+                deadlines.has_light_q(), deadlines.not_overdue_q(today))
         picked, units = [], set()
         for task in qs.order_by("deadline", "id"):
             if task.lead_unit_id not in units:  # one task per unit: each unit answers its own

@@ -469,8 +469,9 @@ def _tally_rollup(*, user: User, group_by: str, filters: RollupFilters) -> Rollu
     this_month = tasks.filter(
         access.visible_by_lead_unit_q(user),
         deadlines.has_light_q(),
-        deadline__gte=month_start,
-        deadline__lte=deadlines.due_soon_until(today),
+        # From the first of this month to the end of the yellow window.
+        deadlines.deadline_window_q(month_start - dt.timedelta(days=1),
+                                    deadlines.due_soon_until(today)),
     )
     support_only = tasks.filter(access.visible_through_support_only_q(user))
     aggregates = _aggregates(f, today)
