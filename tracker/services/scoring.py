@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from tracker import access
-from tracker.errors import InvalidInput, ActionForbidden
+from tracker.errors import ActionForbidden, InvalidInput
 from tracker.models import WEIGHT_FIELDS, AuditAction, ScoringScheme, User
 from tracker.services.audit import audit_diff, audit_record, audit_snapshot
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 from django import forms
 
+from tracker.errors import InvalidInput
 from tracker.figures import scoring
 from tracker.web.forms import BootstrapMixin
 
@@ -31,8 +32,6 @@ class PeriodForm(BootstrapMixin, forms.Form):
         kind, year = data["kind"], data.get("year") or today.year
         if kind == "custom":
             if not (data.get("start") and data.get("end")):
-                from tracker.errors import InvalidInput
-
                 raise InvalidInput("自定义期间请填写开始日期和结束日期",
                                    fields={"end": "请填写开始日期和结束日期"})
             return scoring.custom_period(data["start"], data["end"], today=today)
