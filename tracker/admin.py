@@ -1302,8 +1302,14 @@ class ScoringSchemeAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return self._administrator(request)
 
-    def may_add(self, request) -> bool:
-        return access.may_set_scoring_weights(request.user)
+    def has_change_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_add_permission(self, request):
+        return self._administrator(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._administrator(request)
 
     def save_model(self, request, obj, form, change):
         values = _cleaned(form, scoring_services.SCHEME_FIELDS)

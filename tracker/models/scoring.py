@@ -9,6 +9,7 @@ history as of the period's end (tracker.figures.scoring), the same every time.
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -28,9 +29,12 @@ DEFAULT_WEIGHTS = {
 }
 
 
-def _weight(label: str, default: str, help_text: str):
+def _weight(label: str, default: str, help_text: str, *, least: str = "0",
+            message: str = "不能为负数"):
     return models.DecimalField(
-        label, max_digits=6, decimal_places=2, default=Decimal(default), help_text=help_text
+        label, max_digits=6, decimal_places=2, default=Decimal(default), help_text=help_text,
+        validators=[MinValueValidator(Decimal(least), message=f"{label}{message}"),
+                    MaxValueValidator(Decimal("1000"), message=f"{label}不能超过1000")],
     )
 
 
@@ -39,7 +43,7 @@ class ScoringScheme(models.Model):
     effective_from = models.DateField(
         "生效日期", unique=True, help_text="考评期末在此日期及以后的，按本方案计分"
     )
-    base_score = _weight("基础分", "100", "每个单位的起始分")
+    base_score = _weight("基础分", "100", "每个单位的起始分", least="0.01", message="须大于0")
     on_time_weight = _weight(
         "按期销号率权重", "40", "扣分 = 权重 ×（1 − 按期销号率）；期内无到期任务不扣"
     )
@@ -68,8 +72,10 @@ class ScoringScheme(models.Model):
                     & Q(notice_weight__gte=0) & Q(notice_late_weight__gte=0)
                 ),
                 name="scoring_weights_valid",
+                violation_error_message="基础分须大于0，各项权重不能为负数",
             ),
-            models.CheckConstraint(condition=~Q(name=""), name="scoring_scheme_named"),
+            models.CheckConstraint(condition=~Q(name=""), name="scoring_scheme_named",
+                                   violation_error_message="请填写方案名称"),
         ]
 
     def __str__(self) -> str:
