@@ -352,6 +352,18 @@ def may_manage_webhooks(user: User) -> bool:
     return sees_everything(user)
 
 
+def may_set_scoring_weights(user: User) -> bool:
+    """Create, change or delete scoring schemes (考评权重): administrators only."""
+    return sees_everything(user)
+
+
+def may_view_scores(user: User) -> bool:
+    """The unit ranking (考评排名) and the circular (情况通报): supervisors (their subtree, by
+    `reachable_units_q`) and administrators. Officers do not see it: a ranking is a supervisory
+    tool, and a rank within a unit's own scope means nothing."""
+    return is_supervisor_or_admin(user)
+
+
 def may_manage_users(user: User) -> bool:
     """Create users, change roles and passwords, see the user list: administrators only."""
     return sees_everything(user)

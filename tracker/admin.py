@@ -44,6 +44,7 @@ from tracker.models import (
     Problem,
     ProgressReport,
     Reminder,
+    ScoringScheme,
     Task,
     TaskEvent,
     TaskStatus,
@@ -59,6 +60,7 @@ from tracker.services import auth as auth_services
 from tracker.services import calendar as calendar_services
 from tracker.services import inspections as inspection_services
 from tracker.services import review as review_services
+from tracker.services import scoring as scoring_services
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
 from tracker.services import users as user_services
@@ -1270,3 +1272,53 @@ class WebhookDeliveryAdmin(WebhookAdministratorsMixin, ReauthMixin, admin.ModelA
             except DomainError as error:
                 self.message_user(request, f"{delivery}：{error.message}", level=messages.WARNING)
         self.message_user(request, f"已重新排队{done}条")
+
+
+# --- Scoring schemes (考评方案) -----------------------------------------------------------
+# Administrators only (tracker.access.may_set_scoring_weights): supervisors read the weights on
+# the ranking page, never here. Saved and deleted through tracker.services.scoring (audited).
+
+
+@admin.register(ScoringScheme)
+class ScoringSchemeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "effective_from", "base_score", "on_time_weight",
+                    "overdue_day_weight", "send_back_weight", "notice_weight",
+                    "notice_late_weight", "updated_at"]
+    fields = ["name", "effective_from", "base_score", "on_time_weight", "overdue_day_weight",
+              "send_back_weight", "notice_weight", "notice_late_weight", "note",
+              "created_by", "updated_at"]
+    readonly_fields = ["created_by", "updated_at"]
+    scope_rule = staticmethod(
+        lambda user: Q() if access.may_set_scoring_weights(user) else Q(pk__in=[]))
+    change_rule = staticmethod(lambda user, scheme: access.may_set_scoring_weights(user))
+    addable = deletable = True
+
+    def _administrator(self, request) -> bool:
+        return _may_use_admin(request) and access.may_set_scoring_weights(request.user)
+
+    def has_module_permission(self, request):
+        return self._administrator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_add_permission(self, request):
+        return self._administrator(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def save_model(self, request, obj, form, change):
+        values = _cleaned(form, scoring_services.SCHEME_FIELDS)
+        scheme = scoring_services.scoring_scheme_save(
+            actor=request.user, now=timezone.now(),
+            scheme=ScoringScheme.objects.get(pk=obj.pk) if change else None, **values,
+        )
+        obj.pk = scheme.pk
+
+    def delete_model(self, request, obj):
+        scoring_services.scoring_scheme_delete(actor=request.user, scheme=obj,
+                                               now=timezone.now())

@@ -323,3 +323,25 @@ def notice_item_state_expression(
         default=Value(NOTICE_PENDING),
         output_field=CharField(),
     )
+
+
+def notice_item_was_late(*, replied_on: dt.date | None, reply_by: dt.date, today: dt.date) -> bool:
+    """Whether a notice's part was, on the day after its reply-by day, 逾期未回复 (by
+    `notice_item_state`): not answered by the end of the reply-by day. Once that day has passed
+    the answer never changes (a later reply is still late), so a past period's count is fixed.
+    False while the reply-by day has not passed by `today`."""
+    if reply_by >= today:
+        return False
+    replied = replied_on is not None and replied_on <= reply_by
+    return notice_item_state(
+        replied=replied, reply_by=reply_by, today=reply_by + _ONE_DAY
+    ) == NOTICE_OVERDUE
+
+
+def notice_item_was_late_q(
+    today: dt.date, *, replied_at: str = "replied_at", reply_by: str = "notice__reply_by"
+) -> Q:
+    """`notice_item_was_late` as a query condition over SupervisionNoticeItem."""
+    return Q(**{f"{reply_by}__lt": today}) & (
+        Q(**{f"{replied_at}__isnull": True}) | Q(**{f"{replied_at}__date__gt": F(reply_by)})
+    )

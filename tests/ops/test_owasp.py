@@ -45,6 +45,7 @@ from tests.tracker.factories import (
     LedgerJobFactory,
     NotificationFactory,
     SavedFilterFactory,
+    ScoringSchemeFactory,
     SupervisionNoticeItemFactory,
     TaskFactory,
 )
@@ -179,6 +180,7 @@ def world(alice, chief, root_admin, bureau):
         "reports/documents/imports/<int:pk>/": ReportImportFactory(user=chief),
         "settings/api-tokens/<int:pk>/": ApiTokenFactory(user=alice),
         "notices/<int:pk>/": notice_item.notice,
+        "(scoring scheme: its admin change page)": ScoringSchemeFactory(),
         "users": {"officer": alice, "supervisor": chief, "admin": root_admin},
     }
 

@@ -43,6 +43,7 @@ from tracker.models import (
     Reminder,
     Role,
     SavedFilter,
+    ScoringScheme,
     ServiceHeartbeat,
     SupervisionNotice,
     SupervisionNoticeItem,
@@ -489,3 +490,13 @@ class EventTallyFactory(DjangoModelFactory):
             lead_unit=event.task.lead_unit, inspection=event.task.inspection,
             period=TallyPeriod.MONTH,
         )
+
+
+class ScoringSchemeFactory(DjangoModelFactory):
+    """A scoring scheme (考评方案) with the default weights, one effective day each."""
+
+    class Meta:
+        model = ScoringScheme
+
+    name = factory.Sequence(lambda n: f"考评方案{n}")
+    effective_from = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))

@@ -72,3 +72,24 @@ def test_demo_has_notices_in_every_state_and_loads_them_once():
     assert summary.notices_created == SupervisionNotice.objects.count() == 4
     assert load_demo(today=TODAY + dt.timedelta(days=3)).notices_created == 0
     assert SupervisionNotice.objects.count() == 4
+
+
+def test_demo_shows_the_unit_ranking():
+    """考评: the demo has schemes (last year's and this year's) and last month's ranking has
+    units with different scores, best and lagging."""
+    from tracker.figures.scoring import default_period, scheme_in_force, unit_scores
+    from tracker.models import ScoringScheme
+
+    summary = load_demo(today=TODAY)
+    assert summary.scoring_schemes_created == ScoringScheme.objects.count() == 2
+    assert load_demo(today=TODAY).scoring_schemes_created == 0
+    assert scheme_in_force(TODAY).name == "本年度考评方案"
+    assert scheme_in_force(dt.date(TODAY.year - 1, 12, 31)).name == "上年度考评方案"
+    board = unit_scores(user=User.objects.get(username="zgb"),
+                        period=default_period(today=TODAY),
+                        now=dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC))
+    assert len(board.rows) >= 6
+    assert len({row.score for row in board.rows}) >= 3
+    assert board.best
+    assert board.lagging
+    assert any(row.due for row in board.rows)

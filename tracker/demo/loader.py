@@ -10,6 +10,7 @@ from tracker import deadlines
 from tracker.deadlines import default_reply_by
 from tracker.demo.comments import ensure_comments
 from tracker.demo.content import DEMO_PASSWORD, INSPECTIONS, ROOT, UNIT_TREE, USERS
+from tracker.demo.scoring import ensure_scoring_schemes
 from tracker.models import (
     CLOSED_STATUSES,
     Inspection,
@@ -42,6 +43,7 @@ class DemoSummary:
     tasks_created: int = 0
     comments_created: int = 0
     notices_created: int = 0
+    scoring_schemes_created: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -168,6 +170,7 @@ def load_demo(*, today: dt.date) -> DemoSummary:
                        today=today)
     summary.comments_created = ensure_comments(users=users, today=today, at=_at)
     _ensure_notices(supervisor, officers_by_unit, today, summary)
+    summary.scoring_schemes_created = ensure_scoring_schemes(admin=users["admin"], today=today)
     return summary
 
 

@@ -30,6 +30,7 @@ from tracker.models.reminders import (
     Reminder,
 )
 from tracker.models.saved_filters import SavedFilter
+from tracker.models.scoring import DEFAULT_WEIGHTS, WEIGHT_FIELDS, ScoringScheme
 from tracker.models.security import ApiToken, LoginFailure
 from tracker.models.tallies import NO_DEADLINE_MONTH, TaskTally
 from tracker.models.tallies_events import EventTally, TallyPeriod
@@ -60,9 +61,11 @@ from tracker.models.webhooks import (
 
 __all__ = [
     "CLOSED_STATUSES",
+    "DEFAULT_WEIGHTS",
     "NO_DEADLINE_MONTH",
     "OPEN_STATUSES",
     "WEBHOOK_EVENT_FIELDS",
+    "WEIGHT_FIELDS",
     "ApiToken",
     "AuditAction",
     "AuditAppendOnlyError",
@@ -100,6 +103,7 @@ __all__ = [
     "Reminder",
     "Role",
     "SavedFilter",
+    "ScoringScheme",
     "ServiceHeartbeat",
     "SupervisionNotice",
     "SupervisionNoticeItem",

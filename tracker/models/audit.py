@@ -43,6 +43,10 @@ class AuditAction(models.TextChoices):
     REPORT_IMPORT = "report_import", "导入报告"
     REPORT_EXPORT = "report_export", "导出报表"
     EVIDENCE_DOWNLOAD = "evidence_download", "下载佐证材料"
+    SCORING_SCHEME_CREATE = "scoring_scheme_create", "新建考评方案"
+    SCORING_SCHEME_UPDATE = "scoring_scheme_update", "修改考评方案"
+    SCORING_SCHEME_DELETE = "scoring_scheme_delete", "删除考评方案"
+    SCORE_EXPORT = "score_export", "导出考评通报"
 
 
 class AuditQuerySet(models.QuerySet):

@@ -7,6 +7,7 @@ from tracker.web import (
     ledger_views,
     notice_views,
     preferences_views,
+    scoring_views,
     security_views,
     views,
 )
@@ -74,5 +75,7 @@ urlpatterns = [
     path("notices/<int:pk>/reply/<int:task_pk>/", notice_views.notice_reply,
          name="notice_reply"),
     path("notices/<int:pk>/docx/", notice_views.notice_docx, name="notice_docx"),
+    path("scores/", scoring_views.score_ranking, name="score_ranking"),
+    path("scores/circular/", scoring_views.score_circular, name="score_circular"),
     path("settings/reauth/", security_views.reauth, name="reauth"),
 ]

@@ -102,6 +102,8 @@ SUPERVISE = (403, 404, 200, 404, 200, 401)  # a supervisor's act on the task
 ADMIN = (403, 403, 403, 403, 200, 401)
 # Reports: supervisors and administrators only; a report is seen through its inspection.
 REVIEW = (403, 403, 200, 404, 200, 401)
+# Unit scores: supervisors (each their own subtree) and administrators; officers refused.
+SCORES = (403, 403, 200, 200, 200, 401)
 
 CASES = [
     # Units: everyone signed in reads the tree; only the administrator writes.
@@ -213,6 +215,9 @@ CASES = [
                          "reply_by": add_workdays(timezone.localdate(), 3).isoformat()}),
     Case("notice reply", "post", "/api/v1/notices/{notice}/reply/", SEEN,
          body=lambda w: {"task": w.task.pk, "reply": "已召开专题会议推进整改"}),
+    # Unit scores (考评): supervisors (their subtree) and administrators; officers refused.
+    Case("scores list", "get", "/api/v1/scores/?period=2026-05", SCORES),
+    Case("scores docx", "get", "/api/v1/scores/docx/?period=2026-05", SCORES),
     # Session and token.
     Case("logout", "post", "/api/v1/auth/logout/", (204, 204, 204, 204, 204, 401)),
     Case("token revoke", "delete", "/api/v1/auth/token/", (204, 204, 204, 204, 204, 401)),

@@ -77,6 +77,8 @@ REVIEW_ACT = (NO, NO, NO, OK, NO, OK, ANON)
 # A city report (imported at the city, about no inspection) with a figure confirmed to the
 # county's inspection: the API never showed it to a district supervisor; neither do the pages.
 CITY_REVIEW = (NO, NO, NO, HIDDEN, HIDDEN, OK, ANON)
+# 考评排名 and 情况通报: every supervisor (over their own subtree) and administrators.
+SCORES = (NO, NO, NO, OK, OK, OK, ANON)
 
 MODELS = [Task, Task.supporting_units.through, TaskEvent, ProgressReport, Evidence,
           DeadlineExtension, Problem, Inspection, SourceReport, ExtractedFigure, ExtractedItem,
@@ -183,6 +185,11 @@ CASES = [
               {"kind": "instruction", "body": "务必按期完成"}), SUPERVISE),
     Case("task watch", Face("post", "/tasks/{task}/watch/"),
          Face("put", "/api/v1/tasks/{task}/watch/"), SEEN),
+    # Unit scores (考评): supervisors and administrators; officers refused.
+    Case("score ranking", Face("get", "/scores/?kind=month&year=2026&month=5"),
+         Face("get", "/api/v1/scores/?period=2026-05"), SCORES),
+    Case("score circular", Face("get", "/scores/circular/?kind=month&year=2026&month=5"),
+         Face("get", "/api/v1/scores/docx/?period=2026-05"), SCORES),
     # Supervision notices (督办单).
     Case("notice page", Face("get", "/notices/{notice}/"),
          Face("get", "/api/v1/notices/{notice}/"), SEEN),
