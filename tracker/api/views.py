@@ -308,7 +308,7 @@ class TaskViewSet(
     # Seeing the task is the queryset's business; what may be done to it, the object rules'.
     rules = dict.fromkeys(
         ["list", "retrieve", "partial_update", "progress", "history", "progress_reports",
-         "deadlines", "evidence", "extensions", "priority",
+         "deadlines", "evidence", "extensions", "set_priority",
          *(a.value for a in TRANSITION_SERVICES)],
         anyone_signed_in,
     ) | {"create": supervisor_or_admin}
@@ -322,7 +322,7 @@ class TaskViewSet(
         "partial_update": task_services.ACTIONS["edit"].may_act,
         "evidence": task_services.ACTIONS["evidence"].may_act,
         "extensions": task_services.ACTIONS["extension_request"].may_act,
-        "priority": task_services.ACTIONS["set_priority"].may_act,
+        "set_priority": task_services.ACTIONS["set_priority"].may_act,
     }
 
     def get_queryset(self):
@@ -416,8 +416,8 @@ class TaskViewSet(
     @extend_schema(request=serializers.PrioritySerializer,
                    responses=serializers.TaskDetailSerializer,
                    parameters=[IF_MATCH], filters=False, summary="调整优先级")
-    @action(detail=True, methods=["post"])
-    def priority(self, request, pk=None):
+    @action(detail=True, methods=["post"], url_path="set-priority")
+    def set_priority(self, request, pk=None):
         """设为或取消重点任务、调整优先级（牵头单位的督导人员；记入任务历史）。"""
         task = self.get_object()
         data = self.validated(serializers.PrioritySerializer)
