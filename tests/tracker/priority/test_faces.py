@@ -55,11 +55,13 @@ def test_the_task_list_page_filters_and_shows_the_badges(client, chief, tasks):
     html = client.get("/tasks/", {"is_key": "true"}).content.decode()
     assert _titles(html) == {"重点紧急任务", "重点较高任务"}
     assert html.count('badge-key') == 2
-    assert '>紧急</span>' in html and '>较高</span>' in html
+    assert '>紧急</span>' in html
+    assert '>较高</span>' in html
     urgent = client.get("/tasks/", {"priority": 4}).content.decode()
     assert _titles(urgent) == {"重点紧急任务"}
     bad = client.get("/tasks/", {"priority": 9})
-    assert bad.status_code == 200 and "选择一个有效的选项" in bad.content.decode()
+    assert bad.status_code == 200
+    assert "选择一个有效的选项" in bad.content.decode()
 
 
 def test_an_officer_filters_only_within_what_they_see(client, alice, tasks):
@@ -74,7 +76,8 @@ def test_the_api_filters_renders_and_documents_both_fields(client_for, chief, ta
     assert [(t["title"], t["is_key"], t["priority"], t["priority_display"]) for t in listed] == [
         ("重点紧急任务", True, 4, "紧急")]
     wrong = api.get("/api/v1/tasks/", {"priority": "紧急"})
-    assert wrong.status_code == 400 and "priority" in wrong.json()["fields"]
+    assert wrong.status_code == 400
+    assert "priority" in wrong.json()["fields"]
     schema = api.get("/api/schema/", {"format": "json"}).json()
     names = {p["name"] for p in schema["paths"]["/api/v1/tasks/"]["get"]["parameters"]}
     assert {"is_key", "priority"} <= names
@@ -132,13 +135,15 @@ def test_the_task_page_offers_the_form_to_the_supervisor_only(client, sam, bob, 
     task = tasks["high"]
     client.force_login(bob)
     html = client.get(f"/tasks/{task.pk}/").content.decode()
-    assert 'id="priority-form"' not in html and "高优先级一般任务" in html
+    assert 'id="priority-form"' not in html
+    assert "高优先级一般任务" in html
     refused = client.post(f"/tasks/{task.pk}/set-priority/", {
         "priority-version": task.version, "priority-is_key": "on", "priority-priority": 4})
     assert refused.status_code == 403
     client.force_login(sam)
     page = client.get(f"/tasks/{task.pk}/").content.decode()
-    assert 'id="priority-form"' in page and 'id="task-priority">高<' in page
+    assert 'id="priority-form"' in page
+    assert 'id="task-priority">高<' in page
     done = client.post(f"/tasks/{task.pk}/set-priority/", {
         "priority-version": task.version, "priority-is_key": "on", "priority-priority": 4,
         "priority-note": "列为重点"})
@@ -146,7 +151,8 @@ def test_the_task_page_offers_the_form_to_the_supervisor_only(client, sam, bob, 
     task.refresh_from_db()
     assert (task.is_key, task.priority) == (True, TaskPriority.URGENT)
     shown = client.get(f"/tasks/{task.pk}/").content.decode()
-    assert "badge-key" in shown and 'id="task-is-key">是<' in shown
+    assert "badge-key" in shown
+    assert 'id="task-is-key">是<' in shown
 
 
 def test_a_stale_page_form_is_refused_and_keeps_what_was_chosen(client, sam, tasks):
@@ -166,9 +172,11 @@ def test_the_api_action_sets_checks_the_version_and_refuses_bad_input(client_for
     url = f"/api/v1/tasks/{task.pk}/set-priority/"
     assert api.post(url, {"is_key": True}, format="json").status_code == 428
     empty = api.post(url, {"version": task.version}, format="json")
-    assert empty.status_code == 400 and "至少填写" in str(empty.json())
+    assert empty.status_code == 400
+    assert "至少填写" in str(empty.json())
     bad = api.post(url, {"version": task.version, "priority": 7}, format="json")
-    assert bad.status_code == 400 and "priority" in bad.json()["fields"]
+    assert bad.status_code == 400
+    assert "priority" in bad.json()["fields"]
     stale = api.post(url, {"version": task.version + 1, "is_key": True}, format="json")
     assert stale.status_code == 409
     done = api.post(url, {"version": task.version, "is_key": True, "note": "挂牌"},
