@@ -203,6 +203,12 @@ def can_supervise(user: User, task: Task) -> bool:
     return may_manage_unit(user, task.lead_unit)
 
 
+def may_set_priority(user: User, task: Task) -> bool:
+    """Mark a task 重点任务 or change its priority (docs/priority.md): a supervisor over its
+    lead unit (`can_supervise`); never an officer."""
+    return can_supervise(user, task)
+
+
 def may_instruct(user: User, task: Task) -> bool:
     """Enter a 领导批示 on the task's thread (issue 15): a supervisor over its lead unit, the
     same people who supervise it (`can_supervise`). Anyone who sees the task may comment."""

@@ -59,6 +59,7 @@ from tracker.reminders.notifications import delivery_retry
 from tracker.services import auth as auth_services
 from tracker.services import calendar as calendar_services
 from tracker.services import inspections as inspection_services
+from tracker.services import priority as priority_services
 from tracker.services import review as review_services
 from tracker.services import scoring as scoring_services
 from tracker.services import tasks as task_services
@@ -734,18 +735,21 @@ class ExtensionInline(ReadOnlyInline):
 
 @admin.register(Task)
 class TaskAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["title", "lead_unit", "status", "deadline", "overdue", "inspection"]
-    list_filter = ["status", "task_type", OverdueFilter,
+    list_display = ["title", "lead_unit", "status", "deadline", "overdue", "is_key", "priority",
+                    "inspection"]
+    list_filter = ["status", "task_type", OverdueFilter, "is_key", "priority",
                    *related_only("inspection", "lead_unit")]
     search_fields = ["title", "measures", "responsible_leader", "responsible_person",
                      "problem__text"]
     list_select_related = ["lead_unit", "inspection"]
     autocomplete_fields = ["lead_unit", "supporting_units", "problem"]
-    readonly_fields = ["inspection", "status", "original_deadline", "progress_percent",
-                       "started_at", "completed_at", "closed_at", "version", "created_at",
-                       "updated_at"]
+    # 重点任务 and priority change only through the batch actions below (the service writes
+    # the history row); shown here, never edited in the form.
+    readonly_fields = ["inspection", "status", "is_key", "priority", "original_deadline",
+                       "progress_percent", "started_at", "completed_at", "closed_at", "version",
+                       "created_at", "updated_at"]
     inlines = [ProgressReportInline, EvidenceInline, ExtensionInline, TaskEventInline]
-    actions = ["close_selected"]
+    actions = ["close_selected", "mark_key_selected", "unmark_key_selected"]
     choice_scopes = {
         "lead_unit": access.managed_units_q,
         "supporting_units": access.reachable_units_q,
@@ -791,6 +795,22 @@ class TaskAdmin(ScopedAdminMixin, admin.ModelAdmin):
             request, queryset.filter(status=TaskStatus.SUBMITTED), "销号",
             lambda task: review_services.task_close_reviewed(task=task, actor=request.user,
                                                             note="后台批量销号"),
+        )
+
+    @admin.action(description="设为重点任务", permissions=["act"])
+    def mark_key_selected(self, request, queryset):
+        self.run_action(
+            request, queryset.filter(is_key=False), "设为重点任务",
+            lambda task: priority_services.task_set_priority(
+                task=task, actor=request.user, is_key=True, note="后台批量设为重点任务"),
+        )
+
+    @admin.action(description="取消重点任务", permissions=["act"])
+    def unmark_key_selected(self, request, queryset):
+        self.run_action(
+            request, queryset.filter(is_key=True), "取消重点任务",
+            lambda task: priority_services.task_set_priority(
+                task=task, actor=request.user, is_key=False, note="后台批量取消重点任务"),
         )
 
 

@@ -23,6 +23,7 @@ from tracker.models import (
     InspectionMode,
     Problem,
     Task,
+    TaskPriority,
     TaskStatus,
     TaskType,
     Unit,
@@ -106,6 +107,8 @@ class TaskFilter(filters.FilterSet):
     )
     type = filters.ChoiceFilter(field_name="task_type", choices=TaskType.choices, label="整改类型")
     overdue = filters.BooleanFilter(method="filter_overdue", label="是否逾期")
+    is_key = filters.BooleanFilter(field_name="is_key", label="重点任务")
+    priority = filters.MultipleChoiceFilter(choices=TaskPriority.choices, label="优先级")
     deadline = filters.DateFromToRangeFilter(label="完成时限范围")
     search = filters.CharFilter(method=_search(
         "title", "measures", "problem__text", "responsible_leader", "responsible_person"
@@ -119,7 +122,7 @@ class TaskFilter(filters.FilterSet):
     class Meta:
         model = Task
         fields = ["status", "unit", "lead_unit", "inspection", "problem", "kind", "type",
-                  "overdue", "deadline", "search", "q"]
+                  "overdue", "is_key", "priority", "deadline", "search", "q"]
 
     def filter_q(self, queryset, name, value: str):
         """Every word must appear in the task's title, its lead or a supporting unit's name,

@@ -35,6 +35,7 @@ from reports.web.monthly_report import OverdueItem, build_monthly_report, subjec
 from tracker import access
 from tracker.deadlines import days_left_text, deadline_state, light_rule_text
 from tracker.errors import DomainError
+from tracker.figures.key_tasks import key_task_panel
 from tracker.figures.rollups import Grouping, RollupFilters, overdue_tasks, rollup
 from tracker.figures.trend import trend
 from tracker.models import TaskType, subtree_q
@@ -119,6 +120,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         overdue_query["inspection"] = inspection.pk
     if unit:
         overdue_query["lead_unit"] = unit.pk
+    key_panel = key_task_panel(
+        user=user, today=today, inspection_id=inspection.pk if inspection else None, unit=unit
+    )
+    key_query = {"is_key": "true"}
+    if inspection:
+        key_query["inspection"] = inspection.pk
+    if unit:
+        key_query["lead_unit"] = unit.pk
     series = trend(user=user, filters=filters)[-DASHBOARD_TREND_PERIODS:]
     # Charts name an inspection by its team where it has one (short enough for an axis): the
     # page's inspections only, by key.
@@ -152,6 +161,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "overdue_shown": OVERDUE_SHOWN,
         "overdue_list_url": f"{reverse('web:task_list')}?{urlencode(overdue_query)}",
         "light_rule": light_rule_text(),
+        "key_panel": key_panel,
+        "key_list_url": f"{reverse('web:task_list')}?{urlencode(key_query)}",
         "series": series,
         "charts": {
             "pie": charts.buckets_pie("整改任务完成情况", total),

@@ -630,9 +630,10 @@ def test_export_layout_title_frozen_header_merged_problems_real_dates(rich_ledge
     assert ws["A1"].value == "省委第三巡视组反馈意见反馈问题整改台账"
     assert [c.value for c in ws[2]] == [
         "序号", "方面", "反馈问题", "整改任务", "整改措施", "责任单位", "配合单位", "责任领导",
-        "责任人", "完成时限", "整改进展", "完成情况", "灯色", "时限提醒", "系统编号（请勿修改）",
+        "责任人", "完成时限", "整改进展", "完成情况", "重点任务", "优先级", "灯色", "时限提醒",
+        "系统编号（请勿修改）",
     ]
-    assert ws.column_dimensions["O"].hidden
+    assert ws.column_dimensions["Q"].hidden
     assert ws.freeze_panes == "A3"
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert {"A3:A5", "C3:C5", "A6:A7", "C6:C7", "A8:A9", "C8:C9", "B3:B7"} <= merged
@@ -661,7 +662,7 @@ def test_exported_rows_keep_borders_alignment_and_light_colours(rich_ledger):
     assert ws["J3"].alignment.horizontal == "center"
     assert ws["J3"].number_format == 'yyyy"年"m"月"d"日"'
     colours = {"红灯": "C62828", "黄灯": "F9A825", "绿灯": "2E7D32"}
-    lights = [c for (c,) in ws.iter_rows(min_row=3, min_col=13, max_col=13)
+    lights = [c for (c,) in ws.iter_rows(min_row=3, min_col=15, max_col=15)
               if c.value in colours]
     assert lights
     for cell in lights:

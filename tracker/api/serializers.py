@@ -27,6 +27,7 @@ from tracker.models import (
     Role,
     Task,
     TaskEvent,
+    TaskPriority,
     Unit,
     User,
 )
@@ -166,6 +167,7 @@ class TaskSerializer(serializers.ModelSerializer):
 
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     task_type_display = serializers.CharField(source="get_task_type_display", read_only=True)
+    priority_display = serializers.CharField(source="get_priority_display", read_only=True)
     lead_unit = UnitBriefSerializer(read_only=True)
     supporting_units = UnitBriefSerializer(many=True, read_only=True)
     problem = ProblemBriefSerializer(read_only=True)
@@ -184,7 +186,8 @@ class TaskSerializer(serializers.ModelSerializer):
         model = Task
         fields = [
             "id", "title", "measures", "status", "status_display", "task_type",
-            "task_type_display", "inspection", "problem", "lead_unit", "supporting_units",
+            "task_type_display", "is_key", "priority", "priority_display",
+            "inspection", "problem", "lead_unit", "supporting_units",
             "responsible_leader", "responsible_person", "deadline", "original_deadline",
             "is_overdue", "light", "light_label", "days_left_text", "progress_percent",
             "started_at", "completed_at", "closed_at", "version", "created_at", "updated_at",
@@ -195,7 +198,7 @@ class TaskSerializer(serializers.ModelSerializer):
     # schema (drf-spectacular) and the meaning of each key.
     _PLAIN = (
         "id", "title", "measures", "status", "task_type", "responsible_leader",
-        "responsible_person", "progress_percent", "version",
+        "responsible_person", "progress_percent", "version", "is_key", "priority",
     )
     _DATES = ("deadline", "original_deadline")
     _DATETIMES = ("started_at", "completed_at", "closed_at", "created_at", "updated_at")
@@ -218,6 +221,7 @@ class TaskSerializer(serializers.ModelSerializer):
         data |= {
             "status_display": task.get_status_display(),
             "task_type_display": task.get_task_type_display(),
+            "priority_display": task.get_priority_display(),
             "inspection": {"id": inspection.pk, "title": inspection.title,
                            "kind": inspection.kind, "team": inspection.team},
             "problem": {"id": problem.pk, "number": problem.number,
@@ -285,6 +289,11 @@ class TaskCreateSerializer(InputSerializer):
     responsible_leader = serializers.CharField(max_length=100, required=False, allow_blank=True)
     responsible_person = serializers.CharField(max_length=100, required=False, allow_blank=True)
     deadline = serializers.DateField(allow_null=True, required=False)
+    is_key = serializers.BooleanField(required=False, default=False, help_text="重点任务")
+    priority = serializers.ChoiceField(
+        choices=TaskPriority.choices, required=False, default=TaskPriority.NORMAL,
+        help_text="优先级：1 一般，2 较高，3 高，4 紧急",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -328,6 +337,24 @@ class TransitionSerializer(InputSerializer):
         min_value=1, max_value=2_147_483_647, required=False,
         help_text="读取时的版本号（或使用 If-Match 请求头）",
     )
+
+
+class PrioritySerializer(TransitionSerializer):
+    """调整优先级: give either or both; what is not given stays as it is."""
+
+    is_key = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                      help_text="重点任务：true 设为，false 取消")
+    priority = serializers.ChoiceField(
+        choices=TaskPriority.choices, required=False, allow_null=True, default=None,
+        help_text="优先级：1 一般，2 较高，3 高，4 紧急",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500,
+                                 help_text="说明（可选）")
+
+    def validate(self, attrs):
+        if attrs.get("is_key") is None and attrs.get("priority") is None:
+            raise serializers.ValidationError("请至少填写“重点任务”或“优先级”之一")
+        return attrs
 
 
 class CloseSerializer(TransitionSerializer):

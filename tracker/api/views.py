@@ -40,6 +40,7 @@ from tracker.services import auth as auth_services
 from tracker.services import evidence as evidence_services
 from tracker.services import extensions as extension_services
 from tracker.services import inspections as inspection_services
+from tracker.services import priority as priority_services
 from tracker.services import review as review_services
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
@@ -307,7 +308,8 @@ class TaskViewSet(
     # Seeing the task is the queryset's business; what may be done to it, the object rules'.
     rules = dict.fromkeys(
         ["list", "retrieve", "partial_update", "progress", "history", "progress_reports",
-         "deadlines", "evidence", "extensions", *(a.value for a in TRANSITION_SERVICES)],
+         "deadlines", "evidence", "extensions", "set_priority",
+         *(a.value for a in TRANSITION_SERVICES)],
         anyone_signed_in,
     ) | {"create": supervisor_or_admin}
     # The same rules the services enforce (tracker.services.tasks.ACTIONS, the table the task
@@ -320,6 +322,7 @@ class TaskViewSet(
         "partial_update": task_services.ACTIONS["edit"].may_act,
         "evidence": task_services.ACTIONS["evidence"].may_act,
         "extensions": task_services.ACTIONS["extension_request"].may_act,
+        "set_priority": task_services.ACTIONS["set_priority"].may_act,
     }
 
     def get_queryset(self):
@@ -406,6 +409,21 @@ class TaskViewSet(
         data = self.validated(serializers.ProgressSerializer)
         task_services.task_report_progress(
             task=task, actor=request.user, note=data["note"], percent=data.get("percent"),
+            expected_version=self.expected_version(task, data.get("version")),
+        )
+        return self.task_response(task)
+
+    @extend_schema(request=serializers.PrioritySerializer,
+                   responses=serializers.TaskDetailSerializer,
+                   parameters=[IF_MATCH], filters=False, summary="调整优先级")
+    @action(detail=True, methods=["post"], url_path="set-priority")
+    def set_priority(self, request, pk=None):
+        """设为或取消重点任务、调整优先级（牵头单位的督导人员；记入任务历史）。"""
+        task = self.get_object()
+        data = self.validated(serializers.PrioritySerializer)
+        priority_services.task_set_priority(
+            task=task, actor=request.user, is_key=data.get("is_key"),
+            priority=data.get("priority"), note=data["note"],
             expected_version=self.expected_version(task, data.get("version")),
         )
         return self.task_response(task)

@@ -19,12 +19,14 @@ from tracker.models import (
     SupervisionNotice,
     Task,
     TaskAction,
+    TaskPriority,
     TaskStatus,
     TaskType,
     Unit,
     User,
 )
 from tracker.services import notices as notice_services
+from tracker.services import priority as priority_services
 from tracker.services import tasks as task_services
 from tracker.services.inspections import inspection_create, problem_create
 from tracker.services.units import unit_create
@@ -44,6 +46,7 @@ class DemoSummary:
     comments_created: int = 0
     notices_created: int = 0
     scoring_schemes_created: int = 0
+    key_tasks_marked: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -171,7 +174,39 @@ def load_demo(*, today: dt.date) -> DemoSummary:
     summary.comments_created = ensure_comments(users=users, today=today, at=_at)
     _ensure_notices(supervisor, officers_by_unit, today, summary)
     summary.scoring_schemes_created = ensure_scoring_schemes(admin=users["admin"], today=today)
+    _ensure_key_tasks(supervisor, today, summary)
     return summary
+
+
+# 重点任务 of the demo (docs/priority.md), marked by the supervisor through the service so the
+# history shows 调整优先级: two overdue (紧急, 高), two still on time (较高, 一般), one already
+# closed; and one task given a priority without being a key task.
+KEY_DEMO_NOTE = "列为重点任务，挂牌督办"
+
+
+def _ensure_key_tasks(supervisor: User, today: dt.date, summary: DemoSummary) -> None:
+    if Task.objects.filter(is_key=True).exists():
+        return
+    at = _at(previous_or_same_workday(today - dt.timedelta(days=3)), 15)
+    tasks = Task.objects.order_by("deadline", "id")
+    overdue = list(tasks.filter(deadlines.overdue_q(today))[:2])
+    on_time = list(tasks.filter(deadlines.has_light_q(), deadlines.not_overdue_q(today))[:3])
+    closed = list(tasks.filter(status=TaskStatus.COMPLETED)[:1])
+    marked = [
+        *zip(overdue, (TaskPriority.URGENT, TaskPriority.HIGH), strict=False),
+        *zip(on_time[:2], (TaskPriority.ELEVATED, TaskPriority.NORMAL), strict=False),
+        *((task, TaskPriority.NORMAL) for task in closed),
+    ]
+    for task, priority in marked:
+        priority_services.task_set_priority(
+            task=task, actor=supervisor, is_key=True, priority=priority, note=KEY_DEMO_NOTE,
+            now=at,
+        )
+        summary.key_tasks_marked += 1
+    for task in on_time[2:]:
+        priority_services.task_set_priority(
+            task=task, actor=supervisor, priority=TaskPriority.HIGH, note="提高优先级", now=at,
+        )
 
 
 def _ensure_notices(supervisor: User, officers_by_unit: dict[int, User], today: dt.date,

@@ -53,6 +53,10 @@ COLUMNS: tuple[Column, ...] = (
         "status", "完成情况",
         ("完成情况", "整改状态", "状态", "整改完成情况", "完成状态", "是否完成"), width=14,
     ),
+    # 重点任务 and priority (docs/priority.md): a supervisor's to set; absent from an older
+    # file, they leave the tasks as they are.
+    Column("key_task", "重点任务", ("重点任务", "是否重点任务", "是否重点", "重点"), width=8),
+    Column("priority", "优先级", ("优先级", "优先等级", "紧急程度"), width=8),
 )
 # The task's id, written by the export in a hidden column: the stable key an import matches
 # rows by. Not one of COLUMNS (people never fill it in), but its header is recognised.

@@ -20,7 +20,9 @@ from tracker.ledger_excel.values import (
     one_line,
     parse_deadline,
     parse_key,
+    parse_key_task,
     parse_number,
+    parse_priority,
     parse_status,
     parse_units,
 )
@@ -75,6 +77,9 @@ class LedgerRow:
     progress: str
     status: TaskStatus
     key: int | None = None  # the task's id from the hidden 系统编号 column; None: a new row
+    # 重点任务 and priority; None when the sheet has no such column (nothing to change).
+    is_key: bool | None = None
+    priority: int | None = None
 
 
 @dataclass(frozen=True)
@@ -511,6 +516,17 @@ def _read_task(grid, ledger: ParsedLedger, r: int, cell, problem: LedgerProblem 
         key = parse_key(cell(r, "key"))
     except CellError as exc:
         ledger.error(r, exc.reason)
+    is_key = priority = None
+    if "key_task" in ledger.columns:
+        try:
+            is_key = parse_key_task(cell(r, "key_task"))
+        except CellError as exc:
+            ledger.error(r, exc.reason)
+    if "priority" in ledger.columns:
+        try:
+            priority = parse_priority(cell(r, "priority"))
+        except CellError as exc:
+            ledger.error(r, exc.reason)
     ledger.rows.append(
         LedgerRow(
             row=r, problem=problem, title=title, measures=measures, lead_unit=lead,
@@ -518,5 +534,6 @@ def _read_task(grid, ledger: ParsedLedger, r: int, cell, problem: LedgerProblem 
             task_type=deadline.task_type if deadline else TaskType.BY_DEADLINE,
             deadline=deadline.date if deadline else None,
             progress=clean_text(cell(r, "progress")), status=status, key=key,
+            is_key=is_key, priority=priority,
         )
     )

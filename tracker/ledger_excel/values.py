@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from openpyxl.utils.datetime import from_excel
 
-from tracker.models.tasks import TaskStatus, TaskType
+from tracker.models.tasks import TaskPriority, TaskStatus, TaskType
 
 # The task-name rule moved to tracker.text (also used by the reports app); re-exported here so
 # the ledger reader's imports keep working.
@@ -206,6 +206,42 @@ def parse_status(value: object) -> TaskStatus:
     if text in _STATUS_WORDS:
         return _STATUS_WORDS[text]
     raise CellError(f"完成情况“{one_line(value)}”无法识别，可填写：{STATUS_CHOICES_HINT}")
+
+
+# --- 重点任务 / 优先级 -------------------------------------------------------------------------
+
+KEY_TASK_YES = "是"
+_KEY_YES = {"是", "重点", "重点任务", "√", "✓", "Y", "YES", "TRUE", "1"}
+_KEY_NO = {"", "否", "不是", "非重点", "—", "-", "×", "N", "NO", "FALSE", "0"}
+
+
+def parse_key_task(value: object) -> bool:
+    """重点任务: “是” (or 重点, √) → True; blank or “否” → False. Raises CellError otherwise."""
+    text = one_line(value).replace(" ", "").upper()
+    if text in _KEY_YES:
+        return True
+    if text in _KEY_NO:
+        return False
+    raise CellError(f"重点任务“{one_line(value)}”无法识别，请填写“是”或留空")
+
+
+_PRIORITY_WORDS = {str(label): int(value) for value, label in TaskPriority.choices} | {
+    "普通": TaskPriority.NORMAL, "重要": TaskPriority.ELEVATED, "急": TaskPriority.URGENT,
+    "特急": TaskPriority.URGENT, "加急": TaskPriority.HIGH,
+}
+PRIORITY_CHOICES_HINT = "、".join(str(label) for label in TaskPriority.labels)
+
+
+def parse_priority(value: object) -> int:
+    """优先级: 一般 / 较高 / 高 / 紧急 (or 1–4); blank is 一般. Raises CellError otherwise."""
+    text = one_line(value).replace(" ", "")
+    if not text:
+        return int(TaskPriority.NORMAL)
+    if text in _PRIORITY_WORDS:
+        return int(_PRIORITY_WORDS[text])
+    if text.isdigit() and int(text) in TaskPriority.values:
+        return int(text)
+    raise CellError(f"优先级“{one_line(value)}”无法识别，可填写：{PRIORITY_CHOICES_HINT}")
 
 
 # --- 责任单位 / 配合单位 ---------------------------------------------------------------------

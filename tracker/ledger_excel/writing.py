@@ -47,6 +47,8 @@ class ExportRow:
     deadline: dt.date | None = None
     progress: str = ""
     status: str = ""  # the Chinese label
+    key_task: str = ""  # “是” for a 重点任务, else blank
+    priority: str = ""  # the Chinese label
     inspection: str = ""
     light: str = ""  # red / yellow / green / none, on the day of export
     light_label: str = ""
@@ -91,6 +93,8 @@ def _values(row: ExportRow) -> dict[str, object]:
         "deadline": format_deadline(row.task_type, row.deadline),
         "progress": row.progress,
         "status": row.status,
+        "key_task": row.key_task,
+        "priority": row.priority,
     }
 
 
@@ -208,7 +212,7 @@ def write_ledger(
     column_keys = [(col_of[c.key], c.key) for c in COLUMNS]
     if with_inspection:
         column_keys.insert(0, (1, "inspection"))
-    centred_keys = {"number", "deadline", "status"}
+    centred_keys = {"number", "deadline", "status", "key_task", "priority"}
     blank_style = styles.id(wrap)
     lines: list[str] = []
     for i, row in enumerate(rows):

@@ -44,6 +44,16 @@ class TaskType(models.TextChoices):
     LONG_TERM = "long_term", "长期坚持"
 
 
+class TaskPriority(models.IntegerChoices):
+    """A task's priority (优先级), as supervision offices grade their ledgers; ordered, so the
+    most pressing sort first (docs/priority.md)."""
+
+    NORMAL = 1, "一般"
+    ELEVATED = 2, "较高"
+    HIGH = 3, "高"
+    URGENT = 4, "紧急"
+
+
 class TaskQuerySet(models.QuerySet):
     # Overdue is decided by tracker.deadlines (imported here late: it imports this module).
 
@@ -91,6 +101,12 @@ class Task(models.Model):
     responsible_leader = models.CharField("责任领导", max_length=100, blank=True)
     responsible_person = models.CharField("责任人", max_length=100, blank=True)
     deadline = models.DateField("完成时限", null=True, blank=True)
+    # 重点任务 and the priority: set at creation or by a supervisor of the lead unit through
+    # tracker.services.priority.task_set_priority (history row 调整优先级), never by an officer.
+    is_key = models.BooleanField("重点任务", default=False, editable=False)
+    priority = models.PositiveSmallIntegerField(
+        "优先级", choices=TaskPriority.choices, default=TaskPriority.NORMAL, editable=False
+    )
     original_deadline = models.DateField("原定完成时限", null=True, blank=True, editable=False)
     status = models.CharField(
         "状态",
@@ -144,6 +160,13 @@ class Task(models.Model):
             # 我的任务 in its order (rank, deadline, id): the first page is the first rows of
             # this index, whatever the size of the ledger.
             models.Index(page_rank(), "deadline", "id", name="task_page_order"),
+            # The key tasks (重点任务, a small share of the ledger): the dashboard's panel and
+            # the list filtered to them read this partial index in deadline order.
+            models.Index(
+                fields=["deadline", "id"], name="task_key_deadline",
+                condition=models.Q(is_key=True),
+            ),
+            models.Index(fields=["priority", "deadline"], name="task_priority_deadline"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -184,6 +207,9 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=models.Q(progress_percent__lte=100), name="task_progress_percent_max"
             ),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=TaskPriority.values), name="task_priority_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -214,6 +240,8 @@ class TaskAction(models.TextChoices):
     # Supervision notices (督办单): recorded on each task, the status stays as it was.
     NOTICE_ISSUE = "notice_issue", "下发督办单"
     NOTICE_REPLY = "notice_reply", "回复督办单"
+    # 重点任务 and priority (docs/priority.md): the status stays; data has from/to of each.
+    SET_PRIORITY = "set_priority", "调整优先级"
 
 
 # The actions that may move a task's deadline (the others never carry deadline columns).

@@ -42,6 +42,8 @@ from tracker.ledger_excel.reading import (
 )
 from tracker.ledger_excel.reading import check_upload as check_upload_bounds
 from tracker.ledger_excel.values import (
+    KEY_TASK_YES,
+    PRIORITY_CHOICES_HINT,
     STATUS_CHOICES_HINT,
     CellError,
     clean_text,
@@ -55,11 +57,13 @@ from tracker.models import (
     Problem,
     Task,
     TaskAction,
+    TaskPriority,
     TaskStatus,
     Unit,
     User,
 )
 from tracker.selectors import ledger_task_list
+from tracker.services import priority as priority_services
 from tracker.services import tasks as task_services
 from tracker.services.audit import AuditAction, audit_record
 from tracker.services.inspections import problem_create
@@ -189,12 +193,15 @@ class RowValues:
     deadline: dt.date | None
     progress: str
     status: str
+    key_task: bool = False  # 重点任务
+    priority: int = 1  # TaskPriority
 
     def digest(self) -> str:
         raw = json.dumps(
             [self.title, self.measures, self.lead_unit, list(self.supporting_units),
              self.leader, self.person, self.task_type,
-             self.deadline.isoformat() if self.deadline else None, self.progress, self.status],
+             self.deadline.isoformat() if self.deadline else None, self.progress, self.status,
+             self.key_task, self.priority],
             ensure_ascii=False,
         )
         return hashlib.sha256(raw.encode()).hexdigest()[:24]
@@ -213,7 +220,7 @@ def _deadline_as_read(task_type: str, deadline: dt.date | None) -> tuple[str, dt
 # written from these; instances are loaded only for the rows an import changes).
 TASK_VALUES = (
     "id", "version", "status", "title", "measures", "task_type", "deadline", "lead_unit_id",
-    "responsible_leader", "responsible_person", "latest_progress",
+    "responsible_leader", "responsible_person", "latest_progress", "is_key", "priority",
 )
 
 
@@ -248,6 +255,8 @@ def task_values(task: dict, *, supporting: Iterable[int]) -> RowValues:
         deadline=deadline,
         progress=clean_text(_as_written(task["latest_progress"] or "")),
         status=task["status"],
+        key_task=task["is_key"],
+        priority=task["priority"],
     )
 
 
@@ -257,6 +266,8 @@ def _row_values(row: LedgerRow, lead: Unit, supporting: list[Unit]) -> RowValues
         supporting_units=tuple(sorted(u.pk for u in supporting if u.pk != lead.pk)),
         leader=row.leader, person=row.person, task_type=row.task_type, deadline=row.deadline,
         progress=row.progress, status=row.status,
+        key_task=bool(row.is_key),
+        priority=row.priority if row.priority is not None else int(TaskPriority.NORMAL),
     )
 
 
@@ -312,6 +323,7 @@ class RowPlan:
     lead: Unit | None = None
     supporting: list[Unit] = field(default_factory=list)
     updates: dict = field(default_factory=dict)  # task_update fields
+    priority_changes: dict = field(default_factory=dict)  # task_set_priority arguments
     new_supporting: list[Unit] | None = None
     progress_note: str = ""
     path: list[TaskAction] = field(default_factory=list)
@@ -461,12 +473,16 @@ class _Display:
             return shown or ""
         if key == "status":
             return str(TaskStatus(values.status).label)
+        if key == "key_task":
+            return "是" if values.key_task else "否"
+        if key == "priority":
+            return str(TaskPriority(values.priority).label)
         return getattr(values, key)
 
 
 COMPARED_COLUMNS = (
     "title", "measures", "lead_unit", "supporting_units", "leader", "person", "deadline",
-    "progress", "status",
+    "progress", "status", "key_task", "priority",
 )
 
 
@@ -488,7 +504,17 @@ def _plan_update(
     """Fill in what the apply step will call for a changed row, checking every permission
     with the rule book first (the services check again)."""
     r = plan.row
-    plan_fields = [k for k in changed if k not in ("progress", "status")]
+    plan_fields = [k for k in changed if k not in ("progress", "status", "key_task", "priority")]
+    priority_fields = [k for k in changed if k in ("key_task", "priority")]
+    if priority_fields:
+        # 重点任务 and priority: a supervisor of the lead unit's, never an officer's row.
+        if not access.may_set_priority(actor, task):
+            labels = "、".join(BY_KEY[k].label for k in priority_fields)
+            errors.append(LedgerError(r, f"您没有权限调整该任务的{labels}（{plan.title}）"))
+        if "key_task" in priority_fields:
+            plan.priority_changes["is_key"] = new.key_task
+        if "priority" in priority_fields:
+            plan.priority_changes["priority"] = new.priority
     if plan_fields:
         if not task_services.ACTIONS["edit"].may_act(actor, task):
             labels = "、".join(BY_KEY[k].label for k in plan_fields)
@@ -660,6 +686,11 @@ def _plan_ledger(
         if not row.progress:
             # A blank progress cell writes no progress note (notes are never deleted).
             new = RowValues(**{**new.__dict__, "progress": old.progress})
+        # A sheet without the 重点任务 or 优先级 column leaves them as they are.
+        if row.is_key is None:
+            new = RowValues(**{**new.__dict__, "key_task": old.key_task})
+        if row.priority is None:
+            new = RowValues(**{**new.__dict__, "priority": old.priority})
         changed = _changed_columns(old, new)
         if not changed or _row_values(row, lead, supporting).digest() == exported.digest:
             # Equal to the task, or not edited since the export (the tracker may have moved
@@ -827,6 +858,8 @@ def _execute(plan: LedgerPlan, *, actor: User, now: dt.datetime) -> ImportResult
                     measures=row.measures, task_type=row.task_type, lead_unit=item.lead,
                     supporting_units=item.supporting, responsible_leader=row.leader,
                     responsible_person=row.person, deadline=row.deadline, now=now,
+                    is_key=bool(row.is_key),
+                    priority=row.priority if row.priority is not None else TaskPriority.NORMAL,
                 )
                 reports += _bring_to_status(task, row=row, actor=actor, now=now)
                 created += 1
@@ -854,6 +887,12 @@ def _update(item: RowPlan, *, actor: User, now: dt.datetime) -> int:
         task = task_services.task_update(
             task=task, actor=actor, expected_version=version,
             supporting_units=item.new_supporting, now=now, **item.updates,
+        )
+        version = None
+    if item.priority_changes:
+        task = priority_services.task_set_priority(
+            task=task, actor=actor, expected_version=version, now=now, note=IMPORT_NOTE,
+            **item.priority_changes,
         )
         version = None
     reports = 0
@@ -931,6 +970,7 @@ def ledger_export(
     shown_units: dict[int, str] = {}
     states: dict[tuple, object] = {}
     labels = {s.value: str(s.label) for s in TaskStatus}
+    priority_labels = {p.value: str(p.label) for p in TaskPriority}
 
     def unit_name(pk: int) -> str:
         if pk not in shown_units:
@@ -970,6 +1010,8 @@ def ledger_export(
             deadline=task["deadline"],
             progress=task["latest_progress"] or "",
             status=labels[task["status"]],
+            key_task=KEY_TASK_YES if task["is_key"] else "",
+            priority=priority_labels[task["priority"]],
             inspection=task["inspection__title"],
             light=state.light,
             light_label=state.light_label,
@@ -1006,6 +1048,8 @@ _GUIDE_FORMATS = {
     ),
     "progress": ("文字；填写后作为一条整改进展记录", "已完成制度起草"),
     "status": ("以下之一，不填视为未启动", STATUS_CHOICES_HINT),
+    "key_task": ("重点任务填“是”，否则留空；只有督导人员可以修改", "是"),
+    "priority": ("以下之一，不填视为一般；只有督导人员可以修改", PRIORITY_CHOICES_HINT),
 }
 
 

@@ -12,7 +12,7 @@ from tracker.models import SavedFilter, User
 
 MAX_PER_USER = 50
 # What a saved query keeps: the task list's filters, not its page number.
-KEPT_PARAMETERS = ("q", "inspection", "status", "unit", "lead_unit")
+KEPT_PARAMETERS = ("q", "inspection", "status", "is_key", "priority", "unit", "lead_unit")
 
 
 def _normalized(query: str) -> str:

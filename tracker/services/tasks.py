@@ -24,6 +24,7 @@ from tracker.models import (
     ProgressReport,
     Task,
     TaskAction,
+    TaskPriority,
     TaskStatus,
     TaskType,
     Unit,
@@ -31,6 +32,7 @@ from tracker.models import (
 )
 from tracker.reminders import events
 from tracker.services.history import record_event
+from tracker.services.priority import ensure_priority_valid
 
 S = TaskStatus
 
@@ -137,6 +139,10 @@ ACTIONS: dict[str, ActionRule] = {
         "extension_decide", "审批延期", access.can_supervise, _has_pending_extension,
     ),
     "edit": ActionRule("edit", "修改任务", access.can_supervise, lambda task: True),
+    "set_priority": ActionRule(
+        "set_priority", TaskAction.SET_PRIORITY.label, access.may_set_priority,
+        lambda task: True,
+    ),
 }
 
 
@@ -316,10 +322,14 @@ def task_create(
     supporting_units: Iterable[Unit] = (),
     responsible_leader: str = "",
     responsible_person: str = "",
+    is_key: bool = False,
+    priority: int = TaskPriority.NORMAL,
     now: dt.datetime | None = None,
 ) -> Task:
-    """Create a task under a problem. `actor` None is the system (demo data, imports)."""
+    """Create a task under a problem. `actor` None is the system (demo data, imports).
+    `is_key` and `priority` (docs/priority.md) may be set by whoever may create the task."""
     now = now or timezone.now()
+    priority = ensure_priority_valid(priority)
     supporting_units = list(supporting_units)
     if actor is not None:
         _ensure_may_manage_units(actor, lead_unit=lead_unit, supporting_units=supporting_units)
@@ -339,12 +349,18 @@ def task_create(
         responsible_person=responsible_person,
         deadline=deadline,
         original_deadline=deadline,
+        is_key=bool(is_key),
+        priority=priority,
     )
     supporting = [unit for unit in supporting_units if unit.pk != lead_unit.pk]
     task.supporting_units.set(supporting)
     event = record_event(
         task=task, actor=actor, action=TaskAction.CREATE, at=now, from_status="",
         to_status=task.status,
+        # 重点任务 and priority given at creation, when not the defaults (docs/priority.md).
+        data={key: value for key, value in (("is_key", task.is_key),
+                                            ("priority", int(task.priority)))
+              if value != Task._meta.get_field(key).default} or None,
     )
     events.supporting_units_notify(task=task, units=supporting, event=event, actor=actor)
     return task

@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
-from tracker.models import Inspection, Problem, Task, TaskStatus, TaskType, Unit
+from tracker.models import Inspection, Problem, Task, TaskPriority, TaskStatus, TaskType, Unit
 from tracker.services import auth as auth_services
 from tracker.services import users as user_services
 from tracker.services.review import BULK_ACTIONS, NO_EVIDENCE_CONFIRMATION
@@ -201,10 +201,13 @@ class TaskCreateForm(TaskPlanForm):
         label="所属反馈问题", queryset=Problem.objects.none(),
         error_messages={"invalid_choice": "该反馈问题不存在或不在您的查看范围内"},
     )
+    is_key = forms.BooleanField(label="重点任务", required=False)
+    priority = forms.TypedChoiceField(label="优先级", choices=TaskPriority.choices, coerce=int)
     field_order = ["problem"]
 
     def __init__(self, *args, problems, units, **kwargs):
-        kwargs.setdefault("initial", {"task_type": TaskType.BY_DEADLINE})
+        kwargs.setdefault("initial", {"task_type": TaskType.BY_DEADLINE,
+                                      "priority": TaskPriority.NORMAL})
         super().__init__(*args, **kwargs)
         self.fields["problem"].queryset = problems
         self.fields["problem"].label_from_instance = (
@@ -232,6 +235,21 @@ class TaskEditForm(VersionedForm, TaskPlanForm):
         self.offer_units(units, (units | current).distinct().order_by("path"))
 
 
+class PriorityForm(VersionedForm):
+    """调整优先级: 重点任务 and the priority (tracker.services.priority.task_set_priority)."""
+
+    is_key = forms.BooleanField(label="重点任务", required=False)
+    priority = forms.TypedChoiceField(label="优先级", choices=TaskPriority.choices, coerce=int)
+    note = forms.CharField(label="说明", required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, task: Task, **kwargs):
+        kwargs.setdefault("prefix", "priority")
+        kwargs.setdefault("initial", {"version": task.version, "is_key": task.is_key,
+                                      "priority": task.priority})
+        super().__init__(*args, **kwargs)
+
+
 class ExtensionRequestForm(BootstrapMixin, forms.Form):
     requested_deadline = forms.DateField(
         label="申请延至", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -255,6 +273,14 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
         label="状态",
         required=False,
         choices=[("", "全部状态"), (OVERDUE, "已逾期"), *TaskStatus.choices],
+    )
+    is_key = forms.ChoiceField(
+        label="重点任务", required=False,
+        choices=[("", "全部任务"), ("true", "仅重点任务"), ("false", "非重点任务")],
+    )
+    priority = forms.TypedChoiceField(
+        label="优先级", required=False, coerce=int, empty_value=None,
+        choices=[("", "全部优先级"), *TaskPriority.choices],
     )
     q = forms.CharField(
         label="搜索", required=False, max_length=100,
@@ -280,6 +306,10 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
             filters["overdue"] = True
         elif data.get("status"):
             filters["status"] = [data["status"]]
+        if data.get("is_key"):
+            filters["is_key"] = data["is_key"]
+        if data.get("priority") is not None:
+            filters["priority"] = [str(data["priority"])]
         if data.get("q", "").strip():
             filters["q"] = data["q"].strip()
         for name in ("unit", "lead_unit"):

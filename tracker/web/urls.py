@@ -39,6 +39,7 @@ urlpatterns = [
          name="task_mark_long_term"),
     path("tasks/<int:pk>/reopen/", views.task_reopen, name="task_reopen"),
     path("tasks/<int:pk>/edit/", views.task_edit, name="task_edit"),
+    path("tasks/<int:pk>/set-priority/", views.task_set_priority, name="task_set_priority"),
     path("tasks/<int:pk>/extension/", views.task_extension_request,
          name="task_extension_request"),
     path("extensions/<int:pk>/approve/", views.extension_approve, name="extension_approve"),

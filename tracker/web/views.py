@@ -33,6 +33,7 @@ from tracker.selectors import (
 from tracker.services import auth as auth_services
 from tracker.services import evidence as evidence_services
 from tracker.services import extensions as extension_services
+from tracker.services import priority as priority_services
 from tracker.services import review as review_services
 from tracker.services import saved_filters as saved_filter_services
 from tracker.services import tasks as task_services
@@ -48,6 +49,7 @@ from tracker.web.forms import (
     LoginForm,
     NoteForm,
     PasswordForm,
+    PriorityForm,
     ProgressForm,
     ReviewBulkForm,
     SavedFilterForm,
@@ -129,6 +131,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
                     lead_unit=data["lead_unit"], supporting_units=data["supporting_units"],
                     responsible_leader=data["responsible_leader"],
                     responsible_person=data["responsible_person"], deadline=data["deadline"],
+                    is_key=data["is_key"], priority=data["priority"],
                 )
             except DomainError as refusal:
                 form.add_domain_error(refusal)
@@ -237,6 +240,8 @@ def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
         "decision": ExtensionDecisionForm(),
         **(forms or {}),
     }
+    if "set_priority" in allowed and "set_priority" not in context_forms:
+        context_forms["set_priority"] = PriorityForm(task=task)
     if "edit" in allowed and "edit" not in context_forms:
         context_forms["edit"] = TaskEditForm(task=task, units=unit_list_to_manage(user=user))
     extensions = list(task.extensions.all())
@@ -354,6 +359,20 @@ def task_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     return _handle(request, task, "evidence", form, lambda data: (
         evidence_services.evidence_add_many(task=task, actor=request.user, files=data["files"])
     ), "佐证材料已上传")
+
+
+@login_required
+@require_POST
+def task_set_priority(request: HttpRequest, pk: int) -> HttpResponse:
+    """调整优先级: 重点任务 and the priority (tracker.services.priority decides who may)."""
+    task = _visible_task(request, pk)
+    form = PriorityForm(request.POST, task=task)
+    return _handle(request, task, "set_priority", form, lambda data: (
+        priority_services.task_set_priority(
+            task=task, actor=request.user, is_key=data["is_key"], priority=data["priority"],
+            note=data["note"], expected_version=data["version"],
+        )
+    ), "重点任务和优先级已保存")
 
 
 @login_required

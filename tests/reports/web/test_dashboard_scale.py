@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from reports.web.views import DASHBOARD_ROWS, OVERDUE_SHOWN
+from tracker.figures.key_tasks import KEY_TASKS_SHOWN
 from tests.tracker.factories import (
     InspectionFactory,
     ProblemFactory,
@@ -33,6 +34,8 @@ def _ledger(city, *, units: int, inspections: int, overdue: int, prefix: str = "
             problem=problems[n % inspections], lead_unit=leads[n % units],
             status=TaskStatus.IN_PROGRESS if n < overdue else TaskStatus.COMPLETED,
             deadline=today - dt.timedelta(days=1 + n) if n < overdue else today,
+            # Every third a 重点任务, so the key-task panel has rows at both sizes.
+            is_key=n % 3 == 0, priority=1 + n % 4,
         )
         # History over several months, so the trend has points.
         TaskEventFactory(task=task, action=TaskAction.CREATE, from_status="",
@@ -65,13 +68,15 @@ def test_dashboard_queries_do_not_grow_with_the_ledger(chief_client, city):
     # unit the same three and the units; the overdue list's first rows and their supporting
     # units; the trend's
     # counts, its last period and the tasks seen through a supporting unit; the teams of the
-    # page's inspections; the unread notifications (the menu); the filter's inspections.
-    assert len(big) == len(small) == 19, "\n".join(q[:90] for q in ["SMALL", *small, "BIG", *big])
+    # page's inspections; the unread notifications (the menu); the filter's inspections; the
+    # 重点任务 panel's counts and its most pressing rows (docs/priority.md).
+    assert len(big) == len(small) == 21, "\n".join(q[:90] for q in ["SMALL", *small, "BIG", *big])
     assert small_html.count('class="unit-row"') == 2
     assert big_html.count('class="unit-row"') == DASHBOARD_ROWS
     assert big_html.count('class="inspection-row"') == DASHBOARD_ROWS
     overdue = big_html.split('id="overdue"')[1]
     assert len(re.findall(r'href="/tasks/\d+/"', overdue)) == OVERDUE_SHOWN
+    assert big_html.count('class="key-task-row"') == KEY_TASKS_SHOWN
 
 
 def test_the_tables_page_and_the_overdue_list_links_to_the_whole_list(chief_client, city):

@@ -153,6 +153,10 @@ CASES = [
     Case("task mark long term", "post", "/api/v1/tasks/{task}/mark-long-term/", SUPERVISE,
          body=_note()),
     Case("task reopen", "post", "/api/v1/tasks/{task}/reopen/", SUPERVISE, S.COMPLETED, _note()),
+    # 重点任务 and priority (docs/priority.md): a supervisor over the lead unit, never an officer.
+    Case("task set priority", "post", "/api/v1/tasks/{task}/set-priority/", SUPERVISE,
+         body={"is_key": True, "priority": 4, "version": 1}),
+    Case("task list of key tasks", "get", "/api/v1/tasks/?is_key=true&priority=4", OK_ALL),
     Case("task history", "get", "/api/v1/tasks/{task}/history/", SEEN),
     Case("task progress reports", "get", "/api/v1/tasks/{task}/progress-reports/", SEEN),
     Case("task deadlines", "get", "/api/v1/tasks/{task}/deadlines/", SEEN),

@@ -162,6 +162,13 @@ CASES = [
               lambda w: {"version": w["version"], "title": "调整后的任务",
                          "deadline": "2029-12-31", "supporting_units": [w["finance"]]}),
          SUPERVISE, S.COMPLETED),
+    # 重点任务 and priority (docs/priority.md): the lead unit's supervisor only, never an officer.
+    Case("task set priority (重点任务, 紧急)",
+         Face("post", "/tasks/{task}/set-priority/",
+              lambda w: {"priority-version": w["version"], "priority-is_key": "on",
+                         "priority-priority": 4}),
+         Face("post", "/api/v1/tasks/{task}/set-priority/",
+              lambda w: {"version": w["version"], "is_key": True, "priority": 4}), SUPERVISE),
     Case("task extension request",
          Face("post", "/tasks/{task}/extension/",
               {"requested_deadline": "2027-06-30", "reason": "需跨部门协调"}),
