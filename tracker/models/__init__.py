@@ -16,6 +16,12 @@ from tracker.models.notices import (
     SupervisionNoticeItem,
 )
 from tracker.models.operations import ServiceHeartbeat
+from tracker.models.rechecks import (
+    OPEN_RECHECK_STATES,
+    Effectiveness,
+    RecheckState,
+    TaskRecheck,
+)
 from tracker.models.reminders import (
     Channel,
     Delivery,
@@ -61,6 +67,7 @@ from tracker.models.webhooks import (
 __all__ = [
     "CLOSED_STATUSES",
     "NO_DEADLINE_MONTH",
+    "OPEN_RECHECK_STATES",
     "OPEN_STATUSES",
     "WEBHOOK_EVENT_FIELDS",
     "ApiToken",
@@ -75,6 +82,7 @@ __all__ = [
     "DeliveryMode",
     "DeliveryStatus",
     "DispatchRequest",
+    "Effectiveness",
     "EventNotice",
     "EventTally",
     "EventType",
@@ -97,6 +105,7 @@ __all__ = [
     "NotificationPreference",
     "Problem",
     "ProgressReport",
+    "RecheckState",
     "Reminder",
     "Role",
     "SavedFilter",
@@ -108,6 +117,7 @@ __all__ = [
     "TaskAction",
     "TaskComment",
     "TaskEvent",
+    "TaskRecheck",
     "TaskStatus",
     "TaskTally",
     "TaskType",

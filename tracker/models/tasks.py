@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from tracker.models.rechecks import Effectiveness
 from tracker.storage import get_private_storage
 
 
@@ -108,6 +109,12 @@ class Task(models.Model):
     completed_at = models.DateTimeField("完成时间", null=True, blank=True, editable=False)
     closed_at = models.DateTimeField("销号时间", null=True, blank=True, editable=False)
     version = models.PositiveIntegerField("版本", default=1, editable=False)
+    # Recorded at 销号 (tracker.services.tasks.task_close); the last closure's.
+    effectiveness = models.CharField(
+        "整改成效", max_length=20, blank=True, editable=False,
+        choices=Effectiveness.choices,
+    )
+    root_cause = models.TextField("原因分析", blank=True, editable=False)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -214,6 +221,11 @@ class TaskAction(models.TextChoices):
     # Supervision notices (督办单): recorded on each task, the status stays as it was.
     NOTICE_ISSUE = "notice_issue", "下发督办单"
     NOTICE_REPLY = "notice_reply", "回复督办单"
+    # 回头看 (tracker.services.rechecks): recorded on the task; a failed one then reopens it.
+    RECHECK_DUE = "recheck_due", "回头看到期"
+    RECHECK_REPORT = "recheck_report", "报告回头看"
+    RECHECK_CONFIRM = "recheck_confirm", "确认回头看"
+    RECHECK_FAIL = "recheck_fail", "回头看未通过"
 
 
 # The actions that may move a task's deadline (the others never carry deadline columns).
