@@ -51,6 +51,7 @@ from tracker.models import (
     TaskAction,
     TaskComment,
     TaskEvent,
+    TaskRecheck,
     TaskStatus,
     TaskTally,
     TaskType,
@@ -489,3 +490,15 @@ class EventTallyFactory(DjangoModelFactory):
             lead_unit=event.task.lead_unit, inspection=event.task.inspection,
             period=TallyPeriod.MONTH,
         )
+
+
+class TaskRecheckFactory(DjangoModelFactory):
+    """A 回头看 as a closure schedules it (tests of the states go through
+    tracker.services.rechecks)."""
+
+    class Meta:
+        model = TaskRecheck
+
+    task = factory.SubFactory(TaskFactory, status=TaskStatus.COMPLETED)
+    due_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=180))
+    scheduled_at = factory.LazyFunction(timezone.now)

@@ -109,12 +109,16 @@ class Task(models.Model):
     completed_at = models.DateTimeField("完成时间", null=True, blank=True, editable=False)
     closed_at = models.DateTimeField("销号时间", null=True, blank=True, editable=False)
     version = models.PositiveIntegerField("版本", default=1, editable=False)
-    # Recorded at 销号 (tracker.services.tasks.task_close); the last closure's.
-    effectiveness = models.CharField(
-        "整改成效", max_length=20, blank=True, editable=False,
+    # Recorded at 销号 (tracker.services.tasks.task_close); the last closure's. Nullable only so
+    # that adding them never rebuilds the task table (SQLite would, under its triggers): the
+    # services write "" for nothing recorded.
+    effectiveness = models.CharField(  # noqa: DJ001
+        "整改成效", max_length=20, null=True, blank=True, editable=False,
         choices=Effectiveness.choices,
     )
-    root_cause = models.TextField("原因分析", blank=True, editable=False)
+    root_cause = models.TextField(  # noqa: DJ001
+        "原因分析", null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
