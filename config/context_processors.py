@@ -15,6 +15,7 @@ NAV = [
     ("web:task_list", None, None),
     ("web:review", "审核", SUPERVISORS),
     ("web:notice_register", "督办单", None),
+    ("web:recheck_list", "回头看", None),
     ("reports_web:monthly_report", "月度报告", SUPERVISORS),
     ("reports_web:report_list", "报告文件", SUPERVISORS),
     ("reports_web:findings", "核对发现", SUPERVISORS),

@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 from tracker.api import comments, views
 from tracker.api.ledger import LedgerJobViewSet
 from tracker.api.notices import NoticeViewSet
+from tracker.api.rechecks import RecheckViewSet
 
 router = SimpleRouter()
 router.register("units", views.UnitViewSet, basename="unit")
@@ -16,6 +17,7 @@ router.register("evidence", views.EvidenceViewSet, basename="evidence")
 router.register("extensions", views.ExtensionViewSet, basename="extension")
 router.register("ledger-jobs", LedgerJobViewSet, basename="ledger-job")
 router.register("notices", NoticeViewSet, basename="notice")
+router.register("rechecks", RecheckViewSet, basename="recheck")
 
 urlpatterns = [
     path("auth/login/", views.LoginView.as_view(), name="api-login"),

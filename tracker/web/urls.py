@@ -7,6 +7,7 @@ from tracker.web import (
     ledger_views,
     notice_views,
     preferences_views,
+    recheck_views,
     security_views,
     views,
 )
@@ -74,5 +75,9 @@ urlpatterns = [
     path("notices/<int:pk>/reply/<int:task_pk>/", notice_views.notice_reply,
          name="notice_reply"),
     path("notices/<int:pk>/docx/", notice_views.notice_docx, name="notice_docx"),
+    path("rechecks/", recheck_views.recheck_list, name="recheck_list"),
+    path("rechecks/<int:pk>/report/", recheck_views.recheck_report, name="recheck_report"),
+    path("rechecks/<int:pk>/confirm/", recheck_views.recheck_confirm, name="recheck_confirm"),
+    path("rechecks/<int:pk>/fail/", recheck_views.recheck_fail, name="recheck_fail"),
     path("settings/reauth/", security_views.reauth, name="reauth"),
 ]

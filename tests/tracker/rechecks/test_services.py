@@ -44,7 +44,8 @@ def test_closure_records_verdict_root_cause_and_schedules_recheck_six_months_lat
     assert recheck.due_on == dt.date(2026, 12, 1)
     assert recheck.state == RecheckState.SCHEDULED
     close_event = TaskEvent.objects.get(task=closed, action=TaskAction.CLOSE)
-    assert close_event.data == {"effectiveness": "effective", "root_cause": "制度执行不严，监督缺位。",
+    assert close_event.data == {"effectiveness": "effective",
+                                "root_cause": "制度执行不严，监督缺位。",
                                 "recheck_on": "2026-12-01"}
 
 
@@ -62,7 +63,7 @@ def test_closer_may_pick_another_date_or_none(sam, submitted_task, town):
     assert not TaskRecheck.objects.filter(task=other).exists()
 
 
-@pytest.mark.parametrize("kwargs, field", [
+@pytest.mark.parametrize(("kwargs", "field"), [
     ({"effectiveness": "great"}, "effectiveness"),
     ({"recheck_on": dt.date(2026, 6, 1)}, "recheck_on"),
     ({"recheck_on": dt.date(2040, 1, 1)}, "recheck_on"),
