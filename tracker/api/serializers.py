@@ -337,9 +337,10 @@ class CloseSerializer(TransitionSerializer):
         help_text="确认无佐证材料销号：任务没有佐证材料时须为 true，否则返回 400",
     )
     effectiveness = serializers.ChoiceField(
-        choices=Effectiveness.choices, help_text="整改成效（必填）：有效、基本有效、无效",
-        error_messages={"required": "请选择整改成效",
-                        "invalid_choice": "整改成效只能是有效、基本有效或无效"},
+        choices=Effectiveness.choices, required=False, allow_blank=True, default="",
+        help_text="整改成效（必填，缺少时返回 400）：effective 有效、basically_effective 基本有效、"
+                  "ineffective 无效",
+        error_messages={"invalid_choice": "整改成效只能是有效、基本有效或无效"},
     )
     root_cause = serializers.CharField(max_length=4000, required=False, allow_blank=True,
                                        default="", help_text="原因分析")

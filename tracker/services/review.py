@@ -43,10 +43,13 @@ def task_close_reviewed(
     effectiveness: str = "",
     root_cause: str = "",
     recheck_on=DEFAULT_RECHECK,
+    verdict_required: bool = False,
 ) -> Task:
     """销号 as a supervisor does it from the pages: like tracker.services.tasks.task_close, and
     a task without evidence only with `confirm_no_evidence`. The verdict, 原因分析 and
-    回头看 date go to task_close (bulk 销号 passes none: blank verdict, default 回头看)."""
+    回头看 date go to task_close (bulk 销号 passes none: blank verdict, default 回头看). The
+    close forms of the task page, the review queue and the API pass `verdict_required`: there
+    a verdict must be chosen (asked after who may close, like the confirmation)."""
     # Who may close is the transition's own rule; asked first so that someone who may not
     # close learns that, not that a box is missing.
     if not TRANSITIONS[TaskAction.CLOSE].may_act(actor, task):
@@ -54,6 +57,9 @@ def task_close_reviewed(
     # Only a task that may be closed now is asked for the confirmation: any other gets the
     # transition's own refusal (not submitted yet, already closed).
     may_close_now = task.status in TRANSITIONS[TaskAction.CLOSE].sources
+    if may_close_now and verdict_required and not effectiveness:
+        raise InvalidInput("请选择整改成效（有效、基本有效或无效）",
+                           fields={"effectiveness": "请选择整改成效"})
     if may_close_now and not confirm_no_evidence and close_needs_confirmation(task):
         raise InvalidInput(
             f"该任务尚未上传佐证材料，须勾选“{NO_EVIDENCE_CONFIRMATION}”后方可销号",

@@ -148,9 +148,11 @@ class CloseForm(NoteForm):
     (tracker.services.review.task_close_reviewed decides; the box is offered only where it
     matters)."""
 
+    # Required, but asked by the service after who may close (task_close_reviewed's
+    # `verdict_required`), so someone who may not close hears that first.
     effectiveness = forms.ChoiceField(
-        label="整改成效", choices=[("", "请选择"), *Effectiveness.choices],
-        error_messages={"required": "请选择整改成效"},
+        label="整改成效", choices=[("", "请选择"), *Effectiveness.choices], required=False,
+        widget=forms.Select(attrs={"required": True}),
     )
     root_cause = forms.CharField(label="原因分析", required=False,
                                  widget=forms.Textarea(attrs={"rows": 2}))

@@ -338,7 +338,7 @@ def task_close(request: HttpRequest, pk: int) -> HttpResponse:
             task=task, actor=request.user, note=data["note"],
             confirm_no_evidence=data["confirm_no_evidence"], expected_version=data["version"],
             effectiveness=data["effectiveness"], root_cause=data["root_cause"],
-            recheck_on=form.recheck_choice(),
+            recheck_on=form.recheck_choice(), verdict_required=True,
         )
     ), f"已销号：{task.title}")
 

@@ -148,8 +148,9 @@ CASES = [
          Face("post", "/api/v1/tasks/{task}/evidence/", lambda w: {"file": _pdf()}, True), SEEN),
     _transition("submit", "submit", S.IN_PROGRESS, LEAD),
     # 销号 of a task without evidence carries the confirmation, on the page and in the API.
-    _transition("close", "close", S.SUBMITTED, api_extra={"confirm_no_evidence": True},
-                **{"close-confirm_no_evidence": "on"}),
+    _transition("close", "close", S.SUBMITTED,
+                api_extra={"confirm_no_evidence": True, "effectiveness": "effective"},
+                **{"close-confirm_no_evidence": "on", "close-effectiveness": "effective"}),
     _transition("send_back", "send-back", S.SUBMITTED),
     _transition("mark_basically_completed", "mark-basically-completed", S.IN_PROGRESS),
     _transition("mark_long_term", "mark-long-term", S.IN_PROGRESS),
