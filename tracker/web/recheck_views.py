@@ -18,6 +18,7 @@ from tracker import access, recheck_selectors
 from tracker.errors import DomainError
 from tracker.models import RecheckState
 from tracker.services import rechecks as recheck_services
+from tracker.web import views
 from tracker.web.forms import BootstrapMixin
 from tracker.web.pagination import CappedPaginator
 
@@ -65,18 +66,22 @@ def _back(request: HttpRequest, recheck) -> HttpResponse:
 
 
 def _run(request: HttpRequest, recheck, form, call, done: str) -> HttpResponse:
+    """Validate, call the service; a refusal shows the task page with the reason in Chinese
+    (400, 403, 409), the re-check as it stands."""
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return _back(request, recheck)
+        message = "；".join(e for errors in form.errors.values() for e in errors)
+        return _refused(request, recheck, 400, message)
     try:
         call(form.cleaned_data)
     except DomainError as error:
-        messages.error(request, error.message)
-        return _back(request, recheck)
+        return _refused(request, recheck, error.status_code, error.message)
     messages.success(request, done)
     return _back(request, recheck)
+
+
+def _refused(request: HttpRequest, recheck, status: int, message: str) -> HttpResponse:
+    task = views._visible_task(request, recheck.task_id)
+    return views._task_page(request, task, status=status, error=message)
 
 
 @login_required
