@@ -28,6 +28,7 @@ ROUTES = {
     "tracker.tasks.evidence_orphans_sweep": {"queue": SWEEPS},
     "tracker.tasks.deliveries_requeue": {"queue": SWEEPS},
     "tracker.tasks.notice_overdue_remind": {"queue": SWEEPS},
+    "tracker.tasks.rechecks_sweep": {"queue": SWEEPS},
     "tracker.tasks.send_delivery*": {"queue": DELIVERIES},
     "tracker.tasks.webhook_deliveries_requeue": {"queue": SWEEPS},
     "tracker.tasks.webhook_deliveries_send": {"queue": DELIVERIES},

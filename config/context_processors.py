@@ -16,6 +16,7 @@ NAV = [
     ("web:review", "审核", SUPERVISORS),
     ("web:notice_register", "督办单", None),
     ("web:score_ranking", "考评排名", access.may_view_scores),
+    ("web:recheck_list", "回头看", None),
     ("reports_web:monthly_report", "月度报告", SUPERVISORS),
     ("reports_web:report_list", "报告文件", SUPERVISORS),
     ("reports_web:findings", "核对发现", SUPERVISORS),

@@ -459,3 +459,27 @@ def visible_notices_q(user: User) -> Q:
         visible_notice_items_q(user), notice_id=OuterRef("pk")
     )
     return Q(Exists(items))
+
+
+# --- 回头看 (re-checks) -------------------------------------------------------------------------
+
+
+def can_report_recheck(user: User, task: Task) -> bool:
+    """Report a re-check (问题是否反弹): the lead unit's side (its officer, or a supervisor over
+    the lead unit), as for the other things the lead unit answers."""
+    return can_act_for_lead_unit(user, task)
+
+
+def can_decide_recheck(user: User, task: Task) -> bool:
+    """Confirm a reported re-check or find it failed (and so reopen the task): a supervisor over
+    the task's lead unit, the one who closed it (`can_supervise`)."""
+    return can_supervise(user, task)
+
+
+def visible_rechecks_q(user: User, prefix: str = "") -> Q:
+    """A Q over TaskRecheck: the re-checks of tasks the user sees."""
+    if not user.is_authenticated or not user.is_active:
+        return _NOTHING
+    if sees_everything(user):
+        return Q()
+    return Q(**{f"{prefix}task__in": Task.objects.filter(visible_tasks_q(user))})

@@ -47,6 +47,7 @@ from tracker.models import (
     ScoringScheme,
     Task,
     TaskEvent,
+    TaskRecheck,
     TaskStatus,
     Unit,
     User,
@@ -855,6 +856,17 @@ class DeadlineExtensionAdmin(TaskRecordAdmin):
     list_filter = ["status", *related_only("task__inspection", "task__lead_unit")]
     search_fields = ["task__title", "reason"]
     list_select_related = ["task", "requested_by", "decided_by"]
+
+
+@admin.register(TaskRecheck)
+class TaskRecheckAdmin(TaskRecordAdmin):
+    """回头看: seen with the task, read-only (reported and decided on the pages and the API,
+    through tracker.services.rechecks)."""
+
+    list_display = ["task", "due_on", "state", "recurred", "reported_by", "decided_by"]
+    list_filter = ["state", *related_only("task__inspection", "task__lead_unit")]
+    search_fields = ["task__title", "report_note", "decision_note"]
+    list_select_related = ["task", "reported_by", "decided_by"]
 
 
 # --- Reminders, notifications, deliveries --------------------------------------------------

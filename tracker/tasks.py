@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tracker.reminders import notifications
 from tracker.reminders import services as reminders
-from tracker.services import auth, evidence, heartbeat, ledger_jobs, notices
+from tracker.services import auth, evidence, heartbeat, ledger_jobs, notices, rechecks
 from tracker.webhooks import services as webhooks
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,14 @@ def notice_overdue_remind() -> int:
     """Periodic (daily): tell units of 督办单 parts unanswered after the reply-by day, once
     per part (idempotent: a second run tells nobody)."""
     return notices.notice_overdue_remind(now=timezone.now())
+
+
+@shared_task(name="tracker.tasks.rechecks_sweep", ignore_result=True)
+def rechecks_sweep() -> dict:
+    """Periodic (daily): 回头看 falling due become 待单位报告 and the lead unit is told; due
+    ones still unreported are reminded (idempotent: a second run changes and tells nothing)."""
+    result = rechecks.rechecks_sweep(now=timezone.now())
+    return {"due": result.due, "reminded": result.reminded}
 
 
 @shared_task(name="tracker.tasks.dispatch_monthly", ignore_result=True)

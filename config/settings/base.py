@@ -420,8 +420,20 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute="10", hour=env.str("TRACKER_NOTICE_REMIND_HOUR",
                                                           default="9")),
         },
+        # 回头看 (issue 15): re-checks falling due today, reminders for unreported ones.
+        "rechecks-sweep": {
+            "task": "tracker.tasks.rechecks_sweep",
+            "schedule": crontab(minute="20", hour=env.str("TRACKER_RECHECK_HOUR", default="9")),
+        },
     }
 )
+
+# 回头看 (docs/rechecks.md): a closure schedules a re-check this many months later by default;
+# a due re-check not reported after this many working days reminds the lead unit, and after
+# the second number its supervisors.
+RECHECK_DEFAULT_MONTHS = env.int("RECHECK_DEFAULT_MONTHS", default=6)
+RECHECK_REMIND_AFTER_WORKDAYS = env.int("RECHECK_REMIND_AFTER_WORKDAYS", default=5)
+RECHECK_ESCALATE_AFTER_WORKDAYS = env.int("RECHECK_ESCALATE_AFTER_WORKDAYS", default=10)
 
 # Deadlines (tracker.deadlines.ensure_deadline_in_bounds): none later than this many years
 # from today, none earlier than this date.

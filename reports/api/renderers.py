@@ -5,6 +5,7 @@ import io
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from rest_framework import renderers
 
 from tracker.text import xml_safe
@@ -23,6 +24,9 @@ COLUMNS = [
     ("completion_rate", "整改完成率（%）"),
     ("broad_rate", "基本完成率（%）"),
     ("on_time_rate", "按期完成率（%）"),
+    ("recheck_due", "回头看待办"),
+    ("recheck_done", "回头看已确认"),
+    ("recheck_failed", "回头看未通过"),
     ("light_label", "灯色"),
     ("sentence", "表述"),
 ]
@@ -104,7 +108,7 @@ class XLSXRenderer(renderers.BaseRenderer):
             sheet.append(row)
         sheet.column_dimensions["A"].width = 28
         if len(header) == len(COLUMNS):
-            sheet.column_dimensions["O"].width = 90
+            sheet.column_dimensions[get_column_letter(len(COLUMNS))].width = 90
         sheet.freeze_panes = "B2"
         out = io.BytesIO()
         book.save(out)

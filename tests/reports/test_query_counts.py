@@ -15,6 +15,7 @@ from tests.tracker.factories import (
     ProblemFactory,
     TaskEventFactory,
     TaskFactory,
+    TaskRecheckFactory,
     UnitFactory,
 )
 from tracker import workdays
@@ -34,6 +35,7 @@ def add_slices(city, start: int, stop: int) -> None:
         task = TaskFactory(problem=problem, lead_unit=unit, deadline=deadline)
         TaskEventFactory(task=task, actor=None, action=TaskAction.CREATE, from_status="",
                          to_status=task.status, at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+        TaskRecheckFactory(task=task, state="due")  # 回头看 counts in every group
 
 
 # Queries of one request by the top supervisor `chief` (authenticated without a session):
@@ -42,16 +44,17 @@ def add_slices(city, start: int, stop: int) -> None:
 #     this month's lit tasks, the tasks seen only through a supporting unit;
 #     as of a past day: 1, the aggregate over the tasks, grouped
 #   1 the labels of the groups, for inspections and units only
+#   1 today's 回头看 counts, grouped (not as of a past day)
 #  (+1 the unit named in ?unit=, when filtering by unit)
 CASES = [
-    ({"group_by": "total"}, 4, lambda n: 1),
-    ({"group_by": "inspection"}, 5, lambda n: n),
-    ({"group_by": "kind"}, 4, lambda n: min(n, len(KINDS))),
-    ({"group_by": "unit"}, 5, lambda n: n + 1),  # the city and its n units
-    ({"group_by": "aspect"}, 4, lambda n: n),
-    ({"group_by": "month"}, 4, lambda n: n),
-    ({"group_by": "unit", "tree": "true"}, 5, lambda n: 1),  # one top: the city
-    ({"group_by": "unit", "unit": "CITY"}, 6, lambda n: n + 1),
+    ({"group_by": "total"}, 5, lambda n: 1),
+    ({"group_by": "inspection"}, 6, lambda n: n),
+    ({"group_by": "kind"}, 5, lambda n: min(n, len(KINDS))),
+    ({"group_by": "unit"}, 6, lambda n: n + 1),  # the city and its n units
+    ({"group_by": "aspect"}, 5, lambda n: n),
+    ({"group_by": "month"}, 5, lambda n: n),
+    ({"group_by": "unit", "tree": "true"}, 6, lambda n: 1),  # one top: the city
+    ({"group_by": "unit", "unit": "CITY"}, 7, lambda n: n + 1),
     ({"group_by": "inspection", "as_of": "2026-06-30"}, 3, lambda n: n),
     ({"group_by": "unit", "as_of": "2026-06-30"}, 3, lambda n: n + 1),
 ]

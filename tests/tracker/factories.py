@@ -52,6 +52,7 @@ from tracker.models import (
     TaskAction,
     TaskComment,
     TaskEvent,
+    TaskRecheck,
     TaskStatus,
     TaskTally,
     TaskType,
@@ -500,3 +501,13 @@ class ScoringSchemeFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"考评方案{n}")
     effective_from = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+class TaskRecheckFactory(DjangoModelFactory):
+    """A 回头看 as a closure schedules it (tests of the states go through
+    tracker.services.rechecks)."""
+
+    class Meta:
+        model = TaskRecheck
+
+    task = factory.SubFactory(TaskFactory, status=TaskStatus.COMPLETED)
+    due_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=180))
+    scheduled_at = factory.LazyFunction(timezone.now)

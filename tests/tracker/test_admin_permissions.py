@@ -48,6 +48,7 @@ from tests.tracker.factories import (
     ReminderFactory,
     TaskEventFactory,
     TaskFactory,
+    TaskRecheckFactory,
     UnitFactory,
     UserFactory,
     WebhookDeliveryFactory,
@@ -71,6 +72,7 @@ from tracker.models import (
     Role,
     Task,
     TaskEvent,
+    TaskRecheck,
     TaskStatus,
     Unit,
     UnitKind,
@@ -127,7 +129,7 @@ SEEN_BY = {
     # outbound webhooks (外部推送): administrators only
     "wh_endpoint": ADMIN, "wh_delivery": ADMIN,
 }
-TASK_RECORDS = ("event", "progress", "evidence", "extension")
+TASK_RECORDS = ("event", "progress", "evidence", "extension", "recheck")
 for _task in ("t_bureau", "t_mixed", "t_town", "t_finance"):
     SEEN_BY.update({f"{kind}:{_task}": SEEN_BY[_task] for kind in TASK_RECORDS})
 for _report in ("rep_county", "rep_city", "rep_finance"):
@@ -168,7 +170,7 @@ ADMIN_ONLY = (User, HolidayOverride, LoginFailure, AuditEntry, WebhookEndpoint, 
 MODELS = [Unit, User, Inspection, Problem, Task, TaskEvent, ProgressReport, Evidence,
           DeadlineExtension, Reminder, Notification, Delivery, DispatchRequest, SourceReport,
           ExtractedFigure, ExtractedItem, HolidayOverride, LoginFailure, AuditEntry,
-          WebhookEndpoint, WebhookDelivery]
+          WebhookEndpoint, WebhookDelivery, TaskRecheck]
 
 
 def test_every_tracker_and_reports_admin_model_is_in_the_table():
@@ -257,6 +259,7 @@ def _build() -> World:
         o[f"evidence:{name}"] = EvidenceFactory(task=task, uploaded_by=bob,
                                                 file=f"evidence/{task.pk}/planted.pdf")
         o[f"extension:{name}"] = DeadlineExtensionFactory(task=task, requested_by=bob)
+        o[f"recheck:{name}"] = TaskRecheckFactory(task=task)
 
     for name, person, group in (("n_bob", bob, None), ("n_alice", alice, None),
                                 ("n_county", None, county), ("n_finance", None, finance)):

@@ -109,6 +109,15 @@ class NotificationPreferenceSerializer(InputSerializer):
     on_notice_overdue = serializers.BooleanField(
         required=False, help_text=EventType.NOTICE_OVERDUE.label
     )
+    on_recheck_due = serializers.BooleanField(
+        required=False, help_text=EventType.RECHECK_DUE.label
+    )
+    on_recheck_reported = serializers.BooleanField(
+        required=False, help_text=EventType.RECHECK_REPORTED.label
+    )
+    on_recheck_overdue = serializers.BooleanField(
+        required=False, help_text=EventType.RECHECK_OVERDUE.label
+    )
     by_email = serializers.BooleanField(required=False, help_text="同时发送电子邮件")
     mode = serializers.ChoiceField(
         choices=DeliveryMode.choices, required=False,

@@ -20,6 +20,7 @@ from tracker import access
 from tracker.deadlines import DeadlineState, deadline_state
 from tracker.models import (
     DeadlineExtension,
+    Effectiveness,
     Evidence,
     Inspection,
     Problem,
@@ -32,8 +33,8 @@ from tracker.models import (
     User,
 )
 from tracker.selectors import DEADLINE_SOURCES
+from tracker.services.tasks import DEFAULT_RECHECK, allowed_actions
 from tracker.services.tasks import EDITABLE_FIELDS as TASK_EDITABLE_FIELDS
-from tracker.services.tasks import allowed_actions
 
 # --- Units and users ----------------------------------------------------------------------
 
@@ -362,6 +363,25 @@ class CloseSerializer(TransitionSerializer):
         required=False, default=False,
         help_text="确认无佐证材料销号：任务没有佐证材料时须为 true，否则返回 400",
     )
+    effectiveness = serializers.ChoiceField(
+        choices=Effectiveness.choices, required=False, allow_blank=True, default="",
+        help_text="整改成效（必填，缺少时返回 400）：effective 有效、basically_effective 基本有效、"
+                  "ineffective 无效",
+        error_messages={"invalid_choice": "整改成效只能是有效、基本有效或无效"},
+    )
+    root_cause = serializers.CharField(max_length=4000, required=False, allow_blank=True,
+                                       default="", help_text="原因分析")
+    recheck_on = serializers.DateField(
+        required=False, allow_null=True,
+        help_text="回头看日期：不传为默认（销号后 RECHECK_DEFAULT_MONTHS 个月，默认 6 个月），"
+                  "null 为不安排回头看",
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if "recheck_on" not in attrs:
+            attrs["recheck_on"] = DEFAULT_RECHECK
+        return attrs
 
 
 class ProgressSerializer(TransitionSerializer):

@@ -6,6 +6,7 @@ from tracker.api import comments, views
 from tracker.api.ledger import LedgerJobViewSet
 from tracker.api.notices import NoticeViewSet
 from tracker.api.scoring import ScoreViewSet
+from tracker.api.rechecks import RecheckViewSet
 
 router = SimpleRouter()
 router.register("units", views.UnitViewSet, basename="unit")
@@ -18,6 +19,7 @@ router.register("extensions", views.ExtensionViewSet, basename="extension")
 router.register("ledger-jobs", LedgerJobViewSet, basename="ledger-job")
 router.register("notices", NoticeViewSet, basename="notice")
 router.register("scores", ScoreViewSet, basename="score")
+router.register("rechecks", RecheckViewSet, basename="recheck")
 
 urlpatterns = [
     path("auth/login/", views.LoginView.as_view(), name="api-login"),

@@ -240,11 +240,13 @@ class ProblemViewSet(
 # --- Tasks --------------------------------------------------------------------------------
 
 
-def _close_reviewed(*, task, actor, note, expected_version, confirm_no_evidence=False):
-    # 销号 through the API as on the pages: a task without evidence only when confirmed.
+def _close_reviewed(*, task, actor, note, expected_version, confirm_no_evidence=False,
+                    **closure):
+    # 销号 through the API as on the pages: a task without evidence only when confirmed, a
+    # verdict required (closure: effectiveness, root_cause, recheck_on).
     return review_services.task_close_reviewed(
         task=task, actor=actor, note=note, expected_version=expected_version,
-        confirm_no_evidence=confirm_no_evidence,
+        confirm_no_evidence=confirm_no_evidence, verdict_required=True, **closure,
     )
 
 

@@ -53,7 +53,9 @@ from tracker.models import (
     NO_DEADLINE_MONTH,
     Inspection,
     InspectionKind,
+    RecheckState,
     Task,
+    TaskRecheck,
     TaskStatus,
     TaskTally,
     Unit,
@@ -97,6 +99,10 @@ COUNT_FIELDS = (
     "due_soon",
     "closed_on_time",
 )
+# 回头看 (docs/rechecks.md): today's re-checks of the counted tasks, from their own small table
+# (`_add_rechecks`, one grouped query): due = fallen due and not decided (待单位报告, 待督导确认),
+# done = 已确认, failed = 未通过. Not kept as of a past day (0 there).
+RECHECK_FIELDS = ("recheck_due", "recheck_done", "recheck_failed")
 
 
 @dataclass(frozen=True)
@@ -124,9 +130,12 @@ class Figures:
     overdue: int = 0
     due_soon: int = 0
     closed_on_time: int = 0  # completed (销号) on or before the deadline in force
+    recheck_due: int = 0
+    recheck_done: int = 0
+    recheck_failed: int = 0
 
     def add(self, other: "Figures") -> None:
-        for name in COUNT_FIELDS:
+        for name in (*COUNT_FIELDS, *RECHECK_FIELDS):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
@@ -341,8 +350,75 @@ def rollup(
 ) -> Rollup:
     """The figures of the user's visible ledger, grouped; constant queries per call."""
     if source == Source.AUTO and served_by_tallies(filters):
-        return _tally_rollup(user=user, group_by=group_by, filters=filters)
-    return _scan_rollup(user=user, group_by=group_by, filters=filters)
+        result = _tally_rollup(user=user, group_by=group_by, filters=filters)
+    else:
+        result = _scan_rollup(user=user, group_by=group_by, filters=filters)
+    if filters.as_of is None:
+        _add_rechecks(result, user=user, filters=filters)
+    return result
+
+
+# Each grouping's key over the re-checks (through their task).
+_RECHECK_KEYS = {
+    Grouping.INSPECTION: F("task__inspection_id"),
+    Grouping.KIND: F("task__inspection__kind"),
+    Grouping.UNIT: F("task__lead_unit__path"),
+    Grouping.ASPECT: F("task__problem__aspect"),
+    Grouping.MONTH: TruncMonth("task__deadline", output_field=DateField()),
+}
+
+
+def _add_rechecks(result: "Rollup", *, user: User, filters: RollupFilters) -> None:
+    """Today's re-check counts of the counted tasks into the rows and the total: one grouped
+    query over the re-checks of the same scoped tasks (tracker.access through scoped_tasks)."""
+    tasks, _ = scoped_tasks(user=user, filters=filters)
+    counts = {
+        "recheck_due": Count("id", filter=Q(state__in=[RecheckState.DUE,
+                                                       RecheckState.REPORTED])),
+        "recheck_done": Count("id", filter=Q(state=RecheckState.CONFIRMED)),
+        "recheck_failed": Count("id", filter=Q(state=RecheckState.FAILED)),
+    }
+    rechecks = TaskRecheck.objects.filter(task__in=tasks.values("pk"))
+    if result.group_by == Grouping.TOTAL:
+        groups = [(None, rechecks.aggregate(**counts))]
+    else:
+        groups = [
+            (g["g"], g)
+            for g in rechecks.annotate(g=_RECHECK_KEYS[result.group_by]).values("g")
+            .annotate(**counts).order_by()
+        ]
+    groups = [(key, values) for key, values in groups if any(values[n] for n in RECHECK_FIELDS)]
+    rows = result.rows
+    if result.group_by == Grouping.MONTH:
+        groups = [(_month_label_key(key), values) for key, values in groups]
+    for key, values in groups:
+        for name in RECHECK_FIELDS:
+            setattr(result.total, name, getattr(result.total, name) + values[name])
+        if result.group_by == Grouping.TOTAL:
+            continue
+        for row in rows:
+            if result.group_by == Grouping.UNIT:
+                hit = key is not None and key.startswith(row.extra["path"])
+            else:
+                hit = row.key == key or (result.group_by == Grouping.ASPECT
+                                         and not row.key and not key)
+            if hit:
+                for name in RECHECK_FIELDS:
+                    setattr(row.figures, name, getattr(row.figures, name) + values[name])
+    if result.group_by == Grouping.TOTAL:
+        for row in rows:
+            if row.figures is not result.total:
+                for name in RECHECK_FIELDS:
+                    setattr(row.figures, name, getattr(result.total, name))
+
+
+def _month_label_key(value) -> str | None:
+    month = _month_key(value)
+    if month is None:
+        return None
+    if isinstance(month, dt.datetime):
+        month = month.date()
+    return month.strftime("%Y-%m")
 
 
 def served_by_tallies(filters: RollupFilters) -> bool:
@@ -616,6 +692,9 @@ def figures_as_dict(figures: Figures, *, subject: str = "") -> dict:
         "overdue": figures.overdue,
         "due_soon": figures.due_soon,
         "closed_on_time": figures.closed_on_time,
+        "recheck_due": figures.recheck_due,
+        "recheck_done": figures.recheck_done,
+        "recheck_failed": figures.recheck_failed,
         "completion_rate": _rate_number(figures.completion_rate),
         "broad_rate": _rate_number(figures.broad_rate),
         "on_time_rate": _rate_number(figures.on_time_rate),

@@ -16,6 +16,12 @@ from tracker.models.notices import (
     SupervisionNoticeItem,
 )
 from tracker.models.operations import ServiceHeartbeat
+from tracker.models.rechecks import (
+    OPEN_RECHECK_STATES,
+    Effectiveness,
+    RecheckState,
+    TaskRecheck,
+)
 from tracker.models.reminders import (
     Channel,
     Delivery,
@@ -64,6 +70,7 @@ __all__ = [
     "CLOSED_STATUSES",
     "DEFAULT_WEIGHTS",
     "NO_DEADLINE_MONTH",
+    "OPEN_RECHECK_STATES",
     "OPEN_STATUSES",
     "WEBHOOK_EVENT_FIELDS",
     "WEIGHT_FIELDS",
@@ -79,6 +86,7 @@ __all__ = [
     "DeliveryMode",
     "DeliveryStatus",
     "DispatchRequest",
+    "Effectiveness",
     "EventNotice",
     "EventTally",
     "EventType",
@@ -101,6 +109,7 @@ __all__ = [
     "NotificationPreference",
     "Problem",
     "ProgressReport",
+    "RecheckState",
     "Reminder",
     "Role",
     "SavedFilter",
@@ -114,6 +123,7 @@ __all__ = [
     "TaskComment",
     "TaskEvent",
     "TaskPriority",
+    "TaskRecheck",
     "TaskStatus",
     "TaskTally",
     "TaskType",

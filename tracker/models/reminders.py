@@ -263,6 +263,10 @@ class EventType(models.TextChoices):
     NOTICE_ISSUED = "notice_issued", "收到督办单"
     NOTICE_REPLIED = "notice_replied", "督办单已回复"
     NOTICE_OVERDUE = "notice_overdue", "督办单逾期未回复"
+    # 回头看 (tracker.services.rechecks).
+    RECHECK_DUE = "recheck_due", "回头看到期，请报告问题是否反弹"
+    RECHECK_REPORTED = "recheck_reported", "回头看已报告，等待确认"
+    RECHECK_OVERDUE = "recheck_overdue", "回头看逾期未报告"
 
 
 class EventNotice(models.Model):
@@ -334,6 +338,9 @@ class NotificationPreference(models.Model):
     on_notice_issued = models.BooleanField("本单位收到督办单", default=True)
     on_notice_replied = models.BooleanField("我签发的督办单已回复", default=True)
     on_notice_overdue = models.BooleanField("本单位的督办单逾期未回复", default=True)
+    on_recheck_due = models.BooleanField("本单位的回头看到期", default=True)
+    on_recheck_reported = models.BooleanField("回头看已报告，等待我确认", default=True)
+    on_recheck_overdue = models.BooleanField("回头看逾期未报告", default=True)
     by_email = models.BooleanField("同时发送电子邮件", default=True)
     mode = models.CharField(
         "发送方式", max_length=20, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE

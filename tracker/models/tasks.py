@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from tracker.models.rechecks import Effectiveness
 from tracker.storage import get_private_storage
 
 
@@ -124,6 +125,16 @@ class Task(models.Model):
     completed_at = models.DateTimeField("完成时间", null=True, blank=True, editable=False)
     closed_at = models.DateTimeField("销号时间", null=True, blank=True, editable=False)
     version = models.PositiveIntegerField("版本", default=1, editable=False)
+    # Recorded at 销号 (tracker.services.tasks.task_close); the last closure's. Nullable only so
+    # that adding them never rebuilds the task table (SQLite would, under its triggers): the
+    # services write "" for nothing recorded.
+    effectiveness = models.CharField(  # noqa: DJ001
+        "整改成效", max_length=20, null=True, blank=True, editable=False,
+        choices=Effectiveness.choices,
+    )
+    root_cause = models.TextField(  # noqa: DJ001
+        "原因分析", null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -242,6 +253,11 @@ class TaskAction(models.TextChoices):
     NOTICE_REPLY = "notice_reply", "回复督办单"
     # 重点任务 and priority (docs/priority.md): the status stays; data has from/to of each.
     SET_PRIORITY = "set_priority", "调整优先级"
+    # 回头看 (tracker.services.rechecks): recorded on the task; a failed one then reopens it.
+    RECHECK_DUE = "recheck_due", "回头看到期"
+    RECHECK_REPORT = "recheck_report", "报告回头看"
+    RECHECK_CONFIRM = "recheck_confirm", "确认回头看"
+    RECHECK_FAIL = "recheck_fail", "回头看未通过"
 
 
 # The actions that may move a task's deadline (the others never carry deadline columns).

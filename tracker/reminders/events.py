@@ -304,3 +304,43 @@ def notice_overdue_notify(*, item, now: dt.datetime) -> int:
         text=f"{notice.number}要求于{_date_text(notice.reply_by)}前回复，至今未回复，请尽快回复",
         note=notice.reason,
     )
+
+
+def recheck_due_notify(*, recheck, now: dt.datetime) -> int:
+    """A re-check fell due: the lead unit's officers, once (key: the re-check)."""
+    return notify_event(
+        event=EventType.RECHECK_DUE, key=f"recheck_due:{recheck.pk}", task=recheck.task,
+        now=now, recipients=_lead_unit_officers(recheck.task),
+        text=f"回头看已到期（{_date_text(recheck.due_on)}），请报告问题是否反弹",
+    )
+
+
+def recheck_reported_notify(*, recheck, actor: User, now: dt.datetime) -> int:
+    """A re-check reported: the task's supervisors, to confirm it or find it failed."""
+    recurred = "问题已反弹" if recheck.recurred else "问题未反弹"
+    return notify_event(
+        event=EventType.RECHECK_REPORTED, key=f"recheck_report:{recheck.pk}",
+        task=recheck.task, actor=actor, now=now,
+        recipients=[user.pk for user in access.supervisors_of_task(recheck.task)],
+        text=f"{recheck.task.lead_unit.name}报告回头看：{recurred}，请确认",
+        note=recheck.report_note,
+    )
+
+
+def recheck_overdue_notify(*, recheck, now: dt.datetime, escalate: bool) -> int:
+    """A due re-check still unreported: the lead unit's officers, later (`escalate`) the
+    task's supervisors; each once (key: the re-check and the step)."""
+    step = "supervisors" if escalate else "unit"
+    recipients = (
+        [user.pk for user in access.supervisors_of_task(recheck.task)] if escalate
+        else _lead_unit_officers(recheck.task)
+    )
+    text = (
+        f"{recheck.task.lead_unit.name}的回头看于{_date_text(recheck.due_on)}到期，至今未报告"
+        if escalate else
+        f"回头看于{_date_text(recheck.due_on)}到期，至今未报告问题是否反弹，请尽快报告"
+    )
+    return notify_event(
+        event=EventType.RECHECK_OVERDUE, key=f"recheck_overdue:{recheck.pk}:{step}",
+        task=recheck.task, now=now, recipients=recipients, text=text,
+    )

@@ -17,7 +17,7 @@ from django.utils import timezone
 from tracker import access
 from tracker.errors import ActionForbidden, DomainError, InvalidInput
 from tracker.models import Task, TaskAction, User
-from tracker.services.tasks import TRANSITIONS, task_close, task_send_back
+from tracker.services.tasks import DEFAULT_RECHECK, TRANSITIONS, task_close, task_send_back
 
 NO_EVIDENCE_CONFIRMATION = "确认无佐证材料销号"
 BULK_ACTIONS = {"close": TaskAction.CLOSE, "send_back": TaskAction.SEND_BACK}
@@ -40,9 +40,16 @@ def task_close_reviewed(
     confirm_no_evidence: bool = False,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
+    effectiveness: str = "",
+    root_cause: str = "",
+    recheck_on=DEFAULT_RECHECK,
+    verdict_required: bool = False,
 ) -> Task:
     """销号 as a supervisor does it from the pages: like tracker.services.tasks.task_close, and
-    a task without evidence only with `confirm_no_evidence`."""
+    a task without evidence only with `confirm_no_evidence`. The verdict, 原因分析 and
+    回头看 date go to task_close (bulk 销号 passes none: blank verdict, default 回头看). The
+    close forms of the task page, the review queue and the API pass `verdict_required`: there
+    a verdict must be chosen (asked after who may close, like the confirmation)."""
     # Who may close is the transition's own rule; asked first so that someone who may not
     # close learns that, not that a box is missing.
     if not TRANSITIONS[TaskAction.CLOSE].may_act(actor, task):
@@ -50,13 +57,17 @@ def task_close_reviewed(
     # Only a task that may be closed now is asked for the confirmation: any other gets the
     # transition's own refusal (not submitted yet, already closed).
     may_close_now = task.status in TRANSITIONS[TaskAction.CLOSE].sources
+    if may_close_now and verdict_required and not effectiveness:
+        raise InvalidInput("请选择整改成效（有效、基本有效或无效）",
+                           fields={"effectiveness": "请选择整改成效"})
     if may_close_now and not confirm_no_evidence and close_needs_confirmation(task):
         raise InvalidInput(
             f"该任务尚未上传佐证材料，须勾选“{NO_EVIDENCE_CONFIRMATION}”后方可销号",
             fields={"confirm_no_evidence": "无佐证材料销号须确认"},
         )
     return task_close(task=task, actor=actor, note=note, expected_version=expected_version,
-                      now=now)
+                      now=now, effectiveness=effectiveness, root_cause=root_cause,
+                      recheck_on=recheck_on)
 
 
 @dataclass

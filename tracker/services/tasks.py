@@ -5,10 +5,12 @@ UPDATE (it must change exactly one row: same status and same version as read), a
 one immutable TaskEvent in the same transaction.
 """
 
+import calendar
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
@@ -19,12 +21,15 @@ from tracker.deadlines import ensure_deadline_in_bounds
 from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
 from tracker.models import (
     CLOSED_STATUSES,
+    OPEN_RECHECK_STATES,
+    Effectiveness,
     ExtensionStatus,
     Problem,
     ProgressReport,
     Task,
     TaskAction,
     TaskPriority,
+    TaskRecheck,
     TaskStatus,
     TaskType,
     Unit,
@@ -273,7 +278,83 @@ def _transition(action: TaskAction):
 
 task_start = _transition(TaskAction.START)
 task_submit = _transition(TaskAction.SUBMIT)
-task_close = _transition(TaskAction.CLOSE)
+# 回头看 (docs/rechecks.md): `recheck_on` left as this marker means the default date.
+DEFAULT_RECHECK = object()
+# How far ahead a re-check may be set.
+RECHECK_MAX_YEARS = 5
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later (the month's last day when it has no such day)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(year=year, month=month,
+                       day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def default_recheck_on(today: dt.date) -> dt.date:
+    """The re-check date a closure gets unless the closer picks another or none."""
+    return add_months(today, settings.RECHECK_DEFAULT_MONTHS)
+
+
+def ensure_recheck_on_valid(day: dt.date, *, today: dt.date) -> None:
+    if day <= today:
+        raise InvalidInput("回头看日期须晚于今天", fields={"recheck_on": "须晚于今天"})
+    if day > add_months(today, 12 * RECHECK_MAX_YEARS):
+        raise InvalidInput(f"回头看日期不能晚于{RECHECK_MAX_YEARS}年以后",
+                           fields={"recheck_on": f"不能晚于{RECHECK_MAX_YEARS}年以后"})
+
+
+@transaction.atomic
+def task_close(
+    *,
+    task: Task,
+    actor: User,
+    note: str = "",
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+    effectiveness: str = "",
+    root_cause: str = "",
+    recheck_on=DEFAULT_RECHECK,
+) -> Task:
+    """审核销号：submitted → completed. Records the effectiveness verdict (有效 / 基本有效 /
+    无效; blank from the bulk and legacy paths, the pages and the API require it) and the
+    root-cause analysis (原因分析) on the task and in the closing history row, and schedules
+    a 回头看 on `recheck_on` (default: RECHECK_DEFAULT_MONTHS months later; None: none)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    effectiveness = effectiveness or ""
+    if effectiveness not in ("", *Effectiveness.values):
+        raise InvalidInput("整改成效只能是有效、基本有效或无效",
+                           fields={"effectiveness": "无效的选项"})
+    root_cause = (root_cause or "").strip()
+    if recheck_on is DEFAULT_RECHECK:
+        recheck_on = default_recheck_on(today)
+    elif recheck_on is not None:
+        ensure_recheck_on_valid(recheck_on, today=today)
+    data = {"effectiveness": effectiveness, "root_cause": root_cause,
+            "recheck_on": recheck_on.isoformat() if recheck_on else None}
+    task = _apply(
+        task=task, actor=actor, action=TaskAction.CLOSE, note=note,
+        expected_version=expected_version, now=now,
+        extra_updates={"effectiveness": effectiveness, "root_cause": root_cause}, data=data,
+    )
+    _recheck_schedule(task=task, actor=actor, due_on=recheck_on, now=now)
+    return task
+
+
+def _recheck_schedule(*, task: Task, actor: User, due_on: dt.date | None,
+                      now: dt.datetime) -> None:
+    """The closure's re-check (recorded in the closing history row). A re-check still open
+    from an earlier closure (the task was reopened by hand meanwhile) is replaced by this one."""
+    TaskRecheck.objects.filter(
+        task=task, state__in=[s.value for s in OPEN_RECHECK_STATES]
+    ).delete()
+    if due_on is not None:
+        TaskRecheck.objects.create(task=task, due_on=due_on, scheduled_by=actor,
+                                   scheduled_at=now)
+
+
 task_send_back = _transition(TaskAction.SEND_BACK)
 task_mark_basically_completed = _transition(TaskAction.MARK_BASICALLY_COMPLETED)
 task_mark_long_term = _transition(TaskAction.MARK_LONG_TERM)

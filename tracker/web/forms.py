@@ -4,12 +4,23 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
-from tracker.models import Inspection, Problem, Task, TaskPriority, TaskStatus, TaskType, Unit
+from tracker.models import (
+    Effectiveness,
+    Inspection,
+    Problem,
+    Task,
+    TaskPriority,
+    TaskStatus,
+    TaskType,
+    Unit,
+)
 from tracker.services import auth as auth_services
 from tracker.services import users as user_services
 from tracker.services.review import BULK_ACTIONS, NO_EVIDENCE_CONFIRMATION
+from tracker.services.tasks import DEFAULT_RECHECK, default_recheck_on
 
 OVERDUE = "overdue"  # the status filter's extra choice: derived, never stored
 
@@ -146,13 +157,36 @@ class CloseForm(NoteForm):
     (tracker.services.review.task_close_reviewed decides; the box is offered only where it
     matters)."""
 
+    # Required, but asked by the service after who may close (task_close_reviewed's
+    # `verdict_required`), so someone who may not close hears that first.
+    effectiveness = forms.ChoiceField(
+        label="整改成效", choices=[("", "请选择"), *Effectiveness.choices], required=False,
+        widget=forms.Select(attrs={"required": True}),
+    )
+    root_cause = forms.CharField(label="原因分析", required=False,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+    recheck_on = forms.DateField(
+        label="回头看日期", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="默认销号后6个月；不安排回头看请勾选下一项",
+    )
+    no_recheck = forms.BooleanField(label="不安排回头看", required=False)
     confirm_no_evidence = forms.BooleanField(label=NO_EVIDENCE_CONFIRMATION, required=False)
 
     def __init__(self, *args, needs_confirmation: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["confirm_no_evidence"].widget.attrs["class"] = "form-check-input"
+        self.fields["no_recheck"].widget.attrs["class"] = "form-check-input"
+        if not self.is_bound:
+            self.initial.setdefault("recheck_on", default_recheck_on(timezone.localdate()))
         if not needs_confirmation:
             del self.fields["confirm_no_evidence"]
+
+    def recheck_choice(self):
+        """What the close service takes as `recheck_on`: none, the date given, or the
+        default when the date was left empty."""
+        if self.cleaned_data.get("no_recheck"):
+            return None
+        return self.cleaned_data.get("recheck_on") or DEFAULT_RECHECK
 
 
 class SendBackForm(VersionedForm):

@@ -8,6 +8,7 @@ from tracker.web import (
     notice_views,
     preferences_views,
     scoring_views,
+    recheck_views,
     security_views,
     views,
 )
@@ -78,5 +79,9 @@ urlpatterns = [
     path("notices/<int:pk>/docx/", notice_views.notice_docx, name="notice_docx"),
     path("scores/", scoring_views.score_ranking, name="score_ranking"),
     path("scores/circular/", scoring_views.score_circular, name="score_circular"),
+    path("rechecks/", recheck_views.recheck_list, name="recheck_list"),
+    path("rechecks/<int:pk>/report/", recheck_views.recheck_report, name="recheck_report"),
+    path("rechecks/<int:pk>/confirm/", recheck_views.recheck_confirm, name="recheck_confirm"),
+    path("rechecks/<int:pk>/fail/", recheck_views.recheck_fail, name="recheck_fail"),
     path("settings/reauth/", security_views.reauth, name="reauth"),
 ]

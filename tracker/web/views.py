@@ -21,7 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 from tracker import access
 from tracker.deadlines import deadline_state, light_rule_text
 from tracker.errors import DomainError
-from tracker.models import DeadlineExtension, ExtensionStatus, Task
+from tracker.models import DeadlineExtension, Effectiveness, ExtensionStatus, Task
+from tracker.recheck_selectors import rechecks_on_task
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.selectors import (
     inspections_for_filter,
@@ -258,6 +259,9 @@ def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
         "allowed": allowed,
         "can": dict.fromkeys(allowed, True),
         "thread": thread_context(user=user, task=task, form=context_forms.get("comment")),
+        "rechecks": rechecks_on_task(task=task),
+        "may_report_recheck": access.can_report_recheck(user, task),
+        "may_decide_recheck": access.can_decide_recheck(user, task),
     }, status=status)
 
 
@@ -338,6 +342,8 @@ def task_close(request: HttpRequest, pk: int) -> HttpResponse:
         review_services.task_close_reviewed(
             task=task, actor=request.user, note=data["note"],
             confirm_no_evidence=data["confirm_no_evidence"], expected_version=data["version"],
+            effectiveness=data["effectiveness"], root_cause=data["root_cause"],
+            recheck_on=form.recheck_choice(), verdict_required=True,
         )
     ), f"已销号：{task.title}")
 
@@ -478,6 +484,8 @@ def _review_page(request: HttpRequest, *, bulk_form: ReviewBulkForm | None = Non
         "extensions": selectors.review_extensions(user=request.user),
         "bulk_form": bulk_form or ReviewBulkForm(),
         "no_evidence_confirmation": review_services.NO_EVIDENCE_CONFIRMATION,
+        "effectiveness_choices": Effectiveness.choices,
+        "default_recheck_on": task_services.default_recheck_on(timezone.localdate()),
     }, status=status)
 
 

@@ -69,8 +69,9 @@ def test_dashboard_queries_do_not_grow_with_the_ledger(chief_client, city):
     # units; the trend's
     # counts, its last period and the tasks seen through a supporting unit; the teams of the
     # page's inspections; the unread notifications (the menu); the filter's inspections; the
-    # 重点任务 panel's counts and its most pressing rows (docs/priority.md).
-    assert len(big) == len(small) == 21, "\n".join(q[:90] for q in ["SMALL", *small, "BIG", *big])
+    # 重点任务 panel's counts and its most pressing rows (docs/priority.md); each rollup's
+    # 回头看 counts (2).
+    assert len(big) == len(small) == 23, "\n".join(q[:90] for q in ["SMALL", *small, "BIG", *big])
     assert small_html.count('class="unit-row"') == 2
     assert big_html.count('class="unit-row"') == DASHBOARD_ROWS
     assert big_html.count('class="inspection-row"') == DASHBOARD_ROWS

@@ -32,6 +32,7 @@ from tests.tracker.factories import (
     SupervisionNoticeItemFactory,
     TaskEventFactory,
     TaskFactory,
+    TaskRecheckFactory,
 )
 from tracker.models import (
     ApiToken,
@@ -46,6 +47,7 @@ from tracker.models import (
     Task,
     TaskComment,
     TaskEvent,
+    TaskRecheck,
     TaskStatus,
     TaskWatcher,
     Unit,
@@ -145,7 +147,8 @@ CASES = [
     Case("task start", "post", "/api/v1/tasks/{task}/start/", SEEN, S.NOT_STARTED, _note()),
     Case("task progress", "post", "/api/v1/tasks/{task}/progress/", SEEN, body=_note(percent=50)),
     Case("task submit", "post", "/api/v1/tasks/{task}/submit/", SEEN, body=_note()),
-    Case("task close", "post", "/api/v1/tasks/{task}/close/", SUPERVISE, S.SUBMITTED, _note()),
+    Case("task close", "post", "/api/v1/tasks/{task}/close/", SUPERVISE, S.SUBMITTED,
+         _note(effectiveness="effective")),
     Case("task send back", "post", "/api/v1/tasks/{task}/send-back/", SUPERVISE, S.SUBMITTED,
          _note()),
     Case("task mark basically completed", "post",
@@ -222,6 +225,16 @@ CASES = [
     # Unit scores (考评): supervisors (their subtree) and administrators; officers refused.
     Case("scores list", "get", "/api/v1/scores/?period=2026-05", SCORES),
     Case("scores docx", "get", "/api/v1/scores/docx/?period=2026-05", SCORES),
+    # 回头看 (re-checks): seen through the task; reported by the lead unit's side, confirmed or
+    # failed (the task reopened) by a supervisor over the lead unit.
+    Case("rechecks list", "get", "/api/v1/rechecks/", OK_ALL),
+    Case("recheck detail", "get", "/api/v1/rechecks/{recheck}/", SEEN),
+    Case("recheck report", "post", "/api/v1/rechecks/{recheck}/report/", SEEN, S.COMPLETED,
+         body={"recurred": False, "note": "整改成果巩固，未发现反弹"}),
+    Case("recheck confirm", "post", "/api/v1/rechecks/{recheck}/confirm/", SUPERVISE,
+         S.COMPLETED, body={"note": "同意"}),
+    Case("recheck fail", "post", "/api/v1/rechecks/{recheck}/fail/", SUPERVISE, S.COMPLETED,
+         body={"note": "问题反弹，重新整改"}),
     # Session and token.
     Case("logout", "post", "/api/v1/auth/logout/", (204, 204, 204, 204, 204, 401)),
     Case("token revoke", "delete", "/api/v1/auth/token/", (204, 204, 204, 204, 204, 401)),
@@ -234,7 +247,7 @@ CASES = [
 MODELS = [Unit, User, Inspection, Problem, Task, Task.supporting_units.through, TaskEvent,
           ProgressReport, Evidence, DeadlineExtension, ApiToken, SourceReport, ExtractedFigure,
           ExtractedItem, TaskComment, CommentMention, TaskWatcher, SupervisionNotice,
-          SupervisionNoticeItem]
+          SupervisionNoticeItem, TaskRecheck]
 
 
 def snapshot() -> dict:
@@ -258,6 +271,10 @@ def test_endpoint_answers_each_role_with_the_exact_status_and_refusals_change_no
         bob=world.users["own"].pk, **world.units, **world.extra,
     )
     body = case.body(world) if callable(case.body) else case.body
+    if case.name in ("recheck confirm", "recheck fail"):
+        TaskRecheck.objects.filter(pk=world.extra["recheck"]).update(
+            state="reported", recurred=False, report_note="未反弹",
+            reported_by=world.users["own"], reported_at=timezone.now())
     client = client_for(world.users[role])
     before = snapshot()
 
@@ -290,6 +307,8 @@ def world_for(city, bureau, county, town, alice, bob, sam, chief, root_admin, su
         problem_item = ExtractedItemFactory(report=report, kind="problem", position=1)
         measure_item = ExtractedItemFactory(report=report, kind="measure", position=1)
         notice_item = SupervisionNoticeItemFactory(task=task, notice__issued_by=sam)
+        # A re-check due (to report); reported already for the supervisor's cases.
+        recheck = TaskRecheckFactory(task=task, state="due")
         return World(
             task=task,
             users={"own": bob, "other": alice, "sup_in": sam, "sup_out": sue,
@@ -298,7 +317,8 @@ def world_for(city, bureau, county, town, alice, bob, sam, chief, root_admin, su
             evidence=evidence,
             extension=extension,
             extra={"report": report.pk, "figure": figure.pk, "problem_item": problem_item.pk,
-                   "measure_item": measure_item.pk, "notice": notice_item.notice_id},
+                   "measure_item": measure_item.pk, "notice": notice_item.notice_id,
+                   "recheck": recheck.pk},
         )
 
     return build

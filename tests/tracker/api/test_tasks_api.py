@@ -82,7 +82,8 @@ def test_second_of_two_writers_with_the_same_version_gets_409_and_history_shows_
     version_second = second.get(f"/api/v1/tasks/{task.pk}/").json()["version"]
 
     ok = first.post(f"/api/v1/tasks/{task.pk}/close/",
-                    {"version": version_first, "confirm_no_evidence": True})
+                    {"version": version_first, "confirm_no_evidence": True,
+                     "effectiveness": "effective"})
     stale = second.post(f"/api/v1/tasks/{task.pk}/send-back/",
                         {"version": version_second, "note": "材料不全"})
 
@@ -102,7 +103,8 @@ def test_closing_without_evidence_through_the_api_needs_the_same_confirmation_as
 ):
     bare = TaskFactory(lead_unit=town, status=TaskStatus.SUBMITTED)
     refused = client_for(sam).post(f"/api/v1/tasks/{bare.pk}/close/",
-                                   {"note": "核查属实", "version": bare.version})
+                                   {"note": "核查属实", "version": bare.version,
+                                    "effectiveness": "effective"})
     assert refused.status_code == 400
     assert "尚未上传佐证材料" in refused.json()["detail"]
     assert "confirm_no_evidence" in refused.json()["fields"]
@@ -111,14 +113,15 @@ def test_closing_without_evidence_through_the_api_needs_the_same_confirmation_as
 
     confirmed = client_for(sam).post(f"/api/v1/tasks/{bare.pk}/close/",
                                      {"note": "核查属实", "confirm_no_evidence": True,
-                                      "version": bare.version})
+                                      "version": bare.version, "effectiveness": "effective"})
     assert confirmed.status_code == 200
     assert confirmed.json()["status"] == TaskStatus.COMPLETED
 
     with_evidence = TaskFactory(lead_unit=town, status=TaskStatus.SUBMITTED)
     EvidenceFactory(task=with_evidence)
     closed = client_for(sam).post(f"/api/v1/tasks/{with_evidence.pk}/close/",
-                                  {"version": with_evidence.version})
+                                  {"version": with_evidence.version,
+                                   "effectiveness": "effective"})
     assert closed.status_code == 200
 
 

@@ -36,6 +36,7 @@ from tests.tracker.factories import (
     DeadlineExtensionFactory,
     SupervisionNoticeItemFactory,
     TaskFactory,
+    TaskRecheckFactory,
     UnitFactory,
     UserFactory,
 )
@@ -52,6 +53,7 @@ from tracker.models import (
     Task,
     TaskComment,
     TaskEvent,
+    TaskRecheck,
     TaskStatus,
     TaskWatcher,
     UnitKind,
@@ -82,7 +84,8 @@ SCORES = (NO, NO, NO, OK, OK, OK, ANON)
 
 MODELS = [Task, Task.supporting_units.through, TaskEvent, ProgressReport, Evidence,
           DeadlineExtension, Problem, Inspection, SourceReport, ExtractedFigure, ExtractedItem,
-          TaskComment, CommentMention, TaskWatcher, SupervisionNotice, SupervisionNoticeItem]
+          TaskComment, CommentMention, TaskWatcher, SupervisionNotice, SupervisionNoticeItem,
+          TaskRecheck]
 # 下发督办单: officers are refused; fin sees the task through its supporting unit but does not
 # supervise it (the page does not offer it, the API refuses it).
 ISSUE = (NO, NO, NO, OK, NO, OK, ANON)
@@ -150,8 +153,9 @@ CASES = [
          Face("post", "/api/v1/tasks/{task}/evidence/", lambda w: {"file": _pdf()}, True), SEEN),
     _transition("submit", "submit", S.IN_PROGRESS, LEAD),
     # 销号 of a task without evidence carries the confirmation, on the page and in the API.
-    _transition("close", "close", S.SUBMITTED, api_extra={"confirm_no_evidence": True},
-                **{"close-confirm_no_evidence": "on"}),
+    _transition("close", "close", S.SUBMITTED,
+                api_extra={"confirm_no_evidence": True, "effectiveness": "effective"},
+                **{"close-confirm_no_evidence": "on", "close-effectiveness": "effective"}),
     _transition("send_back", "send-back", S.SUBMITTED),
     _transition("mark_basically_completed", "mark-basically-completed", S.IN_PROGRESS),
     _transition("mark_long_term", "mark-long-term", S.IN_PROGRESS),
@@ -215,6 +219,21 @@ CASES = [
               lambda w: {"tasks": [w["task"]], "colour": "red", "reason": "任务进度滞后",
                          "reply_by": add_workdays(timezone.localdate(), 3).isoformat()}),
          ISSUE),
+    # 回头看 (re-checks): the list for everyone signed in (scoped); a re-check's report for the
+    # lead unit's side, its confirmation or failure (reopening the task) for its supervisor.
+    Case("recheck list", Face("get", "/rechecks/"), Face("get", "/api/v1/rechecks/"),
+         (OK, OK, OK, OK, OK, OK, ANON)),
+    Case("recheck report",
+         Face("post", "/rechecks/{recheck}/report/",
+              {"recurred": "no", "note": "整改成果巩固，未发现反弹"}),
+         Face("post", "/api/v1/rechecks/{recheck}/report/",
+              {"recurred": False, "note": "整改成果巩固，未发现反弹"}), LEAD, S.COMPLETED),
+    Case("recheck confirm", Face("post", "/rechecks/{recheck}/confirm/", {"note": "同意"}),
+         Face("post", "/api/v1/rechecks/{recheck}/confirm/", {"note": "同意"}), SUPERVISE,
+         S.COMPLETED),
+    Case("recheck fail", Face("post", "/rechecks/{recheck}/fail/", {"note": "问题反弹"}),
+         Face("post", "/api/v1/rechecks/{recheck}/fail/", {"note": "问题反弹"}), SUPERVISE,
+         S.COMPLETED),
     # Report documents.
     Case("report page", Face("get", "/reports/documents/{report}/"),
          Face("get", "/api/v1/reports/{report}/"), REVIEW),
@@ -291,6 +310,7 @@ def world_for(city, bureau, county, town, alice, bob, sam, chief, root_admin):
             "city_figure": ExtractedFigureFactory(report=city_report).pk,
             "city_item": ExtractedItemFactory(report=city_report).pk,
             "notice": SupervisionNoticeItemFactory(task=task, notice__issued_by=sam).notice_id,
+            "recheck": TaskRecheckFactory(task=task, state="due").pk,
         }
         ExtractedFigureFactory(report=city_report, inspection_id=task.inspection_id,
                                review_state=ReviewState.CONFIRMED)
@@ -315,6 +335,10 @@ def _call(client, face: Face, ids: dict, *, api: bool):
 def test_page_answers_each_role_as_the_api_does(case, role, expected, world_for):
     for api in (False, True):
         ids, users = world_for(case.status, with_extension="{extension}" in case.page.url)
+        if case.name in ("recheck confirm", "recheck fail"):
+            TaskRecheck.objects.filter(pk=ids["recheck"]).update(
+                state="reported", recurred=False, report_note="未反弹", reported_by=users["own"],
+                reported_at=timezone.now())
         user = users[role]
         client = APIClient() if api else Client()
         if user is not None:

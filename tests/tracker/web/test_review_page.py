@@ -44,6 +44,7 @@ def test_supervisor_closes_from_the_queue_and_returns_to_it(chief_client, submit
     EvidenceFactory(task=submitted)
     response = chief_client.post(f"/tasks/{submitted.pk}/close/", {
         "close-version": submitted.version, "close-note": "经核查整改到位", "next": "/review/",
+        "close-effectiveness": "effective",
     })
     assert response.status_code == 302
     assert response["Location"] == "/review/"
@@ -72,6 +73,7 @@ def test_sending_back_needs_a_reason(chief_client, submitted):
 def test_closing_a_stale_task_is_refused_in_chinese(chief_client, submitted):
     response = chief_client.post(f"/tasks/{submitted.pk}/close/", {
         "close-version": submitted.version + 1, "close-confirm_no_evidence": "on",
+        "close-effectiveness": "effective",
         "next": "/review/",
     })
     assert response.status_code == 409
@@ -81,6 +83,7 @@ def test_closing_a_stale_task_is_refused_in_chinese(chief_client, submitted):
 def test_an_outside_next_address_is_ignored(chief_client, submitted):
     response = chief_client.post(f"/tasks/{submitted.pk}/close/", {
         "close-version": submitted.version, "close-confirm_no_evidence": "on",
+        "close-effectiveness": "effective",
         "next": "https://evil.example/",
     })
     assert response["Location"] == f"/tasks/{submitted.pk}/"

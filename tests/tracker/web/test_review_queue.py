@@ -40,7 +40,8 @@ def submitted_task(unit, *, title: str, note: str = "整改措施已全部落实
 
 def close(client, task, **extra):
     return client.post(f"/tasks/{task.pk}/close/", {
-        "close-version": task.version, "close-note": "", "next": "/review/", **extra,
+        "close-version": task.version, "close-note": "", "next": "/review/",
+        "close-effectiveness": "effective", **extra,
     })
 
 
