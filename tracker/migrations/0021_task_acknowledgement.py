@@ -51,4 +51,6 @@ class Migration(migrations.Migration):
             model_name='task',
             constraint=models.CheckConstraint(condition=models.Q(('ack_requested_at__isnull', True), models.Q(('acknowledged_at__isnull', True), ('acknowledged_by__isnull', True)), _connector='OR'), name='task_ack_awaiting_xor_acknowledged'),
         ),
+        migrations.RunPython(acknowledge_existing_tasks, migrations.RunPython.noop,
+                             elidable=True),
     ]

@@ -6,6 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
+from tracker.filters import ACK_CHOICES
 from tracker.models import Inspection, Problem, Task, TaskStatus, TaskType, Unit
 from tracker.services import auth as auth_services
 from tracker.services import users as user_services
@@ -256,6 +257,9 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
         required=False,
         choices=[("", "全部状态"), (OVERDUE, "已逾期"), *TaskStatus.choices],
     )
+    ack = forms.ChoiceField(
+        label="签收状态", required=False, choices=[("", "全部"), *ACK_CHOICES],
+    )
     q = forms.CharField(
         label="搜索", required=False, max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "任务名称、单位、问题", "type": "search"}),
@@ -280,6 +284,8 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
             filters["overdue"] = True
         elif data.get("status"):
             filters["status"] = [data["status"]]
+        if data.get("ack"):
+            filters["ack"] = data["ack"]
         if data.get("q", "").strip():
             filters["q"] = data["q"].strip()
         for name in ("unit", "lead_unit"):
