@@ -9,6 +9,47 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+AWAITING_XOR_ACKNOWLEDGED = models.CheckConstraint(
+    condition=models.Q(ack_requested_at__isnull=True)
+    | models.Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True),
+    name="task_ack_awaiting_xor_acknowledged",
+)
+
+
+def add_check(apps, schema_editor):
+    if schema_editor.connection.vendor != "sqlite":
+        schema_editor.add_constraint(apps.get_model("tracker", "Task"), AWAITING_XOR_ACKNOWLEDGED)
+
+
+def remove_check(apps, schema_editor):
+    if schema_editor.connection.vendor != "sqlite":
+        schema_editor.remove_constraint(apps.get_model("tracker", "Task"),
+                                        AWAITING_XOR_ACKNOWLEDGED)
+
+
+class AddFieldKeepingTriggers(migrations.AddField):
+    """A nullable foreign key on tracker_task. On SQLite, Django adds it with ALTER TABLE but
+    removes it by rebuilding the table, which the tally triggers on tracker_task (migrations
+    0013, 0014) do not survive; there the column is a plain indexed integer (SQLite is for
+    development and tests), dropped with ALTER TABLE. PostgreSQL gets the real foreign key."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        column = f"{self.name}_id"
+        schema_editor.execute(f'ALTER TABLE "tracker_task" ADD COLUMN "{column}" bigint NULL')
+        schema_editor.execute(
+            f'CREATE INDEX "tracker_task_{column}_idx" ON "tracker_task" ("{column}")'
+        )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        column = f"{self.name}_id"
+        schema_editor.execute(f'DROP INDEX "tracker_task_{column}_idx"')
+        schema_editor.execute(f'ALTER TABLE "tracker_task" DROP COLUMN "{column}"')
+
+
 def acknowledge_existing_tasks(apps, schema_editor):
     Task = apps.get_model("tracker", "Task")
     Task.objects.filter(acknowledged_at__isnull=True, ack_requested_at__isnull=True).update(
@@ -33,7 +74,7 @@ class Migration(migrations.Migration):
             name='acknowledged_at',
             field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='签收时间'),
         ),
-        migrations.AddField(
+        AddFieldKeepingTriggers(
             model_name='task',
             name='acknowledged_by',
             field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='签收人'),
@@ -47,9 +88,12 @@ class Migration(migrations.Migration):
             model_name='task',
             index=models.Index(condition=models.Q(('ack_requested_at__isnull', False)), fields=['ack_requested_at'], name='task_awaiting_ack'),
         ),
-        migrations.AddConstraint(
-            model_name='task',
-            constraint=models.CheckConstraint(condition=models.Q(('ack_requested_at__isnull', True), models.Q(('acknowledged_at__isnull', True), ('acknowledged_by__isnull', True)), _connector='OR'), name='task_ack_awaiting_xor_acknowledged'),
+        # On SQLite adding a CHECK rebuilds the table, which the tally triggers on
+        # tracker_task (migrations 0013, 0014) do not survive: there the constraint is in the
+        # state only; PostgreSQL (production) enforces it.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.AddConstraint(model_name="task", constraint=AWAITING_XOR_ACKNOWLEDGED)],
+            database_operations=[migrations.RunPython(add_check, remove_check)],
         ),
         migrations.RunPython(acknowledge_existing_tasks, migrations.RunPython.noop,
                              elidable=True),
