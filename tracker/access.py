@@ -190,6 +190,16 @@ def can_act_for_lead_unit(user: User, task: Task) -> bool:
     return user.role == Role.OFFICER and reaches_unit(user, task.lead_unit)
 
 
+def may_acknowledge(user: User, task: Task) -> bool:
+    """签收 a task's current assignment (docs/acknowledgement.md): an active officer of its
+    lead unit (or of a unit above it, when `covers_subunits` is set) and nobody else. A
+    supervisor or an administrator may not acknowledge for the unit: 签收 says the unit itself
+    has received the task. The same people's 启动/填报进展/提交 records the 签收 implicitly."""
+    if sees_everything(user) or not user.is_active:
+        return False
+    return user.role == Role.OFFICER and reaches_unit(user, task.lead_unit)
+
+
 def can_contribute(user: User, task: Task) -> bool:
     """Report progress and upload evidence: anyone who sees the task (lead or supporting unit,
     or a supervisor over either)."""

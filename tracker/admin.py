@@ -30,6 +30,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from tracker import access
 from tracker.errors import DomainError
+from tracker.filters import ACK_CHOICES, TaskFilter
 from tracker.models import (
     AuditEntry,
     DeadlineExtension,
@@ -707,6 +708,21 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AckFilter(admin.SimpleListFilter):
+    """签收状态, with the meaning of tracker.filters.TaskFilter's `ack` (the one rule)."""
+
+    title = "签收状态"
+    parameter_name = "ack"
+
+    def lookups(self, request, model_admin):
+        return ACK_CHOICES
+
+    def queryset(self, request, queryset):
+        if self.value() in dict(ACK_CHOICES):
+            return TaskFilter({"ack": self.value()}, queryset=queryset).qs
+        return queryset
+
+
 class TaskEventInline(ReadOnlyInline):
     model = TaskEvent
     fields = ["at", "actor", "action", "from_status", "to_status", "note"]
@@ -737,17 +753,18 @@ class ExtensionInline(ReadOnlyInline):
 @admin.register(Task)
 class TaskAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "lead_unit", "status", "deadline", "overdue", "is_key", "priority",
-                    "inspection"]
-    list_filter = ["status", "task_type", OverdueFilter, "is_key", "priority",
+                    "acknowledgement", "inspection"]
+    list_filter = ["status", "task_type", OverdueFilter, "is_key", "priority", AckFilter,
                    *related_only("inspection", "lead_unit")]
     search_fields = ["title", "measures", "responsible_leader", "responsible_person",
                      "problem__text"]
-    list_select_related = ["lead_unit", "inspection"]
+    list_select_related = ["lead_unit", "inspection", "acknowledged_by"]
     autocomplete_fields = ["lead_unit", "supporting_units", "problem"]
     # 重点任务 and priority change only through the batch actions below (the service writes
     # the history row); shown here, never edited in the form.
     readonly_fields = ["inspection", "status", "is_key", "priority", "original_deadline",
-                       "progress_percent", "started_at", "completed_at", "closed_at", "version",
+                       "progress_percent", "started_at", "completed_at", "closed_at",
+                       "ack_requested_at", "acknowledged_at", "acknowledged_by", "version",
                        "created_at", "updated_at"]
     inlines = [ProgressReportInline, EvidenceInline, ExtensionInline, TaskEventInline]
     actions = ["close_selected", "mark_key_selected", "unmark_key_selected"]
@@ -768,6 +785,15 @@ class TaskAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="逾期", boolean=True)
     def overdue(self, task: Task) -> bool:
         return task.is_overdue
+
+    @admin.display(description="签收")
+    def acknowledgement(self, task: Task) -> str:
+        if task.awaiting_ack:
+            return "待签收"
+        if task.acknowledged_at is None:
+            return "—"
+        who = task.acknowledged_by.display_name if task.acknowledged_by_id else ""
+        return f"{who} {timezone.localtime(task.acknowledged_at):%Y-%m-%d %H:%M}".strip()
 
     def save_model(self, request, obj, form, change):
         fields = _cleaned(form, task_services.EDITABLE_FIELDS)

@@ -93,6 +93,10 @@ def _search(*fields: str):
     return method
 
 
+# 签收状态 (docs/acknowledgement.md).
+ACK_CHOICES = [("awaiting", "待签收"), ("acknowledged", "已签收")]
+
+
 class TaskFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=TaskStatus.choices, label="状态")
     unit = UnitIdFilter(
@@ -109,6 +113,9 @@ class TaskFilter(filters.FilterSet):
     overdue = filters.BooleanFilter(method="filter_overdue", label="是否逾期")
     is_key = filters.BooleanFilter(field_name="is_key", label="重点任务")
     priority = filters.MultipleChoiceFilter(choices=TaskPriority.choices, label="优先级")
+    ack = filters.ChoiceFilter(
+        choices=ACK_CHOICES, method="filter_ack", label="签收状态",
+    )
     deadline = filters.DateFromToRangeFilter(label="完成时限范围")
     search = filters.CharFilter(method=_search(
         "title", "measures", "problem__text", "responsible_leader", "responsible_person"
@@ -122,7 +129,7 @@ class TaskFilter(filters.FilterSet):
     class Meta:
         model = Task
         fields = ["status", "unit", "lead_unit", "inspection", "problem", "kind", "type",
-                  "overdue", "is_key", "priority", "deadline", "search", "q"]
+                  "overdue", "is_key", "priority", "ack", "deadline", "search", "q"]
 
     def filter_q(self, queryset, name, value: str):
         """Every word must appear in the task's title, its lead or a supporting unit's name,
@@ -146,6 +153,12 @@ class TaskFilter(filters.FilterSet):
             subtree_q(unit, via="unit__"), task_id=OuterRef("pk")
         )
         return queryset.filter(subtree_q(unit, via="lead_unit__") | Q(Exists(supporting)))
+
+    def filter_ack(self, queryset, name, value: str):
+        """待签收: the current assignment awaits the lead unit's 签收; 已签收: it does not."""
+        if not value:
+            return queryset
+        return queryset.filter(ack_requested_at__isnull=(value == "acknowledged"))
 
     def filter_overdue(self, queryset, name, value: bool | None):
         if value is None:

@@ -58,7 +58,7 @@ def task_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Task]:
     joined, supporting units prefetched."""
     qs = (
         Task.objects.filter(access.visible_tasks_q(user))
-        .select_related("lead_unit", "problem", "inspection")
+        .select_related("lead_unit", "problem", "inspection", "acknowledged_by")
         .prefetch_related("supporting_units")
     )
     return _filtered(qs, TaskFilter, filters)

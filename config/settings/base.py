@@ -378,6 +378,11 @@ TRACKER_SITE_URL = env.str("TRACKER_SITE_URL", default="")
 REVIEW_WITHIN_WORKDAYS = env.int("REVIEW_WITHIN_WORKDAYS", default=5)
 REVIEW_REMIND_BEFORE_WORKDAYS = env.int("REVIEW_REMIND_BEFORE_WORKDAYS", default=1)
 REVIEW_ESCALATE_AFTER_WORKDAYS = env.int("REVIEW_ESCALATE_AFTER_WORKDAYS", default=1)
+# 签收 (docs/acknowledgement.md): a new assignment not acknowledged by its lead unit within
+# this many working days reminds the unit's officers; after this many, it is escalated to the
+# task's supervisors. Once per stage per assignment.
+ACK_REMIND_WORKDAYS = env.int("ACK_REMIND_WORKDAYS", default=2)
+ACK_ESCALATE_WORKDAYS = env.int("ACK_ESCALATE_WORKDAYS", default=5)
 
 # The sweeps select on state, so running them often is harmless and catches up after any
 # outage; the digest still goes out at most once per person per day. The admin

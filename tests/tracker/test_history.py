@@ -72,6 +72,9 @@ def test_every_service_writes_status_and_deadline_columns(alice, chief, bureau):
     step(svc.task_submit, TaskAction.SUBMIT, S.IN_PROGRESS, S.SUBMITTED, actor=alice)
     step(svc.task_send_back, TaskAction.SEND_BACK, S.SUBMITTED, S.IN_PROGRESS, actor=chief,
          note="佐证材料不全")
+    # 签收 of the sent-back task: a history row that keeps the status.
+    step(svc.task_acknowledge, TaskAction.ACKNOWLEDGE, S.IN_PROGRESS, S.IN_PROGRESS,
+         actor=alice)
     step(svc.task_mark_basically_completed, TaskAction.MARK_BASICALLY_COMPLETED,
          S.IN_PROGRESS, S.BASICALLY_COMPLETED, actor=chief)
     step(svc.task_submit, TaskAction.SUBMIT, S.BASICALLY_COMPLETED, S.SUBMITTED, actor=alice)

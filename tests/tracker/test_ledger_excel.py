@@ -631,9 +631,9 @@ def test_export_layout_title_frozen_header_merged_problems_real_dates(rich_ledge
     assert [c.value for c in ws[2]] == [
         "序号", "方面", "反馈问题", "整改任务", "整改措施", "责任单位", "配合单位", "责任领导",
         "责任人", "完成时限", "整改进展", "完成情况", "重点任务", "优先级", "灯色", "时限提醒",
-        "系统编号（请勿修改）",
+        "签收情况", "系统编号（请勿修改）",
     ]
-    assert ws.column_dimensions["Q"].hidden
+    assert ws.column_dimensions["R"].hidden
     assert ws.freeze_panes == "A3"
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert {"A3:A5", "C3:C5", "A6:A7", "C6:C7", "A8:A9", "C8:C9", "B3:B7"} <= merged

@@ -182,6 +182,18 @@ class TaskSerializer(serializers.ModelSerializer):
     days_left_text = serializers.SerializerMethodField(
         help_text="今日到期、剩余N个工作日、已逾期N个工作日等"
     )
+    awaiting_ack = serializers.BooleanField(
+        read_only=True,
+        help_text="待签收：牵头单位尚未签收当前交办（新建、改换牵头单位或退回整改后）",
+    )
+    ack_requested_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                                 help_text="本轮待签收的起始时间")
+    acknowledged_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                                help_text="签收时间")
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.display_name", read_only=True, allow_null=True, default=None,
+        help_text="签收人姓名（系统上线前的任务为空）",
+    )
 
     class Meta:
         model = Task
@@ -192,6 +204,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "responsible_leader", "responsible_person", "deadline", "original_deadline",
             "is_overdue", "light", "light_label", "days_left_text", "progress_percent",
             "started_at", "completed_at", "closed_at", "version", "created_at", "updated_at",
+            "awaiting_ack", "ack_requested_at", "acknowledged_at", "acknowledged_by",
         ]
         read_only_fields = fields
 
@@ -202,7 +215,8 @@ class TaskSerializer(serializers.ModelSerializer):
         "responsible_person", "progress_percent", "version", "is_key", "priority",
     )
     _DATES = ("deadline", "original_deadline")
-    _DATETIMES = ("started_at", "completed_at", "closed_at", "created_at", "updated_at")
+    _DATETIMES = ("started_at", "completed_at", "closed_at", "created_at", "updated_at",
+                  "ack_requested_at", "acknowledged_at")
 
     def to_representation(self, task: Task) -> dict:
         """The same keys and values as the declared fields would give (a test compares the
@@ -236,6 +250,9 @@ class TaskSerializer(serializers.ModelSerializer):
             "light": state.light,
             "light_label": state.light_label,
             "days_left_text": state.text,
+            "awaiting_ack": task.awaiting_ack,
+            "acknowledged_by": (task.acknowledged_by.display_name
+                                if task.acknowledged_by_id is not None else None),
         }
         return {name: data[name] for name in TaskSerializer.Meta.fields}
 

@@ -5,8 +5,8 @@ from rest_framework.routers import SimpleRouter
 from tracker.api import comments, views
 from tracker.api.ledger import LedgerJobViewSet
 from tracker.api.notices import NoticeViewSet
-from tracker.api.scoring import ScoreViewSet
 from tracker.api.rechecks import RecheckViewSet
+from tracker.api.scoring import ScoreViewSet
 
 router = SimpleRouter()
 router.register("units", views.UnitViewSet, basename="unit")

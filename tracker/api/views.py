@@ -252,6 +252,7 @@ def _close_reviewed(*, task, actor, note, expected_version, confirm_no_evidence=
 
 _close_reviewed.__doc__ = task_services.task_close.__doc__
 TRANSITION_SERVICES = {
+    TaskAction.ACKNOWLEDGE: task_services.task_acknowledge,
     TaskAction.START: task_services.task_start,
     TaskAction.SUBMIT: task_services.task_submit,
     TaskAction.CLOSE: _close_reviewed,
@@ -393,6 +394,7 @@ class TaskViewSet(
         task_services.task_update(task=task, actor=request.user, expected_version=version, **data)
         return self.task_response(task)
 
+    acknowledge = _transition_view(TaskAction.ACKNOWLEDGE)
     start = _transition_view(TaskAction.START)
     submit = _transition_view(TaskAction.SUBMIT)
     close = _transition_view(TaskAction.CLOSE)

@@ -28,6 +28,9 @@ _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 # (header, width) of the columns after the ledger's own, and the font colour of each light.
 LIGHT_COLUMNS = (("灯色", 8), ("时限提醒", 18))
+# Read-only like the light columns: who acknowledged the task's assignment and when, or 待签收
+# (docs/acknowledgement.md). An import recognises no such header and ignores it.
+ACK_COLUMN = ("签收情况", 22)
 _LIGHT_COLOURS = {"red": "C62828", "yellow": "F9A825", "green": "2E7D32"}
 
 
@@ -53,6 +56,7 @@ class ExportRow:
     light: str = ""  # red / yellow / green / none, on the day of export
     light_label: str = ""
     days_left: str = ""  # 剩余N个工作日, 已逾期N个工作日 …
+    acknowledgement: str = ""  # 待签收, or who acknowledged and when (ACK_COLUMN)
     key: int | None = None  # the task's id (hidden 系统编号 column)
     version: int = 0  # the task's version when exported (hidden sheet)
     digest: str = ""  # digest of the row as exported (hidden sheet)
@@ -160,12 +164,14 @@ def write_ledger(
         ([INSPECTION_LABEL] if with_inspection else [])
         + [c.label for c in COLUMNS]
         + [label for label, _ in LIGHT_COLUMNS]
+        + [ACK_COLUMN[0]]
         + ([KEY_COLUMN.label] if keyed else [])
     )
     widths = (
         ([24] if with_inspection else [])
         + [c.width for c in COLUMNS]
         + [width for _, width in LIGHT_COLUMNS]
+        + [ACK_COLUMN[1]]
         + ([KEY_COLUMN.width] if keyed else [])
     )
     offset = 1 if with_inspection else 0
@@ -231,8 +237,10 @@ def write_ledger(
         cells.append(_cell_xml(f"{letters[light_col - 1]}{r}", row.light_label, styles, centred,
                                _LIGHT_FONTS.get(row.light)))
         cells.append(_cell_xml(f"{letters[light_col]}{r}", row.days_left, styles, centred))
+        cells.append(_cell_xml(f"{letters[light_col + 1]}{r}", row.acknowledgement, styles,
+                               centred))
         if keyed and row.key is not None:
-            cells.append(f'<c r="{letters[light_col + 1]}{r}" t="n"><v>{row.key}</v></c>')
+            cells.append(f'<c r="{letters[light_col + 2]}{r}" t="n"><v>{row.key}</v></c>')
         lines.append(f'<row r="{r}">{"".join(cells)}</row>')
 
     if rows:

@@ -124,6 +124,22 @@ class Task(models.Model):
     started_at = models.DateTimeField("启动时间", null=True, blank=True, editable=False)
     completed_at = models.DateTimeField("完成时间", null=True, blank=True, editable=False)
     closed_at = models.DateTimeField("销号时间", null=True, blank=True, editable=False)
+    # 签收 (docs/acknowledgement.md): a new assignment (created, moved to another lead unit,
+    # sent back) waits for the lead unit to acknowledge it. `ack_requested_at` is when the
+    # current round began (None: nothing awaited); acknowledging clears it and records who
+    # and when. Written only by tracker.services.tasks.
+    ack_requested_at = models.DateTimeField("待签收起始时间", null=True, blank=True,
+                                            editable=False)
+    acknowledged_at = models.DateTimeField("签收时间", null=True, blank=True, editable=False)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="签收人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
     version = models.PositiveIntegerField("版本", default=1, editable=False)
     # Recorded at 销号 (tracker.services.tasks.task_close); the last closure's. Nullable only so
     # that adding them never rebuilds the task table (SQLite would, under its triggers): the
@@ -178,6 +194,12 @@ class Task(models.Model):
                 condition=models.Q(is_key=True),
             ),
             models.Index(fields=["priority", "deadline"], name="task_priority_deadline"),
+            # The acknowledgement sweep reads only the tasks awaiting 签收 (few at any time).
+            models.Index(
+                fields=["ack_requested_at"],
+                name="task_awaiting_ack",
+                condition=models.Q(ack_requested_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -221,6 +243,12 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=models.Q(priority__in=TaskPriority.values), name="task_priority_valid"
             ),
+            # Awaiting 签收 and acknowledged are exclusive: a new round clears the last 签收.
+            models.CheckConstraint(
+                condition=models.Q(ack_requested_at__isnull=True)
+                | models.Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True),
+                name="task_ack_awaiting_xor_acknowledged",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -229,6 +257,11 @@ class Task(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.is_overdue_on(timezone.localdate())
+
+    @property
+    def awaiting_ack(self) -> bool:
+        """待签收: the lead unit has not yet acknowledged the current assignment."""
+        return self.ack_requested_at is not None
 
     def is_overdue_on(self, today: dt.date) -> bool:
         from tracker.deadlines import is_overdue
@@ -258,6 +291,8 @@ class TaskAction(models.TextChoices):
     RECHECK_REPORT = "recheck_report", "报告回头看"
     RECHECK_CONFIRM = "recheck_confirm", "确认回头看"
     RECHECK_FAIL = "recheck_fail", "回头看未通过"
+    # 签收: the lead unit acknowledges a new assignment; the status stays as it was.
+    ACKNOWLEDGE = "acknowledge", "签收"
 
 
 # The actions that may move a task's deadline (the others never carry deadline columns).

@@ -86,6 +86,32 @@ def build_review_stages(*, remind_before: int, escalate_after: int) -> tuple[Sta
     return tuple(stages)
 
 
+# --- The acknowledgement deadline (签收时限) of a new assignment -----------------------------
+#
+# A task created, moved to another lead unit or sent back awaits its lead unit's 签收
+# (docs/acknowledgement.md). Counted from the (Shanghai) day the assignment was made: the
+# unit's officers are reminded ACK_REMIND_WORKDAYS working days later (that day is the
+# 签收时限), the task's supervisors escalated to ACK_ESCALATE_WORKDAYS working days later.
+
+
+def ack_deadline(requested_on: dt.date, remind_workdays: int) -> dt.date:
+    """The 签收时限 of an assignment made on `requested_on`: its reminder fires that day."""
+    return add_workdays(requested_on, remind_workdays)
+
+
+def build_ack_stages(*, remind_after: int, escalate_after: int) -> tuple[Stage, ...]:
+    """`ack_remind` on the 签收时限 (the lead unit), `ack_escalation` when `escalate_after`
+    working days have passed since the assignment (the task's supervisors)."""
+    if remind_after < 1 or escalate_after <= remind_after:
+        raise ValueError("签收提醒须在交办至少1个工作日后，督办须在提醒之后")
+    offset = escalate_after - remind_after
+    return (
+        Stage("ack_remind", 0, stage_light(0), "unit", "逾期未签收提醒", "签收时限"),
+        Stage("ack_escalation", offset, stage_light(offset), "supervisors_1", "逾期未签收督办",
+              "签收时限"),
+    )
+
+
 def fire_date(deadline: dt.date, stage: Stage) -> dt.date:
     """The working day on which `stage` fires for `deadline`.
 

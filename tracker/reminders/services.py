@@ -41,6 +41,7 @@ from django.db.models.functions import TruncDate
 from tracker import access
 from tracker.deadlines import deadline_state, deadline_window_q
 from tracker.models import (
+    OPEN_STATUSES,
     DispatchRequest,
     EventNotice,
     Notification,
@@ -57,6 +58,8 @@ from tracker.reminders import notifications as notify
 from tracker.reminders.events import event_item
 from tracker.reminders.rules import (
     Stage,
+    ack_deadline,
+    build_ack_stages,
     build_review_stages,
     build_stages,
     current_stage,
@@ -76,6 +79,13 @@ def configured_stages() -> tuple[Stage, ...]:
         before=settings.TRACKER_REMINDER_BEFORE_WORKDAYS,
         escalate_after=settings.TRACKER_REMINDER_ESCALATE_AFTER_WORKDAYS,
         escalate_again_after=settings.TRACKER_REMINDER_ESCALATE_AGAIN_AFTER_WORKDAYS,
+    )
+
+
+def configured_ack_stages() -> tuple[Stage, ...]:
+    return build_ack_stages(
+        remind_after=settings.ACK_REMIND_WORKDAYS,
+        escalate_after=settings.ACK_ESCALATE_WORKDAYS,
     )
 
 
@@ -341,25 +351,52 @@ def reminders_record_batch(
     return _insert_reminders_from(candidates, recipients, today=today, now=now)
 
 
-# --- the review deadline of submitted tasks ------------------------------------------------
+# --- waiting tasks: the review deadline of submitted tasks, the 签收 of new assignments -------
+#
+# Both wait on someone since a moment (submitted: `completed_at`; awaiting 签收:
+# `ack_requested_at`) and are chased by working days from that (Shanghai) day. Their stages are
+# worked out once per day of waiting, not once per task, and joined to the tasks in SQL.
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Tasks that wait since the moment in `since` (those matching `waits`), with the date
+    their stages count from (`due`, from the day of waiting) and whether the unit's group
+    robots are told too."""
+
+    waits: Q
+    since: str
+    due: Callable[[dt.date], dt.date]
+    with_groups: bool
+
+
+REVIEW = Waiting(
+    waits=Q(status=TaskStatus.SUBMITTED, completed_at__isnull=False), since="completed_at",
+    due=lambda day: review_deadline(day, settings.REVIEW_WITHIN_WORKDAYS), with_groups=False,
+)
+# A new assignment awaiting 签收 while the task is open (docs/acknowledgement.md).
+ACK = Waiting(
+    waits=Q(ack_requested_at__isnull=False, status__in=OPEN_STATUSES), since="ack_requested_at",
+    due=lambda day: ack_deadline(day, settings.ACK_REMIND_WORKDAYS), with_groups=True,
+)
 
 REVIEW_DAY_COLUMNS = [("day", "date"), ("stage", "text"), ("level", "text"),
                       ("audience", "text"), ("deadline", "date")]
 
 
-def review_days(*, stages: tuple[Stage, ...], today: dt.date) -> list[list]:
-    """[submission day, stage, light, audience, review deadline] for every (Shanghai) day on
-    which a task still waiting for review was submitted and whose review deadline puts it in a
-    review stage today. One aggregate query; the working-day arithmetic is the rule book's
-    (`review_deadline`, `current_stage`), applied once per day rather than once per task."""
+def waiting_days(waiting: Waiting, *, stages: tuple[Stage, ...], today: dt.date) -> list[list]:
+    """[day, stage, light, audience, due date] for every (Shanghai) day on which a task still
+    waiting began to wait and whose due date puts it in a stage today. One aggregate query;
+    the working-day arithmetic is the rule book's (`waiting.due`, `current_stage`), applied
+    once per day rather than once per task."""
     rows = []
     days = (
-        Task.objects.filter(status=TaskStatus.SUBMITTED, completed_at__isnull=False)
-        .annotate(day=TruncDate("completed_at")).order_by().values_list("day", flat=True)
+        Task.objects.filter(waiting.waits)
+        .annotate(day=TruncDate(waiting.since)).order_by().values_list("day", flat=True)
         .distinct()
     )
     for day in days:
-        due = review_deadline(day, settings.REVIEW_WITHIN_WORKDAYS)
+        due = waiting.due(day)
         stage = current_stage(stages, due, today)
         if stage is not None:
             rows.append([day.isoformat(), stage.code, stage.level, stage.audience,
@@ -367,26 +404,33 @@ def review_days(*, stages: tuple[Stage, ...], today: dt.date) -> list[list]:
     return rows
 
 
-def _submitted(**filters) -> tuple[str, list]:
-    return _compiled(
-        Task.objects.filter(status=TaskStatus.SUBMITTED, completed_at__isnull=False, **filters)
-        .annotate(r_task=F("pk"), r_day=TruncDate("completed_at"), r_unit=F("lead_unit_id"))
-        .order_by().values_list("r_task", "r_day", "r_unit")
+def review_days(*, stages: tuple[Stage, ...], today: dt.date) -> list[list]:
+    """The review deadline's `waiting_days`."""
+    return waiting_days(REVIEW, stages=stages, today=today)
+
+
+def _waiting_tasks(waiting: Waiting, **filters):
+    return (
+        Task.objects.filter(waiting.waits, **filters)
+        .annotate(r_task=F("pk"), r_day=TruncDate(waiting.since), r_unit=F("lead_unit_id"))
     )
 
 
-def review_candidate_task_ids(
-    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int | None,
-    days: list[list] | None = None,
+def waiting_candidate_task_ids(
+    waiting: Waiting, *, stages: tuple[Stage, ...], today: dt.date, after_id: int,
+    limit: int | None, days: list[list] | None = None,
 ) -> tuple[list[int], int | None]:
-    """One keyset page of submitted tasks above `after_id` (all of them: `limit` None) whose
-    review deadline puts them in a review stage that has no reminder yet: the same anti-join
-    as the deadline's. Submitted tasks are few, so the sweep reads them in one page (a hash
-    join with the submission days; a LIMIT makes the planner compare every pair)."""
-    days = review_days(stages=stages, today=today) if days is None else days
+    """One keyset page of waiting tasks above `after_id` (all of them: `limit` None) whose
+    due date puts them in a stage that has no reminder yet: the same anti-join as the
+    deadline's. Waiting tasks are few, so the sweep reads them in one page (a hash join with
+    the days; a LIMIT makes the planner compare every pair)."""
+    days = waiting_days(waiting, stages=stages, today=today) if days is None else days
     if not days:
         return [], None
-    tasks_sql, tasks_params = _submitted(pk__gt=after_id)
+    tasks_sql, tasks_params = _compiled(
+        _waiting_tasks(waiting, pk__gt=after_id).order_by().values_list("r_task", "r_day",
+                                                                         "r_unit")
+    )
     days_sql, days_params = _json_rows(REVIEW_DAY_COLUMNS, days)
     reminder = connection.ops.quote_name(Reminder._meta.db_table)
     sql = f"""
@@ -402,20 +446,27 @@ def review_candidate_task_ids(
     return ids, (ids[-1] if ids else None)
 
 
+def review_candidate_task_ids(
+    *, stages: tuple[Stage, ...], today: dt.date, after_id: int, limit: int | None,
+    days: list[list] | None = None,
+) -> tuple[list[int], int | None]:
+    """The review deadline's `waiting_candidate_task_ids`."""
+    return waiting_candidate_task_ids(REVIEW, stages=stages, today=today, after_id=after_id,
+                                      limit=limit, days=days)
+
+
 @transaction.atomic
-def review_reminders_record_batch(
-    *, task_ids: list[int], stages: tuple[Stage, ...], today: dt.date, now: dt.datetime,
-    supervisors: Supervisors, days: list[list] | None = None,
+def waiting_reminders_record_batch(
+    waiting: Waiting, *, task_ids: list[int], stages: tuple[Stage, ...], today: dt.date,
+    now: dt.datetime, supervisors: Supervisors, days: list[list] | None = None,
 ) -> int:
-    """Lock the submitted tasks, re-check them, and record the review reminders for their
-    supervisors (the group robots are the unit's: a review is not the unit's to do)."""
-    days = review_days(stages=stages, today=today) if days is None else days
+    """Lock the waiting tasks, re-check them (one acknowledged or reviewed meanwhile drops
+    out), and record their reminders for each stage's audience."""
+    days = waiting_days(waiting, stages=stages, today=today) if days is None else days
     if not days or not task_ids:
         return 0
     tasks_sql, tasks_params = _compiled(
-        Task.objects.filter(pk__in=task_ids, status=TaskStatus.SUBMITTED,
-                            completed_at__isnull=False)
-        .annotate(r_task=F("pk"), r_day=TruncDate("completed_at"), r_unit=F("lead_unit_id"))
+        _waiting_tasks(waiting, pk__in=task_ids)
         .order_by("pk").select_for_update(of=("self",), no_key=True)
         .values_list("r_task", "r_day", "r_unit")
     )
@@ -425,8 +476,21 @@ def review_reminders_record_batch(
               [*days_params, *tasks_params])
     candidates = ("SELECT t.r_task, d.stage, d.level, d.deadline, d.audience, t.r_unit, '' "
                   "FROM t JOIN d ON d.day = t.r_day", [])
-    recipients = supervisors.table({s.audience for s in stages}, with_groups=False)
+    recipients = supervisors.table({s.audience for s in stages},
+                                   with_groups=waiting.with_groups)
     return _insert_reminders_from(candidates, recipients, today=today, now=now, before=before)
+
+
+def review_reminders_record_batch(
+    *, task_ids: list[int], stages: tuple[Stage, ...], today: dt.date, now: dt.datetime,
+    supervisors: Supervisors, days: list[list] | None = None,
+) -> int:
+    """Lock the submitted tasks, re-check them, and record the review reminders for their
+    supervisors (the group robots are the unit's: a review is not the unit's to do)."""
+    return waiting_reminders_record_batch(
+        REVIEW, task_ids=task_ids, stages=stages, today=today, now=now,
+        supervisors=supervisors, days=days,
+    )
 
 
 # --- digests ---------------------------------------------------------------------------------
@@ -610,6 +674,7 @@ def reminders_sweep(
     today = local_today(now)
     stages = configured_stages()
     review_stages = configured_review_stages()
+    ack_stages = configured_ack_stages()
     result = SweepResult(today=today)
     supervisors = Supervisors()
 
@@ -634,22 +699,26 @@ def reminders_sweep(
         result.reminders += created
         observed("record", len(ids), created, started)
 
-    # Review deadlines chase the supervisors: the stages by submission day, worked out once;
-    # the candidates in one read, recorded in batches of the same size.
-    started = time.perf_counter()
-    days = review_days(stages=review_stages, today=today)
-    waiting, _ = review_candidate_task_ids(
-        stages=review_stages, today=today, after_id=0, limit=None, days=days
-    ) if days else ([], None)
-    for start in range(0, len(waiting), batch):
-        ids = waiting[start:start + batch]
-        created = review_reminders_record_batch(
-            task_ids=ids, stages=review_stages, today=today, now=now, supervisors=supervisors,
-            days=days,
-        )
-        result.reminders += created
-        observed("review", len(ids), created, started)
+    # Review deadlines chase the supervisors, unacknowledged assignments (签收) the lead unit
+    # and then the supervisors: the stages by day of waiting, worked out once; the candidates
+    # in one read, recorded in batches of the same size.
+    for phase, waiting_kind, waiting_stages in (("review", REVIEW, review_stages),
+                                                ("ack", ACK, ack_stages)):
         started = time.perf_counter()
+        days = waiting_days(waiting_kind, stages=waiting_stages, today=today)
+        waiting, _ = waiting_candidate_task_ids(
+            waiting_kind, stages=waiting_stages, today=today, after_id=0, limit=None,
+            days=days,
+        ) if days else ([], None)
+        for start in range(0, len(waiting), batch):
+            ids = waiting[start:start + batch]
+            created = waiting_reminders_record_batch(
+                waiting_kind, task_ids=ids, stages=waiting_stages, today=today, now=now,
+                supervisors=supervisors, days=days,
+            )
+            result.reminders += created
+            observed(phase, len(ids), created, started)
+            started = time.perf_counter()
 
     batch = settings.TRACKER_DIGEST_BATCH_SIZE
     for recipient_field in ("recipient_user", "recipient_unit"):
@@ -662,7 +731,7 @@ def reminders_sweep(
             last_id = recipient_ids[-1]
             made, queued = digests_compose_batch(
                 recipient_field=recipient_field, recipient_ids=recipient_ids, today=today,
-                now=now, stages=stages + review_stages,
+                now=now, stages=stages + review_stages + ack_stages,
             )
             result.notifications += made
             result.deliveries += queued

@@ -942,6 +942,18 @@ def _bring_to_status(task: Task, *, row: LedgerRow, actor: User, now: dt.datetim
 # --- Export ----------------------------------------------------------------------------------
 
 
+def acknowledgement_text(task: dict) -> str:
+    """The ledger's 签收情况 cell: 待签收, or who acknowledged and when (before 签收 existed a
+    task counts as acknowledged when it was created, by nobody named)."""
+    if task["ack_requested_at"] is not None:
+        return "待签收"
+    if task["acknowledged_at"] is None:
+        return ""
+    at = timezone.localtime(task["acknowledged_at"])
+    who = task["acknowledged_by__full_name"] or task["acknowledged_by__username"] or ""
+    return f"{who} {at:%Y-%m-%d %H:%M}签收".strip()
+
+
 def ledger_export(
     *, tasks: QuerySet[Task], title: str | None = None, today: dt.date | None = None,
     now: dt.datetime | None = None, progress: Progress | None = None,
@@ -957,7 +969,8 @@ def ledger_export(
     now = now or timezone.now()
     rows, supporting_of = ledger_rows(
         tasks, "problem_id", "problem__number", "problem__aspect", "problem__text",
-        "inspection_id", "inspection__title",
+        "inspection_id", "inspection__title", "ack_requested_at", "acknowledged_at",
+        "acknowledged_by__full_name", "acknowledged_by__username",
     )
     names = UnitNames.load()
     inspections = {t["inspection_id"]: t["inspection__title"] for t in rows}
@@ -1016,6 +1029,7 @@ def ledger_export(
             light=state.light,
             light_label=state.light_label,
             days_left=state.text,
+            acknowledgement=acknowledgement_text(task),
             key=task["id"],
             version=task["version"],
             digest=task_values(task, supporting=supporting).digest(),

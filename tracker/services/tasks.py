@@ -22,6 +22,7 @@ from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, Transition
 from tracker.models import (
     CLOSED_STATUSES,
     OPEN_RECHECK_STATES,
+    OPEN_STATUSES,
     Effectiveness,
     ExtensionStatus,
     Problem,
@@ -126,6 +127,10 @@ def _may_ask_for_extension(task: Task) -> bool:
 # Every action on a task, in the order the task page offers them: the transitions (their
 # status rule is TRANSITIONS' sources), then the actions that move no status.
 ACTIONS: dict[str, ActionRule] = {
+    "acknowledge": ActionRule(
+        "acknowledge", TaskAction.ACKNOWLEDGE.label, access.may_acknowledge,
+        lambda task: task.ack_requested_at is not None,
+    ),
     **{
         action.value: ActionRule(
             action.value, action.label, rule.may_act,
@@ -200,6 +205,74 @@ def _check_version(task: Task, expected_version: int | None) -> None:
         )
 
 
+# --- 签收 (acknowledgement), docs/acknowledgement.md ----------------------------------------
+#
+# A new assignment waits for the lead unit's 签收: a task created (any face: page, API, admin,
+# Excel ledger, report confirmation, all through task_create), moved to another lead unit while
+# open (task_update) or sent back (退回整改). The lead unit's officer acknowledges it
+# explicitly (task_acknowledge) or implicitly, once, by the first 启动/填报进展/提交 they do
+# on it. Each new round clears the last 签收 (the history keeps it) and restarts the reminders.
+
+# The lead unit's own actions that record the 签收 on the way (when its officer does them).
+IMPLICIT_ACK_ACTIONS = (TaskAction.START, TaskAction.PROGRESS, TaskAction.SUBMIT)
+
+
+def _new_ack_round(now: dt.datetime) -> dict:
+    """The updates that make the task await 签收 again from `now`."""
+    return {"ack_requested_at": now, "acknowledged_at": None, "acknowledged_by": None}
+
+
+def _ack_updates(actor: User, now: dt.datetime) -> dict:
+    return {"ack_requested_at": None, "acknowledged_at": now, "acknowledged_by": actor}
+
+
+def _record_ack(*, task: Task, actor: User, now: dt.datetime, note: str = "",
+                implicit: TaskAction | None = None):
+    return record_event(
+        task=task, actor=actor, action=TaskAction.ACKNOWLEDGE, at=now,
+        from_status=task.status, to_status=task.status,
+        note=note or (f"随“{implicit.label}”一并签收" if implicit else ""),
+        data={"implicit": implicit.value} if implicit else None,
+    )
+
+
+@transaction.atomic
+def task_acknowledge(
+    *,
+    task: Task,
+    actor: User,
+    note: str = "",
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Task:
+    """签收：the lead unit's officer acknowledges the task's current assignment (the status
+    stays as it is). Refused, in Chinese, when nothing awaits 签收 (already acknowledged)."""
+    now = now or timezone.now()
+    locked = (
+        Task.objects.select_for_update(of=("self",)).select_related("lead_unit", "acknowledged_by")
+        .get(pk=task.pk)
+    )
+    if actor is None or not access.may_acknowledge(actor, locked):
+        raise ActionForbidden("只有牵头单位的联络员可以签收该任务（督导人员不能代为签收）")
+    if locked.ack_requested_at is None:
+        if locked.acknowledged_at is not None:
+            who = locked.acknowledged_by.display_name if locked.acknowledged_by else "系统"
+            when = timezone.localtime(locked.acknowledged_at)
+            raise TransitionNotAllowed(
+                f"该任务已于{when:%Y-%m-%d %H:%M}由{who}签收，无需重复签收"
+            )
+        raise TransitionNotAllowed("该任务当前无需签收")
+    _check_version(locked, expected_version)
+    changed = Task.objects.filter(
+        pk=locked.pk, version=locked.version, ack_requested_at__isnull=False
+    ).update(**_ack_updates(actor, now), version=F("version") + 1, updated_at=now)
+    if changed != 1:
+        raise StaleWrite()
+    _record_ack(task=locked, actor=actor, now=now, note=(note or "").strip())
+    task.refresh_from_db()
+    return task
+
+
 def _apply(
     *,
     task: Task,
@@ -227,11 +300,17 @@ def _apply(
     target = rule.target or S(task.status)
     if action == TaskAction.PROGRESS and task.status == S.NOT_STARTED:
         target = S.IN_PROGRESS  # the first progress note starts the work
+    implicit_ack = (
+        action in IMPLICIT_ACK_ACTIONS and task.ack_requested_at is not None
+        and access.may_acknowledge(actor, task)
+    )
     updates = {
         "status": target,
         "version": F("version") + 1,
         "updated_at": now,
         **(_timestamp_updates(target, now) if target != task.status else {}),
+        **(_new_ack_round(now) if action == TaskAction.SEND_BACK else {}),
+        **(_ack_updates(actor, now) if implicit_ack else {}),
         **(extra_updates or {}),
     }
     changed = Task.objects.filter(pk=task.pk, status=task.status, version=task.version).update(
@@ -239,6 +318,8 @@ def _apply(
     )
     if changed != 1:
         raise StaleWrite()
+    if implicit_ack:
+        _record_ack(task=task, actor=actor, now=now, implicit=action)
     event = record_event(
         task=task, actor=actor, action=action, at=now, from_status=task.status,
         to_status=target, note=note, data=data,
@@ -432,6 +513,7 @@ def task_create(
         original_deadline=deadline,
         is_key=bool(is_key),
         priority=priority,
+        ack_requested_at=now,  # a new assignment awaits the lead unit's 签收
     )
     supporting = [unit for unit in supporting_units if unit.pk != lead_unit.pk]
     task.supporting_units.set(supporting)
@@ -491,6 +573,8 @@ def task_update(
     if not changed and supporting_units is None:
         return task
     updates = {**changed, "version": F("version") + 1, "updated_at": now}
+    if "lead_unit" in changed and task.status in OPEN_STATUSES:
+        updates |= _new_ack_round(now)  # the new lead unit is to acknowledge it
     rows = Task.objects.filter(pk=task.pk, version=task.version).update(**updates)
     if rows != 1:
         raise StaleWrite()

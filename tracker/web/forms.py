@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
+from tracker.filters import ACK_CHOICES
 from tracker.models import (
     Effectiveness,
     Inspection,
@@ -316,6 +317,9 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
         label="优先级", required=False, coerce=int, empty_value=None,
         choices=[("", "全部优先级"), *TaskPriority.choices],
     )
+    ack = forms.ChoiceField(
+        label="签收状态", required=False, choices=[("", "全部"), *ACK_CHOICES],
+    )
     q = forms.CharField(
         label="搜索", required=False, max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "任务名称、单位、问题", "type": "search"}),
@@ -344,6 +348,8 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
             filters["is_key"] = data["is_key"]
         if data.get("priority") is not None:
             filters["priority"] = [str(data["priority"])]
+        if data.get("ack"):
+            filters["ack"] = data["ack"]
         if data.get("q", "").strip():
             filters["q"] = data["q"].strip()
         for name in ("unit", "lead_unit"):

@@ -7,8 +7,8 @@ from tracker.web import (
     ledger_views,
     notice_views,
     preferences_views,
-    scoring_views,
     recheck_views,
+    scoring_views,
     security_views,
     views,
 )
@@ -26,6 +26,7 @@ urlpatterns = [
     path("tasks/new/", views.task_create, name="task_create"),
     path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
     path("tasks/<int:pk>/progress/", views.task_progress, name="task_progress"),
+    path("tasks/<int:pk>/acknowledge/", views.task_acknowledge, name="task_acknowledge"),
     path("tasks/<int:pk>/start/", views.task_start, name="task_start"),
     path("tasks/<int:pk>/evidence/", views.task_evidence, name="task_evidence"),
     path("tasks/<int:pk>/comments/", comment_views.task_comment, name="task_comment"),

@@ -227,6 +227,7 @@ def _task_page(request: HttpRequest, task: Task, *, forms: dict | None = None,
     # the same list the API's task detail gives as `allowed_actions`.
     allowed = task_services.allowed_actions(user, task)
     context_forms = {
+        "acknowledge": NoteForm(initial=version, prefix="acknowledge"),
         "start": NoteForm(initial=version, prefix="start"),
         "progress": ProgressForm(initial=version),
         "evidence": EvidenceForm(initial=version, prefix="evidence"),
@@ -325,6 +326,8 @@ def _note_transition(service, form_class, name: str, done: str):
     return view
 
 
+task_acknowledge = _note_transition(task_services.task_acknowledge, NoteForm, "acknowledge",
+                                    "已签收")
 task_start = _note_transition(task_services.task_start, NoteForm, "start", "已启动整改")
 task_submit = _note_transition(task_services.task_submit, NoteForm, "submit",
                                "已提交销号申请，等待审核")

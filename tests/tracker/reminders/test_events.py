@@ -227,6 +227,8 @@ def test_a_submitted_task_stops_chasing_its_unit_and_resumes_after_sent_back(tow
 
     task.refresh_from_db()
     task_services.task_send_back(task=task, actor=sam, note="补充材料", now=at(D(2026, 9, 30), 8))
+    # The unit acknowledges the sent-back task (签收), so only the deadline chases it.
+    task_services.task_acknowledge(task=task, actor=bob, now=at(D(2026, 9, 30), 8))
     reminders_sweep(now=at(D(2026, 9, 30)))
     assert list(Reminder.objects.filter(recipient_user=bob).values_list("stage", flat=True)) \
         == ["before_3"]

@@ -69,7 +69,9 @@ def test_the_channel_choice_also_holds_for_the_daily_reminders(bureau, alice):
 
 def test_digest_mode_waits_for_the_daily_digest_once(town, bob, bob2, sam):
     notification_preferences_update(user=bob, mode=DeliveryMode.DIGEST)
-    _send_back(town, sam, when=at(D(2026, 11, 2), 15))
+    task = _send_back(town, sam, when=at(D(2026, 11, 2), 15))
+    # Acknowledged (签收) at once: no 签收 reminder joins the digests below.
+    task_services.task_acknowledge(task=task, actor=bob2, now=at(D(2026, 11, 2), 16))
     # bob2 (immediate) has a message at once; bob's notice waits, in no message yet.
     assert Notification.objects.filter(
         recipient_user=bob2, kind=NotificationKind.EVENT
