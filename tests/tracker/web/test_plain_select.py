@@ -25,7 +25,8 @@ def test_the_same_markup_as_django_s_select(value, attrs):
     plain = PlainSelect(choices=CHOICES).render("f<", value, attrs=attrs)
     django = forms.Select(choices=CHOICES).render("f<", value, attrs=attrs)
     assert parse_html(plain) == parse_html(django)
-    assert "<b>" not in plain and "&lt;b&gt;" in plain
+    assert "<b>" not in plain
+    assert "&lt;b&gt;" in plain
 
 
 @pytest.mark.django_db
