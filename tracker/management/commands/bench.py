@@ -32,6 +32,10 @@ class Command(BaseCommand):
                             help="库中已有同样数目的任务时沿用，不重新生成")
 
     def handle(self, *args, sizes, json_file, repeat, seed, works, reuse, **options):
+        work_list = [w.strip() for w in works.split(",") if w.strip()]
+        if not work_list or set(work_list) - set(WORK_NAMES):
+            raise CommandError(f"--works 只能是 {','.join(WORK_NAMES)} 中的一项或几项，"
+                               f"收到“{works}”")
         ensure_bench_database()
         try:
             size_list = [int(s) for s in sizes.split(",") if s.strip()]
@@ -41,11 +45,7 @@ class Command(BaseCommand):
             raise CommandError("--sizes 中每个任务数至少为 100")
         if repeat < 1:
             raise CommandError("--repeat 至少为 1")
-        work_list = [w.strip() for w in works.split(",") if w.strip()]
-        unknown = sorted(set(work_list) - set(WORK_NAMES))
-        if unknown or not work_list:
-            raise CommandError(f"--works 只能是 {','.join(WORK_NAMES)} 中的一项或几项，"
-                               f"收到“{works}”")
+
         call_command("migrate", verbosity=0)
         machine = machine_description()
         self.stdout.write(machine_line(machine))
