@@ -42,8 +42,10 @@ from tracker.models import (
 
 def _filtered(qs: QuerySet, filterset_class: type[FilterSet], filters: Mapping | None):
     """`qs` narrowed by the FilterSet; a filter value it refuses is a ValidationError (the
-    API answers 400 with the field's message)."""
-    if filters is None:
+    API answers 400 with the field's message). No filters (None or an empty mapping, the
+    first page of a list): the queryset as it is, without building the FilterSet's form —
+    every filter leaves the queryset unchanged on an absent value."""
+    if not filters:
         return qs
     filterset = filterset_class(filters, queryset=qs)
     if not filterset.is_valid():

@@ -1,12 +1,13 @@
 from django import forms
 
 from tracker.models import Inspection, Problem, TaskType, Unit
+from tracker.web.widgets import PlainSelect
 
 
 class DashboardFilterForm(forms.Form):
     inspection = forms.ModelChoiceField(
         label="巡视巡察", queryset=Inspection.objects.none(), required=False,
-        empty_label="全部巡视巡察", widget=forms.Select(attrs={"class": "form-select"}),
+        empty_label="全部巡视巡察", widget=PlainSelect(attrs={"class": "form-select"}),
     )
     unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
 

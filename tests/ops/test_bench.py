@@ -94,6 +94,50 @@ def test_bench_rows_have_the_agreed_keys_every_role_and_agree_with_their_floors(
             ).fetchone()[0] > 0
 
 
+@pytest.mark.postgres
+def test_bench_runs_only_the_works_named_and_reuses_a_ledger_of_the_size_asked(
+    bench_database, tmp_path
+):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
+           "DATABASE_URL": bench_database}
+
+    def bench(*extra):
+        out = tmp_path / "rows.json"
+        run = subprocess.run(
+            [sys.executable, "manage.py", "bench", "--sizes", "200", "--repeat", "1",
+             "--works", "task_api,dashboard", "--json", str(out), *extra],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        return run.stdout, json.loads(out.read_text(encoding="utf-8"))
+
+    first, rows = bench("--reuse")  # nothing to reuse yet: generated
+    assert "生成 200 个任务" in first
+    assert {row["work"] for row in rows} == {
+        "task list API page 1", "挂图作战 dashboard",
+        "挂图作战 dashboard vs one full-table aggregate"}
+    assert all(row["same"] is True for row in rows)
+    import psycopg
+
+    with psycopg.connect(bench_database) as conn:
+        conn.execute("UPDATE tracker_task SET title = 'kept' WHERE id = "
+                     "(SELECT min(id) FROM tracker_task)")
+    again, rows = bench("--reuse")
+    assert "沿用库中已有的 200 个任务" in again
+    assert "生成" not in again
+    assert {row["role"] for row in rows if row["work"] == "task list API page 1"} == ROLES
+    with psycopg.connect(bench_database) as conn:  # the same ledger, not a new one
+        assert conn.execute("SELECT count(*) FROM tracker_task WHERE title = 'kept'"
+                            ).fetchone()[0] == 1
+
+
+def test_bench_refuses_a_work_it_does_not_know():
+    with pytest.raises(CommandError, match="--works 只能是"):
+        call_command("bench", "--sizes", "100", "--works", "task_api,nonsense")
+    with pytest.raises(CommandError, match="--works 只能是"):
+        call_command("bench", "--sizes", "100", "--works", ",")
+
+
 @pytest.mark.django_db
 def test_bench_refuses_sqlite_and_a_database_not_named_bench():
     # The test database (test_tracker_…) does not end in _bench: nothing is wiped.

@@ -22,6 +22,7 @@ from tracker.services import auth as auth_services
 from tracker.services import users as user_services
 from tracker.services.review import BULK_ACTIONS, NO_EVIDENCE_CONFIRMATION
 from tracker.services.tasks import DEFAULT_RECHECK, default_recheck_on
+from tracker.web.widgets import PlainSelect
 
 OVERDUE = "overdue"  # the status filter's extra choice: derived, never stored
 
@@ -302,12 +303,13 @@ class ExtensionDecisionForm(BootstrapMixin, forms.Form):
 class TaskFilterForm(BootstrapMixin, forms.Form):
     inspection = forms.ModelChoiceField(
         label="巡视巡察", queryset=Inspection.objects.none(), required=False,
-        empty_label="全部巡视巡察",
+        empty_label="全部巡视巡察", widget=PlainSelect,
     )
     status = forms.ChoiceField(
         label="状态",
         required=False,
         choices=[("", "全部状态"), (OVERDUE, "已逾期"), *TaskStatus.choices],
+        widget=PlainSelect,
     )
     is_key = forms.ChoiceField(
         label="重点任务", required=False,
