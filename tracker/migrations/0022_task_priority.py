@@ -37,7 +37,7 @@ def sqlite_triggers_on(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0020_task_list_indexes'),
+        ('tracker', '0021_task_acknowledgement'),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0020_task_list_indexes'),
+        ('tracker', '0023_task_rechecks'),
     ]
 
     operations = [
