@@ -2,10 +2,9 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from tracker.api import comments, views
+from tracker.api import comments, scoring, views
 from tracker.api.ledger import LedgerJobViewSet
 from tracker.api.notices import NoticeViewSet
-from tracker.api.scoring import ScoreViewSet
 
 router = SimpleRouter()
 router.register("units", views.UnitViewSet, basename="unit")
@@ -17,12 +16,12 @@ router.register("evidence", views.EvidenceViewSet, basename="evidence")
 router.register("extensions", views.ExtensionViewSet, basename="extension")
 router.register("ledger-jobs", LedgerJobViewSet, basename="ledger-job")
 router.register("notices", NoticeViewSet, basename="notice")
-router.register("scores", ScoreViewSet, basename="score")
 
 urlpatterns = [
     path("auth/login/", views.LoginView.as_view(), name="api-login"),
     path("auth/logout/", views.LogoutView.as_view(), name="api-logout"),
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     *comments.urlpatterns,
+    *scoring.urlpatterns,
     *router.urls,
 ]
