@@ -1346,8 +1346,9 @@ class ScoringSchemeAdmin(ScopedAdminMixin, admin.ModelAdmin):
               "send_back_weight", "notice_weight", "notice_late_weight", "note",
               "created_by", "updated_at"]
     readonly_fields = ["created_by", "updated_at"]
-    scope_rule = staticmethod(
-        lambda user: Q() if access.may_set_scoring_weights(user) else Q(pk__in=[]))
+    # Schemes are not scoped by unit: who may see them at all is decided by the permissions
+    # below (403 to everyone but administrators, like the other administrators-only models).
+    scope_rule = staticmethod(lambda user: Q())
     change_rule = staticmethod(lambda user, scheme: access.may_set_scoring_weights(user))
     addable = deletable = True
 

@@ -46,6 +46,7 @@ from tests.tracker.factories import (
     ProblemFactory,
     ProgressReportFactory,
     ReminderFactory,
+    ScoringSchemeFactory,
     TaskEventFactory,
     TaskFactory,
     TaskRecheckFactory,
@@ -70,6 +71,7 @@ from tracker.models import (
     ProgressReport,
     Reminder,
     Role,
+    ScoringScheme,
     Task,
     TaskEvent,
     TaskRecheck,
@@ -128,6 +130,8 @@ SEEN_BY = {
     "audit_bob": ADMIN,
     # outbound webhooks (外部推送): administrators only
     "wh_endpoint": ADMIN, "wh_delivery": ADMIN,
+    # scoring schemes (考评方案): administrators only
+    "scheme": ADMIN,
 }
 TASK_RECORDS = ("event", "progress", "evidence", "extension", "recheck")
 for _task in ("t_bureau", "t_mixed", "t_town", "t_finance"):
@@ -141,7 +145,8 @@ for _report in ("rep_county", "rep_city", "rep_finance"):
 CHANGEABLE = ("city", "bureau", "finance", "leaf_finance", "county", "town", "leaf_town", *USERS,
               "insp_city", "insp_county", "insp_finance", "p_city", "p_county", "p_finance",
               "p_spare_city", "p_spare_county", "t_bureau", "t_mixed", "t_town", "t_finance",
-              "rep_county", "rep_city", "rep_finance", "h_2027", "wh_endpoint")
+              "rep_county", "rep_city", "rep_finance", "h_2027", "wh_endpoint",
+              "scheme")
 UNITS = ("city", "bureau", "finance", "leaf_finance", "county", "town", "leaf_town")
 CHANGED_BY = {name: SEEN_BY[name] for name in CHANGEABLE} | {
     "insp_city": TOP, "p_city": TOP, "t_mixed": TOP, "rep_city": TOP,
@@ -159,18 +164,20 @@ CHANGE_FIELD = {
     SourceReport: ("report_date", "2026-06-30", dt.date(2026, 6, 30)),
     HolidayOverride: ("name", "已改节日", "已改节日"),
     WebhookEndpoint: ("name", "已改推送名称", "已改推送名称"),
+    ScoringScheme: ("name", "已改方案名称", "已改方案名称"),
 }
 # through their services, when nothing refers to them
-DELETABLE = {Unit, Inspection, Problem, HolidayOverride}
+DELETABLE = {Unit, Inspection, Problem, HolidayOverride, ScoringScheme}
 ADDABLE = {Unit: ADMIN, User: ADMIN, Inspection: ALL, Problem: ALL, Task: ALL,
-           HolidayOverride: ADMIN, WebhookEndpoint: ADMIN}
+           HolidayOverride: ADMIN, WebhookEndpoint: ADMIN, ScoringScheme: ADMIN}
 # Models whose admin answers 403 (not 404) to everyone but the administrator.
-ADMIN_ONLY = (User, HolidayOverride, LoginFailure, AuditEntry, WebhookEndpoint, WebhookDelivery)
+ADMIN_ONLY = (User, HolidayOverride, LoginFailure, AuditEntry, WebhookEndpoint, WebhookDelivery,
+              ScoringScheme)
 
 MODELS = [Unit, User, Inspection, Problem, Task, TaskEvent, ProgressReport, Evidence,
           DeadlineExtension, Reminder, Notification, Delivery, DispatchRequest, SourceReport,
           ExtractedFigure, ExtractedItem, HolidayOverride, LoginFailure, AuditEntry,
-          WebhookEndpoint, WebhookDelivery, TaskRecheck]
+          WebhookEndpoint, WebhookDelivery, TaskRecheck, ScoringScheme]
 
 
 def test_every_tracker_and_reports_admin_model_is_in_the_table():
@@ -286,6 +293,7 @@ def _build() -> World:
                                         failures=5)
     o["h_2027"] = HolidayOverrideFactory(date=dt.date(2027, 1, 1), kind=HolidayKind.HOLIDAY,
                                          name=f"元旦{mark('h_2027')}")
+    o["scheme"] = ScoringSchemeFactory(name=f"方案{mark('scheme')}")
     o["wh_endpoint"] = WebhookEndpointFactory(
         name=f"推送{mark('wh_endpoint')}", secret=WEBHOOK_SECRET, scope_unit=county,
         url="http://oa.example.internal/hooks/tracker",
@@ -471,6 +479,7 @@ def _add_payloads(world) -> dict:
                {**task, "problem": o["p_city"].pk, "lead_unit": o["bureau"].pk}),
         HolidayOverride: ({"date": "2027-10-01", "kind": "holiday", "name": "国庆节"}, None),
         WebhookEndpoint: ({"name": "后台新增推送", "url": "http://oa.example.internal/new"}, None),
+        ScoringScheme: ({"name": "后台新增方案", "effective_from": "2027-01-01"}, None),
         User: ({"username": "newbie", "password1": "Rectify-2026-long",
                 "password2": "Rectify-2026-long", "role": "officer", "unit": o["town"].pk},
                None),
@@ -525,7 +534,7 @@ def test_delete_only_in_scope_through_the_services(client, world, role, model):
         gone = not model.objects.filter(pk=obj.pk).exists()
         # Only objects nothing refers to can go: a spare problem, a leaf unit.
         assert gone == (may and name in {"p_spare_city", "p_spare_county", "leaf_town",
-                                         "leaf_finance", "h_2027"}), name
+                                         "leaf_finance", "h_2027", "scheme"}), name
 
 
 # --- Autocompletes and actions ----------------------------------------------------------------

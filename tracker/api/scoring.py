@@ -2,11 +2,11 @@
 period, and the circular (情况通报) as .docx. Supervisors (their subtree) and administrators;
 officers are refused (tracker.access.may_view_scores)."""
 
+from django.urls import path
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
-from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from tracker import access
@@ -102,16 +102,17 @@ def board_as_dict(board: scoring.Scoreboard) -> dict:
 class ScoreViewSet(viewsets.ViewSet):
     """考评排名：本人可见单位在某一期间的得分、各项指标和名次（督导人员为其范围内单位，管理员为全部）。"""
 
-    rules = {"list": access.may_view_scores, "docx": access.may_view_scores}
+    # One object (the scoreboard), not a list of resources: routed by hand (urlpatterns below)
+    # so that the schema describes an object.
+    rules = {"ranking": access.may_view_scores, "docx": access.may_view_scores}
 
     @extend_schema(parameters=PARAMETERS, responses=ScoreboardSerializer)
-    def list(self, request):
+    def ranking(self, request):
         """考评排名（按得分从高到低，同分并列）。"""
         return Response(board_as_dict(board_from_query(request.user, request.query_params)))
 
     @extend_schema(parameters=PARAMETERS,
                    responses={(200, DOCX): OpenApiResponse(OpenApiTypes.BINARY)})
-    @action(detail=False, methods=["get"])
     def docx(self, request):
         """情况通报（公文格式 .docx）：表现较好和进度滞后的单位及其指标。"""
         board = board_from_query(request.user, request.query_params)
@@ -120,3 +121,9 @@ class ScoreViewSet(viewsets.ViewSet):
                      target_label=circular_filename(board), **audit_origin(request))
         return scoring_docx_response(board=board, office=office or "整改工作领导小组办公室",
                                      today=timezone.localdate())
+
+
+urlpatterns = [
+    path("scores/", ScoreViewSet.as_view({"get": "ranking"}), name="score-ranking"),
+    path("scores/docx/", ScoreViewSet.as_view({"get": "docx"}), name="score-docx"),
+]

@@ -2,11 +2,10 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from tracker.api import comments, views
+from tracker.api import comments, scoring, views
 from tracker.api.ledger import LedgerJobViewSet
 from tracker.api.notices import NoticeViewSet
 from tracker.api.rechecks import RecheckViewSet
-from tracker.api.scoring import ScoreViewSet
 
 router = SimpleRouter()
 router.register("units", views.UnitViewSet, basename="unit")
@@ -18,7 +17,6 @@ router.register("evidence", views.EvidenceViewSet, basename="evidence")
 router.register("extensions", views.ExtensionViewSet, basename="extension")
 router.register("ledger-jobs", LedgerJobViewSet, basename="ledger-job")
 router.register("notices", NoticeViewSet, basename="notice")
-router.register("scores", ScoreViewSet, basename="score")
 router.register("rechecks", RecheckViewSet, basename="recheck")
 
 urlpatterns = [
@@ -26,5 +24,6 @@ urlpatterns = [
     path("auth/logout/", views.LogoutView.as_view(), name="api-logout"),
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     *comments.urlpatterns,
+    *scoring.urlpatterns,
     *router.urls,
 ]
