@@ -5,12 +5,12 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 
+from config.widgets import PlainSelect
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
 from tracker.models import Inspection, Problem, Task, TaskStatus, TaskType, Unit
 from tracker.services import auth as auth_services
 from tracker.services import users as user_services
 from tracker.services.review import BULK_ACTIONS, NO_EVIDENCE_CONFIRMATION
-from tracker.web.widgets import PlainSelect
 
 OVERDUE = "overdue"  # the status filter's extra choice: derived, never stored
 
