@@ -1,7 +1,7 @@
 from django import forms
 
+from config.widgets import PlainSelect
 from tracker.models import Inspection, Problem, TaskType, Unit
-from tracker.web.widgets import PlainSelect
 
 
 class DashboardFilterForm(forms.Form):

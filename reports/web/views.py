@@ -36,13 +36,7 @@ from tracker import access
 from tracker.deadlines import days_left_text, deadline_state, light_rule_text
 from tracker.errors import DomainError
 from tracker.figures.key_tasks import key_task_panel
-from tracker.figures.rollups import (
-    Grouping,
-    RollupFilters,
-    overdue_tasks,
-    rollup,
-    rollup_by_inspection_and_unit,
-)
+from tracker.figures.rollups import Grouping, RollupFilters, overdue_tasks, rollup
 from tracker.figures.trend import trend
 from tracker.models import TaskType, subtree_q
 from tracker.selectors import (
@@ -104,8 +98,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     unit = unit_for_filter(user=user, pk=data.get("unit"))
     filters = RollupFilters(inspection_id=inspection.pk if inspection else None, unit=unit)
 
-    # Both tables from one pass over the maintained counts (the same figures as two rollups).
-    by_inspection, by_unit = rollup_by_inspection_and_unit(user=user, filters=filters)
+    by_inspection = rollup(user=user, group_by=Grouping.INSPECTION, filters=filters)
+    by_unit = rollup(user=user, group_by=Grouping.UNIT, filters=filters)
     unit_rows = units_one_level_down(by_unit.rows, unit)
     # The page does not grow with the ledger: both tables (and their charts) are paged, the
     # overdue list shows its first rows and links to the whole list, the trend its last periods.

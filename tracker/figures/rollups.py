@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import (
     Count,
     DateField,
@@ -526,57 +525,7 @@ def _month_key(value) -> dt.date | None:
     return None if value == NO_DEADLINE_MONTH else value
 
 
-def _tally_sums(today: dt.date) -> dict:
-    sums = {name: Sum(name) for name in TALLY_COUNTERS}
-    sums["overdue"] = Sum("lit", filter=Q(deadline_month__lt=today.replace(day=1)))
-    return sums
-
-
-def rollup_by_inspection_and_unit(*, user: User, filters: RollupFilters) -> tuple[Rollup, Rollup]:
-    """The same two rollups as `rollup(group_by=INSPECTION)` and `rollup(group_by=UNIT)`
-    (the dashboard shows both), with one pass over the tallies for the two instead of one
-    each: on PostgreSQL one aggregate with GROUPING SETS ((inspection), (lead unit)); on
-    other databases grouped by the pair and summed both ways here. The other parts (this
-    month's lit tasks, the tasks seen only through a supporting unit, the labels) are asked
-    per grouping as `rollup` does."""
-    if not served_by_tallies(filters):
-        return (rollup(user=user, group_by=Grouping.INSPECTION, filters=filters),
-                rollup(user=user, group_by=Grouping.UNIT, filters=filters))
-    today = local_today()
-    pairs = (_narrowed_tallies(user, filters)
-             .values(i=F("inspection_id"), u=F("lead_unit_id"))
-             .annotate(**_tally_sums(today)).order_by())
-    if connection.vendor == "postgresql":
-        sql, params = pairs.query.sql_with_params()
-        if not sql.endswith(" GROUP BY 1, 2"):
-            raise RuntimeError(f"unexpected tally grouping: {sql[-60:]}")
-        sql = sql[: -len(" GROUP BY 1, 2")] + " GROUP BY GROUPING SETS ((1), (2))"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            names = [c.name for c in cursor.description]
-            rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-    else:
-        rows = list(pairs)
-    # A pair's row counts in both groupings; a grouping set's row has the other key NULL
-    # (both columns are NOT NULL in the table, so NULL means "summed over").
-    by_inspection: dict[int, Figures] = {}
-    by_unit: dict[int, Figures] = {}
-    for row in rows:
-        figures = _figures(row)
-        if row["i"] is not None:
-            by_inspection.setdefault(row["i"], Figures()).add(figures)
-        if row["u"] is not None:
-            by_unit.setdefault(row["u"], Figures()).add(figures)
-    return (
-        _tally_rollup(user=user, group_by=Grouping.INSPECTION, filters=filters,
-                      tallied=by_inspection, today=today),
-        _tally_rollup(user=user, group_by=Grouping.UNIT, filters=filters,
-                      tallied=by_unit, today=today),
-    )
-
-
-def _tally_rollup(*, user: User, group_by: str, filters: RollupFilters,
-                  tallied: dict | None = None, today: dt.date | None = None) -> Rollup:
+def _tally_rollup(*, user: User, group_by: str, filters: RollupFilters) -> Rollup:
     """The same figures as the scan, from three parts (one query each):
 
     A  the tallies of the tasks seen through their lead unit: every count but the lights;
@@ -585,14 +534,12 @@ def _tally_rollup(*, user: User, group_by: str, filters: RollupFilters,
        window, read from tracker_task (index task_lit_deadline): overdue this month, due soon;
     C  the tasks seen only through a supporting unit (tracker.access), scanned as before
        (none for an administrator: no query).
-
-    `tallied`: part A already summed by this grouping's key (rollup_by_inspection_and_unit),
-    with the `today` it was read for; part A is then not asked again.
     """
-    today = today or local_today()
+    today = local_today()
     month_start = today.replace(day=1)
     tallies = _narrowed_tallies(user, filters)
-    tally_sums = _tally_sums(today)
+    tally_sums = {name: Sum(name) for name in TALLY_COUNTERS}
+    tally_sums["overdue"] = Sum("lit", filter=Q(deadline_month__lt=month_start))
 
     tasks, f = scoped_tasks(user=user, filters=filters)
     this_month = tasks.filter(
@@ -615,11 +562,8 @@ def _tally_rollup(*, user: User, group_by: str, filters: RollupFilters,
     tally_key, task_key = _TALLY_KEYS[group_by]
     normalise = _month_key if group_by == Grouping.MONTH else (lambda key: key)
     by_key: dict[object, Figures] = {}
-    if tallied is not None:
-        for key, figures in tallied.items():
-            by_key.setdefault(normalise(key), Figures()).add(figures)
     for qs, sums in (
-        *([] if tallied is not None else [(tallies.values(g=F(tally_key)), tally_sums)]),
+        (tallies.values(g=F(tally_key)), tally_sums),
         (this_month.annotate(g=task_key).values("g"), lights),
         (support_only.annotate(g=task_key).values("g"), aggregates),
     ):

@@ -6,6 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from config.widgets import PlainSelect
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
 from tracker.filters import ACK_CHOICES
 from tracker.models import (
@@ -22,7 +23,6 @@ from tracker.services import auth as auth_services
 from tracker.services import users as user_services
 from tracker.services.review import BULK_ACTIONS, NO_EVIDENCE_CONFIRMATION
 from tracker.services.tasks import DEFAULT_RECHECK, default_recheck_on
-from tracker.web.widgets import PlainSelect
 
 OVERDUE = "overdue"  # the status filter's extra choice: derived, never stored
 

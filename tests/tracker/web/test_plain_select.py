@@ -5,10 +5,10 @@ import pytest
 from django import forms
 from django.test.html import parse_html
 
+from config.widgets import PlainSelect
 from tests.tracker.factories import InspectionFactory
 from tracker.models import Inspection
 from tracker.web.forms import TaskFilterForm
-from tracker.web.widgets import PlainSelect
 
 CHOICES = [
     ("", "全部"),
