@@ -93,3 +93,16 @@ def test_demo_shows_the_unit_ranking():
     assert board.best
     assert board.lagging
     assert any(row.due for row in board.rows)
+
+
+def test_demo_shows_acknowledgement_awaited_explicit_and_implicit():
+    """Issue 15 (签收): the demo has tasks awaiting 签收, acknowledged with the button, and
+    acknowledged by the lead unit's first progress note; who and when is on each."""
+    load_demo(today=TODAY)
+    assert Task.objects.filter(ack_requested_at__isnull=False).exists()
+    events = TaskEvent.objects.filter(action="acknowledge")
+    assert events.filter(data__implicit="progress").exists()
+    assert events.exclude(data__has_key="implicit").exists()
+    acknowledged = Task.objects.filter(acknowledged_at__isnull=False)
+    assert acknowledged.exists()
+    assert not acknowledged.filter(acknowledged_by__isnull=True).exists()

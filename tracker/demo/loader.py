@@ -98,8 +98,15 @@ def _ensure_users(units: dict[str, Unit], summary: DemoSummary) -> dict[str, Use
 
 def _drive(task: Task, target: TaskStatus, *, officer: User, supervisor: User,
            start: dt.date, today: dt.date) -> None:
-    """Move a new task to `target` through the services, on plausible past dates."""
+    """Move a new task to `target` through the services, on plausible past dates. The lead
+    unit's officer acknowledges (签收) it implicitly by its first progress note; of the tasks
+    not started, about half are acknowledged explicitly and the rest still await 签收."""
     if target == S.NOT_STARTED:
+        if officer.role == Role.OFFICER and len(task.title) % 2 == 0:
+            task_services.task_acknowledge(
+                task=task, actor=officer, note="已收到，正在研究制定整改方案。",
+                now=_at(min(start + dt.timedelta(days=1), today), 9),
+            )
         return
     deadline = task.deadline or today
     worked = min(start + dt.timedelta(days=10), today)

@@ -89,6 +89,12 @@ def _note(**extra):
     return {"note": "依据核查情况办理", "version": 1, **extra}
 
 
+def _awaiting_ack(world):
+    """The task awaits 签收 (as a newly assigned one does); the body is a plain note."""
+    Task.objects.filter(pk=world.task.pk).update(ack_requested_at=timezone.now())
+    return _note()
+
+
 def _upload(world):
     return {"file": SimpleUploadedFile("整改报告.pdf", b"%PDF-1.4 rectification report")}
 
@@ -144,6 +150,10 @@ CASES = [
                          "lead_unit": w.units["town"], "deadline": "2026-10-31"}),
     Case("task update", "patch", "/api/v1/tasks/{task}/", SUPERVISE,
          body={"measures": "调整后的整改措施", "version": 1}),
+    # 签收: the lead unit's officer only; supervisors and administrators may not acknowledge
+    # for the unit (403), those who do not see the task get 404.
+    Case("task acknowledge", "post", "/api/v1/tasks/{task}/acknowledge/",
+         (200, 404, 403, 404, 403, 401), body=_awaiting_ack),
     Case("task start", "post", "/api/v1/tasks/{task}/start/", SEEN, S.NOT_STARTED, _note()),
     Case("task progress", "post", "/api/v1/tasks/{task}/progress/", SEEN, body=_note(percent=50)),
     Case("task submit", "post", "/api/v1/tasks/{task}/submit/", SEEN, body=_note()),

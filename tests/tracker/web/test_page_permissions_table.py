@@ -70,6 +70,8 @@ S = TaskStatus
 LEAD = (OK, NO, HIDDEN, OK, NO, OK, ANON)  # the lead unit's officer, or its supervisor
 SEEN = (OK, OK, HIDDEN, OK, OK, OK, ANON)  # anyone who sees the task
 SUPERVISE = (NO, NO, HIDDEN, OK, NO, OK, ANON)  # the lead unit's supervisor only
+# 签收: the lead unit's officer only (a supervisor may not acknowledge for the unit).
+ACK = (OK, NO, HIDDEN, NO, NO, NO, ANON)
 # Report documents: supervisors who see the report read it (the task's inspection is aimed at
 # the county; fin sees it through the task it supports); officers are refused.
 REVIEW = (NO, NO, NO, OK, OK, OK, ANON)
@@ -141,6 +143,7 @@ def _transition(name, url, status, expected=SUPERVISE, api_extra=None, **page_ex
 
 CASES = [
     Case("task page", Face("get", "/tasks/{task}/"), Face("get", "/api/v1/tasks/{task}/"), SEEN),
+    _transition("acknowledge", "acknowledge", S.IN_PROGRESS, ACK),
     _transition("start", "start", S.NOT_STARTED, LEAD),
     Case("task progress",
          Face("post", "/tasks/{task}/progress/",
@@ -292,8 +295,9 @@ def world_for(city, bureau, county, town, alice, bob, sam, chief, root_admin):
     }
 
     def build(status: TaskStatus, with_extension: bool = False) -> tuple[dict, dict]:
+        # Newly assigned: it awaits the lead unit's 签收 (docs/acknowledgement.md).
         task = TaskFactory(lead_unit=town, supporting_units=[finance], status=status,
-                           deadline=dt.date(2026, 12, 31))
+                           deadline=dt.date(2026, 12, 31), ack_requested_at=timezone.now())
         Inspection.objects.filter(pk=task.inspection_id).update(target_unit=county)
         extension = DeadlineExtensionFactory(task=task, requested_by=bob) \
             if with_extension else None

@@ -132,14 +132,18 @@ def test_a_task_renders_as_its_declared_fields_would(chief, bureau, county, rf, 
                     task_type=TaskType.LONG_TERM, deadline=None),
         TaskFactory(lead_unit=bureau, deadline=today + dt.timedelta(days=2)),
         TaskFactory(lead_unit=bureau, status=TaskStatus.COMPLETED),  # closed_at, completed_at
+        TaskFactory(lead_unit=bureau, ack_requested_at=timezone.now()),  # 待签收
     ]
     Task.objects.filter(pk=tasks[0].pk).update(progress_percent=40,
                                                 started_at=timezone.now())
+    # 签收 by a named person (the others: acknowledged by nobody named, or awaiting).
+    Task.objects.filter(pk=tasks[2].pk).update(acknowledged_by=chief,
+                                                acknowledged_at=timezone.now())
     request = rf.get("/api/v1/tasks/")
     request.user = chief
     context = {"request": request, "today": today}
     rows = list(task_list(user=chief).order_by("id"))
-    assert len(rows) == 4
+    assert len(rows) == 5
     assert rows[3].closed_at is not None
     for task in rows:
         listed = TaskSerializer(context=context)
@@ -153,6 +157,10 @@ def test_a_task_renders_as_its_declared_fields_would(chief, bureau, county, rf, 
     assert first["is_overdue"] is True
     assert first["progress_percent"] == 40
     assert first["started_at"].endswith("+08:00")
+    acknowledged = TaskSerializer(rows[2], context=context).data
+    assert acknowledged["acknowledged_by"] == chief.display_name
+    assert acknowledged["awaiting_ack"] is False
+    assert TaskSerializer(rows[4], context=context).data["awaiting_ack"] is True
 
 
 # --- The same statements at any size -----------------------------------------------------
