@@ -47,6 +47,7 @@ from tests.tracker.factories import (
     SavedFilterFactory,
     SupervisionNoticeItemFactory,
     TaskFactory,
+    TaskRecheckFactory,
 )
 from tracker.models import TaskStatus
 from tracker.services.auth import api_token_issue
@@ -179,6 +180,7 @@ def world(alice, chief, root_admin, bureau):
         "reports/documents/imports/<int:pk>/": ReportImportFactory(user=chief),
         "settings/api-tokens/<int:pk>/": ApiTokenFactory(user=alice),
         "notices/<int:pk>/": notice_item.notice,
+        "rechecks/<int:pk>/": TaskRecheckFactory(task__lead_unit=bureau, state="due"),
         "users": {"officer": alice, "supervisor": chief, "admin": root_admin},
     }
 
