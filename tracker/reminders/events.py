@@ -19,7 +19,7 @@ and a watcher already told of a transition in another role is not told again as 
 | notice_overdue 督办单逾期未回复 | the lead unit's officers, once per part | daily task |
 | recheck_due 回头看到期 | the lead unit's officers, once per re-check | daily rechecks_sweep |
 | recheck_reported 回头看已报告 | the task's supervisors | recheck_report |
-| recheck_overdue 回头看逾期未报告 | the lead unit's officers, later the supervisors; each once | daily rechecks_sweep |
+| recheck_overdue 回头看逾期未报告 | lead unit's officers, then supervisors; once each | sweep |
 
 The services call these inside their own transaction. Each recipient's `EventNotice` is
 inserted with ON CONFLICT DO NOTHING RETURNING under a unique (recipient, event, key) — the key
