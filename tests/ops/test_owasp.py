@@ -48,6 +48,7 @@ from tests.tracker.factories import (
     ScoringSchemeFactory,
     SupervisionNoticeItemFactory,
     TaskFactory,
+    TaskRecheckFactory,
 )
 from tracker.models import TaskStatus
 from tracker.services.auth import api_token_issue
@@ -181,6 +182,7 @@ def world(alice, chief, root_admin, bureau):
         "settings/api-tokens/<int:pk>/": ApiTokenFactory(user=alice),
         "notices/<int:pk>/": notice_item.notice,
         "(scoring scheme: its admin change page)": ScoringSchemeFactory(),
+        "rechecks/<int:pk>/": TaskRecheckFactory(task__lead_unit=bureau, state="due"),
         "users": {"officer": alice, "supervisor": chief, "admin": root_admin},
     }
 

@@ -10,11 +10,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from tests.tracker.factories import ProblemFactory, TaskFactory
+from tests.tracker.factories import ProblemFactory, TaskFactory, TaskRecheckFactory
 from tests.tracker.web.conftest import logged_in
 from tracker.errors import InvalidInput
-from tracker.models import Task, TaskAction, TaskEvent, TaskStatus, TaskType
+from tracker.models import Task, TaskAction, TaskEvent, TaskRecheck, TaskStatus, TaskType
 from tracker.services import extensions as ext
+from tracker.services import rechecks
 from tracker.services import tasks as svc
 from tracker.services.notices import notice_issue, notice_reply
 from tracker.workdays import add_workdays
@@ -79,8 +80,26 @@ def test_every_service_writes_status_and_deadline_columns(alice, chief, bureau):
          S.IN_PROGRESS, S.BASICALLY_COMPLETED, actor=chief)
     step(svc.task_submit, TaskAction.SUBMIT, S.BASICALLY_COMPLETED, S.SUBMITTED, actor=alice)
     step(svc.task_close, TaskAction.CLOSE, S.SUBMITTED, S.COMPLETED, actor=chief)
-    step(svc.task_reopen, TaskAction.REOPEN, S.COMPLETED, S.IN_PROGRESS, actor=chief,
-         note="群众再次反映")
+    # 回头看 (issue 15): the closure's re-check falls due, is reported and fails, which reopens
+    # the task through task_reopen; another re-check is confirmed. Each keeps the status.
+    recheck = TaskRecheck.objects.get(task=task)
+    TaskRecheck.objects.filter(pk=recheck.pk).update(due_on=timezone.localdate())
+    rechecks.recheck_mark_due(recheck=recheck)
+    rows.append((_event(task), TaskAction.RECHECK_DUE, S.COMPLETED, S.COMPLETED, None, None))
+    rechecks.recheck_report(actor=alice, recheck=recheck, recurred=True, note="问题反弹")
+    rows.append((_event(task), TaskAction.RECHECK_REPORT, S.COMPLETED, S.COMPLETED,
+                 None, None))
+    rechecks.recheck_fail(actor=chief, recheck=recheck, note="群众再次反映")
+    rows.append((task.events.get(action=TaskAction.RECHECK_FAIL), TaskAction.RECHECK_FAIL,
+                 S.COMPLETED, S.COMPLETED, None, None))
+    task.refresh_from_db()
+    rows.append((_event(task), TaskAction.REOPEN, S.COMPLETED, S.IN_PROGRESS, None, None))
+    other = TaskRecheckFactory(task=task, state="due")
+    rechecks.recheck_report(actor=alice, recheck=other, recurred=False, note="未反弹")
+    rechecks.recheck_confirm(actor=chief, recheck=other)
+    rows.append((_event(task), TaskAction.RECHECK_CONFIRM, S.IN_PROGRESS, S.IN_PROGRESS,
+                 None, None))
+    task.refresh_from_db()
 
     request = ext.extension_request(task=task, actor=alice, requested_deadline=dt.date(2027, 3, 31),
                                     reason="需等待省级文件")

@@ -13,13 +13,16 @@ from tracker.demo.content import DEMO_PASSWORD, INSPECTIONS, ROOT, UNIT_TREE, US
 from tracker.demo.scoring import ensure_scoring_schemes
 from tracker.models import (
     CLOSED_STATUSES,
+    Effectiveness,
     Inspection,
     NoticeColour,
+    RecheckState,
     Role,
     SupervisionNotice,
     Task,
     TaskAction,
     TaskPriority,
+    TaskRecheck,
     TaskStatus,
     TaskType,
     Unit,
@@ -27,6 +30,7 @@ from tracker.models import (
 )
 from tracker.services import notices as notice_services
 from tracker.services import priority as priority_services
+from tracker.services import rechecks as recheck_services
 from tracker.services import tasks as task_services
 from tracker.services.inspections import inspection_create, problem_create
 from tracker.services.units import unit_create
@@ -47,6 +51,7 @@ class DemoSummary:
     notices_created: int = 0
     scoring_schemes_created: int = 0
     key_tasks_marked: int = 0
+    rechecks_reported: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -138,8 +143,12 @@ def _drive(task: Task, target: TaskStatus, *, officer: User, supervisor: User,
         task=task, actor=officer, note="各项整改措施已落实到位，申请销号。", now=_at(done)
     )
     if target == S.COMPLETED:
+        # 回头看 a month after closure, so that the demo has re-checks due (docs/rechecks.md).
         task_services.task_close(
-            task=task, actor=supervisor, note="经核查，整改到位，同意销号。", now=_at(reviewed)
+            task=task, actor=supervisor, note="经核查，整改到位，同意销号。", now=_at(reviewed),
+            effectiveness=Effectiveness.EFFECTIVE,
+            root_cause="制度执行不严、日常监管缺位，导致问题长期存在。",
+            recheck_on=reviewed + dt.timedelta(days=30),
         )
 
 
@@ -182,6 +191,7 @@ def load_demo(*, today: dt.date) -> DemoSummary:
     _ensure_notices(supervisor, officers_by_unit, today, summary)
     summary.scoring_schemes_created = ensure_scoring_schemes(admin=users["admin"], today=today)
     _ensure_key_tasks(supervisor, today, summary)
+    _ensure_rechecks(supervisor, officers_by_unit, today, summary)
     return summary
 
 
@@ -214,6 +224,28 @@ def _ensure_key_tasks(supervisor: User, today: dt.date, summary: DemoSummary) ->
         priority_services.task_set_priority(
             task=task, actor=supervisor, priority=TaskPriority.HIGH, note="提高优先级", now=at,
         )
+
+
+
+def _ensure_rechecks(supervisor: User, officers_by_unit: dict[int, User], today: dt.date,
+                     summary: DemoSummary) -> None:
+    """回头看 in several states: the daily sweep marks those past their day 待单位报告; of
+    those, one reported (待督导确认) and one reported and confirmed (已确认). Once only."""
+    recheck_services.rechecks_sweep(now=_at(today, 9))
+    if TaskRecheck.objects.exclude(state__in=[RecheckState.SCHEDULED, RecheckState.DUE]).exists():
+        return
+    due = list(TaskRecheck.objects.filter(state=RecheckState.DUE)
+               .select_related("task").order_by("due_on", "pk")[:2])
+    for number, recheck in enumerate(due):
+        officer = officers_by_unit.get(recheck.task.lead_unit_id, supervisor)
+        recheck_services.recheck_report(
+            actor=officer, recheck=recheck, recurred=False,
+            note="经回头看，整改措施持续落实，相关问题未出现反弹。", now=_at(today, 10),
+        )
+        summary.rechecks_reported += 1
+        if number == 1:
+            recheck_services.recheck_confirm(actor=supervisor, recheck=recheck,
+                                             note="同意，整改成果得到巩固。", now=_at(today, 11))
 
 
 def _ensure_notices(supervisor: User, officers_by_unit: dict[int, User], today: dt.date,

@@ -17,6 +17,9 @@ and a watcher already told of a transition in another role is not told again as 
 | notice_issued 收到督办单 | the lead unit's officers, for each task of the notice | notice_issue |
 | notice_replied 督办单已回复 | the supervisor who issued the notice | notice_reply |
 | notice_overdue 督办单逾期未回复 | the lead unit's officers, once per part | daily task |
+| recheck_due 回头看到期 | the lead unit's officers, once per re-check | daily rechecks_sweep |
+| recheck_reported 回头看已报告 | the task's supervisors | recheck_report |
+| recheck_overdue 回头看逾期未报告 | lead unit's officers, then supervisors; once each | sweep |
 
 The services call these inside their own transaction. Each recipient's `EventNotice` is
 inserted with ON CONFLICT DO NOTHING RETURNING under a unique (recipient, event, key) — the key

@@ -168,7 +168,8 @@ class CloseForm(NoteForm):
     root_cause = forms.CharField(label="原因分析", required=False,
                                  widget=forms.Textarea(attrs={"rows": 2}))
     recheck_on = forms.DateField(
-        label="回头看日期", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label="回头看日期", required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="默认销号后6个月；不安排回头看请勾选下一项",
     )
     no_recheck = forms.BooleanField(label="不安排回头看", required=False)

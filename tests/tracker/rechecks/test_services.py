@@ -186,3 +186,15 @@ def test_closing_again_after_a_manual_reopen_replaces_the_open_recheck(closed, s
     task_submit(task=closed, actor=bob)
     task_close(task=closed, actor=sam, recheck_on=dt.date.today() + dt.timedelta(days=30))
     assert TaskRecheck.objects.filter(task=closed).count() == 1
+
+
+def test_the_sweep_is_a_celery_task_on_the_beat_and_the_sweeps_queue(settings, closed, bob):
+    from config.celery_queues import ROUTES, SWEEPS
+    from tracker import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["rechecks-sweep"]
+    assert entry["task"] == tasks.rechecks_sweep.name
+    assert ROUTES[tasks.rechecks_sweep.name] == {"queue": SWEEPS}
+    TaskRecheck.objects.filter(task=closed).update(due_on=dt.date(2020, 1, 6))
+    assert tasks.rechecks_sweep()["due"] == 1
+    assert tasks.rechecks_sweep()["due"] == 0
