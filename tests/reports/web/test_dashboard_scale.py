@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from reports.web.views import DASHBOARD_ROWS, OVERDUE_SHOWN
-from tracker.figures.key_tasks import KEY_TASKS_SHOWN
 from tests.tracker.factories import (
     InspectionFactory,
     ProblemFactory,
@@ -19,6 +18,7 @@ from tests.tracker.factories import (
     TaskFactory,
     UnitFactory,
 )
+from tracker.figures.key_tasks import KEY_TASKS_SHOWN
 from tracker.models import TaskAction, TaskStatus
 
 pytestmark = pytest.mark.django_db
