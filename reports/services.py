@@ -400,7 +400,7 @@ def item_confirm_as_problem(
 def item_confirm_as_task(
     *, item: ExtractedItem, actor: User, problem: Problem, lead_unit: Unit,
     deadline: dt.date | None, task_type: TaskType = TaskType.BY_DEADLINE, title: str = "",
-    now: dt.datetime | None = None,
+    is_key: bool = False, priority: int = 1, now: dt.datetime | None = None,
 ) -> Task:
     """A measure item becomes a Task once a lead unit and a deadline are given. Without a
     title the task is named by the measure's first sentence or clause (tracker.text); the whole
@@ -410,7 +410,8 @@ def item_confirm_as_task(
         raise InvalidInput("只有“下步措施”条目可以确认为整改任务")
     task = task_create(
         problem=problem, actor=actor, title=title or derive_title(item.text), measures=item.text,
-        lead_unit=lead_unit, deadline=deadline, task_type=task_type, now=now,
+        lead_unit=lead_unit, deadline=deadline, task_type=task_type, is_key=is_key,
+        priority=priority, now=now,
     )
     _mark_reviewed(ExtractedItem, item.pk, ReviewState.CONFIRMED, actor, now or timezone.now(),
                    task=task)

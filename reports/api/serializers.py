@@ -21,7 +21,7 @@ from reports.models import (
 from tracker import access
 from tracker.figures.rollups import Grouping, RollupFilters
 from tracker.figures.trend import Period
-from tracker.models import Inspection, InspectionKind, Problem, TaskType, Unit
+from tracker.models import Inspection, InspectionKind, Problem, TaskPriority, TaskType, Unit
 
 
 class RollupQuerySerializer(serializers.Serializer):
@@ -297,6 +297,9 @@ class ItemConfirmAsTaskSerializer(InputSerializer):
                                         label="任务类型")
     title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="",
                                   label="任务名称（不填则取条目的第一句或第一分句）")
+    is_key = serializers.BooleanField(required=False, default=False, label="重点任务")
+    priority = serializers.ChoiceField(choices=TaskPriority.choices, default=TaskPriority.NORMAL,
+                                       label="优先级（1 一般，2 较高，3 高，4 紧急）")
 
 
 # --- Reconciliation -----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from django import forms
 
 from config.widgets import PlainSelect
-from tracker.models import Inspection, Problem, TaskType, Unit
+from tracker.models import Inspection, Problem, TaskPriority, TaskType, Unit
 
 
 class DashboardFilterForm(forms.Form):
@@ -91,6 +91,9 @@ class MeasureConfirmForm(forms.Form):
     deadline = forms.DateField(label="完成时限", required=False)
     task_type = forms.ChoiceField(label="整改类型", choices=TaskType.choices,
                                   initial=TaskType.BY_DEADLINE)
+    is_key = forms.BooleanField(label="重点任务", required=False)
+    priority = forms.TypedChoiceField(label="优先级", choices=TaskPriority.choices, coerce=int,
+                                      required=False, empty_value=TaskPriority.NORMAL)
 
     def __init__(self, *args, problems, units, **kwargs):
         super().__init__(*args, **kwargs)

@@ -38,7 +38,7 @@ from tracker.errors import DomainError
 from tracker.figures.key_tasks import key_task_panel
 from tracker.figures.rollups import Grouping, RollupFilters, overdue_tasks, rollup
 from tracker.figures.trend import trend
-from tracker.models import TaskType, subtree_q
+from tracker.models import TaskPriority, TaskType, subtree_q
 from tracker.selectors import (
     inspections_for_filter,
     task_overdue_list,
@@ -352,6 +352,7 @@ def _report_page(request: HttpRequest, report, *, error: str = "", failed: str =
             "problems": list(report_selectors.problems_for_tasks(user=user)),
             "units": list(unit_list_to_manage(user=user)),
             "task_types": TaskType.choices,
+            "priorities": TaskPriority.choices,
         },
         "details": details,
         "error": error,
@@ -460,6 +461,7 @@ def item_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         report_services.item_confirm_as_task(
             item=item, actor=user, problem=data["problem"], lead_unit=data["lead_unit"],
             deadline=data["deadline"], task_type=TaskType(data["task_type"]),
+            is_key=data["is_key"], priority=data["priority"],
         )
     ), "已确认为整改任务")
 

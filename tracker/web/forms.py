@@ -239,7 +239,9 @@ class TaskCreateForm(TaskPlanForm):
         error_messages={"invalid_choice": "该反馈问题不存在或不在您的查看范围内"},
     )
     is_key = forms.BooleanField(label="重点任务", required=False)
-    priority = forms.TypedChoiceField(label="优先级", choices=TaskPriority.choices, coerce=int)
+    # Not given (a form of an older page, a script): 一般.
+    priority = forms.TypedChoiceField(label="优先级", choices=TaskPriority.choices, coerce=int,
+                                      required=False, empty_value=TaskPriority.NORMAL)
     field_order = ["problem"]
 
     def __init__(self, *args, problems, units, **kwargs):

@@ -151,6 +151,7 @@ def test_the_task_page_offers_the_form_to_the_supervisor_only(client, sam, bob, 
     task.refresh_from_db()
     assert (task.is_key, task.priority) == (True, TaskPriority.URGENT)
     shown = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "设为重点任务；优先级：高 → 紧急" in shown
     assert "badge-key" in shown
     assert 'id="task-is-key">是<' in shown
 
