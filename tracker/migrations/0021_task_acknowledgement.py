@@ -16,38 +16,31 @@ AWAITING_XOR_ACKNOWLEDGED = models.CheckConstraint(
 )
 
 
-def add_check(apps, schema_editor):
-    if schema_editor.connection.vendor != "sqlite":
-        schema_editor.add_constraint(apps.get_model("tracker", "Task"), AWAITING_XOR_ACKNOWLEDGED)
+_SAVED_TRIGGERS: dict[str, list[tuple[str, str]]] = {}
 
 
-def remove_check(apps, schema_editor):
-    if schema_editor.connection.vendor != "sqlite":
-        schema_editor.remove_constraint(apps.get_model("tracker", "Task"),
-                                        AWAITING_XOR_ACKNOWLEDGED)
+def sqlite_triggers_off(apps, schema_editor):
+    """On SQLite, adding a foreign key or a check rebuilds tracker_task (copy, drop, rename),
+    which the tally triggers of migrations 0013/0014 do not survive: they are saved and
+    dropped here and recreated unchanged after (as migration 0022 does). PostgreSQL alters
+    the table in place."""
+    connection = schema_editor.connection
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        saved = _SAVED_TRIGGERS[connection.alias] = list(cursor.fetchall())
+        for name, _ in saved:
+            cursor.execute(f'DROP TRIGGER IF EXISTS "{name}"')
 
 
-class AddFieldKeepingTriggers(migrations.AddField):
-    """A nullable foreign key on tracker_task. On SQLite, Django adds it with ALTER TABLE but
-    removes it by rebuilding the table, which the tally triggers on tracker_task (migrations
-    0013, 0014) do not survive; there the column is a plain indexed integer (SQLite is for
-    development and tests), dropped with ALTER TABLE. PostgreSQL gets the real foreign key."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "sqlite":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        column = f"{self.name}_id"
-        schema_editor.execute(f'ALTER TABLE "tracker_task" ADD COLUMN "{column}" bigint NULL')
-        schema_editor.execute(
-            f'CREATE INDEX "tracker_task_{column}_idx" ON "tracker_task" ("{column}")'
-        )
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "sqlite":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        column = f"{self.name}_id"
-        schema_editor.execute(f'DROP INDEX "tracker_task_{column}_idx"')
-        schema_editor.execute(f'ALTER TABLE "tracker_task" DROP COLUMN "{column}"')
+def sqlite_triggers_on(apps, schema_editor):
+    connection = schema_editor.connection
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for _, sql in _SAVED_TRIGGERS.pop(connection.alias, []):
+            cursor.execute(sql)
 
 
 def acknowledge_existing_tasks(apps, schema_editor):
@@ -64,6 +57,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(sqlite_triggers_off, sqlite_triggers_on),
         migrations.AddField(
             model_name='task',
             name='ack_requested_at',
@@ -74,7 +68,7 @@ class Migration(migrations.Migration):
             name='acknowledged_at',
             field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='签收时间'),
         ),
-        AddFieldKeepingTriggers(
+        migrations.AddField(
             model_name='task',
             name='acknowledged_by',
             field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='签收人'),
@@ -88,13 +82,8 @@ class Migration(migrations.Migration):
             model_name='task',
             index=models.Index(condition=models.Q(('ack_requested_at__isnull', False)), fields=['ack_requested_at'], name='task_awaiting_ack'),
         ),
-        # On SQLite adding a CHECK rebuilds the table, which the tally triggers on
-        # tracker_task (migrations 0013, 0014) do not survive: there the constraint is in the
-        # state only; PostgreSQL (production) enforces it.
-        migrations.SeparateDatabaseAndState(
-            state_operations=[migrations.AddConstraint(model_name="task", constraint=AWAITING_XOR_ACKNOWLEDGED)],
-            database_operations=[migrations.RunPython(add_check, remove_check)],
-        ),
+        migrations.AddConstraint(model_name="task", constraint=AWAITING_XOR_ACKNOWLEDGED),
+        migrations.RunPython(sqlite_triggers_on, sqlite_triggers_off),
         migrations.RunPython(acknowledge_existing_tasks, migrations.RunPython.noop,
                              elidable=True),
     ]

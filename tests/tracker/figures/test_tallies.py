@@ -184,6 +184,32 @@ def test_truncating_the_tasks_empties_the_tallies(bureau):
     assert not TaskTally.objects.exists()
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite",
+                    reason="PostgreSQL flushes with TRUNCATE (the test above)")
+@pytest.mark.parametrize("first", [("tracker_problem", "tracker_tasktally"),
+                                   ("tracker_tasktally", "tracker_problem")])
+def test_a_flush_that_deletes_the_tasks_last_leaves_no_counts(bureau, first):
+    """Django's flush on SQLite is one DELETE per table in no fixed order (migration 0026):
+    with the problems or the counts gone first, deleting the tasks neither fails nor leaves
+    a row of negative counts behind."""
+    TaskFactory.create_batch(2, lead_unit=bureau, problem=ProblemFactory(), status=S.IN_PROGRESS)
+    assert TaskTally.objects.filter(total=2, in_progress=2).exists()
+    with connection.cursor() as cursor:  # foreign keys are checked at commit on SQLite
+        for table in (*first, "tracker_task_supporting_units", "tracker_task"):
+            cursor.execute(f"DELETE FROM {table}")
+    assert not TaskTally.objects.exists()
+
+
+def test_deleting_a_task_subtracts_it_from_its_row(bureau):
+    kept, deleted = TaskFactory.create_batch(2, lead_unit=bureau, problem=ProblemFactory(),
+                                             status=S.IN_PROGRESS, deadline=BASE)
+    deleted.delete()
+    row = TaskTally.objects.get()
+    assert (row.total, row.in_progress, row.lit) == (1, 1, 1)
+    kept.delete()
+    assert not TaskTally.objects.exists()
+
+
 # --- The partition of the visible tasks --------------------------------------------------
 
 
