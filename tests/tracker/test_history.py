@@ -121,6 +121,12 @@ def test_every_service_writes_status_and_deadline_columns(alice, chief, bureau):
     notice_reply(actor=alice, item=notice.items.get(), reply="已加快推进")
     rows.append((_event(task), TaskAction.NOTICE_REPLY, S.IN_PROGRESS, S.IN_PROGRESS,
                  None, None))
+    # 重点任务 and priority (issue 15): a history row that keeps the status.
+    from tracker.services.priority import task_set_priority
+
+    task = task_set_priority(task=task, actor=chief, is_key=True, priority=4)
+    rows.append((_event(task), TaskAction.SET_PRIORITY, S.IN_PROGRESS, S.IN_PROGRESS,
+                 None, None))
     step(svc.task_mark_long_term, TaskAction.MARK_LONG_TERM, S.IN_PROGRESS, S.LONG_TERM,
          actor=chief, note="需长期坚持")
 
@@ -130,7 +136,7 @@ def test_every_service_writes_status_and_deadline_columns(alice, chief, bureau):
                 event.deadline_from, event.deadline_to) == (
             action, before, after, deadline_from, deadline_to)
         assert not {"deadline", "from", "to"} & set(event.data)
-    extension_event, edit_event = rows[-6][0], rows[-4][0]
+    extension_event, edit_event = rows[-7][0], rows[-5][0]
     assert extension_event.data == {"extension_id": request.pk}
     assert edit_event.data == {"measures": {"from": "", "to": "新措施"}}
 
