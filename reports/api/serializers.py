@@ -36,6 +36,7 @@ class RollupQuerySerializer(serializers.Serializer):
     deadline_from = serializers.DateField(required=False, label="完成时限起")
     deadline_to = serializers.DateField(required=False, label="完成时限止")
     as_of = serializers.DateField(required=False, label="统计截止日期")
+    is_key = serializers.BooleanField(default=False, label="只统计重点任务")
     tree = serializers.BooleanField(default=False, label="按单位树返回")
 
     def validate_unit(self, unit: Unit) -> Unit:
@@ -58,6 +59,7 @@ class RollupQuerySerializer(serializers.Serializer):
             deadline_from=d.get("deadline_from"),
             deadline_to=d.get("deadline_to"),
             as_of=d.get("as_of"),
+            key_only=d.get("is_key", False),
         )
 
 

@@ -10,6 +10,11 @@ class DashboardFilterForm(forms.Form):
         empty_label="全部巡视巡察", widget=PlainSelect(attrs={"class": "form-select"}),
     )
     unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # 重点任务 only: the tables, the overdue list and the trend (docs/priority.md).
+    is_key = forms.BooleanField(
+        label="只看重点任务", required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
 
     def __init__(self, *args, inspections, **kwargs):
         kwargs.setdefault("label_suffix", "")

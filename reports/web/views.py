@@ -96,7 +96,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_valid() else {}
     inspection = data.get("inspection")
     unit = unit_for_filter(user=user, pk=data.get("unit"))
-    filters = RollupFilters(inspection_id=inspection.pk if inspection else None, unit=unit)
+    key_only = bool(data.get("is_key"))
+    filters = RollupFilters(inspection_id=inspection.pk if inspection else None, unit=unit,
+                            key_only=key_only)
 
     by_inspection = rollup(user=user, group_by=Grouping.INSPECTION, filters=filters)
     by_unit = rollup(user=user, group_by=Grouping.UNIT, filters=filters)
@@ -111,6 +113,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         overdue = overdue.filter(inspection=inspection)
     if unit:
         overdue = overdue.filter(subtree_q(unit, via="lead_unit__"))
+    if key_only:
+        overdue = overdue.filter(is_key=True)
     overdue_rows = [
         (task, deadline_state(status=task.status, deadline=task.deadline, today=today))
         for task in overdue[:OVERDUE_SHOWN]
@@ -120,6 +124,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         overdue_query["inspection"] = inspection.pk
     if unit:
         overdue_query["lead_unit"] = unit.pk
+    if key_only:
+        overdue_query["is_key"] = "true"
     key_panel = key_task_panel(
         user=user, today=today, inspection_id=inspection.pk if inspection else None, unit=unit
     )
@@ -144,6 +150,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "form": form,
         "inspection": inspection,
         "unit": unit,
+        "key_only": key_only,
         "today": today,
         "total": total,
         "sentence": total.sentence(

@@ -113,6 +113,9 @@ class RollupFilters:
     deadline_from: dt.date | None = None
     deadline_to: dt.date | None = None
     as_of: dt.date | None = None  # None: now
+    # 重点任务 only (docs/priority.md): as the tasks are marked now, also for a past day. The
+    # maintained counts have no such key: these figures are scanned.
+    key_only: bool = False
 
 
 @dataclass
@@ -259,6 +262,8 @@ def scoped_tasks(*, user: User, filters: RollupFilters) -> tuple[QuerySet[Task],
         )
     if filters.kind:
         qs = qs.filter(inspection__kind=filters.kind)
+    if filters.key_only:
+        qs = qs.filter(is_key=True)
     if filters.deadline_from is not None:
         qs = qs.filter(**{f"{fields.deadline}__gte": filters.deadline_from})
     if filters.deadline_to is not None:
@@ -423,8 +428,8 @@ def _month_label_key(value) -> str | None:
 
 def served_by_tallies(filters: RollupFilters) -> bool:
     """Today's figures, with deadline bounds (if any) on whole months: the tallies are keyed
-    by deadline month."""
-    if filters.as_of is not None:
+    by deadline month, and not by 重点任务."""
+    if filters.as_of is not None or filters.key_only:
         return False
     if filters.deadline_from is not None and filters.deadline_from.day != 1:
         return False
@@ -728,6 +733,7 @@ def rollup_as_dict(result: Rollup, *, tree: bool = False) -> dict:
             "deadline_from": f.deadline_from.isoformat() if f.deadline_from else None,
             "deadline_to": f.deadline_to.isoformat() if f.deadline_to else None,
             "as_of": f.as_of.isoformat() if f.as_of else None,
+            "is_key": f.key_only,
         },
         "total": figures_as_dict(result.total),
         "rows": [row_as_dict(row, result.group_by) for row in rows],

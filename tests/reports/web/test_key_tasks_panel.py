@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
-from tests.tracker.factories import TaskFactory
+from tests.tracker.factories import TaskEventFactory, TaskFactory
 from tracker.figures.key_tasks import key_task_panel
-from tracker.models import TaskPriority, TaskStatus
+from tracker.models import TaskAction, TaskPriority, TaskStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +67,43 @@ def test_the_dashboard_shows_the_panel_linked_to_the_filtered_list(chief, key_le
     drilled = client.get("/dashboard/", {"unit": county.pk}).content.decode()
     assert f"/tasks/?is_key=true&amp;lead_unit={county.pk}" in drilled
     assert "重点任务（3项）" in drilled
+
+
+# --- 重点任务 only, in the figures ----------------------------------------------------------
+
+
+def test_the_dashboard_filtered_to_key_tasks_counts_and_lists_only_them(chief, key_ledger):
+    client = Client()
+    client.force_login(chief)
+    everything = client.get("/dashboard/").content.decode()
+    keyed = client.get("/dashboard/", {"is_key": "on"}).content.decode()
+    overdue_all = everything.split('id="overdue"')[1]
+    overdue_key = keyed.split('id="overdue"')[1]
+    assert "普通逾期" in overdue_all
+    assert "普通逾期" not in overdue_key
+    assert "逾期重点" in overdue_key
+    assert 'href="/tasks/?status=overdue&amp;is_key=true"' in overdue_key
+    assert 'name="is_key" class="form-check-input" id="id_is_key" checked' in keyed
+
+
+def test_the_rollups_and_the_trend_filtered_to_key_tasks_equal_a_count_of_them(
+    chief, key_ledger
+):
+    for task in key_ledger.values():
+        TaskEventFactory(task=task, actor=None, action=TaskAction.CREATE, from_status="",
+                         to_status=task.status, at=timezone.now() - dt.timedelta(days=1))
+    client = APIClient()
+    client.force_authenticate(chief)
+    keyed = client.get("/api/v1/rollups/", {"is_key": "true"}).json()
+    assert keyed["filters"]["is_key"] is True
+    assert (keyed["total"]["total"], keyed["total"]["completed"],
+            keyed["total"]["overdue"]) == (4, 1, 1)
+    everything = client.get("/api/v1/rollups/").json()
+    assert everything["filters"]["is_key"] is False
+    assert (everything["total"]["total"], everything["total"]["overdue"]) == (5, 2)
+    rows = client.get("/api/v1/rollups/", {"is_key": "true", "group_by": "inspection"}).json()
+    assert sum(row["total"] for row in rows["rows"]) == 4
+    keyed_trend = client.get("/api/v1/rollups/trend/", {"is_key": "true"}).json()["series"]
+    all_trend = client.get("/api/v1/rollups/trend/").json()["series"]
+    assert sum(point["created"] for point in keyed_trend) == 4
+    assert sum(point["created"] for point in all_trend) == 5
