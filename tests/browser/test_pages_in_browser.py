@@ -41,6 +41,7 @@ def test_officer_reports_and_submits_supervisor_closes_dashboard_counts_it(
     row = supervisor.locator(f'.review-row[data-task="{task.pk}"]')
     assert row.get_by_text("课后服务整改报告.pdf").count() == 1
     row.locator(".close-form input[name=close-note]").fill("经核查，整改到位。")
+    row.locator(".close-form select[name=close-effectiveness]").select_option("effective")
     row.locator(".close-form button[type=submit]").click()
     supervisor.wait_for_selector(f"text=已销号：{task.title}")
 

@@ -100,7 +100,7 @@ def test_task_list_and_task_page_fit_a_phone(open_phone, live_server, busy_ledge
     assert form.is_visible()
     no_sideways_scroll(supervisor)
     # Forms take the full width of the screen (less the page's padding).
-    assert form.locator("textarea").bounding_box()["width"] > PHONE["width"] - 80
+    assert form.locator("#id_close-note").bounding_box()["width"] > PHONE["width"] - 80
     supervisor.screenshot(path=str(artifacts / "phone-task-page-supervisor.png"),
                           full_page=True)
 
@@ -117,6 +117,7 @@ def test_the_review_queue_on_a_phone_closes_with_the_task_named(open_phone, live
     supervisor.goto(f"{live_server.url}/review/")
     row = supervisor.locator(f'.review-row[data-task="{task.pk}"]')
     assert row.get_by_text("整改措施已全部落实，申请销号。").is_visible()
+    row.locator(".close-form select[name=close-effectiveness]").select_option("effective")
     row.locator(".close-form button[type=submit]").click()
     supervisor.wait_for_selector(f"text=已销号：{LONG_TITLE}")
     no_sideways_scroll(supervisor)

@@ -94,7 +94,9 @@ def _task_list_page(client) -> dict[int, tuple[str, str]]:
     rows = re.findall(
         r'<tr class="task-row" data-light="(\w+)">\s*<td><span class="text-nowrap">'
         r'<span class="light-dot light-\w+" title="[^"]*"></span><span[^>]*>([^<]+)</span>'
-        r'</span>\s*</td>\s*<td><a class="task-title" href="/tasks/(\d+)/">',
+        # the 重点/priority badges (tracker/templates/web/_priority_badges.html) may precede
+        r'</span>\s*</td>\s*<td>\s*(?:<span[^>]*>[^<]*</span>\s*)*<a class="task-title" '
+        r'href="/tasks/(\d+)/">',
         html,
     )
     return {int(pk): (light, text) for light, text, pk in rows}

@@ -191,7 +191,7 @@ def test_task_detail_in_the_api_lists_allowed_actions(sam, bob, town, client_for
     task = TaskFactory(lead_unit=town, status=TaskStatus.SUBMITTED)
     assert client_for(sam).get(f"/api/v1/tasks/{task.pk}/").json()["allowed_actions"] == [
         "close", "send_back", "mark_basically_completed", "mark_long_term", "evidence",
-        "extension_request", "edit",
+        "extension_request", "edit", "set_priority",
     ]
     assert client_for(bob).get(f"/api/v1/tasks/{task.pk}/").json()["allowed_actions"] == [
         "evidence", "extension_request",
