@@ -144,7 +144,11 @@ def generate(size: int, seed: int) -> None:
                     f"{rng.choice(unit_ids)}\t\t\t{deadline or n}\t{deadline or n}\t{status}\t0\t"
                     f"{_ts(started) if started else n}\t"
                     f"{_ts(done) if done else n}\t"
-                    f"{_ts(closed) if closed else n}\t1\t{_ts(created)}\t{_ts(at)}\n"
+                    f"{_ts(closed) if closed else n}\t1\t{_ts(created)}\t{_ts(at)}\t"
+                    # One task in twenty a 重点任务 of some priority (no draw from the seed's
+                    # sequence: the rest of the ledger is as before).
+                    f"{'t' if task_id % 20 == 0 else 'f'}\t"
+                    f"{1 + task_id // 20 % 4 if task_id % 20 == 0 else 1}\n"
                 )
 
         # The tallies' row trigger would upsert once per copied task; the ledger is counted
@@ -155,7 +159,7 @@ def generate(size: int, seed: int) -> None:
                   ["id", "inspection_id", "problem_id", "title", "measures", "task_type",
                    "lead_unit_id", "responsible_leader", "responsible_person", "deadline",
                    "original_deadline", "status", "progress_percent", "started_at", "completed_at",
-                   "closed_at", "version", "created_at", "updated_at"],
+                   "closed_at", "version", "created_at", "updated_at", "is_key", "priority"],
                   task_lines())
         finally:
             cursor.execute("ALTER TABLE tracker_task ENABLE TRIGGER tracker_task_tally")
