@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from tracker import deadlines
+from tracker import access, deadlines
 from tracker.deadlines import default_reply_by
 from tracker.demo.comments import ensure_comments
 from tracker.demo.content import DEMO_PASSWORD, INSPECTIONS, ROOT, UNIT_TREE, USERS
@@ -107,7 +107,7 @@ def _drive(task: Task, target: TaskStatus, *, officer: User, supervisor: User,
     unit's officer acknowledges (签收) it implicitly by its first progress note; of the tasks
     not started, about half are acknowledged explicitly and the rest still await 签收."""
     if target == S.NOT_STARTED:
-        if officer.role == Role.OFFICER and len(task.title) % 2 == 0:
+        if access.may_acknowledge(officer, task) and len(task.title) % 2 == 0:
             task_services.task_acknowledge(
                 task=task, actor=officer, note="已收到，正在研究制定整改方案。",
                 now=_at(min(start + dt.timedelta(days=1), today), 9),
