@@ -414,7 +414,8 @@ class TaskEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = TaskEvent
         fields = ["id", "at", "actor", "action", "action_display", "from_status", "to_status",
-                  "note", "deadline_from", "deadline_to", "data"]
+                  "note", "deadline_from", "deadline_to", "lead_unit_from", "lead_unit_to",
+                  "data"]
         read_only_fields = fields
 
 

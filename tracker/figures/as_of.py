@@ -23,6 +23,7 @@ import datetime as dt
 
 from django.db import connections
 from django.db.models import (
+    BigIntegerField,
     BooleanField,
     Case,
     CharField,
@@ -31,14 +32,16 @@ from django.db.models import (
     DateTimeField,
     ExpressionWrapper,
     F,
+    OuterRef,
     Q,
     QuerySet,
     RowRange,
+    Subquery,
     When,
     Window,
 )
 from django.db.models.expressions import Expression
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.sql.constants import INNER
 from django.utils.functional import cached_property
 
@@ -203,3 +206,21 @@ def with_state_as_of(
             )
         }
     )
+
+
+def lead_unit_as_of(
+    moment, *, task: str = "pk", leading_now: str = "lead_unit", strictly_after: bool = False
+) -> Expression:
+    """The task's lead unit as it stood at `moment` (a datetime, or an OuterRef to an event's
+    time): the unit the first later move took the task from, else the unit leading it now.
+
+    Over Task by default; over TaskEvent pass task="task", leading_now="task__lead_unit" and
+    moment=OuterRef("at") with strictly_after (the event's own moment is before any move
+    made after it). A move is an edit of the lead unit (TaskEvent.lead_unit_from /
+    lead_unit_to, typed); moves are rare and read through their own partial index."""
+    later = Q(at__gt=moment) if strictly_after else Q(at__gte=moment)
+    first_later_move = (
+        TaskEvent.objects.filter(later, task=OuterRef(task), lead_unit_from__isnull=False)
+        .order_by("at", "id").values("lead_unit_from")[:1]
+    )
+    return Coalesce(Subquery(first_later_move), F(leading_now), output_field=BigIntegerField())

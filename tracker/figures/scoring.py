@@ -2,7 +2,10 @@
 as of the period's end, with the weights of the scoring scheme in force then.
 
 For a period [start, end] and the units a supervisor reaches (tracker.access), each unit that
-leads a task existing at the period's end (or received a notice or a send-back in it) gets:
+led a task existing at the period's end (or received a notice or a send-back in it) gets the
+figures below. A task counts under the unit that led it at the period's end, and a send-back
+under the unit that led the task when it was sent back (tracker.figures.as_of.lead_unit_as_of,
+from the typed lead-unit moves in the history), whoever leads it now:
 
 - due (期内到期): its tasks whose deadline in force at the period's end (tracker.figures.as_of,
   tracker.selectors.deadline_in_force) falls in the period, long-term tasks (长期坚持) left out;
@@ -34,7 +37,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q
 
 from tracker import access, deadlines
 from tracker.errors import InvalidInput
@@ -57,6 +60,7 @@ CUSTOM_MAX_DAYS = 366
 TOP_N_DEFAULT, TOP_N_MAX = 3, 10
 CENT = Decimal("0.01")
 QUARTERS = "一二三四"
+LED_THEN = "scored_unit"  # the lead unit as of the figures' moment (as_of.lead_unit_as_of)
 
 
 # --- The period --------------------------------------------------------------------------
@@ -253,36 +257,48 @@ def unit_scores(
             rows[unit_id] = UnitScore(unit_id=unit_id, name=unit["name"], path=unit["path"])
         return rows[unit_id]
 
-    tasks = as_of.with_state_as_of(
-        Task.objects.filter(access.visible_by_lead_unit_q(user)), cutoff
-    )
+    # Each task counts under the unit that led it at the figures' moment, not the one leading
+    # it now: a task handed over after the period stays with the unit that had it then.
+    led_then = access.visible_by_lead_unit_q(user, lead_unit=LED_THEN)
+    once_led = access.visible_by_lead_unit_q(user)
+    if once_led:  # not the whole ledger: also the tasks since handed out of the user's units
+        once_led |= Q(pk__in=TaskEvent.objects.filter(  # the moves' partial index
+            access.visible_by_lead_unit_q(user, lead_unit="lead_unit_from"),
+            lead_unit_from__isnull=False).values("task_id"))
+    tasks = as_of.with_state_as_of(Task.objects.filter(once_led), cutoff).annotate(
+        **{LED_THEN: as_of.lead_unit_as_of(cutoff)}
+    ).filter(led_then)
     status, deadline = as_of.STATUS, as_of.DEADLINE
     due_q = (Q(**{f"{deadline}__gte": period.start, f"{deadline}__lte": day})
              & ~Q(**{status: TaskStatus.LONG_TERM}))
     on_time_q = due_q & Q(**{status: TaskStatus.COMPLETED, as_of.ON_TIME: True})
-    for r in (tasks.values("lead_unit")  # 3
+    for r in (tasks.values(LED_THEN)  # 3
               .annotate(n=Count("id"), due=Count("id", filter=due_q),
                         on_time=Count("id", filter=on_time_q))
               .order_by()):
-        if r["lead_unit"] in units:
-            target = row(r["lead_unit"])
+        if r[LED_THEN] in units:
+            target = row(r[LED_THEN])
             target.tasks, target.due, target.on_time = r["n"], r["due"], r["on_time"]
 
     overdue = (tasks.filter(deadlines.overdue_q(day, status=status, deadline=deadline))
                .annotate(due_on=F(deadline))
-               .values("lead_unit", "due_on").annotate(n=Count("id")).order_by())
+               .values(LED_THEN, "due_on").annotate(n=Count("id")).order_by())
     for r in overdue:  # 4
-        if r["lead_unit"] in units:
-            target = row(r["lead_unit"])
+        if r[LED_THEN] in units:
+            target = row(r[LED_THEN])
             target.overdue_tasks += r["n"]
             target.overdue_days += r["n"] * -workdays_between(day, r["due_on"])
 
+    # A send-back counts against the unit that led the task when it was sent back.
     send_backs = (TaskEvent.objects
-                  .filter(action=TaskAction.SEND_BACK, at__gte=start_at, at__lt=cutoff,
-                          task__lead_unit__in=units_q)
-                  .values("task__lead_unit").annotate(n=Count("id")).order_by())
+                  .filter(action=TaskAction.SEND_BACK, at__gte=start_at, at__lt=cutoff)
+                  .annotate(**{LED_THEN: as_of.lead_unit_as_of(
+                      OuterRef("at"), task="task", leading_now="task__lead_unit",
+                      strictly_after=True)})
+                  .filter(**{f"{LED_THEN}__in": units_q})
+                  .values(LED_THEN).annotate(n=Count("id")).order_by())
     for r in send_backs:  # 5
-        row(r["task__lead_unit"]).send_backs = r["n"]
+        row(r[LED_THEN]).send_backs = r["n"]
 
     issued_q = Q(notice__issued_at__gte=start_at, notice__issued_at__lt=cutoff)
     late_q = (Q(notice__reply_by__gte=period.start, notice__reply_by__lte=day)

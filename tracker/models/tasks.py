@@ -343,6 +343,19 @@ class TaskEvent(models.Model):
     deadline_from = models.DateField("原完成时限", null=True, blank=True)
     deadline_to = models.DateField("新完成时限", null=True, blank=True)
     data = models.JSONField("附加信息", default=dict, blank=True)
+    # A change of hands (an edit of the lead unit): typed, because the figures read it. 考评
+    # counts a task under the unit that led it at the period's end (tracker.figures.as_of.
+    # lead_unit_as_of), which is the `lead_unit_from` of the first move after that moment.
+    # No FK index: nothing looks events up by unit, and a unit with history is never deleted
+    # (PROTECT); the partial index below serves the per-task look-up.
+    lead_unit_from = models.ForeignKey(
+        "tracker.Unit", verbose_name="原牵头单位", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", db_index=False,
+    )
+    lead_unit_to = models.ForeignKey(
+        "tracker.Unit", verbose_name="新牵头单位", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", db_index=False,
+    )
 
     class Meta:
         verbose_name = "任务历史"
@@ -353,6 +366,9 @@ class TaskEvent(models.Model):
             # The as-of rollup (tracker.figures.as_of): each task's events newest first, the
             # order its one windowed pass reads them in, so the database need not sort.
             models.Index(fields=["task", "-at", "-id"], name="taskevent_task_newest_first"),
+            # Moves of the lead unit are rare: the as-of look-up reads only them.
+            models.Index(fields=["task", "at"], condition=models.Q(lead_unit_from__isnull=False),
+                         name="taskevent_lead_unit_moves"),
         ]
         constraints = [
             # A deadline once set is never removed: every move lands on a date.

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from tracker.models import Task, TaskAction, TaskEvent, TaskStatus, User
+from tracker.models import Task, TaskAction, TaskEvent, TaskStatus, Unit, User
 from tracker.webhooks.services import webhook_deliveries_record
 
 
@@ -17,6 +17,8 @@ def record_event(
     note: str = "",
     deadline_from: dt.date | None = None,
     deadline_to: dt.date | None = None,
+    lead_unit_from: Unit | None = None,
+    lead_unit_to: Unit | None = None,
     data: dict | None = None,
 ) -> TaskEvent:
     """Append one immutable row to the task's history, in the caller's transaction.
@@ -25,6 +27,7 @@ def record_event(
     approved extension, an edit of the deadline) passes `deadline_from` and `deadline_to`;
     `data` holds only other details. A move always lands on a date (a deadline once set is
     never removed; the table's constraints hold deadline columns to deadline moves).
+    A change of lead unit (an edit) passes `lead_unit_from` and `lead_unit_to`, both set.
     The change's outbound webhook deliveries are recorded here too, in the same transaction.
     """
     event = TaskEvent.objects.create(
@@ -37,6 +40,8 @@ def record_event(
         note=note,
         deadline_from=deadline_from,
         deadline_to=deadline_to,
+        lead_unit_from=lead_unit_from,
+        lead_unit_to=lead_unit_to,
         data=data or {},
     )
     # Outbound webhooks subscribed to this change: recorded with it, sent after commit.

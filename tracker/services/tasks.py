@@ -582,11 +582,14 @@ def task_update(
         lead_id = changes.get("lead_unit", task.lead_unit).pk
         task.supporting_units.set([u for u in supporting_units if u.pk != lead_id])
     moved = "deadline" in changed
+    handed_over = "lead_unit" in changed
     event = record_event(
         task=task, actor=actor, action=TaskAction.EDIT, at=now, from_status=task.status,
         to_status=task.status,
         deadline_from=task.deadline if moved else None,
         deadline_to=changed["deadline"] if moved else None,
+        lead_unit_from=task.lead_unit if handed_over else None,
+        lead_unit_to=changed["lead_unit"] if handed_over else None,
         data={
             field: {"from": _plain(getattr(task, field)), "to": _plain(value)}
             for field, value in changed.items() if field != "deadline"

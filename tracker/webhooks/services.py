@@ -150,6 +150,8 @@ def webhook_payload(*, task_event: TaskEvent, task: Task, event: WebhookEvent) -
         "to_status_label": _status_label(task_event.to_status),
         "deadline_from": task_event.deadline_from and task_event.deadline_from.isoformat(),
         "deadline_to": task_event.deadline_to and task_event.deadline_to.isoformat(),
+        "lead_unit_from_id": task_event.lead_unit_from_id,
+        "lead_unit_to_id": task_event.lead_unit_to_id,
         "note": task_event.note,
         "actor": None if actor is None else {
             "id": actor.pk, "name": actor.full_name or actor.username,
