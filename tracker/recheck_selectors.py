@@ -29,7 +29,8 @@ class RecheckFilter(django_filters.FilterSet):
 def _report_evidence() -> Prefetch:
     """The files sent with each re-check's report (downloads go through the evidence rule: who
     sees the task, tracker.selectors.evidence_list), oldest first: one query for the lot."""
-    return Prefetch("evidence", queryset=Evidence.objects.order_by("uploaded_at", "id"))
+    return Prefetch("evidence", queryset=Evidence.objects.select_related("uploaded_by")
+                    .order_by("uploaded_at", "id"))
 
 
 def recheck_list(*, user: User, filters: Mapping | None = None) -> QuerySet[TaskRecheck]:
