@@ -123,7 +123,8 @@ def test_api_report_takes_files_as_multipart_and_shows_them(
     with django_capture_on_commit_callbacks(execute=True):
         answer = client_for(bob).post(
             f"/api/v1/rechecks/{recheck.pk}/report/",
-            {"recurred": "false", "note": "未反弹", "files": [_pdf(), _pdf("第二份.pdf", PDF + b"2")]},
+            {"recurred": "false", "note": "未反弹",
+             "files": [_pdf(), _pdf("第二份.pdf", PDF + b"2")]},
             format="multipart",
         )
     assert answer.status_code == 200, answer.json()
@@ -183,10 +184,12 @@ def test_page_report_form_is_multipart_and_the_files_show_on_both_pages(
     evidence = Evidence.objects.get(recheck=recheck)
     link = f'href="/evidence/{evidence.pk}/"'
     listed = officer.get("/rechecks/?tab=reported").content.decode()
-    assert "回头看报告.pdf" in listed and link in listed
+    assert "回头看报告.pdf" in listed
+    assert link in listed
     task_page = officer.get(f"/tasks/{recheck.task_id}/").content.decode()
     section = task_page.split('id="rechecks"', 1)[1]
-    assert "回头看报告.pdf" in section and link in section
+    assert "回头看报告.pdf" in section
+    assert link in section
     assert officer.get(f"/evidence/{evidence.pk}/").status_code == 200
     stranger = Client()
     stranger.force_login(alice)
