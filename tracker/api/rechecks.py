@@ -12,6 +12,7 @@ from config.api.pagination import TaskCursorPagination
 from config.api.permissions import anyone_signed_in
 from config.api.serializers import InputSerializer, UnitBriefSerializer, UserBriefSerializer
 from tracker import recheck_selectors
+from tracker.api.serializers import EvidenceSerializer
 from tracker.api.views import FilteredBySelector
 from tracker.models import Task, TaskRecheck
 from tracker.services import rechecks as recheck_services
@@ -34,18 +35,25 @@ class RecheckSerializer(serializers.ModelSerializer):
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     reported_by = UserBriefSerializer(read_only=True, allow_null=True)
     decided_by = UserBriefSerializer(read_only=True, allow_null=True)
+    evidence = EvidenceSerializer(many=True, read_only=True,
+                                  help_text="随回头看报告上传的佐证材料")
 
     class Meta:
         model = TaskRecheck
         fields = ["id", "task", "due_on", "state", "state_display", "scheduled_at",
                   "became_due_at", "recurred", "report_note", "reported_by", "reported_at",
-                  "decision_note", "decided_by", "decided_at"]
+                  "evidence", "decision_note", "decided_by", "decided_at"]
         read_only_fields = fields
 
 
 class RecheckReportSerializer(InputSerializer):
     recurred = serializers.BooleanField(help_text="问题是否反弹")
     note = serializers.CharField(max_length=4000, help_text="回头看情况说明")
+    # An empty file is refused by the service, which names it ("文件为空：…").
+    files = serializers.ListField(
+        child=serializers.FileField(max_length=255, allow_empty_file=True), required=False,
+        default=list, help_text="佐证材料（multipart/form-data，可多个）",
+    )
 
 
 class RecheckDecisionSerializer(InputSerializer):
@@ -72,16 +80,20 @@ class RecheckViewSet(FilteredBySelector, mixins.ListModelMixin, mixins.RetrieveM
     def _answer(self, recheck):
         return Response(RecheckSerializer(self.get_queryset().get(pk=recheck.pk)).data)
 
-    @extend_schema(request=RecheckReportSerializer, responses=RecheckSerializer, filters=False)
+    @extend_schema(request={"application/json": RecheckReportSerializer,
+                            "multipart/form-data": RecheckReportSerializer},
+                   responses=RecheckSerializer, filters=False)
     @action(detail=True, methods=["post"], filter_backends=[])
     def report(self, request, pk=None):
-        """牵头单位报告回头看：问题是否反弹及情况说明。"""
+        """牵头单位报告回头看：问题是否反弹及情况说明；佐证材料随报告以 multipart 上传
+        （files，可多个）。"""
         recheck = self.get_object()
         data = RecheckReportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         recheck_services.recheck_report(actor=request.user, recheck=recheck,
                                         recurred=data.validated_data["recurred"],
-                                        note=data.validated_data["note"])
+                                        note=data.validated_data["note"],
+                                        files=data.validated_data["files"])
         return self._answer(recheck)
 
     @extend_schema(request=RecheckDecisionSerializer, responses=RecheckSerializer,

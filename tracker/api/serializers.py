@@ -448,8 +448,8 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Evidence
-        fields = ["id", "task", "progress_report", "original_name", "content_type", "size",
-                  "sha256", "uploaded_by", "uploaded_at", "download_url"]
+        fields = ["id", "task", "progress_report", "recheck", "original_name", "content_type",
+                  "size", "sha256", "uploaded_by", "uploaded_at", "download_url"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.CharField())

@@ -457,6 +457,16 @@ class Evidence(models.Model):
         on_delete=models.PROTECT,
         related_name="evidence",
     )
+    # A file sent with a 回头看 report (docs/rechecks.md): the only way a closed task takes
+    # evidence (tracker.services.evidence.evidence_add).
+    recheck = models.ForeignKey(
+        "tracker.TaskRecheck",
+        verbose_name="所属回头看",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evidence",
+    )
     file = models.FileField("文件", upload_to=evidence_upload_to, storage=get_private_storage)
     original_name = models.CharField("原文件名", max_length=255)
     content_type = models.CharField("文件类型", max_length=100)

@@ -1,5 +1,8 @@
 """Evidence files (佐证材料): size and type limits, content hash, private storage, and the
-content type a download is served with (a text file's detected charset)."""
+content type a download is served with (a text file's detected charset).
+
+A completed (已销号) task takes evidence only with its 回头看 report (`recheck=`, passed by
+tracker.services.rechecks.recheck_report); the rule is `_refuse_unless_open_or_rechecked`."""
 
 import codecs
 import datetime as dt
@@ -18,7 +21,15 @@ from django.utils import timezone
 
 from tracker import access
 from tracker.errors import ActionForbidden, InvalidInput, TransitionNotAllowed
-from tracker.models import Evidence, ProgressReport, Task, TaskStatus, User
+from tracker.models import (
+    Evidence,
+    ProgressReport,
+    RecheckState,
+    Task,
+    TaskRecheck,
+    TaskStatus,
+    User,
+)
 from tracker.models.tasks import evidence_upload_to
 from tracker.storage import STAGING_FOLDER
 
@@ -82,6 +93,23 @@ def validate_evidence_file(uploaded: UploadedFile) -> str:
     return PurePath(uploaded.name or "").suffix.lower().lstrip(".")
 
 
+def _refuse_unless_open_or_rechecked(
+    task: Task, recheck: TaskRecheck | None, progress_report: ProgressReport | None
+) -> None:
+    """A completed task takes evidence only with its 回头看 report: the file names a re-check of
+    this task that is being (has just been) reported. Any task takes a re-check's files so."""
+    if recheck is None:
+        if task.status == TaskStatus.COMPLETED:
+            raise TransitionNotAllowed(
+                "任务已销号，不能再上传佐证材料（回头看的佐证材料请随回头看报告一并上传）"
+            )
+        return
+    if recheck.task_id != task.pk or progress_report is not None:
+        raise InvalidInput("该回头看不属于此任务", fields={"recheck": "无效的回头看"})
+    if recheck.state != RecheckState.REPORTED:
+        raise TransitionNotAllowed("回头看的佐证材料只能随回头看报告一并上传")
+
+
 @transaction.atomic
 def evidence_add(
     *,
@@ -89,13 +117,13 @@ def evidence_add(
     actor: User,
     uploaded: UploadedFile,
     progress_report: ProgressReport | None = None,
+    recheck: TaskRecheck | None = None,
     now: dt.datetime | None = None,
 ) -> Evidence:
     now = now or timezone.now()
     if not access.can_contribute(actor, task):
         raise ActionForbidden("您没有权限为该任务上传佐证材料")
-    if task.status == TaskStatus.COMPLETED:
-        raise TransitionNotAllowed("任务已销号，不能再上传佐证材料")
+    _refuse_unless_open_or_rechecked(task, recheck, progress_report)
     extension = validate_evidence_file(uploaded)
     digest = hashlib.sha256()
     for chunk in uploaded.chunks():
@@ -104,6 +132,7 @@ def evidence_add(
     evidence = Evidence(
         task=task,
         progress_report=progress_report,
+        recheck=recheck,
         original_name=PurePath(uploaded.name).name[:255],
         content_type=mimetypes.types_map.get(f".{extension}", "application/octet-stream"),
         size=uploaded.size,
@@ -155,14 +184,15 @@ def _publish(staged: Path, final: Path) -> None:
 @transaction.atomic
 def evidence_add_many(
     *, task: Task, actor: User, files: Sequence[UploadedFile],
-    progress_report: ProgressReport | None = None, now: dt.datetime | None = None,
+    progress_report: ProgressReport | None = None, recheck: TaskRecheck | None = None,
+    now: dt.datetime | None = None,
 ) -> list[Evidence]:
     """Several files at once, all or nothing: every file is checked first, so one refused
     file (named in the message) leaves none of the others stored."""
     validate_evidence_files(files)
     return [
         evidence_add(task=task, actor=actor, uploaded=uploaded, progress_report=progress_report,
-                     now=now)
+                     recheck=recheck, now=now)
         for uploaded in files
     ]
 

@@ -3,7 +3,8 @@
 A closure schedules the re-check (tracker.services.tasks.task_close). Then:
 
     recheck_mark_due   (the daily sweep) 待回头看 → 待单位报告, the lead unit told once
-    recheck_report     the lead unit: 问题是否反弹 + note → 待督导确认, the supervisors told
+    recheck_report     the lead unit: 问题是否反弹 + note (+ 佐证材料) → 待督导确认, the
+                       supervisors told
     recheck_confirm    a supervisor over the lead unit → 已确认
     recheck_fail       the same supervisor → 未通过, and the task reopened through the one
                        reopen service (tracker.services.tasks.task_reopen) when it is closed
@@ -17,9 +18,11 @@ EventNotice's unique key (tracker.reminders.events).
 """
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,6 +30,7 @@ from tracker import access
 from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
 from tracker.models import RecheckState, Task, TaskAction, TaskRecheck, User
 from tracker.reminders import events
+from tracker.services.evidence import evidence_add_many, validate_evidence_files
 from tracker.services.history import record_event
 from tracker.services.tasks import TRANSITIONS, task_reopen
 from tracker.workdays import add_workdays
@@ -84,10 +88,14 @@ def recheck_mark_due(*, recheck: TaskRecheck, now: dt.datetime | None = None) ->
 @transaction.atomic
 def recheck_report(
     *, actor: User, recheck: TaskRecheck, recurred: bool | None, note: str,
-    now: dt.datetime | None = None,
+    files: Sequence[UploadedFile] = (), now: dt.datetime | None = None,
 ) -> TaskRecheck:
-    """The lead unit reports: did the problem come back (问题是否反弹), and how it stands.
-    Allowed once the re-check is due (or early, while it is still scheduled)."""
+    """The lead unit reports: did the problem come back (问题是否反弹), and how it stands, with
+    its 佐证材料 if any. Allowed once the re-check is due (or early, while it is still scheduled).
+
+    All or nothing: every file is checked (size, type, content) before anything is written, and
+    the files are stored on the task linked to this re-check (the one way a closed task takes
+    evidence, tracker.services.evidence); a refused file leaves the re-check unreported."""
     now = now or timezone.now()
     recheck = _locked(recheck)
     task = recheck.task
@@ -100,12 +108,15 @@ def recheck_report(
     note = (note or "").strip()
     if not note:
         raise InvalidInput("请填写回头看情况说明", fields={"note": "必填"})
+    validate_evidence_files(files)
     _move(recheck, recheck.state, state=R.REPORTED, recurred=recurred, report_note=note,
           reported_by=actor, reported_at=now)
+    evidence_add_many(task=task, actor=actor, files=files, recheck=recheck, now=now)
+    attached = f"（附佐证材料{len(files)}份）" if files else ""
     record_event(
         task=task, actor=actor, action=TaskAction.RECHECK_REPORT, at=now,
         from_status=task.status, to_status=task.status,
-        note=f"问题{'已反弹' if recurred else '未反弹'}：{note}",
+        note=f"问题{'已反弹' if recurred else '未反弹'}：{note}{attached}",
         data={"recheck_id": recheck.pk, "recurred": recurred},
     )
     events.recheck_reported_notify(recheck=recheck, actor=actor, now=now)

@@ -19,7 +19,7 @@ from tracker.errors import DomainError
 from tracker.models import RecheckState
 from tracker.services import rechecks as recheck_services
 from tracker.web import views
-from tracker.web.forms import BootstrapMixin
+from tracker.web.forms import BootstrapMixin, MultipleFileField
 from tracker.web.pagination import CappedPaginator
 
 PAGE_SIZE = 30
@@ -42,6 +42,8 @@ class RecheckReportForm(BootstrapMixin, forms.Form):
     )
     note = forms.CharField(label="回头看情况说明", max_length=4000,
                            widget=forms.Textarea(attrs={"rows": 2}))
+    # Checked (size, type, content) by the service, which names a refused file.
+    files = MultipleFileField(label="佐证材料", required=False)
 
 
 class RecheckDecisionForm(BootstrapMixin, forms.Form):
@@ -116,9 +118,10 @@ def recheck_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def recheck_report(request: HttpRequest, pk: int) -> HttpResponse:
     recheck = _recheck(request, pk)
-    form = RecheckReportForm(request.POST)
+    form = RecheckReportForm(request.POST, request.FILES)
     return _run(request, recheck, form, lambda data: recheck_services.recheck_report(
         actor=request.user, recheck=recheck, recurred=data["recurred"], note=data["note"],
+        files=data["files"],
     ), "已报告回头看情况，等待督导人员确认")
 
 
