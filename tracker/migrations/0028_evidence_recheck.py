@@ -1,8 +1,5 @@
 """Evidence files sent with a 回头看 report (docs/rechecks.md): a nullable link from Evidence to
-its TaskRecheck. A nullable column: ALTER TABLE ADD COLUMN on both databases, no table rebuild.
-
-Written on a branch whose latest migration was 0026; at integration it follows
-0027_taskevent_lead_unit_moves."""
+its TaskRecheck. A nullable column: ALTER TABLE ADD COLUMN on both databases, no table rebuild."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -11,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0026_sqlite_task_tally_delete'),
+        ('tracker', '0027_taskevent_lead_unit_moves'),
     ]
 
     operations = [
