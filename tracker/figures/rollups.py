@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import (
     Count,
     DateField,
@@ -559,6 +561,8 @@ def _narrowed_tallies(user: User, filters: RollupFilters) -> QuerySet[TaskTally]
 
 
 def _month_key(value) -> dt.date | None:
+    if isinstance(value, str):  # a raw row on SQLite (rollups(): several groupings at once)
+        value = dt.date.fromisoformat(value[:10])
     if isinstance(value, dt.datetime):
         value = value.date()
     return None if value == NO_DEADLINE_MONTH else value
@@ -608,28 +612,24 @@ def _tally_rollups(
     on_tallies = {f"g{n}": F(_TALLY_KEYS[group_by][0]) for n, group_by in enumerate(keyed)}
     on_tasks = {f"g{n}": _TALLY_KEYS[group_by][1] for n, group_by in enumerate(keyed)}
     names = list(on_tallies)
-    month_at = keyed.index(Grouping.MONTH) if Grouping.MONTH in keyed else None
-    # The counts of each group of all the keys together, in COUNT_FIELDS order.
-    combined: dict[tuple, list[int]] = {}
+    # Each grouping's counts by its key, in COUNT_FIELDS order, summed over the three parts.
+    per_grouping: list[dict[object, list[int]]] = [{} for _ in keyed]
     for qs, sums in (
         (tallies.values(**on_tallies), tally_sums),
         (this_month.annotate(**on_tasks).values(*names), lights),
         (support_only.annotate(**on_tasks).values(*names), aggregates),
     ):
-        for g in qs.annotate(**sums).order_by():
-            key = tuple(g[n] for n in names)
-            if month_at is not None:
-                key = (*key[:month_at], _month_key(key[month_at]), *key[month_at + 1:])
-            counts = [g.get(name) or 0 for name in COUNT_FIELDS]
-            into = combined.get(key)
-            combined[key] = counts if into is None else _plus(into, counts)
+        for at, sums_by_key in enumerate(_sums_by_each_key(qs.annotate(**sums), names)):
+            normalise = _month_key if keyed[at] == Grouping.MONTH else None
+            into = per_grouping[at]
+            for key, counts in sums_by_key.items():
+                if normalise is not None:
+                    key = normalise(key)
+                have = into.get(key)
+                into[key] = counts if have is None else _plus(have, counts)
 
     results = {}
-    for at, group_by in enumerate(keyed):
-        summed: dict[object, list[int]] = {}
-        for key, counts in combined.items():
-            into = summed.get(key[at])
-            summed[key[at]] = counts if into is None else _plus(into, counts)
+    for group_by, summed in zip(keyed, per_grouping, strict=True):
         by_key = {key: _figures_of(counts) for key, counts in summed.items()}
         if group_by == Grouping.UNIT:
             results[group_by] = _unit_rollup(by_key, user=user, filters=filters, today=today)
@@ -641,11 +641,48 @@ def _tally_rollups(
                                             today=today)
     if Grouping.TOTAL in groupings:
         total = Figures()
-        for counts in combined.values():
+        for counts in per_grouping[0].values():  # every group of one grouping: everything
             total.add(_figures_of(counts))
         results[Grouping.TOTAL] = Rollup(Grouping.TOTAL, filters, today,
                                          [Row(None, "合计", total)], total)
     return {group_by: results[group_by] for group_by in groupings}
+
+
+def _sums_by_each_key(grouped: QuerySet, names: list[str]) -> list[dict[object, list[int]]]:
+    """For each key in `names` (the group-by columns of `grouped`, a values().annotate()
+    query), the aggregates of `grouped` summed by that key alone, in COUNT_FIELDS order.
+
+    One key: the query itself. Several: one statement, in which the database aggregates the
+    groups of all the keys together once (a single, parallel pass over the rows: lead unit ×
+    inspection is some thousands of groups) and then sums each key's few groups from them,
+    so that only those come back (WITH g AS (…) SELECT … GROUP BY g0 UNION ALL …). A
+    GROUPING SETS pass gives the same answer, but PostgreSQL plans it without workers."""
+    grouped = grouped.order_by()
+    counted = [name for name in COUNT_FIELDS if name in grouped.query.annotations]
+    if len(names) == 1:
+        return [{
+            g[names[0]]: [g.get(name) or 0 for name in COUNT_FIELDS] for g in grouped
+        }]
+    q = connection.ops.quote_name
+    try:
+        sql, params = grouped.query.sql_with_params()
+    except EmptyResultSet:  # a part with no rows by construction (no support-only tasks)
+        return [{} for _ in names]
+    outer = ", ".join(f"SUM({q(name)})" for name in counted)
+    branches = [
+        f"SELECT {at}, {', '.join(q(n) if n == name else 'NULL' for n in names)}, {outer} "
+        f"FROM g GROUP BY {q(name)}"
+        for at, name in enumerate(names)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH g AS ({sql}) {' UNION ALL '.join(branches)}", params)
+        rows = cursor.fetchall()
+    result: list[dict[object, list[int]]] = [{} for _ in names]
+    for row in rows:
+        at = row[0]
+        counts = dict(zip(counted, row[1 + len(names):], strict=True))
+        result[at][row[1 + at]] = [int(counts.get(name) or 0) for name in COUNT_FIELDS]
+    return result
 
 
 def _plus(a: list[int], b: list[int]) -> list[int]:
