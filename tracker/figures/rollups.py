@@ -515,9 +515,10 @@ def _unit_rollup(
     per_lead_unit: dict[int, Figures], *, user: User, filters: RollupFilters, today: dt.date
 ) -> Rollup:
     rows = _unit_rows(per_lead_unit, user=user, filters=filters)
+    listed = {r.key for r in rows}
     total = Figures()
     for row in rows:
-        if row.extra["parent_id"] not in {r.key for r in rows}:
+        if row.extra["parent_id"] not in listed:
             total.add(row.figures)  # the tops of the returned forest
     return Rollup(Grouping.UNIT, filters, today, rows, total)
 
