@@ -670,9 +670,11 @@ def _sums_by_each_key(grouped: QuerySet, names: list[str]) -> list[dict[object, 
     except EmptyResultSet:  # a part with no rows by construction (no support-only tasks)
         return [{} for _ in names]
     outer = ", ".join(f"SUM({q(name)})" for name in counted)
+    # Each branch groups by its key; the other keys' columns are not read, but keep their type
+    # (MIN(...), not NULL: UNION would resolve two untyped NULLs to text).
     branches = [
-        f"SELECT {at}, {', '.join(q(n) if n == name else 'NULL' for n in names)}, {outer} "
-        f"FROM g GROUP BY {q(name)}"
+        f"SELECT {at}, {', '.join(q(n) if n == name else f'MIN({q(n)})' for n in names)}, "
+        f"{outer} FROM g GROUP BY {q(name)}"
         for at, name in enumerate(names)
     ]
     with connection.cursor() as cursor:
