@@ -370,10 +370,10 @@ def rollups(
     by unit), each equal to `rollup()` for that grouping.
 
     From the tallies, every part is read once, grouped by all the groupings' keys together
-    (lead unit × inspection: a few thousand groups at most), and each grouping is summed from
-    those groups in Python; the re-checks are one grouped query too. So the queries are those
-    of one rollup, plus the labels of each grouping. The scan (as of a past day, 重点任务 only)
-    is run per grouping, re-checks once."""
+    (lead unit × inspection: some thousands of groups), and each grouping's sums are taken
+    from those groups in the same statement (_sums_by_each_key); the re-checks are one
+    grouped query too. So the queries are those of one rollup, plus the labels of each
+    grouping. The scan (as of a past day, 重点任务 only) is run per grouping, re-checks once."""
     groupings = list(dict.fromkeys(groupings))
     if source == Source.AUTO and served_by_tallies(filters):
         results = _tally_rollups(user=user, groupings=groupings, filters=filters)
