@@ -36,7 +36,13 @@ from tracker import access
 from tracker.deadlines import days_left_text, deadline_state, light_rule_text
 from tracker.errors import DomainError
 from tracker.figures.key_tasks import key_task_panel
-from tracker.figures.rollups import Grouping, RollupFilters, overdue_tasks, rollup
+from tracker.figures.rollups import (
+    Grouping,
+    RollupFilters,
+    overdue_tasks,
+    rollup,
+    rollups,
+)
 from tracker.figures.trend import trend
 from tracker.models import TaskPriority, TaskType, subtree_q
 from tracker.selectors import (
@@ -100,8 +106,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     filters = RollupFilters(inspection_id=inspection.pk if inspection else None, unit=unit,
                             key_only=key_only)
 
-    by_inspection = rollup(user=user, group_by=Grouping.INSPECTION, filters=filters)
-    by_unit = rollup(user=user, group_by=Grouping.UNIT, filters=filters)
+    # Both tables from one pass over the figures (tracker.figures.rollups.rollups).
+    figures = rollups(user=user, groupings=[Grouping.INSPECTION, Grouping.UNIT], filters=filters)
+    by_inspection, by_unit = figures[Grouping.INSPECTION], figures[Grouping.UNIT]
     unit_rows = units_one_level_down(by_unit.rows, unit)
     # The page does not grow with the ledger: both tables (and their charts) are paged, the
     # overdue list shows its first rows and links to the whole list, the trend its last periods.

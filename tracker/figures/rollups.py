@@ -30,11 +30,13 @@ from the history (TaskEvent) as they stood at the end of that day, Asia/Shanghai
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import (
     Count,
     DateField,
@@ -354,13 +356,35 @@ def rollup(
     source: str = Source.AUTO,
 ) -> Rollup:
     """The figures of the user's visible ledger, grouped; constant queries per call."""
+    return rollups(user=user, groupings=[group_by], filters=filters, source=source)[group_by]
+
+
+def rollups(
+    *,
+    user: User,
+    groupings: Sequence[str],
+    filters: RollupFilters,
+    source: str = Source.AUTO,
+) -> dict[str, Rollup]:
+    """The same figures in several groupings at once (挂图作战 shows them by inspection and
+    by unit), each equal to `rollup()` for that grouping.
+
+    From the tallies, every part is read once, grouped by all the groupings' keys together
+    (lead unit × inspection: some thousands of groups), and each grouping's sums are taken
+    from those groups in the same statement (_sums_by_each_key); the re-checks are one
+    grouped query too. So the queries are those of one rollup, plus the labels of each
+    grouping. The scan (as of a past day, 重点任务 only) is run per grouping, re-checks once."""
+    groupings = list(dict.fromkeys(groupings))
     if source == Source.AUTO and served_by_tallies(filters):
-        result = _tally_rollup(user=user, group_by=group_by, filters=filters)
+        results = _tally_rollups(user=user, groupings=groupings, filters=filters)
     else:
-        result = _scan_rollup(user=user, group_by=group_by, filters=filters)
+        results = {
+            group_by: _scan_rollup(user=user, group_by=group_by, filters=filters)
+            for group_by in groupings
+        }
     if filters.as_of is None:
-        _add_rechecks(result, user=user, filters=filters)
-    return result
+        _add_rechecks(results, user=user, filters=filters)
+    return results
 
 
 # Each grouping's key over the re-checks (through their task).
@@ -373,9 +397,10 @@ _RECHECK_KEYS = {
 }
 
 
-def _add_rechecks(result: "Rollup", *, user: User, filters: RollupFilters) -> None:
-    """Today's re-check counts of the counted tasks into the rows and the total: one grouped
-    query over the re-checks of the same scoped tasks (tracker.access through scoped_tasks)."""
+def _add_rechecks(results: dict[str, "Rollup"], *, user: User, filters: RollupFilters) -> None:
+    """Today's re-check counts of the counted tasks into the rows and the totals: one grouped
+    query over the re-checks of the same scoped tasks (tracker.access through scoped_tasks),
+    grouped by every grouping's key together."""
     tasks, _ = scoped_tasks(user=user, filters=filters)
     counts = {
         "recheck_due": Count("id", filter=Q(state__in=[RecheckState.DUE,
@@ -384,15 +409,26 @@ def _add_rechecks(result: "Rollup", *, user: User, filters: RollupFilters) -> No
         "recheck_failed": Count("id", filter=Q(state=RecheckState.FAILED)),
     }
     rechecks = TaskRecheck.objects.filter(task__in=tasks.values("pk"))
-    if result.group_by == Grouping.TOTAL:
-        groups = [(None, rechecks.aggregate(**counts))]
+    keyed = [group_by for group_by in results if group_by != Grouping.TOTAL]
+    if not keyed:
+        groups = [((), rechecks.aggregate(**counts))]
     else:
+        keys = {f"g{n}": _RECHECK_KEYS[group_by] for n, group_by in enumerate(keyed)}
         groups = [
-            (g["g"], g)
-            for g in rechecks.annotate(g=_RECHECK_KEYS[result.group_by]).values("g")
-            .annotate(**counts).order_by()
+            (tuple(g[name] for name in keys), g)
+            for g in rechecks.annotate(**keys).values(*keys).annotate(**counts).order_by()
         ]
     groups = [(key, values) for key, values in groups if any(values[n] for n in RECHECK_FIELDS)]
+    for group_by, result in results.items():
+        if group_by == Grouping.TOTAL:
+            projected = [(None, values) for _, values in groups]
+        else:
+            at = keyed.index(group_by)
+            projected = [(key[at], values) for key, values in groups]
+        _apply_rechecks(result, projected)
+
+
+def _apply_rechecks(result: "Rollup", groups: list[tuple[object, dict]]) -> None:
     rows = result.rows
     if result.group_by == Grouping.MONTH:
         groups = [(_month_label_key(key), values) for key, values in groups]
@@ -479,9 +515,10 @@ def _unit_rollup(
     per_lead_unit: dict[int, Figures], *, user: User, filters: RollupFilters, today: dt.date
 ) -> Rollup:
     rows = _unit_rows(per_lead_unit, user=user, filters=filters)
+    listed = {r.key for r in rows}
     total = Figures()
     for row in rows:
-        if row.extra["parent_id"] not in {r.key for r in rows}:
+        if row.extra["parent_id"] not in listed:
             total.add(row.figures)  # the tops of the returned forest
     return Rollup(Grouping.UNIT, filters, today, rows, total)
 
@@ -525,12 +562,16 @@ def _narrowed_tallies(user: User, filters: RollupFilters) -> QuerySet[TaskTally]
 
 
 def _month_key(value) -> dt.date | None:
+    if isinstance(value, str):  # a raw row on SQLite (rollups(): several groupings at once)
+        value = dt.date.fromisoformat(value[:10])
     if isinstance(value, dt.datetime):
         value = value.date()
     return None if value == NO_DEADLINE_MONTH else value
 
 
-def _tally_rollup(*, user: User, group_by: str, filters: RollupFilters) -> Rollup:
+def _tally_rollups(
+    *, user: User, groupings: list[str], filters: RollupFilters
+) -> dict[str, Rollup]:
     """The same figures as the scan, from three parts (one query each):
 
     A  the tallies of the tasks seen through their lead unit: every count but the lights;
@@ -539,6 +580,9 @@ def _tally_rollup(*, user: User, group_by: str, filters: RollupFilters) -> Rollu
        window, read from tracker_task (index task_lit_deadline): overdue this month, due soon;
     C  the tasks seen only through a supporting unit (tracker.access), scanned as before
        (none for an administrator: no query).
+
+    Each part is grouped by the keys of all the groupings at once; each grouping's figures
+    are then summed from those groups (rollups()).
     """
     today = local_today()
     month_start = today.replace(day=1)
@@ -558,29 +602,99 @@ def _tally_rollup(*, user: User, group_by: str, filters: RollupFilters) -> Rollu
     aggregates = _aggregates(f, today)
     lights = _light_aggregates(f, today)
 
-    if group_by == Grouping.TOTAL:
+    keyed = [group_by for group_by in groupings if group_by != Grouping.TOTAL]
+    if not keyed:
         total = _figures(tallies.aggregate(**tally_sums))
         total.add(_figures(this_month.aggregate(**lights)))
         total.add(_figures(support_only.aggregate(**aggregates)))
-        return Rollup(group_by, filters, today, [Row(None, "合计", total)], total)
+        return {Grouping.TOTAL: Rollup(Grouping.TOTAL, filters, today,
+                                       [Row(None, "合计", total)], total)}
 
-    tally_key, task_key = _TALLY_KEYS[group_by]
-    normalise = _month_key if group_by == Grouping.MONTH else (lambda key: key)
-    by_key: dict[object, Figures] = {}
+    on_tallies = {f"g{n}": F(_TALLY_KEYS[group_by][0]) for n, group_by in enumerate(keyed)}
+    on_tasks = {f"g{n}": _TALLY_KEYS[group_by][1] for n, group_by in enumerate(keyed)}
+    names = list(on_tallies)
+    # Each grouping's counts by its key, in COUNT_FIELDS order, summed over the three parts.
+    per_grouping: list[dict[object, list[int]]] = [{} for _ in keyed]
     for qs, sums in (
-        (tallies.values(g=F(tally_key)), tally_sums),
-        (this_month.annotate(g=task_key).values("g"), lights),
-        (support_only.annotate(g=task_key).values("g"), aggregates),
+        (tallies.values(**on_tallies), tally_sums),
+        (this_month.annotate(**on_tasks).values(*names), lights),
+        (support_only.annotate(**on_tasks).values(*names), aggregates),
     ):
-        for g in qs.annotate(**sums).order_by():
-            by_key.setdefault(normalise(g["g"]), Figures()).add(_figures(g))
+        for at, sums_by_key in enumerate(_sums_by_each_key(qs.annotate(**sums), names)):
+            normalise = _month_key if keyed[at] == Grouping.MONTH else None
+            into = per_grouping[at]
+            for key, counts in sums_by_key.items():
+                if normalise is not None:
+                    key = normalise(key)
+                have = into.get(key)
+                into[key] = counts if have is None else _plus(have, counts)
 
-    if group_by == Grouping.UNIT:
-        return _unit_rollup(by_key, user=user, filters=filters, today=today)
-    rows = [Row(key, "", figures) for key, figures in by_key.items()]
-    if group_by == Grouping.ASPECT:
-        rows.sort(key=lambda r: r.key)
-    return _grouped_rollup(rows, group_by=group_by, filters=filters, today=today)
+    results = {}
+    for group_by, summed in zip(keyed, per_grouping, strict=True):
+        by_key = {key: _figures_of(counts) for key, counts in summed.items()}
+        if group_by == Grouping.UNIT:
+            results[group_by] = _unit_rollup(by_key, user=user, filters=filters, today=today)
+            continue
+        rows = [Row(key, "", figures) for key, figures in by_key.items()]
+        if group_by == Grouping.ASPECT:
+            rows.sort(key=lambda r: r.key)
+        results[group_by] = _grouped_rollup(rows, group_by=group_by, filters=filters,
+                                            today=today)
+    if Grouping.TOTAL in groupings:
+        total = Figures()
+        for counts in per_grouping[0].values():  # every group of one grouping: everything
+            total.add(_figures_of(counts))
+        results[Grouping.TOTAL] = Rollup(Grouping.TOTAL, filters, today,
+                                         [Row(None, "合计", total)], total)
+    return {group_by: results[group_by] for group_by in groupings}
+
+
+def _sums_by_each_key(grouped: QuerySet, names: list[str]) -> list[dict[object, list[int]]]:
+    """For each key in `names` (the group-by columns of `grouped`, a values().annotate()
+    query), the aggregates of `grouped` summed by that key alone, in COUNT_FIELDS order.
+
+    One key: the query itself. Several: one statement, in which the database aggregates the
+    groups of all the keys together once (a single, parallel pass over the rows: lead unit ×
+    inspection is some thousands of groups) and then sums each key's few groups from them,
+    so that only those come back (WITH g AS (…) SELECT … GROUP BY g0 UNION ALL …). A
+    GROUPING SETS pass gives the same answer, but PostgreSQL plans it without workers."""
+    grouped = grouped.order_by()
+    counted = [name for name in COUNT_FIELDS if name in grouped.query.annotations]
+    if len(names) == 1:
+        return [{
+            g[names[0]]: [g.get(name) or 0 for name in COUNT_FIELDS] for g in grouped
+        }]
+    q = connection.ops.quote_name
+    try:
+        sql, params = grouped.query.sql_with_params()
+    except EmptyResultSet:  # a part with no rows by construction (no support-only tasks)
+        return [{} for _ in names]
+    outer = ", ".join(f"SUM({q(name)})" for name in counted)
+    # Each branch groups by its key; the other keys' columns are not read, but keep their type
+    # (MIN(...), not NULL: UNION would resolve two untyped NULLs to text).
+    branches = [
+        f"SELECT {at}, {', '.join(q(n) if n == name else f'MIN({q(n)})' for n in names)}, "
+        f"{outer} FROM g GROUP BY {q(name)}"
+        for at, name in enumerate(names)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH g AS ({sql}) {' UNION ALL '.join(branches)}", params)
+        rows = cursor.fetchall()
+    result: list[dict[object, list[int]]] = [{} for _ in names]
+    for row in rows:
+        at = row[0]
+        counts = dict(zip(counted, row[1 + len(names):], strict=True))
+        result[at][row[1 + at]] = [int(counts.get(name) or 0) for name in COUNT_FIELDS]
+    return result
+
+
+def _plus(a: list[int], b: list[int]) -> list[int]:
+    return [x + y for x, y in zip(a, b, strict=True)]
+
+
+def _figures_of(counts: list[int]) -> Figures:
+    """Figures from counts in COUNT_FIELDS order."""
+    return Figures(**dict(zip(COUNT_FIELDS, counts, strict=True)))
 
 
 def _label(rows: list[Row], group_by: str) -> None:

@@ -27,6 +27,7 @@ from tracker.figures.rollups import (
     Source,
     rollup,
     rollup_as_dict,
+    rollups,
     served_by_tallies,
 )
 from tracker.figures.tallies import tally_check, tally_rebuild
@@ -263,6 +264,28 @@ def test_query_count_is_the_same_for_a_small_and_a_larger_ledger(
         assert result.total.total == Task.objects.filter(access.visible_tasks_q(user)).count()
 
 
+# 挂图作战's two tables at once (rollups()): the queries of one rollup by unit (its labels are
+# the units), +1 the inspections' labels; the tallies are read once, not once per grouping.
+@pytest.mark.parametrize(("who", "queries"), [("root_admin", 5), ("sam", 7), ("bob", 7)])
+def test_two_groupings_cost_the_queries_of_one_plus_their_labels(
+    request, who, queries, bureau, county, town, django_assert_num_queries
+):
+    deadlines.due_soon_until(BASE)  # the working-day calendar, read once per process
+    units = [town, county, bureau]
+    pair = [Grouping.INSPECTION, Grouping.UNIT]
+    for size in (3, 60):
+        _ledger(units, size)
+        user = User.objects.get(pk=request.getfixturevalue(who).pk)  # nothing cached
+        with django_assert_num_queries(queries):
+            results = rollups(user=user, groupings=pair, filters=RollupFilters())
+        assert list(results) == pair
+        for group_by in pair:
+            alone = rollup(user=user, group_by=group_by, filters=RollupFilters())
+            assert rollup_as_dict(results[group_by]) == rollup_as_dict(alone)
+        assert results[Grouping.INSPECTION].total.total == Task.objects.filter(
+            access.visible_tasks_q(user)).count()
+
+
 def test_tallies_serve_today_with_deadline_bounds_on_whole_months():
     assert served_by_tallies(RollupFilters())
     assert served_by_tallies(RollupFilters(deadline_from=dt.date(2026, 3, 1),
@@ -405,11 +428,22 @@ def test_every_rollup_equals_the_scan_after_random_services(
             for user in User.objects.filter(pk__in=world.user_ids).select_related(
                 "unit", "supervision_root"
             ):
+                # Every grouping at once, and 挂图作战's pair, from one pass (rollups()).
+                together = rollups(user=user, groupings=Grouping.values, filters=filters)
+                pair = rollups(user=user, groupings=[Grouping.INSPECTION, Grouping.UNIT],
+                               filters=filters)
                 for group_by in Grouping.values:
                     maintained = rollup(user=user, group_by=group_by, filters=filters)
-                    scanned = rollup(user=user, group_by=group_by, filters=filters,
-                                     source=Source.SCAN)
-                    assert rollup_as_dict(maintained, tree=True) == rollup_as_dict(
-                        scanned, tree=True
-                    ), (user.username, group_by)
+                    scanned = rollup_as_dict(
+                        rollup(user=user, group_by=group_by, filters=filters,
+                               source=Source.SCAN),
+                        tree=True,
+                    )
+                    assert rollup_as_dict(maintained, tree=True) == scanned, (
+                        user.username, group_by)
+                    assert rollup_as_dict(together[group_by], tree=True) == scanned, (
+                        user.username, group_by, "together")
+                    if group_by in pair:
+                        assert rollup_as_dict(pair[group_by], tree=True) == scanned, (
+                            user.username, group_by, "pair")
         transaction.set_rollback(True)
