@@ -197,6 +197,12 @@ class Task(models.Model):
                 fields=["deadline", "id"], name="task_key_deadline",
                 condition=models.Q(is_key=True),
             ),
+            # 挂图作战's key panel: its counts and its "most pressing" list (priority first,
+            # then deadline) read only this index, never the table's heap.
+            models.Index(
+                fields=["-priority", "deadline", "id"], name="task_key_cover",
+                include=["status", "lead_unit"], condition=models.Q(is_key=True),
+            ),
             models.Index(fields=["priority", "deadline"], name="task_priority_deadline"),
             # The acknowledgement sweep reads only the tasks awaiting 签收 (few at any time).
             models.Index(
