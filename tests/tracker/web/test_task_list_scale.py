@@ -163,6 +163,39 @@ def test_a_task_renders_as_its_declared_fields_would(chief, bureau, county, rf, 
     assert TaskSerializer(rows[4], context=context).data["awaiting_ack"] is True
 
 
+def test_the_api_list_renders_each_task_as_the_task_serializer_does(
+    chief, bureau, county, client_for, today
+):
+    """The list renders its page from plain row values (tracker.selectors.task_rows), not
+    model instances: every task comes out with the keys, order and values TaskSerializer
+    gives the same task (lights, dates, nested objects, supporting units, 签收)."""
+    helper = UnitFactory(name="区财政局", parent=county)
+    tasks = [
+        TaskFactory(lead_unit=bureau, supporting_units=[helper, county],
+                    deadline=today - dt.timedelta(days=5), status=TaskStatus.IN_PROGRESS),
+        TaskFactory(lead_unit=bureau, status=TaskStatus.LONG_TERM,
+                    task_type=TaskType.LONG_TERM, deadline=None, is_key=True, priority=4),
+        TaskFactory(lead_unit=bureau, deadline=today + dt.timedelta(days=2), priority=3),
+        TaskFactory(lead_unit=bureau, status=TaskStatus.COMPLETED),
+        TaskFactory(lead_unit=bureau, ack_requested_at=timezone.now()),
+    ]
+    Task.objects.filter(pk=tasks[0].pk).update(progress_percent=40, started_at=timezone.now())
+    Task.objects.filter(pk=tasks[2].pk).update(acknowledged_by=chief,
+                                                acknowledged_at=timezone.now())
+    context = {"today": today}
+    expected = [TaskSerializer(task, context=context).data
+                for task in task_list(user=chief).order_by("-id")]
+    for ordering in ("", "?ordering=deadline", "?ordering=-status"):
+        listed = client_for(chief).get(f"/api/v1/tasks/{ordering}").json()["results"]
+        by_id = {row["id"]: row for row in expected}
+        assert [list(row) for row in listed] == [list(by_id[row["id"]]) for row in listed]
+        assert listed == [by_id[row["id"]] for row in listed]
+        assert {row["id"] for row in listed} == set(by_id)
+    assert [u["name"] for u in by_id[tasks[0].pk]["supporting_units"]] == ["东湖区", "区财政局"]
+    assert by_id[tasks[2].pk]["acknowledged_by"] == chief.display_name
+    assert by_id[tasks[4].pk]["awaiting_ack"] is True
+
+
 # --- The same statements at any size -----------------------------------------------------
 
 
