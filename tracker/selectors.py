@@ -34,7 +34,10 @@ from tracker.models import (
     Task,
     TaskAction,
     TaskEvent,
+    TaskPriority,
+    TaskStatus,
     TaskTally,
+    TaskType,
     Unit,
     User,
 )
@@ -81,10 +84,17 @@ TASK_ROW_FIELDS = (
 )
 
 
+_STATUS_LABELS = {value: str(label) for value, label in TaskStatus.choices}
+_TASK_TYPE_LABELS = {value: str(label) for value, label in TaskType.choices}
+_PRIORITY_LABELS = {value: str(label) for value, label in TaskPriority.choices}
+
+
 @dataclass(frozen=True)
 class TaskRows:
     """One page of a task list as plain values: `rows` (dicts of TASK_ROW_FIELDS, in the
-    list's order, plus any column the caller asked for) and each task's supporting units
+    list's order, plus any column the caller asked for, `awaiting_ack`, `acknowledged_by` (the
+    person's name) and the choices' labels `status_display`, `task_type_display`,
+    `priority_display`) and each task's supporting units
     (`supporting[task_id]`: dicts of id, name, short_name in unit-tree order)."""
 
     rows: list[dict]
@@ -113,6 +123,10 @@ def task_rows_page(rows) -> TaskRows:
             supporting[task_id].append({"id": unit_id, "name": name, "short_name": short_name})
     for row in rows:
         row["awaiting_ack"] = row["ack_requested_at"] is not None  # as Task.awaiting_ack
+        # The choices' labels, as Task.get_<field>_display gives them.
+        row["status_display"] = _STATUS_LABELS.get(row["status"], row["status"])
+        row["task_type_display"] = _TASK_TYPE_LABELS.get(row["task_type"], row["task_type"])
+        row["priority_display"] = _PRIORITY_LABELS.get(row["priority"], row["priority"])
         if row["acknowledged_by_id"] is None:
             row["acknowledged_by"] = None
         else:  # User.display_name, the one rule for a person's name

@@ -29,8 +29,6 @@ from tracker.models import (
     Task,
     TaskEvent,
     TaskPriority,
-    TaskStatus,
-    TaskType,
     Unit,
     User,
 )
@@ -275,11 +273,6 @@ class TaskSerializer(serializers.ModelSerializer):
         return self._state(task).text
 
 
-_STATUS_LABELS = {value: str(label) for value, label in TaskStatus.choices}
-_TASK_TYPE_LABELS = {value: str(label) for value, label in TaskType.choices}
-_PRIORITY_LABELS = {value: str(label) for value, label in TaskPriority.choices}
-
-
 def task_rows_data(page: TaskRows, *, today: dt.date) -> list[dict]:
     """The task list's page as TaskSerializer renders each task (the same keys, in the same
     order, with the same values: a test compares the two), from the plain row values of
@@ -297,9 +290,9 @@ def task_rows_data(page: TaskRows, *, today: dt.date) -> list[dict]:
             value = row[name]
             data[name] = None if value is None else _iso_datetime(value, zone)
         data |= {
-            "status_display": _STATUS_LABELS.get(row["status"], row["status"]),
-            "task_type_display": _TASK_TYPE_LABELS.get(row["task_type"], row["task_type"]),
-            "priority_display": _PRIORITY_LABELS.get(row["priority"], row["priority"]),
+            "status_display": row["status_display"],
+            "task_type_display": row["task_type_display"],
+            "priority_display": row["priority_display"],
             "inspection": {"id": row["inspection_id"], "title": row["inspection__title"],
                            "kind": row["inspection__kind"], "team": row["inspection__team"]},
             "problem": {"id": row["problem_id"], "number": row["problem__number"],

@@ -115,6 +115,32 @@ def test_my_tasks_says_at_least_when_the_list_goes_on_past_the_window(
     assert len(task_titles(last)) == 1
 
 
+def test_my_tasks_rows_show_supporting_units_badges_and_who_acknowledged(
+    alice_client, alice, bureau, county, today
+):
+    """The page prints its rows from row values (tracker.selectors.task_rows_page): each
+    row still shows its supporting units in unit-tree order, its 重点/priority badges, its
+    status, who signed for it and its progress."""
+    helper = UnitFactory(name="区财政局", parent=county)
+    supported = TaskFactory(lead_unit=bureau, title="有配合单位", supporting_units=[helper, county],
+                            deadline=today + dt.timedelta(days=60), is_key=True, priority=4)
+    signed = TaskFactory(lead_unit=bureau, title="已签收", deadline=today + dt.timedelta(days=61))
+    Task.objects.filter(pk=signed.pk).update(acknowledged_by=alice, ack_requested_at=None,
+                                              acknowledged_at=timezone.now(),
+                                              progress_percent=30)
+    html = alice_client.get("/tasks/").content.decode()
+    assert task_titles(html) == ["有配合单位", "已签收"]
+    first, second = html.split('class="task-row"')[1:3]
+    assert f'href="/tasks/{supported.pk}/"' in first
+    assert "配合：东湖区、区财政局" in first
+    assert 'badge-key" title="重点任务">重点</span>' in first
+    assert 'text-bg-danger me-1 badge-priority" title="优先级">紧急</span>' in first
+    assert "配合：" not in second
+    assert f">{alice.display_name}<br>" in second
+    assert '<span class="percent">30%</span>' in second
+    assert "text-bg-secondary\">未启动</span>" in second
+
+
 # --- The API: one pass, the same answer --------------------------------------------------
 
 
