@@ -177,8 +177,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
     )
     tasks = selectors.task_list_for_page(user=user, filters=filters)
     number = request.GET.get("page")
-    page = CappedPaginator(task_rows(tasks), PAGE_SIZE, number=number).get_page(number)
-    rows = _task_list_rows(task_rows_page(page.object_list), today=today)
+    page = CappedPaginator(tasks, PAGE_SIZE, number=number).get_page(number)
+    rows = _task_list_rows(task_rows_page(task_rows(page.object_list)), today=today)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "web/task_list.html", {
