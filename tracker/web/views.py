@@ -19,13 +19,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker import access
-from tracker.deadlines import deadline_state, deadline_states, light_rule_text
+from tracker.deadlines import deadline_state, light_rule_text
 from tracker.errors import DomainError
 from tracker.models import DeadlineExtension, Effectiveness, ExtensionStatus, Task
 from tracker.recheck_selectors import rechecks_on_task
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.selectors import (
-    TaskRows,
     inspections_for_filter,
     problems_for_tasks,
     task_deadline_history,
@@ -64,6 +63,7 @@ from tracker.web.forms import (
 )
 from tracker.web.pagination import CappedPaginator
 from tracker.web.security_views import otp_step_redirect
+from tracker.web.task_rows import task_rows_html
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -150,19 +150,6 @@ def task_create(request: HttpRequest) -> HttpResponse:
     }, status=status)
 
 
-def _task_list_rows(page: TaskRows, *, today) -> list[dict]:
-    """The rows of 我的任务 as the template prints them: each task's row values
-    (tracker.selectors.task_rows_page) with its deadline state from the rule book, its labels
-    and its link, so that the 50-row loop only prints values."""
-    detail_url = reverse("web:task_detail", args=[0]).removesuffix("0/")  # then pk + "/"
-    states = deadline_states(((r["status"], r["deadline"]) for r in page.rows), today=today)
-    for row, state in zip(page.rows, states, strict=True):
-        row["state"] = state
-        row["url"] = f"{detail_url}{row['id']}/"
-        row["supporting_names"] = "、".join(u["name"] for u in page.supporting[row["id"]])
-    return page.rows
-
-
 @login_required
 @require_GET
 def task_list(request: HttpRequest) -> HttpResponse:
@@ -178,7 +165,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     tasks = selectors.task_list_for_page(user=user, filters=filters)
     number = request.GET.get("page")
     page = CappedPaginator(tasks, PAGE_SIZE, number=number).get_page(number)
-    rows = _task_list_rows(task_rows_page(task_rows(page.object_list)), today=today)
+    rows = task_rows_html(task_rows_page(task_rows(page.object_list)), today=today)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "web/task_list.html", {

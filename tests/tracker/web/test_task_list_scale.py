@@ -139,6 +139,18 @@ def test_my_tasks_rows_show_supporting_units_badges_and_who_acknowledged(
     assert f">{alice.display_name}<br>" in second
     assert '<span class="percent">30%</span>' in second
     assert "text-bg-secondary\">未启动</span>" in second
+    signed_at = timezone.localtime(Task.objects.get(pk=signed.pk).acknowledged_at)
+    assert f'title="{signed_at:%Y-%m-%d %H:%M}"' in second
+    assert f'<span class="text-muted">{signed_at:%Y-%m-%d}</span>' in second
+
+
+def test_my_tasks_rows_escape_what_people_typed(alice_client, bureau, county, today):
+    helper = UnitFactory(name="<i>配合</i>", parent=county)
+    TaskFactory(lead_unit=bureau, title="标题<script>&", supporting_units=[helper])
+    html = alice_client.get("/tasks/").content.decode()
+    assert "标题&lt;script&gt;&amp;" in html
+    assert "配合：&lt;i&gt;配合&lt;/i&gt;" in html
+    assert "<script>&" not in html
 
 
 # --- The API: one pass, the same answer --------------------------------------------------
