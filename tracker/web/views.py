@@ -165,7 +165,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     tasks = selectors.task_list_for_page(user=user, filters=filters)
     number = request.GET.get("page")
     page = CappedPaginator(tasks, PAGE_SIZE, number=number).get_page(number)
-    rows = task_rows_html(task_rows_page(task_rows(page.object_list)), today=today)
+    tasks_shown = task_rows_page(task_rows(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "web/task_list.html", {
@@ -173,7 +173,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "may_create": access.is_supervisor_or_admin(user),
         "form": form,
         "page": page,
-        "rows": rows,
+        "tasks": tasks_shown.rows,  # the page's row values (tracker.selectors.task_rows)
+        "rows": task_rows_html(tasks_shown, today=today),
         "unit": unit,
         "query": query.urlencode(),
         "today": today,
