@@ -158,6 +158,23 @@ def deadline_state(*, status: str, deadline: dt.date | None, today: dt.date) -> 
     )
 
 
+def deadline_states(
+    tasks: Iterable[tuple[str, dt.date | None]], *, today: dt.date
+) -> list[DeadlineState]:
+    """deadline_state of each (status, deadline) on `today`, in order: a list page asks once
+    per distinct pair (tasks of one ledger share a few deadlines), the answers are the same."""
+    known: dict[tuple[str, dt.date | None], DeadlineState] = {}
+    states = []
+    for status, deadline in tasks:
+        state = known.get((status, deadline))
+        if state is None:
+            state = known[status, deadline] = deadline_state(
+                status=status, deadline=deadline, today=today
+            )
+        states.append(state)
+    return states
+
+
 # --- A group of tasks ------------------------------------------------------------------------
 
 

@@ -34,7 +34,10 @@ from tracker.models import (
     Task,
     TaskAction,
     TaskEvent,
+    TaskPriority,
+    TaskStatus,
     TaskTally,
+    TaskType,
     Unit,
     User,
 )
@@ -64,6 +67,74 @@ def task_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Task]:
         .prefetch_related("supporting_units")
     )
     return _filtered(qs, TaskFilter, filters)
+
+
+# The columns one row of a task list shows (the API's list and 我的任务): the task's own and
+# those of its lead unit, problem, inspection and acknowledging user, read in the list's one
+# query as plain values (no model instances: a page is 50 rows of four objects each).
+TASK_ROW_FIELDS = (
+    "id", "title", "measures", "status", "task_type", "is_key", "priority",
+    "responsible_leader", "responsible_person", "deadline", "original_deadline",
+    "progress_percent", "started_at", "completed_at", "closed_at", "version", "created_at",
+    "updated_at", "ack_requested_at", "acknowledged_at", "acknowledged_by_id",
+    "acknowledged_by__full_name", "acknowledged_by__username",
+    "inspection_id", "inspection__title", "inspection__kind", "inspection__team",
+    "problem_id", "problem__number", "problem__aspect", "problem__text",
+    "lead_unit_id", "lead_unit__name", "lead_unit__short_name",
+)
+
+
+_STATUS_LABELS = {value: str(label) for value, label in TaskStatus.choices}
+_TASK_TYPE_LABELS = {value: str(label) for value, label in TaskType.choices}
+_PRIORITY_LABELS = {value: str(label) for value, label in TaskPriority.choices}
+
+
+@dataclass(frozen=True)
+class TaskRows:
+    """One page of a task list as plain values: `rows` (dicts of TASK_ROW_FIELDS, in the
+    list's order, plus any column the caller asked for, `awaiting_ack`, `acknowledged_by` (the
+    person's name) and the choices' labels `status_display`, `task_type_display`,
+    `priority_display`) and each task's supporting units
+    (`supporting[task_id]`: dicts of id, name, short_name in unit-tree order)."""
+
+    rows: list[dict]
+    supporting: dict[int, list[dict]]
+
+
+def task_rows(tasks: QuerySet[Task], *, extra: tuple[str, ...] = ()) -> QuerySet[dict]:
+    """`tasks` (a task_list() queryset, sliced or not) as row values: the same single query
+    with only the columns a list shows; the supporting units come from
+    task_rows_page(), one query for the whole page."""
+    return tasks.prefetch_related(None).values(*TASK_ROW_FIELDS, *extra)
+
+
+def task_rows_page(rows) -> TaskRows:
+    """The rows of one page (task_rows(), sliced) with their supporting units: the page's
+    query, then one query for the supporting units of its tasks (none for an empty page)."""
+    rows = list(rows)
+    supporting: dict[int, list[dict]] = {row["id"]: [] for row in rows}
+    if rows:
+        links = (
+            Task.supporting_units.through.objects.filter(task_id__in=list(supporting))
+            .order_by("unit__path")  # Unit's own order, as the prefetch gave it
+            .values_list("task_id", "unit_id", "unit__name", "unit__short_name")
+        )
+        for task_id, unit_id, name, short_name in links:
+            supporting[task_id].append({"id": unit_id, "name": name, "short_name": short_name})
+    for row in rows:
+        row["awaiting_ack"] = row["ack_requested_at"] is not None  # as Task.awaiting_ack
+        # The choices' labels, as Task.get_<field>_display gives them.
+        row["status_display"] = _STATUS_LABELS.get(row["status"], row["status"])
+        row["task_type_display"] = _TASK_TYPE_LABELS.get(row["task_type"], row["task_type"])
+        row["priority_display"] = _PRIORITY_LABELS.get(row["priority"], row["priority"])
+        if row["acknowledged_by_id"] is None:
+            row["acknowledged_by"] = None
+        else:  # User.display_name, the one rule for a person's name
+            row["acknowledged_by"] = User(
+                full_name=row["acknowledged_by__full_name"],
+                username=row["acknowledged_by__username"],
+            ).display_name
+    return TaskRows(rows=rows, supporting=supporting)
 
 
 def inspection_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Inspection]:

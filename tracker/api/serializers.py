@@ -17,7 +17,7 @@ from config.api.serializers import (
     UserBriefSerializer,
 )
 from tracker import access
-from tracker.deadlines import DeadlineState, deadline_state
+from tracker.deadlines import DeadlineState, deadline_state, deadline_states
 from tracker.models import (
     DeadlineExtension,
     Effectiveness,
@@ -32,7 +32,7 @@ from tracker.models import (
     Unit,
     User,
 )
-from tracker.selectors import DEADLINE_SOURCES
+from tracker.selectors import DEADLINE_SOURCES, TaskRows
 from tracker.services.tasks import DEFAULT_RECHECK, allowed_actions
 from tracker.services.tasks import EDITABLE_FIELDS as TASK_EDITABLE_FIELDS
 
@@ -271,6 +271,44 @@ class TaskSerializer(serializers.ModelSerializer):
 
     def get_days_left_text(self, task: Task) -> str:
         return self._state(task).text
+
+
+def task_rows_data(page: TaskRows, *, today: dt.date) -> list[dict]:
+    """The task list's page as TaskSerializer renders each task (the same keys, in the same
+    order, with the same values: a test compares the two), from the plain row values of
+    tracker.selectors.task_rows_page instead of model instances. The lights and the deadline
+    wording are the rule book's (tracker.deadlines.deadline_states)."""
+    zone = timezone.get_current_timezone()
+    states = deadline_states(((r["status"], r["deadline"]) for r in page.rows), today=today)
+    results = []
+    for row, state in zip(page.rows, states, strict=True):
+        data = {name: row[name] for name in TaskSerializer._PLAIN}
+        for name in TaskSerializer._DATES:
+            value = row[name]
+            data[name] = None if value is None else value.isoformat()
+        for name in TaskSerializer._DATETIMES:
+            value = row[name]
+            data[name] = None if value is None else _iso_datetime(value, zone)
+        data |= {
+            "status_display": row["status_display"],
+            "task_type_display": row["task_type_display"],
+            "priority_display": row["priority_display"],
+            "inspection": {"id": row["inspection_id"], "title": row["inspection__title"],
+                           "kind": row["inspection__kind"], "team": row["inspection__team"]},
+            "problem": {"id": row["problem_id"], "number": row["problem__number"],
+                        "aspect": row["problem__aspect"], "text": row["problem__text"]},
+            "lead_unit": {"id": row["lead_unit_id"], "name": row["lead_unit__name"],
+                          "short_name": row["lead_unit__short_name"]},
+            "supporting_units": page.supporting[row["id"]],
+            "is_overdue": state.overdue,
+            "light": state.light,
+            "light_label": state.light_label,
+            "days_left_text": state.text,
+            "awaiting_ack": row["awaiting_ack"],
+            "acknowledged_by": row["acknowledged_by"],
+        }
+        results.append({name: data[name] for name in TaskSerializer.Meta.fields})
+    return results
 
 
 class TaskDetailSerializer(TaskSerializer):

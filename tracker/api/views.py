@@ -334,6 +334,15 @@ class TaskViewSet(
             deadline_key=Coalesce("deadline", Value(DATE_MAX))
         )
 
+    def list(self, request, *args, **kwargs):
+        """The page as TaskSerializer would render it, from the list's columns as plain values
+        (tracker.selectors.task_rows) and the page's supporting units in one more query."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(selectors.task_rows(queryset, extra=("deadline_key",)))
+        data = serializers.task_rows_data(selectors.task_rows_page(page),
+                                          today=timezone.localdate())
+        return self.get_paginated_response(data)
+
     def get_serializer_context(self):
         return super().get_serializer_context() | {"today": timezone.localdate()}
 

@@ -317,13 +317,15 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
     is_key = forms.ChoiceField(
         label="重点任务", required=False,
         choices=[("", "全部任务"), ("true", "仅重点任务"), ("false", "非重点任务")],
+        widget=PlainSelect,
     )
     priority = forms.TypedChoiceField(
         label="优先级", required=False, coerce=int, empty_value=None,
-        choices=[("", "全部优先级"), *TaskPriority.choices],
+        choices=[("", "全部优先级"), *TaskPriority.choices], widget=PlainSelect,
     )
     ack = forms.ChoiceField(
         label="签收状态", required=False, choices=[("", "全部"), *ACK_CHOICES],
+        widget=PlainSelect,
     )
     q = forms.CharField(
         label="搜索", required=False, max_length=100,

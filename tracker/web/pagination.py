@@ -28,7 +28,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def counted(self) -> int:
-        return self.object_list.order_by()[: self.limit].count()
+        # Only the ids in the counted subquery: no joined or computed columns.
+        return self.object_list.order_by().values("pk")[: self.limit].count()
 
     @property
     def exact(self) -> bool:

@@ -28,6 +28,8 @@ from tracker.selectors import (
     inspections_for_filter,
     problems_for_tasks,
     task_deadline_history,
+    task_rows,
+    task_rows_page,
     unit_for_filter,
     unit_list_to_manage,
 )
@@ -61,6 +63,7 @@ from tracker.web.forms import (
 )
 from tracker.web.pagination import CappedPaginator
 from tracker.web.security_views import otp_step_redirect
+from tracker.web.task_rows import task_rows_html
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -162,8 +165,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     tasks = selectors.task_list_for_page(user=user, filters=filters)
     number = request.GET.get("page")
     page = CappedPaginator(tasks, PAGE_SIZE, number=number).get_page(number)
-    rows = [(task, deadline_state(status=task.status, deadline=task.deadline, today=today))
-            for task in page.object_list]
+    tasks_shown = task_rows_page(task_rows(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "web/task_list.html", {
@@ -171,7 +173,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "may_create": access.is_supervisor_or_admin(user),
         "form": form,
         "page": page,
-        "rows": rows,
+        "tasks": tasks_shown.rows,  # the page's row values (tracker.selectors.task_rows)
+        "rows": task_rows_html(tasks_shown, today=today),
         "unit": unit,
         "query": query.urlencode(),
         "today": today,

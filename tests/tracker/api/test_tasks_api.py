@@ -28,7 +28,7 @@ def test_task_list_issues_the_same_queries_for_5_and_100_tasks(
     client_for, sam, town, county, django_assert_num_queries
 ):
     """Acceptance 2. Expected queries: (1) the page of tasks joined with lead unit, problem
-    and inspection; (2) the supporting units of those tasks, prefetched in one IN query."""
+    and inspection; (2) the supporting units of those tasks, in one IN query."""
     helper = UnitFactory(name="区民政局", parent=county)
     client = client_for(sam)
     _make_tasks(5, town, [helper])

@@ -8,7 +8,7 @@ from django.test.html import parse_html
 from config.widgets import PlainSelect
 from tests.tracker.factories import InspectionFactory
 from tracker.models import Inspection
-from tracker.web.forms import TaskFilterForm
+from tracker.web.forms import ACK_CHOICES, TaskFilterForm
 
 CHOICES = [
     ("", "全部"),
@@ -34,10 +34,11 @@ def test_the_task_filter_s_inspections_as_django_would_write_them():
     InspectionFactory(title="第一轮 <巡视>")
     InspectionFactory(title="第二轮")
     chosen = Inspection.objects.order_by("id").last()
-    form = TaskFilterForm({"inspection": chosen.pk, "status": "overdue"},
+    form = TaskFilterForm({"inspection": chosen.pk, "status": "overdue", "is_key": "true",
+                           "priority": "3", "ack": ACK_CHOICES[-1][0]},
                           inspections=Inspection.objects.order_by("id"))
     assert form.is_valid()
-    for name in ("inspection", "status"):
+    for name in ("inspection", "status", "is_key", "priority", "ack"):
         field = form[name]
         django = forms.Select(choices=field.field.choices, attrs=field.field.widget.attrs)
         expected = django.render(field.html_name, field.value(),

@@ -115,6 +115,44 @@ def test_my_tasks_says_at_least_when_the_list_goes_on_past_the_window(
     assert len(task_titles(last)) == 1
 
 
+def test_my_tasks_rows_show_supporting_units_badges_and_who_acknowledged(
+    alice_client, alice, bureau, county, today
+):
+    """The page prints its rows from row values (tracker.selectors.task_rows_page): each
+    row still shows its supporting units in unit-tree order, its 重点/priority badges, its
+    status, who signed for it and its progress."""
+    helper = UnitFactory(name="区财政局", parent=county)
+    supported = TaskFactory(lead_unit=bureau, title="有配合单位", supporting_units=[helper, county],
+                            deadline=today + dt.timedelta(days=60), is_key=True, priority=4)
+    signed = TaskFactory(lead_unit=bureau, title="已签收", deadline=today + dt.timedelta(days=61))
+    Task.objects.filter(pk=signed.pk).update(acknowledged_by=alice, ack_requested_at=None,
+                                              acknowledged_at=timezone.now(),
+                                              progress_percent=30)
+    html = alice_client.get("/tasks/").content.decode()
+    assert task_titles(html) == ["有配合单位", "已签收"]
+    first, second = html.split('class="task-row"')[1:3]
+    assert f'href="/tasks/{supported.pk}/"' in first
+    assert "配合：东湖区、区财政局" in first
+    assert 'badge-key" title="重点任务">重点</span>' in first
+    assert 'text-bg-danger me-1 badge-priority" title="优先级">紧急</span>' in first
+    assert "配合：" not in second
+    assert f">{alice.display_name}<br>" in second
+    assert '<span class="percent">30%</span>' in second
+    assert "text-bg-secondary\">未启动</span>" in second
+    signed_at = timezone.localtime(Task.objects.get(pk=signed.pk).acknowledged_at)
+    assert f'title="{signed_at:%Y-%m-%d %H:%M}"' in second
+    assert f'<span class="text-muted">{signed_at:%Y-%m-%d}</span>' in second
+
+
+def test_my_tasks_rows_escape_what_people_typed(alice_client, bureau, county, today):
+    helper = UnitFactory(name="<i>配合</i>", parent=county)
+    TaskFactory(lead_unit=bureau, title="标题<script>&", supporting_units=[helper])
+    html = alice_client.get("/tasks/").content.decode()
+    assert "标题&lt;script&gt;&amp;" in html
+    assert "配合：&lt;i&gt;配合&lt;/i&gt;" in html
+    assert "<script>&" not in html
+
+
 # --- The API: one pass, the same answer --------------------------------------------------
 
 
@@ -161,6 +199,39 @@ def test_a_task_renders_as_its_declared_fields_would(chief, bureau, county, rf, 
     assert acknowledged["acknowledged_by"] == chief.display_name
     assert acknowledged["awaiting_ack"] is False
     assert TaskSerializer(rows[4], context=context).data["awaiting_ack"] is True
+
+
+def test_the_api_list_renders_each_task_as_the_task_serializer_does(
+    chief, bureau, county, client_for, today
+):
+    """The list renders its page from plain row values (tracker.selectors.task_rows), not
+    model instances: every task comes out with the keys, order and values TaskSerializer
+    gives the same task (lights, dates, nested objects, supporting units, 签收)."""
+    helper = UnitFactory(name="区财政局", parent=county)
+    tasks = [
+        TaskFactory(lead_unit=bureau, supporting_units=[helper, county],
+                    deadline=today - dt.timedelta(days=5), status=TaskStatus.IN_PROGRESS),
+        TaskFactory(lead_unit=bureau, status=TaskStatus.LONG_TERM,
+                    task_type=TaskType.LONG_TERM, deadline=None, is_key=True, priority=4),
+        TaskFactory(lead_unit=bureau, deadline=today + dt.timedelta(days=2), priority=3),
+        TaskFactory(lead_unit=bureau, status=TaskStatus.COMPLETED),
+        TaskFactory(lead_unit=bureau, ack_requested_at=timezone.now()),
+    ]
+    Task.objects.filter(pk=tasks[0].pk).update(progress_percent=40, started_at=timezone.now())
+    Task.objects.filter(pk=tasks[2].pk).update(acknowledged_by=chief,
+                                                acknowledged_at=timezone.now())
+    context = {"today": today}
+    expected = [TaskSerializer(task, context=context).data
+                for task in task_list(user=chief).order_by("-id")]
+    for ordering in ("", "?ordering=deadline", "?ordering=-status"):
+        listed = client_for(chief).get(f"/api/v1/tasks/{ordering}").json()["results"]
+        by_id = {row["id"]: row for row in expected}
+        assert [list(row) for row in listed] == [list(by_id[row["id"]]) for row in listed]
+        assert listed == [by_id[row["id"]] for row in listed]
+        assert {row["id"] for row in listed} == set(by_id)
+    assert [u["name"] for u in by_id[tasks[0].pk]["supporting_units"]] == ["东湖区", "区财政局"]
+    assert by_id[tasks[2].pk]["acknowledged_by"] == chief.display_name
+    assert by_id[tasks[4].pk]["awaiting_ack"] is True
 
 
 # --- The same statements at any size -----------------------------------------------------

@@ -165,7 +165,7 @@ def test_unit_filter_means_lead_or_supporting_on_the_pages_as_in_the_api(
     page = logged_in(chief)
 
     def page_ids(query):
-        return {task.pk for task, _ in page.get(f"/tasks/?{query}").context["rows"]}
+        return {task["id"] for task in page.get(f"/tasks/?{query}").context["tasks"]}
 
     def api_ids(query):
         return {t["id"] for t in client_for(chief).get(f"/api/v1/tasks/?{query}").json()[
@@ -183,8 +183,8 @@ def test_page_overdue_choice_is_the_filtersets_overdue(alice, bureau, today):
                 deadline=today - dt.timedelta(days=3))
     TaskFactory(lead_unit=bureau, status=TaskStatus.IN_PROGRESS,
                 deadline=today + dt.timedelta(days=3))
-    rows = logged_in(alice).get("/tasks/?status=overdue").context["rows"]
-    assert [task.pk for task, _ in rows] == [late.pk]
+    tasks = logged_in(alice).get("/tasks/?status=overdue").context["tasks"]
+    assert [task["id"] for task in tasks] == [late.pk]
 
 
 def test_task_detail_in_the_api_lists_allowed_actions(sam, bob, town, client_for):

@@ -1,0 +1,101 @@
+"""The rows of 我的任务, written out in Python.
+
+The list prints 50 rows of a dozen cells; through the template engine (a variable lookup, an
+{% if %} or an include at a time) the loop cost more than the rest of the page together
+(docs/performance.md, 列表与我的任务). Here each row is one `format_html` of the markup below:
+the same HTML the template wrote (tests compare them), every value escaped. The light cell is
+templates/_light.html and the badges web/_priority_badges.html, as the task page shows them.
+"""
+
+from html import escape
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from tracker.deadlines import RED, YELLOW, deadline_states
+from tracker.selectors import TaskRows
+
+ROW = """<tr class="task-row" data-light="{light}">
+  <td><span class="text-nowrap"><span class="light-dot light-{light}" title="{light_label}"></span><span class="{light_class}">{days_left}</span></span></td>
+  <td>{badges}<a class="task-title" href="{url}">{title}</a>
+    <div class="small text-muted text-break">{inspection}</div></td>
+  <td data-label="牵头单位">{lead_unit}{supporting}</td>
+  <td class="text-nowrap" data-label="完成时限">{deadline}</td>
+  <td data-label="状态"><span class="badge text-bg-{status_class}">{status}</span></td>
+  <td class="cell-ack" data-label="签收">{ack}</td>
+  <td class="text-nowrap cell-percent" data-label="进度">{percent}</td>
+</tr>"""  # noqa: E501 (the markup as the page has it)
+
+LIGHT_CLASSES = {RED: "text-light-red", YELLOW: "text-light-yellow"}
+STATUS_CLASSES = {"completed": "success", "submitted": "info", "not_started": "secondary",
+                  "long_term": "dark", "basically_completed": "primary"}  # else warning
+KEY_BADGE = mark_safe(
+    '<span class="badge text-bg-danger me-1 badge-key" title="重点任务">重点</span>'
+)
+NO_ACK = mark_safe('<span class="text-muted">—</span>')
+AWAITING_ACK = mark_safe('<span class="badge text-bg-warning">待签收</span>')
+NO_PERCENT = mark_safe('<span class="text-muted" title="尚未填报完成进度">—</span>')
+
+
+def _html(template: str, **values) -> SafeString:
+    """`format_html` for the row: each value escaped unless already safe, with the standard
+    library's escape (Django's `escape` is the same function behind a lazy-string wrapper,
+    which cost half the row's time)."""
+    return mark_safe(template.format(**{
+        name: value if isinstance(value, SafeString) else escape(str(value))
+        for name, value in values.items()
+    }))
+
+
+def _priority_class(priority: int) -> str:
+    if priority >= 4:
+        return "text-bg-danger"
+    return "text-bg-warning" if priority == 3 else "text-bg-light border"
+
+
+def _badges(row: dict) -> SafeString:
+    """重点任务 and a priority above 一般 (web/_priority_badges.html)."""
+    badges = KEY_BADGE if row["is_key"] else mark_safe("")
+    if row["priority"] > 1:
+        badges += format_html('<span class="badge {} me-1 badge-priority" title="优先级">{}</span>',
+                              _priority_class(row["priority"]), row["priority_display"])
+    return badges
+
+
+def _ack(row: dict) -> SafeString:
+    if row["awaiting_ack"]:
+        return AWAITING_ACK
+    if row["acknowledged_at"] is None:
+        return NO_ACK
+    at = timezone.localtime(row["acknowledged_at"])
+    return format_html('<span class="small" title="{}">{}<br><span class="text-muted">{}</span>'
+                       "</span>", f"{at:%Y-%m-%d %H:%M}", row["acknowledged_by"] or "已签收",
+                       f"{at:%Y-%m-%d}")
+
+
+def task_rows_html(page: TaskRows, *, today) -> list[SafeString]:
+    """The <tr> of each task of the page (tracker.selectors.task_rows_page), in order; its
+    light and deadline wording are the rule book's (tracker.deadlines.deadline_states)."""
+    detail_url = reverse("web:task_detail", args=[0]).removesuffix("0/")  # then pk + "/"
+    states = deadline_states(((r["status"], r["deadline"]) for r in page.rows), today=today)
+    rows = []
+    for row, state in zip(page.rows, states, strict=True):
+        supporting = page.supporting[row["id"]]
+        rows.append(_html(
+            ROW,
+            light=state.light, light_label=state.light_label,
+            light_class=LIGHT_CLASSES.get(state.light, ""), days_left=state.text,
+            badges=_badges(row), url=f"{detail_url}{row['id']}/", title=row["title"],
+            inspection=row["inspection__title"], lead_unit=row["lead_unit__name"],
+            supporting=_html('<div class="small text-muted">配合：{names}</div>',
+                             names="、".join(unit["name"] for unit in supporting))
+            if supporting else "",
+            deadline=row["deadline"].isoformat() if row["deadline"] else "—",
+            status_class=STATUS_CLASSES.get(row["status"], "warning"),
+            status=row["status_display"], ack=_ack(row),
+            percent=_html('<span class="percent">{n}%</span>', n=row["progress_percent"])
+            if row["progress_percent"] is not None else NO_PERCENT,
+        ))
+    return rows
