@@ -176,7 +176,7 @@ def generate(size: int, seed: int) -> None:
     # Fresh statistics and visibility map, as autovacuum would have them on a live ledger.
     with connection.cursor() as cursor:
         for table_name in ("tracker_unit", "tracker_inspection", "tracker_problem", "tracker_task",
-                           "tracker_taskevent", "tracker_tasktally"):
+                           "tracker_taskevent", "tracker_tasktally", "tracker_eventtally"):
             cursor.execute(f"VACUUM ANALYZE {table_name}")
     create_roles()
 
