@@ -88,9 +88,13 @@ def test_preferences_decide_and_the_actor_is_never_told(town, bob, bob2, chief):
 
 
 def test_nothing_is_told_when_the_creation_is_rolled_back(town, bob, chief):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        _new_task(chief, town)
-        raise RuntimeError("the caller's transaction fails after the task was created")
+    def create_then_fail():
+        with transaction.atomic():
+            _new_task(chief, town)
+            raise RuntimeError("the caller's transaction fails after the task was created")
+
+    with pytest.raises(RuntimeError):
+        create_then_fail()
     assert not EventNotice.objects.exists()
     assert not Notification.objects.exists()
 
