@@ -195,9 +195,22 @@ def may_acknowledge(user: User, task: Task) -> bool:
     lead unit (or of a unit above it, when `covers_subunits` is set) and nobody else. A
     supervisor or an administrator may not acknowledge for the unit: 签收 says the unit itself
     has received the task. The same people's 启动/填报进展/提交 records the 签收 implicitly."""
-    if sees_everything(user) or not user.is_active:
+    return may_acknowledge_for_unit(user, task.lead_unit)
+
+
+def may_acknowledge_for_unit(user: User, lead_unit: Unit) -> bool:
+    """`may_acknowledge` for a task led by `lead_unit` (a list's row: the unit's id and path
+    are enough)."""
+    return may_acknowledge_any(user) and reaches_unit(user, lead_unit)
+
+
+def may_acknowledge_any(user: User) -> bool:
+    """Whether the user could acknowledge any task at all (`may_acknowledge` without the
+    task): an active officer. The bulk 签收 refuses everyone else outright, and the task list
+    offers its 批量签收 only to them."""
+    if not user.is_authenticated or sees_everything(user) or not user.is_active:
         return False
-    return user.role == Role.OFFICER and reaches_unit(user, task.lead_unit)
+    return user.role == Role.OFFICER
 
 
 def can_contribute(user: User, task: Task) -> bool:

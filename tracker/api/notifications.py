@@ -118,6 +118,7 @@ class NotificationPreferenceSerializer(InputSerializer):
     on_recheck_overdue = serializers.BooleanField(
         required=False, help_text=EventType.RECHECK_OVERDUE.label
     )
+    on_assigned = serializers.BooleanField(required=False, help_text=EventType.ASSIGNED.label)
     by_email = serializers.BooleanField(required=False, help_text="同时发送电子邮件")
     mode = serializers.ChoiceField(
         choices=DeliveryMode.choices, required=False,

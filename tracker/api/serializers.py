@@ -33,7 +33,7 @@ from tracker.models import (
     User,
 )
 from tracker.selectors import DEADLINE_SOURCES, TaskRows
-from tracker.services.tasks import DEFAULT_RECHECK, allowed_actions
+from tracker.services.tasks import ACK_BATCH_MAX, DEFAULT_RECHECK, allowed_actions
 from tracker.services.tasks import EDITABLE_FIELDS as TASK_EDITABLE_FIELDS
 
 # --- Units and users ----------------------------------------------------------------------
@@ -393,6 +393,44 @@ class TransitionSerializer(InputSerializer):
         min_value=1, max_value=2_147_483_647, required=False,
         help_text="读取时的版本号（或使用 If-Match 请求头）",
     )
+
+
+class AckBatchItemSerializer(InputSerializer):
+    id = serializers.IntegerField(min_value=1, max_value=2_147_483_647, help_text="任务编号")
+    version = serializers.IntegerField(min_value=1, max_value=2_147_483_647,
+                                       help_text="读取时的版本号")
+
+
+class AckBatchSerializer(InputSerializer):
+    """批量签收: the tasks with the version each was read at, one note for all."""
+
+    tasks = AckBatchItemSerializer(
+        many=True, min_length=1, max_length=ACK_BATCH_MAX,
+        help_text=f"要签收的任务及读取时的版本号（1至{ACK_BATCH_MAX}项）",
+        error_messages={"min_length": "请先选择要签收的任务",
+                        "max_length": f"一次最多签收{ACK_BATCH_MAX}项任务",
+                        "empty": "请先选择要签收的任务"},
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500,
+                                 help_text="签收说明（可选，各任务相同）")
+
+    def validate_tasks(self, items):
+        ids = [item["id"] for item in items]
+        if len(set(ids)) != len(ids):
+            raise serializers.ValidationError("同一任务不能重复列出")
+        return items
+
+
+class AckBatchRefusalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField(allow_null=True, help_text="任务名称（无权查看的任务为空）")
+    detail = serializers.CharField(help_text="未签收的原因")
+
+
+class AckBatchResultSerializer(serializers.Serializer):
+    acknowledged = serializers.ListField(child=serializers.IntegerField(),
+                                         help_text="已签收的任务编号")
+    refused = AckBatchRefusalSerializer(many=True, help_text="未签收的任务及原因")
 
 
 class PrioritySerializer(TransitionSerializer):

@@ -311,7 +311,7 @@ class TaskViewSet(
     # Seeing the task is the queryset's business; what may be done to it, the object rules'.
     rules = dict.fromkeys(
         ["list", "retrieve", "partial_update", "progress", "history", "progress_reports",
-         "deadlines", "evidence", "extensions", "set_priority",
+         "deadlines", "evidence", "extensions", "set_priority", "acknowledge_batch",
          *(a.value for a in TRANSITION_SERVICES)],
         anyone_signed_in,
     ) | {"create": supervisor_or_admin}
@@ -404,6 +404,29 @@ class TaskViewSet(
         return self.task_response(task)
 
     acknowledge = _transition_view(TaskAction.ACKNOWLEDGE)
+
+    @extend_schema(request=serializers.AckBatchSerializer,
+                   responses=serializers.AckBatchResultSerializer, filters=False,
+                   summary="批量签收")
+    @action(detail=False, methods=["post"], url_path="acknowledge",
+            url_name="acknowledge-batch", filter_backends=[], pagination_class=None)
+    def acknowledge_batch(self, request):
+        """批量签收（责任单位联络员）：逐项签收，每项带读取时的版本号；未能签收的任务逐项列出原因
+        （其余照常签收）。督导人员、管理员不能代为签收（403）。"""
+        data = self.validated(serializers.AckBatchSerializer)
+        outcome = task_services.tasks_acknowledge_batch(
+            actor=request.user, task_ids=[item["id"] for item in data["tasks"]],
+            versions={item["id"]: item["version"] for item in data["tasks"]},
+            note=data["note"],
+        )
+        return Response({
+            "acknowledged": [task.pk for task in outcome.done],
+            "refused": [
+                {"id": refusal.pk, "title": refusal.title,
+                 "detail": f"{refusal.which}：{refusal.reason}"}
+                for refusal in outcome.refused
+            ],
+        })
     start = _transition_view(TaskAction.START)
     submit = _transition_view(TaskAction.SUBMIT)
     close = _transition_view(TaskAction.CLOSE)

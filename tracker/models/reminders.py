@@ -267,6 +267,8 @@ class EventType(models.TextChoices):
     RECHECK_DUE = "recheck_due", "回头看到期，请报告问题是否反弹"
     RECHECK_REPORTED = "recheck_reported", "回头看已报告，等待确认"
     RECHECK_OVERDUE = "recheck_overdue", "回头看逾期未报告"
+    # 签收 (docs/acknowledgement.md): a new task, or one moved to the unit, awaits its 签收.
+    ASSIGNED = "assigned", "新交办任务待签收"
 
 
 class EventNotice(models.Model):
@@ -341,6 +343,7 @@ class NotificationPreference(models.Model):
     on_recheck_due = models.BooleanField("本单位的回头看到期", default=True)
     on_recheck_reported = models.BooleanField("回头看已报告，等待我确认", default=True)
     on_recheck_overdue = models.BooleanField("回头看逾期未报告", default=True)
+    on_assigned = models.BooleanField("本单位有新交办的任务待签收", default=True)
     by_email = models.BooleanField("同时发送电子邮件", default=True)
     mode = models.CharField(
         "发送方式", max_length=20, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE

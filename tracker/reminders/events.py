@@ -2,14 +2,19 @@
 
 | event | told | when |
 |---|---|---|
+| assigned 交办待签收 | the lead unit's officers | task_create; task_update moving an open task |
 | submitted 提交销号 | the task's supervisors (`access.supervisors_of_task`) | task_submit |
-| sent_back 退回整改 | the lead unit's officers, with the reason | task_send_back |
-| reopened 重新打开 | the lead unit's officers, with the reason | task_reopen |
+| sent_back 退回整改 | the lead unit's officers, with the reason (签收 again) | task_send_back |
+| reopened 重新打开 | the lead unit's officers, with the reason (签收 again) | task_reopen |
 | extension_decided 延期获批/驳回 | the person who asked | extension_approve / _reject |
 | supporting_assigned 列为配合单位 | the officers of each unit added | task_create / task_update |
 | mentioned 评论中提到我 | the users @mentioned, the officers of units @mentioned | comment_post |
 | instructed 领导批示 | the lead unit's officers | comment_post of a 领导批示 |
 | watched 关注的任务 | the watchers who still see the task | comment_post; a status change |
+
+A send-back and a reopening also start a new 签收 round (docs/acknowledgement.md), but the lead
+unit's officers are told of it by `sent_back` / `reopened` (whose text asks for the 签收), not
+by a second `assigned` notice of the same transition.
 
 A person is told once per comment or transition: mentioned before instructed before watched,
 and a watcher already told of a transition in another role is not told again as a watcher.
@@ -186,14 +191,14 @@ def _transition_notify(
         return notify_event(
             event=EventType.SENT_BACK, key=key, task=task, actor=actor, now=event.at,
             recipients=recipients,
-            text=f"{who}退回整改，请按退回理由继续整改后重新提交", note=event.note,
+            text=f"{who}退回整改，请重新签收，按退回理由继续整改后重新提交", note=event.note,
         ), set(recipients)
     if event.action == TaskAction.REOPEN:
         recipients = _lead_unit_officers(task)
         return notify_event(
             event=EventType.REOPENED, key=key, task=task, actor=actor, now=event.at,
             recipients=recipients,
-            text=f"{who}将任务重新打开，任务恢复为整改中", note=event.note,
+            text=f"{who}将任务重新打开，任务恢复为整改中，请重新签收", note=event.note,
         ), set(recipients)
     return 0, set()
 
@@ -233,6 +238,19 @@ def comment_notify(*, comment: TaskComment, mentioned_ids: list[int], actor: Use
         note=comment.body,
     )
     return told
+
+
+def task_assigned_notify(*, task: Task, event: TaskEvent, actor: User | None) -> int:
+    """A task handed to its lead unit (created, or moved to it while open) awaits the unit's
+    签收: the unit's officers (key: the TaskEvent of the handing over). The cost is the same
+    few queries for one officer or many (notify_event's batch), so an Excel ledger import pays
+    a constant number of queries per new task for it."""
+    return notify_event(
+        event=EventType.ASSIGNED, key=f"task_event:{event.pk}", task=task, actor=actor,
+        now=event.at, recipients=_lead_unit_officers(task),
+        text="本单位有新交办的整改任务，请及时签收"
+             + (f"（完成时限：{_date_text(task.deadline)}）" if task.deadline else ""),
+    )
 
 
 def supporting_units_notify(

@@ -7,8 +7,8 @@ one immutable TaskEvent in the same transaction.
 
 import calendar
 import datetime as dt
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from tracker import access
 from tracker.deadlines import ensure_deadline_in_bounds
-from tracker.errors import ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed
+from tracker.errors import (
+    ActionForbidden,
+    DomainError,
+    InvalidInput,
+    StaleWrite,
+    TransitionNotAllowed,
+)
 from tracker.models import (
     CLOSED_STATUSES,
     OPEN_RECHECK_STATES,
@@ -209,12 +215,17 @@ def _check_version(task: Task, expected_version: int | None) -> None:
 #
 # A new assignment waits for the lead unit's 签收: a task created (any face: page, API, admin,
 # Excel ledger, report confirmation, all through task_create), moved to another lead unit while
-# open (task_update) or sent back (退回整改). The lead unit's officer acknowledges it
-# explicitly (task_acknowledge) or implicitly, once, by the first 启动/填报进展/提交 they do
-# on it. Each new round clears the last 签收 (the history keeps it) and restarts the reminders.
+# open (task_update), sent back (退回整改) or reopened (重新打开, by hand or by a failed 回头看).
+# The lead unit's officer acknowledges it explicitly (task_acknowledge, or many at once:
+# tasks_acknowledge_batch) or implicitly, once, by the first 启动/填报进展/提交 they do on it.
+# Each new round clears the last 签收 (the history keeps it) and restarts the reminders. The
+# unit's officers are told at once: `assigned` on creation and on a move; a send-back or a
+# reopening tells them by its own notice (sent_back / reopened), not twice.
 
 # The lead unit's own actions that record the 签收 on the way (when its officer does them).
 IMPLICIT_ACK_ACTIONS = (TaskAction.START, TaskAction.PROGRESS, TaskAction.SUBMIT)
+# Transitions that hand the task back to the lead unit: a new 签收 round starts.
+NEW_ACK_ROUND_ACTIONS = (TaskAction.SEND_BACK, TaskAction.REOPEN)
 
 
 def _new_ack_round(now: dt.datetime) -> dict:
@@ -273,6 +284,70 @@ def task_acknowledge(
     return task
 
 
+# At most this many tasks in one bulk 签收 (the page's and the API's limit).
+ACK_BATCH_MAX = 200
+
+
+@dataclass(frozen=True)
+class AckRefusal:
+    pk: int
+    title: str | None  # None: a task the actor does not see (its title is not theirs to read)
+    reason: str
+
+    @property
+    def which(self) -> str:
+        return f"“{self.title}”" if self.title is not None else f"第{self.pk}号任务"
+
+
+@dataclass
+class AckBatchOutcome:
+    done: list[Task] = field(default_factory=list)
+    refused: list[AckRefusal] = field(default_factory=list)
+
+
+def tasks_acknowledge_batch(
+    *,
+    actor: User,
+    task_ids: Iterable[int],
+    versions: Mapping[int, int | None] | None = None,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> AckBatchOutcome:
+    """批量签收: the ticked tasks, in the order given, each through task_acknowledge (the same
+    check, `access.may_acknowledge`, under the task's lock; the same history row; the version
+    the page or client read). Task by task like the review queue's bulk actions
+    (tracker.services.review): each in its own transaction, a refused task (not the actor's
+    unit's, acknowledged meanwhile, changed since read) is named by title with its reason and
+    the others are still acknowledged. A task the actor cannot see is named by number only.
+    Someone who may acknowledge nothing (a supervisor, an administrator) is refused outright."""
+    if not access.may_acknowledge_any(actor):
+        raise ActionForbidden("只有责任单位的联络员可以签收任务（督导人员不能代为签收）")
+    ids = list(dict.fromkeys(task_ids))
+    if not ids:
+        raise InvalidInput("请先勾选要签收的任务", fields={"tasks": "请先勾选要签收的任务"})
+    if len(ids) > ACK_BATCH_MAX:
+        raise InvalidInput(f"一次最多签收{ACK_BATCH_MAX}项任务",
+                           fields={"tasks": f"一次最多签收{ACK_BATCH_MAX}项任务"})
+    now = now or timezone.now()
+    versions = versions or {}
+    note = (note or "").strip()
+    visible = Task.objects.filter(access.visible_tasks_q(actor), pk__in=ids).in_bulk()
+    outcome = AckBatchOutcome()
+    for pk in ids:
+        task = visible.get(pk)
+        if task is None:
+            outcome.refused.append(AckRefusal(pk, None, "任务不存在或您无权查看"))
+            continue
+        try:
+            done = task_acknowledge(task=task, actor=actor, note=note,
+                                    expected_version=versions.get(pk), now=now)
+        except DomainError as error:
+            outcome.refused.append(AckRefusal(pk, task.title, error.message))
+        else:
+            outcome.done.append(done)
+    return outcome
+
+
 def _apply(
     *,
     task: Task,
@@ -309,7 +384,7 @@ def _apply(
         "version": F("version") + 1,
         "updated_at": now,
         **(_timestamp_updates(target, now) if target != task.status else {}),
-        **(_new_ack_round(now) if action == TaskAction.SEND_BACK else {}),
+        **(_new_ack_round(now) if action in NEW_ACK_ROUND_ACTIONS else {}),
         **(_ack_updates(actor, now) if implicit_ack else {}),
         **(extra_updates or {}),
     }
@@ -525,6 +600,7 @@ def task_create(
                                             ("priority", int(task.priority)))
               if value != Task._meta.get_field(key).default} or None,
     )
+    events.task_assigned_notify(task=task, event=event, actor=actor)
     events.supporting_units_notify(task=task, units=supporting, event=event, actor=actor)
     return task
 
@@ -596,6 +672,8 @@ def task_update(
         },
     )
     task.refresh_from_db()
+    if "ack_requested_at" in updates:  # moved to a new lead unit: it awaits that unit's 签收
+        events.task_assigned_notify(task=task, event=event, actor=actor)
     if added:
         events.supporting_units_notify(task=task, units=added, event=event, actor=actor)
     return task

@@ -22,7 +22,7 @@ from tracker.models import (
 from tracker.services import auth as auth_services
 from tracker.services import users as user_services
 from tracker.services.review import BULK_ACTIONS, NO_EVIDENCE_CONFIRMATION
-from tracker.services.tasks import DEFAULT_RECHECK, default_recheck_on
+from tracker.services.tasks import ACK_BATCH_MAX, DEFAULT_RECHECK, default_recheck_on
 
 OVERDUE = "overdue"  # the status filter's extra choice: derived, never stored
 
@@ -418,6 +418,28 @@ class ReviewBulkForm(BootstrapMixin, forms.Form):
         tasks = self.cleaned_data["tasks"]
         if len(tasks) > self.MAX_TASKS:
             raise ValidationError(f"一次最多处理{self.MAX_TASKS}项任务")
+        return tasks
+
+    def versions(self) -> dict[int, int | None]:
+        """The version each ticked task had on the page (None when the page sent none)."""
+        found = {}
+        for pk in self.cleaned_data["tasks"]:
+            raw = self.data.get(f"v{pk}", "")
+            found[pk] = int(raw) if str(raw).isdigit() else None
+        return found
+
+
+class AckBatchForm(forms.Form):
+    """批量签收 from 我的任务 / the task list: the ticked tasks, each with the version shown
+    (`v<id>`), and the list's query to return to."""
+
+    tasks = IdListField(error_messages={"required": "请先勾选要签收的任务"}, required=True)
+    query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+
+    def clean_tasks(self):
+        tasks = self.cleaned_data["tasks"]
+        if len(tasks) > ACK_BATCH_MAX:
+            raise ValidationError(f"一次最多签收{ACK_BATCH_MAX}项任务")
         return tasks
 
     def versions(self) -> dict[int, int | None]:

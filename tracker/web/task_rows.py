@@ -64,8 +64,18 @@ def _badges(row: dict) -> SafeString:
     return badges
 
 
-def _ack(row: dict) -> SafeString:
+ACK_PICK = ('<input class="form-check-input me-1 no-print ack-pick" type="checkbox" '
+            'name="tasks" value="{pk}" form="ack-batch" aria-label="选择签收：{title}">'
+            '<input type="hidden" name="v{pk}" value="{version}" form="ack-batch">')
+
+
+def _ack(row: dict, pickable: bool) -> SafeString:
+    """The 签收 cell; a task the reader may acknowledge gets the 批量签收 checkbox (outside
+    the row, in the page's form="ack-batch", so that no forms are nested)."""
     if row["awaiting_ack"]:
+        if pickable:
+            return _html(ACK_PICK, pk=row["id"], title=row["title"],
+                         version=row["version"]) + AWAITING_ACK
         return AWAITING_ACK
     if row["acknowledged_at"] is None:
         return NO_ACK
@@ -75,9 +85,11 @@ def _ack(row: dict) -> SafeString:
                        f"{at:%Y-%m-%d}")
 
 
-def task_rows_html(page: TaskRows, *, today) -> list[SafeString]:
+def task_rows_html(page: TaskRows, *, today, ackable: set[int] = frozenset()
+                   ) -> list[SafeString]:
     """The <tr> of each task of the page (tracker.selectors.task_rows_page), in order; its
-    light and deadline wording are the rule book's (tracker.deadlines.deadline_states)."""
+    light and deadline wording are the rule book's (tracker.deadlines.deadline_states);
+    `ackable`: the tasks whose 签收 cell offers the 批量签收 checkbox."""
     detail_url = reverse("web:task_detail", args=[0]).removesuffix("0/")  # then pk + "/"
     states = deadline_states(((r["status"], r["deadline"]) for r in page.rows), today=today)
     rows = []
@@ -94,7 +106,7 @@ def task_rows_html(page: TaskRows, *, today) -> list[SafeString]:
             if supporting else "",
             deadline=row["deadline"].isoformat() if row["deadline"] else "—",
             status_class=STATUS_CLASSES.get(row["status"], "warning"),
-            status=row["status_display"], ack=_ack(row),
+            status=row["status_display"], ack=_ack(row, row["id"] in ackable),
             percent=_html('<span class="percent">{n}%</span>', n=row["progress_percent"])
             if row["progress_percent"] is not None else NO_PERCENT,
         ))

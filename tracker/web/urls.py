@@ -24,6 +24,7 @@ urlpatterns = [
          name="password_change_done"),
     path("tasks/", views.task_list, name="task_list"),
     path("tasks/new/", views.task_create, name="task_create"),
+    path("tasks/acknowledge/", views.task_acknowledge_batch, name="task_acknowledge_batch"),
     path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
     path("tasks/<int:pk>/progress/", views.task_progress, name="task_progress"),
     path("tasks/<int:pk>/acknowledge/", views.task_acknowledge, name="task_acknowledge"),

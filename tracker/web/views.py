@@ -11,7 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tracker import access
 from tracker.deadlines import deadline_state, light_rule_text
 from tracker.errors import DomainError
-from tracker.models import DeadlineExtension, Effectiveness, ExtensionStatus, Task
+from tracker.models import DeadlineExtension, Effectiveness, ExtensionStatus, Task, Unit
 from tracker.recheck_selectors import rechecks_on_task
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.selectors import (
@@ -45,6 +45,7 @@ from tracker.services.progress import task_report_progress_with_evidence
 from tracker.web import selectors
 from tracker.web.comment_views import thread_context
 from tracker.web.forms import (
+    AckBatchForm,
     CloseForm,
     EvidenceForm,
     ExtensionDecisionForm,
@@ -165,7 +166,13 @@ def task_list(request: HttpRequest) -> HttpResponse:
     tasks = selectors.task_list_for_page(user=user, filters=filters)
     number = request.GET.get("page")
     page = CappedPaginator(tasks, PAGE_SIZE, number=number).get_page(number)
-    tasks_shown = task_rows_page(task_rows(page.object_list))
+    tasks_shown = task_rows_page(task_rows(page.object_list, extra=("lead_unit__path",)))
+    # 批量签收: the rows of this page the reader may acknowledge (the form shows only if any).
+    ackable = {
+        row["id"] for row in tasks_shown.rows
+        if row["awaiting_ack"] and access.may_acknowledge_for_unit(
+            user, Unit(pk=row["lead_unit_id"], path=row["lead_unit__path"]))
+    } if access.may_acknowledge_any(user) else set()
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "web/task_list.html", {
@@ -174,14 +181,46 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "tasks": tasks_shown.rows,  # the page's row values (tracker.selectors.task_rows)
-        "rows": task_rows_html(tasks_shown, today=today),
+        "rows": task_rows_html(tasks_shown, today=today, ackable=ackable),
         "unit": unit,
         "query": query.urlencode(),
         "today": today,
         "light_rule": light_rule_text(),
         "saved_filters": selectors.saved_filters_for(user=user),
         "saved_filter_form": SavedFilterForm(initial={"query": query.urlencode()}),
+        "ackable": ackable,
     })
+
+
+@login_required
+@require_POST
+def task_acknowledge_batch(request: HttpRequest) -> HttpResponse:
+    """批量签收: every ticked task through task_acknowledge (tracker.services.tasks
+    .tasks_acknowledge_batch); the refused ones are named with their reason, the others are
+    acknowledged. Back to the list as it was filtered."""
+    form = AckBatchForm(request.POST)
+    back = reverse("web:task_list")
+    if form.is_valid():
+        # Only a query string back to the list itself (re-encoded: nothing else rides along).
+        query = QueryDict(form.cleaned_data["query"].lstrip("?")).urlencode()
+        back = f"{back}?{query}" if query else back
+        try:
+            outcome = task_services.tasks_acknowledge_batch(
+                actor=request.user, task_ids=form.cleaned_data["tasks"],
+                versions=form.versions(),
+            )
+        except DomainError as error:
+            if error.status_code == 403:
+                raise PermissionDenied(error.message) from None
+            messages.error(request, error.message)
+            return redirect(back)
+        if outcome.done:
+            messages.success(request, f"已签收（{len(outcome.done)}项）：{_titles(outcome.done)}")
+        for refusal in outcome.refused:
+            messages.error(request, f"未能签收{refusal.which}：{refusal.reason}")
+    else:
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+    return redirect(back)
 
 
 @login_required

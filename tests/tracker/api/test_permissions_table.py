@@ -95,6 +95,12 @@ def _awaiting_ack(world):
     return _note()
 
 
+def _ack_batch(world):
+    """The task awaits 签收; the body lists it with the version read."""
+    _awaiting_ack(world)
+    return {"tasks": [{"id": world.task.pk, "version": 1}]}
+
+
 def _upload(world):
     return {"file": SimpleUploadedFile("整改报告.pdf", b"%PDF-1.4 rectification report")}
 
@@ -154,6 +160,11 @@ CASES = [
     # for the unit (403), those who do not see the task get 404.
     Case("task acknowledge", "post", "/api/v1/tasks/{task}/acknowledge/",
          (200, 404, 403, 404, 403, 401), body=_awaiting_ack),
+    # 批量签收: task by task; refused outright for supervisors and administrators (403). An
+    # officer of another unit gets 200 with the task refused by number (nothing changes: see
+    # tests/tracker/acknowledgement/test_batch.py).
+    Case("task acknowledge batch", "post", "/api/v1/tasks/acknowledge/",
+         (200, 200, 403, 403, 403, 401), body=_ack_batch),
     Case("task start", "post", "/api/v1/tasks/{task}/start/", SEEN, S.NOT_STARTED, _note()),
     Case("task progress", "post", "/api/v1/tasks/{task}/progress/", SEEN, body=_note(percent=50)),
     Case("task submit", "post", "/api/v1/tasks/{task}/submit/", SEEN, body=_note()),

@@ -170,8 +170,8 @@ def test_the_api_reads_and_changes_only_my_preferences(client_for, bob, bob2):
                     "on_instructed": True, "on_watched": True,
                     "on_notice_issued": True, "on_notice_replied": True,
                     "on_notice_overdue": True, "on_recheck_due": True,
-                    "on_recheck_reported": True, "on_recheck_overdue": True, "by_email": True,
-                    "mode": "immediate", "inbox": True}
+                    "on_recheck_reported": True, "on_recheck_overdue": True,
+                    "on_assigned": True, "by_email": True, "mode": "immediate", "inbox": True}
     # Naming another user is not a way in: the field is unknown, the write refused whole.
     someone_else = api.patch(url, {"on_sent_back": False, "user": bob2.pk}, format="json")
     assert someone_else.status_code == 400
