@@ -8,39 +8,14 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from tracker.migrations._sqlite_triggers import sqlite_triggers_off, sqlite_triggers_on
+
 
 AWAITING_XOR_ACKNOWLEDGED = models.CheckConstraint(
     condition=models.Q(ack_requested_at__isnull=True)
     | models.Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True),
     name="task_ack_awaiting_xor_acknowledged",
 )
-
-
-_SAVED_TRIGGERS: dict[str, list[tuple[str, str]]] = {}
-
-
-def sqlite_triggers_off(apps, schema_editor):
-    """On SQLite, adding a foreign key or a check rebuilds tracker_task (copy, drop, rename),
-    which the tally triggers of migrations 0013/0014 do not survive: they are saved and
-    dropped here and recreated unchanged after (as migration 0022 does). PostgreSQL alters
-    the table in place."""
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-        saved = _SAVED_TRIGGERS[connection.alias] = list(cursor.fetchall())
-        for name, _ in saved:
-            cursor.execute(f'DROP TRIGGER IF EXISTS "{name}"')
-
-
-def sqlite_triggers_on(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        for _, sql in _SAVED_TRIGGERS.pop(connection.alias, []):
-            cursor.execute(sql)
 
 
 def acknowledge_existing_tasks(apps, schema_editor):

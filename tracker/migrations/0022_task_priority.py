@@ -11,27 +11,7 @@ the columns in place and keeps its triggers.
 
 from django.db import migrations, models
 
-_SAVED_TRIGGERS: dict[str, list[tuple[str, str]]] = {}
-
-
-def sqlite_triggers_off(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-        saved = _SAVED_TRIGGERS[connection.alias] = list(cursor.fetchall())
-        for name, _ in saved:
-            cursor.execute(f'DROP TRIGGER IF EXISTS "{name}"')
-
-
-def sqlite_triggers_on(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        for _, sql in _SAVED_TRIGGERS.pop(connection.alias, []):
-            cursor.execute(sql)
+from tracker.migrations._sqlite_triggers import sqlite_triggers_off, sqlite_triggers_on
 
 
 class Migration(migrations.Migration):

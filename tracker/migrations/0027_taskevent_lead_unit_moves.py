@@ -13,6 +13,8 @@ from collections import defaultdict
 import django.db.models.deletion
 from django.db import migrations, models
 
+from tracker.migrations._sqlite_triggers import sqlite_triggers_off, sqlite_triggers_on
+
 
 def fill_typed_moves(apps, schema_editor):
     TaskEvent = apps.get_model("tracker", "TaskEvent")
@@ -49,7 +51,10 @@ class Migration(migrations.Migration):
         ('tracker', '0026_sqlite_task_tally_delete'),
     ]
 
+    # Adding the nullable columns is an ALTER TABLE on SQLite too; removing them (unapplying)
+    # rebuilds tracker_taskevent, which the tally triggers do not survive: saved and restored.
     operations = [
+        migrations.RunPython(sqlite_triggers_off, sqlite_triggers_on),
         migrations.AddField(
             model_name='taskevent',
             name='lead_unit_from',
@@ -64,5 +69,6 @@ class Migration(migrations.Migration):
             model_name='taskevent',
             index=models.Index(condition=models.Q(('lead_unit_from__isnull', False)), fields=['task', 'at'], name='taskevent_lead_unit_moves'),
         ),
+        migrations.RunPython(sqlite_triggers_on, sqlite_triggers_off),
         migrations.RunPython(fill_typed_moves, migrations.RunPython.noop, elidable=True),
     ]
