@@ -400,7 +400,29 @@ class IdListField(forms.Field):
             raise ValidationError("所选任务有误，请刷新页面后重新勾选") from error
 
 
-class ReviewBulkForm(BootstrapMixin, forms.Form):
+class TickedTasksMixin:
+    """A form over the tasks ticked on a list page (`tasks`): at most MAX_TASKS of them, each
+    with the version the page showed it at (`v<id>`)."""
+
+    MAX_TASKS: int
+    TOO_MANY: str  # the refusal, with {n} for MAX_TASKS
+
+    def clean_tasks(self):
+        tasks = self.cleaned_data["tasks"]
+        if len(tasks) > self.MAX_TASKS:
+            raise ValidationError(self.TOO_MANY.format(n=self.MAX_TASKS))
+        return tasks
+
+    def versions(self) -> dict[int, int | None]:
+        """The version each ticked task had on the page (None when the page sent none)."""
+        found = {}
+        for pk in self.cleaned_data["tasks"]:
+            raw = self.data.get(f"v{pk}", "")
+            found[pk] = int(raw) if str(raw).isdigit() else None
+        return found
+
+
+class ReviewBulkForm(TickedTasksMixin, BootstrapMixin, forms.Form):
     """批量销号 / 批量退回 from the review queue: the ticked tasks, each with the version the
     supervisor was looking at (`v<id>`), one note for all, and the confirmation for tasks
     without evidence."""
@@ -413,42 +435,18 @@ class ReviewBulkForm(BootstrapMixin, forms.Form):
     confirm_no_evidence = forms.BooleanField(label=NO_EVIDENCE_CONFIRMATION, required=False)
 
     MAX_TASKS = 200
-
-    def clean_tasks(self):
-        tasks = self.cleaned_data["tasks"]
-        if len(tasks) > self.MAX_TASKS:
-            raise ValidationError(f"一次最多处理{self.MAX_TASKS}项任务")
-        return tasks
-
-    def versions(self) -> dict[int, int | None]:
-        """The version each ticked task had on the page (None when the page sent none)."""
-        found = {}
-        for pk in self.cleaned_data["tasks"]:
-            raw = self.data.get(f"v{pk}", "")
-            found[pk] = int(raw) if str(raw).isdigit() else None
-        return found
+    TOO_MANY = "一次最多处理{n}项任务"
 
 
-class AckBatchForm(forms.Form):
+class AckBatchForm(TickedTasksMixin, forms.Form):
     """批量签收 from 我的任务 / the task list: the ticked tasks, each with the version shown
     (`v<id>`), and the list's query to return to."""
 
     tasks = IdListField(error_messages={"required": "请先勾选要签收的任务"}, required=True)
     query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
 
-    def clean_tasks(self):
-        tasks = self.cleaned_data["tasks"]
-        if len(tasks) > ACK_BATCH_MAX:
-            raise ValidationError(f"一次最多签收{ACK_BATCH_MAX}项任务")
-        return tasks
-
-    def versions(self) -> dict[int, int | None]:
-        """The version each ticked task had on the page (None when the page sent none)."""
-        found = {}
-        for pk in self.cleaned_data["tasks"]:
-            raw = self.data.get(f"v{pk}", "")
-            found[pk] = int(raw) if str(raw).isdigit() else None
-        return found
+    MAX_TASKS = ACK_BATCH_MAX
+    TOO_MANY = "一次最多签收{n}项任务"
 
 
 class SavedFilterForm(BootstrapMixin, forms.Form):
