@@ -301,7 +301,9 @@ def api_token_authenticate(*, key: str, now: dt.datetime | None = None) -> ApiTo
     at most once per API_TOKEN_TOUCH_SECONDS."""
     now = now or timezone.now()
     token = (
-        ApiToken.objects.select_related("user").filter(key_hash=api_token_hash(key)).first()
+        # The user's units with the user, as config/auth.py reads them for a session.
+        ApiToken.objects.select_related("user__unit", "user__supervision_root")
+        .filter(key_hash=api_token_hash(key)).first()
     )
     if token is None:
         raise ApiTokenInvalid("token_invalid", "令牌无效，请重新获取令牌")

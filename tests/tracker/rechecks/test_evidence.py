@@ -234,9 +234,9 @@ def test_list_page_and_api_with_files_cost_the_same_queries_for_2_and_6_rechecks
             listed = page.get("/rechecks/?tab=reported")
         assert listed.content.decode().count(">证明材料.pdf</a>") == 2 * total
         page_counts.append(len(ctx.captured_queries))
-        # session, user, the reader's unit (scope), the re-checks with task, unit and people,
+        # session, user with their unit (scope), the re-checks with task, unit and people,
         # their files with uploaders (one prefetch)
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(4):
             answer = api.get("/api/v1/rechecks/")
         assert sum(len(r["evidence"]) for r in answer.json()["results"]) == 2 * total
     assert page_counts[0] == page_counts[1]

@@ -80,10 +80,10 @@ def test_my_tasks_runs_a_constant_number_of_queries(
 ):
     for _ in range(count):
         TaskFactory(lead_unit=bureau, supporting_units=[TaskFactory().lead_unit])
-    # session, user, the user's unit (scope and the navigation bar), count for the pages, the
+    # session, user with their unit (config/auth.py), count for the pages, the
     # tasks (units, problem, inspection joined), supporting units prefetched, inspections for
     # the filter, the reader's saved filters, unread messages for the navigation bar.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         response = alice_client.get("/tasks/")
     assert response.status_code == 200
     assert len(task_titles(response.content.decode())) == count
