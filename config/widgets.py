@@ -9,6 +9,7 @@ writing of the HTML is done here.
 """
 
 from django import forms
+from django.utils.choices import BaseChoiceIterator
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
@@ -45,3 +46,44 @@ class PlainSelect(forms.Select):
                 lines.append("  </optgroup>")
         lines.append("</select>")
         return mark_safe("\n".join(lines))
+
+
+
+class _ListedChoices(BaseChoiceIterator):
+    """The field's options, read on first use (a render) and kept for the rest of it."""
+
+    def __init__(self, field):
+        self.field = field
+        self.rows = None
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.rows is None:
+            self.rows = self.field.rows
+        if self.rows is None:
+            self.rows = list(self.field.queryset.values_list("pk", self.field.label_field))
+        yield from self.rows
+
+
+class ListedModelChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField whose options are read as (pk, label) pairs in one plain query.
+
+    Django iterates the queryset with `.iterator()` on every render: on PostgreSQL a
+    server-side cursor (DECLARE, FETCH, CLOSE: three round trips) and a model instance per
+    option. A filter's short list (the reader's inspections) needs neither. `label_field` is
+    the column the option shows, as the model's `__str__` writes it. `rows`, when the form
+    sets them, are those pairs already read (a cache of the same queryset's). Validation is
+    Django's (the submitted pk is looked up in the queryset)."""
+
+    def __init__(self, *args, label_field: str, **kwargs):
+        self.label_field = label_field
+        self.rows: list[tuple] | None = None
+        super().__init__(*args, **kwargs)
+
+    def _get_choices(self):
+        if hasattr(self, "_choices"):
+            return self._choices
+        return _ListedChoices(self)
+
+    choices = property(_get_choices, forms.ChoiceField.choices.fset)

@@ -59,6 +59,20 @@ def scope_unit(user: User) -> Unit | None:
     return user.unit
 
 
+def visibility_key(user: User) -> str:
+    """One string per distinct set of visible tasks: two users with the same key see the same
+    tasks (`visible_tasks_q`), so what is computed from those tasks alone may be shared between
+    them (a cache key; tracker.selectors.inspection_choices_for_filter)."""
+    if not user.is_authenticated or not user.is_active:
+        return "none"
+    if sees_everything(user):
+        return "all"
+    unit = scope_unit(user)
+    if unit is None:
+        return "none"
+    return f"{'subtree' if _reaches_subtree(user) else 'unit'}:{unit.pk}"
+
+
 def is_top_supervisor(user: User) -> bool:
     """A supervisor whose scope is the root of the unit tree: sees the whole ledger."""
     scope = scope_unit(user)

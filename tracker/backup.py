@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from tracker.selectors import inspection_choices_changed
 from tracker.storage import STAGING_FOLDER
 
 FORMAT = 1
@@ -266,5 +267,6 @@ def backup_restore(*, source: Path) -> BackupSummary:
     if differing:
         detail = "；".join(f"{t}：备份{a}行，恢复后{b}行" for t, (a, b) in differing.items())
         raise BackupError(f"恢复后行数与备份清单不符：{detail}")
+    inspection_choices_changed()  # cached from the ledger that was replaced
     return BackupSummary(path=folder, tables=len(counts), rows=sum(counts.values()),
                          files=len(manifest["files"]))

@@ -197,6 +197,19 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="整改督办系统 <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Cache ------------------------------------------------------------------------------
+# Shared by every process of one installation: the web server and the worker (which creates
+# tasks from imported ledgers) must agree on what is cached (tracker.selectors'
+# inspection filter). Embedded default: files under var/cache, no server; production uses
+# Redis (config/settings/production.py).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        "TIMEOUT": 300,
+    }
+}
+
 # --- Celery ------------------------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, a folder of message files that needs no
 # server. Production sets CELERY_BROKER_URL=redis://...

@@ -31,6 +31,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "store_processed": False,
     }
 
+# One process's memory (each test starts with it cleared, tests/conftest.py), not the files a
+# `make run` on the same checkout keeps in var/cache.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Serve static files from the apps' folders without a collectstatic step in tests.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True

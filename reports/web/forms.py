@@ -1,13 +1,14 @@
 from django import forms
 
-from config.widgets import PlainSelect
+from config.widgets import ListedModelChoiceField, PlainSelect
 from tracker.models import Inspection, Problem, TaskPriority, TaskType, Unit
 
 
 class DashboardFilterForm(forms.Form):
-    inspection = forms.ModelChoiceField(
+    inspection = ListedModelChoiceField(
         label="巡视巡察", queryset=Inspection.objects.none(), required=False,
         empty_label="全部巡视巡察", widget=PlainSelect(attrs={"class": "form-select"}),
+        label_field="title",
     )
     unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
     # 重点任务 only: the tables, the overdue list and the trend (docs/priority.md).
@@ -16,10 +17,13 @@ class DashboardFilterForm(forms.Form):
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
 
-    def __init__(self, *args, inspections, **kwargs):
+    def __init__(self, *args, inspections, inspection_choices=None, **kwargs):
+        """As tracker.web.forms.TaskFilterForm: `inspections` validates, `inspection_choices`
+        are the options when given."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["inspection"].queryset = inspections
+        self.fields["inspection"].rows = inspection_choices
 
 
 class MonthlyReportForm(forms.Form):

@@ -46,6 +46,7 @@ from tracker.figures.rollups import (
 from tracker.figures.trend import trend
 from tracker.models import TaskPriority, TaskType, subtree_q
 from tracker.selectors import (
+    inspection_choices_for_filter,
     inspections_for_filter,
     task_overdue_list,
     unit_for_filter,
@@ -98,7 +99,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     today = timezone.localdate()
     inspections = inspections_for_filter(user=user)
-    form = DashboardFilterForm(request.GET or None, inspections=inspections)
+    form = DashboardFilterForm(request.GET or None, inspections=inspections,
+                               inspection_choices=inspection_choices_for_filter(user=user))
     data = form.cleaned_data if form.is_valid() else {}
     inspection = data.get("inspection")
     unit = unit_for_filter(user=user, pk=data.get("unit"))

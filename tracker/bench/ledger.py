@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from tracker.figures.tallies import tally_rebuild
 from tracker.models import InspectionKind, Role, Unit, User
+from tracker.selectors import inspection_choices_changed
 
 KINDS = list(InspectionKind.values)
 ASPECTS = [
@@ -56,6 +57,7 @@ def _ts(value: dt.datetime) -> str:
 def generate(size: int, seed: int) -> None:
     rng = random.Random(seed)
     now = timezone.now()
+    inspection_choices_changed()  # the ledger is written below the services
     with connection.cursor() as django_cursor:
         cursor = django_cursor.cursor  # the psycopg cursor, for COPY
         cursor.execute(

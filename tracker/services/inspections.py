@@ -9,6 +9,7 @@ from tracker import access
 from tracker.deadlines import ensure_deadline_in_bounds
 from tracker.errors import ActionForbidden, InvalidInput
 from tracker.models import Inspection, InspectionKind, InspectionMode, Problem, Unit, User
+from tracker.selectors import inspection_choices_changed
 from tracker.services.audit import AuditAction, audit_diff, audit_record, audit_snapshot
 
 
@@ -95,6 +96,7 @@ def inspection_update(*, inspection: Inspection, actor: User, **changes) -> Insp
     if diff := audit_diff(before, audit_snapshot(inspection, changes)):
         audit_record(actor=actor, action=AuditAction.INSPECTION_UPDATE, target=inspection,
                      changes=diff)
+        inspection_choices_changed()  # the filters show its title, in feedback-date order
     return inspection
 
 

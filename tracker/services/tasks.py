@@ -43,6 +43,7 @@ from tracker.models import (
     User,
 )
 from tracker.reminders import events
+from tracker.selectors import inspection_choices_changed
 from tracker.services.history import record_event
 from tracker.services.priority import ensure_priority_valid
 
@@ -602,6 +603,7 @@ def task_create(
     )
     events.task_assigned_notify(task=task, event=event, actor=actor)
     events.supporting_units_notify(task=task, units=supporting, event=event, actor=actor)
+    inspection_choices_changed()  # its inspection now has a task in these units' lists
     return task
 
 
@@ -659,6 +661,8 @@ def task_update(
         task.supporting_units.set([u for u in supporting_units if u.pk != lead_id])
     moved = "deadline" in changed
     handed_over = "lead_unit" in changed
+    if handed_over or supporting_units is not None:
+        inspection_choices_changed()  # other units see it now, or no longer
     event = record_event(
         task=task, actor=actor, action=TaskAction.EDIT, at=now, from_status=task.status,
         to_status=task.status,

@@ -7,6 +7,7 @@ from django.db.models.functions import Concat, Substr
 from tracker import access
 from tracker.errors import ActionForbidden, InvalidInput
 from tracker.models import Unit, UnitKind, User
+from tracker.selectors import inspection_choices_changed
 from tracker.services.audit import AuditAction, audit_diff, audit_record, audit_snapshot
 
 
@@ -44,6 +45,7 @@ def unit_move(*, unit: Unit, new_parent: Unit | None) -> Unit:
         depth=F("depth") + depth_change,
     )
     unit.refresh_from_db()
+    inspection_choices_changed()  # its tasks now count under another subtree
     return unit
 
 

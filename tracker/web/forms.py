@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from config.widgets import PlainSelect
+from config.widgets import ListedModelChoiceField, PlainSelect
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
 from tracker.filters import ACK_CHOICES
 from tracker.models import (
@@ -304,9 +304,9 @@ class ExtensionDecisionForm(BootstrapMixin, forms.Form):
 
 
 class TaskFilterForm(BootstrapMixin, forms.Form):
-    inspection = forms.ModelChoiceField(
+    inspection = ListedModelChoiceField(
         label="巡视巡察", queryset=Inspection.objects.none(), required=False,
-        empty_label="全部巡视巡察", widget=PlainSelect,
+        empty_label="全部巡视巡察", widget=PlainSelect, label_field="title",
     )
     status = forms.ChoiceField(
         label="状态",
@@ -336,10 +336,13 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
     unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
     lead_unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, inspections, **kwargs):
+    def __init__(self, *args, inspections, inspection_choices=None, **kwargs):
+        """`inspections` validates the chosen inspection; `inspection_choices`, (pk, title)
+        pairs of the same inspections, are the options when given (else read from it)."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["inspection"].queryset = inspections
+        self.fields["inspection"].rows = inspection_choices
 
     def task_filters(self) -> dict:
         """The cleaned choices as tracker.filters.TaskFilter's query (the API's names)."""

@@ -13,7 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 from tracker import access
 from tracker.errors import DomainError, ImportRejected
 from tracker.models import LedgerJob, LedgerJobKind, LedgerJobState
-from tracker.selectors import inspections_for_filter, unit_for_filter
+from tracker.selectors import (
+    inspection_choices_for_filter,
+    inspections_for_filter,
+    unit_for_filter,
+)
 from tracker.services import ledger as ledger_services
 from tracker.services import ledger_jobs
 from tracker.services.audit import AuditAction, audit_origin, audit_record
@@ -42,7 +46,8 @@ def _ledger_page(request: HttpRequest, *, import_form: LedgerImportForm | None =
         )
     if export_form is None:
         export_form = TaskFilterForm(
-            request.GET or None, inspections=inspections_for_filter(user=user)
+            request.GET or None, inspections=inspections_for_filter(user=user),
+            inspection_choices=inspection_choices_for_filter(user=user),
         )
     return render(request, "web/ledger.html", {
         "title": "整改台账",

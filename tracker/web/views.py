@@ -25,6 +25,7 @@ from tracker.models import DeadlineExtension, Effectiveness, ExtensionStatus, Ta
 from tracker.recheck_selectors import rechecks_on_task
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.selectors import (
+    inspection_choices_for_filter,
     inspections_for_filter,
     problems_for_tasks,
     task_deadline_history,
@@ -156,9 +157,8 @@ def task_create(request: HttpRequest) -> HttpResponse:
 def task_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     today = timezone.localdate()
-    form = TaskFilterForm(request.GET or None, inspections=inspections_for_filter(
-        user=user
-    ))
+    form = TaskFilterForm(request.GET or None, inspections=inspections_for_filter(user=user),
+                          inspection_choices=inspection_choices_for_filter(user=user))
     filters = form.task_filters() if form.is_valid() else {}
     unit = unit_for_filter(
         user=user, pk=filters.get("lead_unit") or filters.get("unit")

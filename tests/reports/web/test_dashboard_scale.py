@@ -20,6 +20,7 @@ from tests.tracker.factories import (
 )
 from tracker.figures.key_tasks import KEY_TASKS_SHOWN
 from tracker.models import TaskAction, TaskStatus
+from tracker.selectors import inspection_choices_changed
 
 pytestmark = pytest.mark.django_db
 
@@ -60,16 +61,19 @@ def chief_client(chief):
 def test_dashboard_queries_do_not_grow_with_the_ledger(chief_client, city):
     _ledger(city, units=2, inspections=1, overdue=1)
     _get(chief_client)  # the process loads the working-day calendar once
+    # Both views read the filter's inspections (the worst case: its cache just emptied, as a
+    # service does after a change; tracker.selectors.inspection_choices_changed).
+    inspection_choices_changed()
     small_html, small = _get(chief_client)
     _ledger(city, units=45, inspections=30, overdue=OVERDUE_SHOWN + 20, prefix="大")
+    inspection_choices_changed()
     big_html, big = _get(chief_client)
-    # The session, the user with their unit (config/auth.py); both tables' figures from one
-    # pass (rollups():
-    # the tallies, this month's lit tasks, the tasks seen only through a supporting unit, the
-    # 回头看 counts), the inspections' labels and the units; the overdue list's first rows and
-    # their supporting units; the trend's counts, its last period and the tasks seen through a
-    # supporting unit; the teams of the page's inspections; the unread notifications (the
-    # menu); the filter's inspections; the 重点任务 panel's counts and its most pressing rows
+    # The session, the user with their unit (config/auth.py); both tables' figures from one pass
+    # (rollups(): the tallies, this month's lit tasks, the tasks seen only through a supporting
+    # unit, the 回头看 counts), the inspections' labels and the units; the overdue list's first rows
+    # and their supporting units; the trend's counts, its last period and the tasks seen through a
+    # supporting unit; the teams of the page's inspections; the unread notifications (the menu);
+    # the filter's inspections; the 重点任务 panel's counts and its most pressing rows
     # (docs/priority.md).
     assert len(big) == len(small) == 18, "\n".join(q[:90] for q in ["SMALL", *small, "BIG", *big])
     assert small_html.count('class="unit-row"') == 2

@@ -1,6 +1,8 @@
 """PlainSelect writes the same <select> as Django's Select (compared as parsed HTML): the
 options, their order, the selected one, optgroups and attributes, with escaping."""
 
+import re
+
 import pytest
 from django import forms
 from django.test.html import parse_html
@@ -46,3 +48,49 @@ def test_the_task_filter_s_inspections_as_django_would_write_them():
         assert parse_html(str(field)) == parse_html(expected), name
     assert f'<option value="{chosen.pk}" selected>' in str(form["inspection"])
     assert "第一轮 &lt;巡视&gt;" in str(form["inspection"])
+
+
+def _options(select: str) -> str:
+    return "".join(re.findall(r"<option.*?</option>", select))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("chosen", [None, "first", "last"])
+def test_listed_inspections_are_the_options_django_s_model_field_writes(
+    chosen, django_assert_num_queries
+):
+    """ListedModelChoiceField: the options, order, labels and the selected one of Django's
+    ModelChoiceField over the same queryset, read in one plain statement (no server-side
+    cursor, no instances); a submitted pk is validated against the same queryset."""
+    InspectionFactory(title="第一轮 <巡视>")
+    InspectionFactory(title="第二轮")
+    InspectionFactory(title="第三轮")
+    inspections = Inspection.objects.exclude(title="第二轮").order_by("-id")
+    pick = {None: None, "first": inspections.last(), "last": inspections.first()}[chosen]
+    data = {"inspection": pick.pk} if pick else {}
+
+    class DjangoForm(forms.Form):
+        inspection = forms.ModelChoiceField(queryset=inspections, required=False,
+                                            empty_label="全部巡视巡察", widget=PlainSelect)
+
+    form = TaskFilterForm(data, inspections=inspections)
+    assert form.is_valid()
+    assert form.cleaned_data["inspection"] == pick
+    with django_assert_num_queries(1) as captured:
+        listed = str(form["inspection"])
+    assert "DECLARE" not in captured.captured_queries[0]["sql"]
+    expected = str(DjangoForm(data)["inspection"])
+    assert parse_html(_options(listed)) == parse_html(_options(expected))
+    assert listed.count("<option") == 3  # 全部巡视巡察 and the two inspections
+    assert "第二轮" not in listed
+    assert listed.index("第三轮") < listed.index("第一轮 &lt;巡视&gt;")
+
+
+@pytest.mark.django_db
+def test_a_listed_field_refuses_an_inspection_outside_its_queryset():
+    InspectionFactory(title="可见")
+    hidden = InspectionFactory(title="不可见")
+    form = TaskFilterForm({"inspection": hidden.pk},
+                          inspections=Inspection.objects.exclude(pk=hidden.pk))
+    assert not form.is_valid()
+    assert "inspection" in form.errors
