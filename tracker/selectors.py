@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     DateField,
     Exists,
@@ -215,21 +215,28 @@ def inspections_for_filter(*, user: User) -> QuerySet[Inspection]:
 # and kept until the ledger's placement of tasks changes (inspection_choices_changed, called
 # by the services after commit); the time limit only bounds what a missed change could cost.
 INSPECTION_CHOICES_TIMEOUT = 600
-_CHOICES_GENERATION = "tracker:inspection-choices:generation"
+
+
+def _choices_key(name: str) -> str:
+    """A cache key of the filter's, apart for each database (a developer's var/cache may
+    outlive a switch of DATABASE_URL; a bench keeps several ledgers)."""
+    db = connection.settings_dict
+    return f"tracker:inspection-choices:{db['HOST']}:{db['PORT']}/{db['NAME']}:{name}"
 
 
 def inspection_choices_for_filter(*, user: User) -> list[tuple[int, str]]:
     """(pk, title) of inspections_for_filter(user), in its order: the options of the
     巡视巡察 filter on 我的任务 and 挂图作战, read from the cache when nothing that decides them
     has changed since (at a million tasks the query costs about as much as the list's own)."""
-    key = f"tracker:inspection-choices:{access.visibility_key(user)}"
-    found = cache.get_many([_CHOICES_GENERATION, key])
-    generation = found.get(_CHOICES_GENERATION)
+    generation_key = _choices_key("generation")
+    key = _choices_key(access.visibility_key(user))
+    found = cache.get_many([generation_key, key])
+    generation = found.get(generation_key)
     if generation is None:
         generation = uuid.uuid4().hex
         # add: another process may have set one meanwhile; then read back theirs.
-        if not cache.add(_CHOICES_GENERATION, generation, timeout=None):
-            generation = cache.get(_CHOICES_GENERATION, generation)
+        if not cache.add(generation_key, generation, timeout=None):
+            generation = cache.get(generation_key, generation)
     cached = found.get(key)
     if cached is not None and cached[0] == generation:
         return cached[1]
@@ -248,7 +255,7 @@ def inspection_choices_changed() -> None:
 
 
 def _new_choices_generation() -> None:
-    cache.set(_CHOICES_GENERATION, uuid.uuid4().hex, timeout=None)
+    cache.set(_choices_key("generation"), uuid.uuid4().hex, timeout=None)
 
 
 def unit_for_filter(*, user: User, pk: int | None) -> Unit | None:

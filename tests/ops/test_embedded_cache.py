@@ -21,7 +21,7 @@ def _in_local_process(code: str, var_dir: Path) -> str:
 
 
 def test_a_generation_changed_in_one_process_is_seen_by_another(tmp_path):
-    read = "print(cache.get(selectors._CHOICES_GENERATION)); "
+    read = "print(cache.get(selectors._choices_key('generation'))); "
     first = _in_local_process("selectors.inspection_choices_changed(); " + read, tmp_path)
     assert first not in ("", "None")
     seen, second = _in_local_process(

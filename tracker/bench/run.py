@@ -298,7 +298,8 @@ def _list_statement(queries: list[dict]) -> str:
     """The list query among a request's statements: the one page of tasks (a LIMIT on
     tracker_task), not the page count, the prefetches or the session."""
     found = [q["sql"] for q in queries
-             if q["sql"].lstrip().upper().startswith("SELECT") and 'FROM "tracker_task"' in q["sql"]
+             if q["sql"].lstrip().startswith('SELECT "tracker_task".')
+             and 'FROM "tracker_task"' in q["sql"]
              and " LIMIT " in q["sql"] and "COUNT(" not in q["sql"].upper()]
     if len(found) != 1:
         raise RuntimeError(f"任务列表的查询应恰有一条，实际 {len(found)} 条")
