@@ -336,9 +336,11 @@ class TaskViewSet(
 
     def list(self, request, *args, **kwargs):
         """The page as TaskSerializer would render it, from the list's columns as plain values
-        (tracker.selectors.task_rows) and the page's supporting units in one more query."""
+        (tracker.selectors.task_rows), the supporting units a column of the same query (the
+        cursor never skips rows, so no OFFSET pays for them)."""
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(selectors.task_rows(queryset, extra=("deadline_key",)))
+        page = self.paginate_queryset(selectors.task_rows(
+            queryset, extra=("deadline_key",), with_supporting=True))
         data = serializers.task_rows_data(selectors.task_rows_page(page),
                                           today=timezone.localdate())
         return self.get_paginated_response(data)
