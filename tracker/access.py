@@ -148,6 +148,21 @@ def visible_tasks_q(user: User) -> Q:
     return Q(pk__in=led.union(supported))
 
 
+def visible_tasks_key(user: User) -> tuple:
+    """Everything visible_tasks_q(user) reads, as a hashable value: users with the same key
+    get the same Q, so the same SQL (the API reuses its task list's compiled statement by it,
+    tracker.api.statements). Kept beside visible_tasks_q and written in the same branches: an
+    input added there is an element added here (tests/tracker/api/test_list_statements.py
+    compares the two over every kind of user)."""
+    if not user.is_authenticated or not user.is_active:
+        return ("nothing",)
+    if sees_everything(user):
+        return ("everything",)
+    unit = scope_unit(user)
+    where = None if unit is None else (unit.pk, unit.path)
+    return ("subtree" if _reaches_subtree(user) else "unit", where)
+
+
 def tasks_within_subtree_q(unit: Unit) -> Q:
     """A Q over Task: the tasks seen from `unit`'s subtree, as a supervisor over that unit
     sees them (lead unit or any supporting unit in it). Bounds an outbound webhook that is
