@@ -59,20 +59,6 @@ def scope_unit(user: User) -> Unit | None:
     return user.unit
 
 
-def visibility_key(user: User) -> str:
-    """One string per distinct set of visible tasks: two users with the same key see the same
-    tasks (`visible_tasks_q`), so what is computed from those tasks alone may be shared between
-    them (a cache key; tracker.selectors.inspection_choices_for_filter)."""
-    if not user.is_authenticated or not user.is_active:
-        return "none"
-    if sees_everything(user):
-        return "all"
-    unit = scope_unit(user)
-    if unit is None:
-        return "none"
-    return f"{'subtree' if _reaches_subtree(user) else 'unit'}:{unit.pk}"
-
-
 def is_top_supervisor(user: User) -> bool:
     """A supervisor whose scope is the root of the unit tree: sees the whole ledger."""
     scope = scope_unit(user)
@@ -160,6 +146,22 @@ def visible_tasks_q(user: User) -> Q:
         Task.supporting_units.through.objects.filter(unit__in=units).order_by().values("task_id")
     )
     return Q(pk__in=led.union(supported))
+
+
+def visible_tasks_key(user: User) -> tuple:
+    """Everything visible_tasks_q(user) reads, as a hashable value: users with the same key
+    get the same Q, so the same SQL and the same tasks (the API reuses its task list's compiled
+    statement by it, tracker.api.statements; the 巡视巡察 filter's cached options are shared by
+    it, tracker.selectors.inspection_choices_for_filter). Kept beside visible_tasks_q and
+    written in the same branches: an input added there is an element added here
+    (tests/tracker/api/test_list_statements.py compares the two over every kind of user)."""
+    if not user.is_authenticated or not user.is_active:
+        return ("nothing",)
+    if sees_everything(user):
+        return ("everything",)
+    unit = scope_unit(user)
+    where = None if unit is None else (unit.pk, unit.path)
+    return ("subtree" if _reaches_subtree(user) else "unit", where)
 
 
 def tasks_within_subtree_q(unit: Unit) -> Q:

@@ -3,6 +3,7 @@ requesting user before anything else, then narrowed by its FilterSet (tracker.fi
 filter means the same on every face (HackSoft's `user_list(filters=...)`)."""
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    TextField,
     prefetch_related_objects,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django_filters import FilterSet
 
@@ -104,26 +107,67 @@ class TaskRows:
     supporting: dict[int, list[dict]]
 
 
-def task_rows(tasks: QuerySet[Task], *, extra: tuple[str, ...] = ()) -> QuerySet[dict]:
+SUPPORTING_UNITS_JSON = "supporting_units_json"
+
+
+def _supporting_units_json() -> RawSQL:
+    """A task's supporting units as one JSON array of {id, name, short_name} in unit-tree
+    order (Unit's own order, as the prefetch gave it), correlated with the list's own
+    tracker_task row: a column of the list's query instead of a query of its own. Written per
+    database (PostgreSQL's json_agg … ORDER BY; SQLite before 3.44 has no ORDER BY inside an
+    aggregate, so the ordered rows come from a subquery); NULL or "[]" when there are none."""
+    through = Task.supporting_units.through._meta
+    link, unit_table, task_table = (
+        connection.ops.quote_name(through.db_table),
+        connection.ops.quote_name(Unit._meta.db_table),
+        connection.ops.quote_name(Task._meta.db_table),
+    )
+    rows = (f"FROM {link} su JOIN {unit_table} u ON u.id = su.unit_id "
+            f'WHERE su.task_id = {task_table}."id"')
+    if connection.vendor == "postgresql":
+        sql = ("(SELECT json_agg(json_build_object('id', u.id, 'name', u.name, "
+               f"'short_name', u.short_name) ORDER BY u.path)::text {rows})")
+    else:
+        sql = ("(SELECT json_group_array(json(j)) FROM (SELECT json_object('id', u.id, "
+               f"'name', u.name, 'short_name', u.short_name) AS j {rows} ORDER BY u.path))")
+    return RawSQL(sql, (), output_field=TextField())
+
+
+def task_rows(tasks: QuerySet[Task], *, extra: tuple[str, ...] = (),
+              with_supporting: bool = False) -> QuerySet[dict]:
     """`tasks` (a task_list() queryset, sliced or not) as row values: the same single query
-    with only the columns a list shows; the supporting units come from
-    task_rows_page(), one query for the whole page."""
-    return tasks.prefetch_related(None).values(*TASK_ROW_FIELDS, *extra)
+    with only the columns a list shows. The supporting units come from task_rows_page(): one
+    more query for the whole page, or, `with_supporting`, a column of this query (a JSON
+    array per row). Only for a list that does not skip rows with OFFSET (the API's cursor):
+    PostgreSQL computes the select list of every row an OFFSET skips, so a deep page would
+    run the correlated subquery for each skipped task."""
+    qs = tasks.prefetch_related(None)
+    if with_supporting:
+        qs = qs.annotate(**{SUPPORTING_UNITS_JSON: _supporting_units_json()})
+        extra = (*extra, SUPPORTING_UNITS_JSON)
+    return qs.values(*TASK_ROW_FIELDS, *extra)
 
 
 def task_rows_page(rows) -> TaskRows:
-    """The rows of one page (task_rows(), sliced) with their supporting units: the page's
-    query, then one query for the supporting units of its tasks (none for an empty page)."""
+    """The rows of one page (task_rows(), sliced) with their supporting units: read from the
+    rows when task_rows() folded them in (`with_supporting`), otherwise one query for the
+    supporting units of the page's tasks (none for an empty page)."""
     rows = list(rows)
-    supporting: dict[int, list[dict]] = {row["id"]: [] for row in rows}
-    if rows:
-        links = (
-            Task.supporting_units.through.objects.filter(task_id__in=list(supporting))
-            .order_by("unit__path")  # Unit's own order, as the prefetch gave it
-            .values_list("task_id", "unit_id", "unit__name", "unit__short_name")
-        )
-        for task_id, unit_id, name, short_name in links:
-            supporting[task_id].append({"id": unit_id, "name": name, "short_name": short_name})
+    supporting: dict[int, list[dict]]
+    if rows and SUPPORTING_UNITS_JSON in rows[0]:
+        supporting = {row["id"]: json.loads(row.pop(SUPPORTING_UNITS_JSON) or "[]")
+                      for row in rows}
+    else:
+        supporting = {row["id"]: [] for row in rows}
+        if rows:
+            links = (
+                Task.supporting_units.through.objects.filter(task_id__in=list(supporting))
+                .order_by("unit__path")  # Unit's own order, as the prefetch gave it
+                .values_list("task_id", "unit_id", "unit__name", "unit__short_name")
+            )
+            for task_id, unit_id, name, short_name in links:
+                supporting[task_id].append(
+                    {"id": unit_id, "name": name, "short_name": short_name})
     for row in rows:
         row["awaiting_ack"] = row["ack_requested_at"] is not None  # as Task.awaiting_ack
         # The choices' labels, as Task.get_<field>_display gives them.
@@ -211,7 +255,7 @@ def inspections_for_filter(*, user: User) -> QuerySet[Inspection]:
     return Inspection.objects.filter(seen).order_by("-feedback_date", "id")
 
 
-# The filter's options are shared by everyone who sees the same tasks (access.visibility_key)
+# The filter's options are shared by everyone who sees the same tasks (access.visible_tasks_key)
 # and kept until the ledger's placement of tasks changes (inspection_choices_changed, called
 # by the services after commit); the time limit only bounds what a missed change could cost.
 INSPECTION_CHOICES_TIMEOUT = 600
@@ -229,7 +273,7 @@ def inspection_choices_for_filter(*, user: User) -> list[tuple[int, str]]:
     巡视巡察 filter on 我的任务 and 挂图作战, read from the cache when nothing that decides them
     has changed since (at a million tasks the query costs about as much as the list's own)."""
     generation_key = _choices_key("generation")
-    key = _choices_key(access.visibility_key(user))
+    key = _choices_key(repr(access.visible_tasks_key(user)))
     found = cache.get_many([generation_key, key])
     generation = found.get(generation_key)
     if generation is None:

@@ -277,21 +277,29 @@ def task_rows_data(page: TaskRows, *, today: dt.date) -> list[dict]:
     """The task list's page as TaskSerializer renders each task (the same keys, in the same
     order, with the same values: a test compares the two), from the plain row values of
     tracker.selectors.task_rows_page instead of model instances. The lights and the deadline
-    wording are the rule book's (tracker.deadlines.deadline_states)."""
+    wording are the rule book's (tracker.deadlines.deadline_states). Each task is one dict
+    literal in TaskSerializer.Meta.fields' order (the test compares the order too)."""
     zone = timezone.get_current_timezone()
+
+    def iso(value):  # _iso_datetime, for a value read from the database (always aware)
+        if value is None:
+            return None
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
     states = deadline_states(((r["status"], r["deadline"]) for r in page.rows), today=today)
-    results = []
-    for row, state in zip(page.rows, states, strict=True):
-        data = {name: row[name] for name in TaskSerializer._PLAIN}
-        for name in TaskSerializer._DATES:
-            value = row[name]
-            data[name] = None if value is None else value.isoformat()
-        for name in TaskSerializer._DATETIMES:
-            value = row[name]
-            data[name] = None if value is None else _iso_datetime(value, zone)
-        data |= {
+    supporting = page.supporting
+    return [
+        {
+            "id": row["id"],
+            "title": row["title"],
+            "measures": row["measures"],
+            "status": row["status"],
             "status_display": row["status_display"],
+            "task_type": row["task_type"],
             "task_type_display": row["task_type_display"],
+            "is_key": row["is_key"],
+            "priority": row["priority"],
             "priority_display": row["priority_display"],
             "inspection": {"id": row["inspection_id"], "title": row["inspection__title"],
                            "kind": row["inspection__kind"], "team": row["inspection__team"]},
@@ -299,16 +307,30 @@ def task_rows_data(page: TaskRows, *, today: dt.date) -> list[dict]:
                         "aspect": row["problem__aspect"], "text": row["problem__text"]},
             "lead_unit": {"id": row["lead_unit_id"], "name": row["lead_unit__name"],
                           "short_name": row["lead_unit__short_name"]},
-            "supporting_units": page.supporting[row["id"]],
+            "supporting_units": supporting[row["id"]],
+            "responsible_leader": row["responsible_leader"],
+            "responsible_person": row["responsible_person"],
+            "deadline": None if row["deadline"] is None else row["deadline"].isoformat(),
+            "original_deadline": (None if row["original_deadline"] is None
+                                  else row["original_deadline"].isoformat()),
             "is_overdue": state.overdue,
             "light": state.light,
             "light_label": state.light_label,
             "days_left_text": state.text,
+            "progress_percent": row["progress_percent"],
+            "started_at": iso(row["started_at"]),
+            "completed_at": iso(row["completed_at"]),
+            "closed_at": iso(row["closed_at"]),
+            "version": row["version"],
+            "created_at": iso(row["created_at"]),
+            "updated_at": iso(row["updated_at"]),
             "awaiting_ack": row["awaiting_ack"],
+            "ack_requested_at": iso(row["ack_requested_at"]),
+            "acknowledged_at": iso(row["acknowledged_at"]),
             "acknowledged_by": row["acknowledged_by"],
         }
-        results.append({name: data[name] for name in TaskSerializer.Meta.fields})
-    return results
+        for row, state in zip(page.rows, states, strict=True)
+    ]
 
 
 class TaskDetailSerializer(TaskSerializer):

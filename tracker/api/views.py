@@ -28,6 +28,7 @@ from config.api.pagination import PageNumberPagination, TaskCursorPagination
 from config.api.permissions import admin_only, anyone_signed_in, supervisor_or_admin
 from tracker import access, filters, selectors
 from tracker.api import serializers
+from tracker.api.statements import ReusedStatement
 from tracker.errors import InvalidInput
 from tracker.models import (
     ApiToken,
@@ -52,6 +53,9 @@ IF_MATCH = OpenApiParameter(
     description="读取时得到的 ETag；与当前版本不符时返回 412",
 )
 DATE_MAX = dt.date(9999, 12, 31)
+# The query parameters of a task list page that only order and page it: a request with no
+# other parameter reuses the list's compiled statement (tracker.api.statements).
+PAGING_PARAMS = frozenset({"cursor", "ordering", "page_size"})
 ETAG_RE = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
 
 
@@ -336,9 +340,20 @@ class TaskViewSet(
 
     def list(self, request, *args, **kwargs):
         """The page as TaskSerializer would render it, from the list's columns as plain values
-        (tracker.selectors.task_rows) and the page's supporting units in one more query."""
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(selectors.task_rows(queryset, extra=("deadline_key",)))
+        (tracker.selectors.task_rows), the supporting units a column of the same query (the
+        cursor never skips rows, so no OFFSET pays for them). Without filters the statement
+        compiled for the same scope, ordering and position is reused
+        (tracker.api.statements)."""
+
+        def rows():
+            return selectors.task_rows(self.filter_queryset(self.get_queryset()),
+                                       extra=("deadline_key",), with_supporting=True)
+
+        if set(request.query_params) <= PAGING_PARAMS:
+            source = ReusedStatement(rows, key=("tasks", access.visible_tasks_key(request.user)))
+        else:
+            source = rows()
+        page = self.paginate_queryset(source)
         data = serializers.task_rows_data(selectors.task_rows_page(page),
                                           today=timezone.localdate())
         return self.get_paginated_response(data)

@@ -1,5 +1,5 @@
 """The 巡视巡察 filter's options (tracker.selectors.inspection_choices_for_filter): read once
-per set of visible tasks (access.visibility_key), then from the cache until a service changes
+per set of visible tasks (access.visible_tasks_key), then from the cache until a service changes
 what decides them; always the inspections with a task the reader sees."""
 
 import re
@@ -41,7 +41,7 @@ def test_read_once_then_shared_by_everyone_who_sees_the_same_tasks(alice, bob, b
     task_in("教育局的巡察", bureau)
     task_in("街道的巡察", town)
     colleague = UserFactory(unit=bureau, role=Role.OFFICER)
-    assert access.visibility_key(colleague) == access.visibility_key(alice)
+    assert access.visible_tasks_key(colleague) == access.visible_tasks_key(alice)
 
     assert filter_options(logged_in(alice)) == (["教育局的巡察"], 1)
     assert filter_options(logged_in(alice)) == (["教育局的巡察"], 0)

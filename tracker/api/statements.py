@@ -1,0 +1,130 @@
+"""The task list's compiled statement, reused.
+
+Building the list's queryset (the visibility rule's subqueries, the joins, the ordering) and
+compiling it to SQL cost more CPU than running it: for a request without filters the SQL
+depends only on what the visibility rule reads of the user (tracker.access.visible_tasks_key)
+and on the cursor pagination's ordering, position and page size. ReusedStatement stands in
+for the list's values() queryset inside DRF's CursorPagination: it records the pagination's
+order_by/filter/slice, and on iteration runs the SQL compiled for the same key before, or
+builds the real queryset, compiles it once and keeps it. The rows are the ORM's (the same
+statement, the same converters, the same dicts); the statement runs through the connection's
+cursor, so it is logged and counted like any other.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import QuerySet
+
+MAX_STATEMENTS = 256  # keys are (scope, ordering, position, size): a few per user and list
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str  # empty: a query that matches nothing (Django's EmptyResultSet), never run
+    params: tuple
+    names: tuple[str, ...]
+    converters: tuple  # (position, (converter functions, expression)), as the compiler's
+
+
+def compile_rows(queryset: QuerySet) -> Statement:
+    """`queryset` (a values() queryset) as its SQL, column names and converters."""
+    query = queryset.query
+    compiler = query.get_compiler(queryset.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        sql, params = "", ()
+    names = tuple(query.selected) if query.selected else (
+        *query.extra_select, *query.values_select, *query.annotation_select)
+    fields = [s[0] for s in compiler.select[0:compiler.col_count]]
+    converters = tuple(compiler.get_converters(fields).items())
+    return Statement(sql, tuple(params), names, converters)
+
+
+class _Cache:
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key) -> Statement | None:
+        with self.lock:
+            statement = self.items.get(key)
+            if statement is not None:
+                self.items.move_to_end(key)
+            return statement
+
+    def put(self, key, statement: Statement) -> None:
+        with self.lock:
+            self.items[key] = statement
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+statements = _Cache(MAX_STATEMENTS)
+
+
+class ReusedStatement:
+    """The rows of `build()` (a values() queryset) as narrowed by order_by, filter and one
+    slice, from the statement compiled before for `key` and the same narrowing. `key` must
+    determine build()'s SQL."""
+
+    def __init__(self, build: Callable[[], QuerySet], key: Hashable, using: str = "default",
+                 steps: tuple = ()):
+        self.build, self.key, self.using, self.steps = build, key, using, steps
+
+    def _then(self, step) -> "ReusedStatement":
+        return ReusedStatement(self.build, self.key, self.using, (*self.steps, step))
+
+    def order_by(self, *fields):
+        return self._then(("order_by", fields))
+
+    def filter(self, **lookups):
+        return self._then(("filter", tuple(sorted(lookups.items()))))
+
+    def __getitem__(self, k):
+        if not isinstance(k, slice) or k.step is not None:
+            raise TypeError("ReusedStatement takes one slice without a step")
+        return self._then(("slice", k.start, k.stop))
+
+    def queryset(self) -> QuerySet:
+        """The real queryset: build() narrowed by the recorded steps."""
+        queryset = self.build()
+        for step in self.steps:
+            if step[0] == "order_by":
+                queryset = queryset.order_by(*step[1])
+            elif step[0] == "filter":
+                queryset = queryset.filter(**dict(step[1]))
+            else:
+                queryset = queryset[step[1]:step[2]]
+        return queryset
+
+    def __iter__(self):
+        key = (self.key, self.steps)
+        statement = statements.get(key)
+        if statement is None:
+            statement = compile_rows(self.queryset())
+            statements.put(key, statement)
+        if not statement.sql:
+            return
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, statement.params)
+            rows = cursor.fetchall()
+        names, converters = statement.names, statement.converters
+        for row in rows:
+            if converters:
+                row = list(row)
+                for position, (functions, expression) in converters:
+                    value = row[position]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    row[position] = value
+            yield dict(zip(names, row, strict=True))
