@@ -142,14 +142,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if unit:
         key_query["lead_unit"] = unit.pk
     series = trend(user=user, filters=filters)[-DASHBOARD_TREND_PERIODS:]
-    # Charts name an inspection by its team where it has one (short enough for an axis): the
-    # page's inspections only, by key.
-    inspection_names = {
-        pk: team or title
-        for pk, team, title in inspections.model.objects.filter(
-            pk__in=[row.key for row in inspection_page.object_list]
-        ).values_list("pk", "team", "title")
-    }
     total = by_inspection.total
     here = request.GET.copy()
     return render(request, "reports_web/dashboard.html", {
@@ -188,7 +180,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "pie": charts.buckets_pie("整改任务完成情况", total),
             "inspections": charts.buckets_by_group(
                 "各巡视巡察整改情况（项）", inspection_page.object_list,
-                label_of=lambda row: inspection_names.get(row.key, row.label),
+                # An inspection by its team where it has one (short enough for an axis).
+                label_of=lambda row: row.short_label or row.label,
             ),
             "units": charts.completion_rates(
                 "各责任单位整改完成率",

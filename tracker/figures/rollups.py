@@ -205,6 +205,9 @@ class Row:
     figures: Figures
     extra: dict = field(default_factory=dict)  # unit rows: parent_id, path, depth
     children: list["Row"] = field(default_factory=list)
+    # A name short enough for a chart's axis (an inspection's team, where it has one), read
+    # with the labels; not part of the figures' data (row_as_dict).
+    short_label: str = ""
 
 
 @dataclass
@@ -722,12 +725,13 @@ def _label(rows: list[Row], group_by: str) -> None:
         inspections = {
             i["id"]: i
             for i in Inspection.objects.filter(pk__in=[r.key for r in rows]).values(
-                "id", "title", "kind", "feedback_date"
+                "id", "title", "kind", "feedback_date", "team"
             )
         }
         for row in rows:
             info = inspections[row.key]
             row.label = info["title"]
+            row.short_label = info["team"] or info["title"]
             row.extra = {"kind": info["kind"], "feedback_date": info["feedback_date"]}
         rows.sort(key=lambda r: (r.extra["feedback_date"], r.key), reverse=True)
     elif group_by == Grouping.KIND:
