@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from reports import services as report_services
 from reports.models import ItemKind, ReportImportState, ReviewState
 from reports.selectors import reconciliation
-from reports.web import charts
+from reports.web import charts, dashboard_rows
 from reports.web import selectors as report_selectors
 from reports.web.forms import (
     DashboardFilterForm,
@@ -33,7 +33,7 @@ from reports.web.forms import (
 from reports.web.highlight import Span, pieces
 from reports.web.monthly_report import OverdueItem, build_monthly_report, subject_of
 from tracker import access
-from tracker.deadlines import days_left_text, deadline_state, light_rule_text
+from tracker.deadlines import days_left_text, light_rule_text
 from tracker.errors import DomainError
 from tracker.figures.key_tasks import key_task_panel
 from tracker.figures.rollups import (
@@ -124,10 +124,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         overdue = overdue.filter(subtree_q(unit, via="lead_unit__"))
     if key_only:
         overdue = overdue.filter(is_key=True)
-    overdue_rows = [
-        (task, deadline_state(status=task.status, deadline=task.deadline, today=today))
-        for task in overdue[:OVERDUE_SHOWN]
-    ]
+    # Plain values, not model instances: the rows are written out in Python (dashboard_rows).
+    overdue_rows = list(
+        overdue.prefetch_related(None).values(*dashboard_rows.OVERDUE_FIELDS)[:OVERDUE_SHOWN]
+    )
     overdue_query = {"status": "overdue"}
     if inspection:
         overdue_query["inspection"] = inspection.pk
@@ -144,14 +144,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if unit:
         key_query["lead_unit"] = unit.pk
     series = trend(user=user, filters=filters)[-DASHBOARD_TREND_PERIODS:]
-    # Charts name an inspection by its team where it has one (short enough for an axis): the
-    # page's inspections only, by key.
-    inspection_names = {
-        pk: team or title
-        for pk, team, title in inspections.model.objects.filter(
-            pk__in=[row.key for row in inspection_page.object_list]
-        ).values_list("pk", "team", "title")
-    }
     total = by_inspection.total
     here = request.GET.copy()
     return render(request, "reports_web/dashboard.html", {
@@ -166,25 +158,32 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             subject=subject_of(inspection) if inspection else "各巡视巡察反馈意见"
         ),
         "inspection_rows": inspection_page.object_list,
+        "inspection_rows_html": dashboard_rows.inspection_rows_html(
+            inspection_page.object_list, key_only=key_only),
         "inspection_page": inspection_page,
         "inspection_page_query": _without(here, "inspections_page"),
         "unit_rows": unit_page.object_list,
+        "unit_rows_html": dashboard_rows.unit_rows_html(
+            unit_page.object_list, inspection=inspection, unit=unit, key_only=key_only,
+            drillable={r.extra["parent_id"] for r in by_unit.rows if r.figures.total}),
         "unit_page": unit_page,
         "unit_page_query": _without(here, "units_page"),
-        "drillable": {r.extra["parent_id"] for r in by_unit.rows if r.figures.total},
         "overdue_rows": overdue_rows,
+        "overdue_rows_html": dashboard_rows.overdue_rows_html(overdue_rows, today=today),
         "overdue_count": total.overdue,
         "overdue_shown": OVERDUE_SHOWN,
         "overdue_list_url": f"{reverse('web:task_list')}?{urlencode(overdue_query)}",
         "light_rule": light_rule_text(),
         "key_panel": key_panel,
+        "key_rows_html": dashboard_rows.key_task_rows_html(key_panel.pressing),
         "key_list_url": f"{reverse('web:task_list')}?{urlencode(key_query)}",
         "series": series,
         "charts": {
             "pie": charts.buckets_pie("整改任务完成情况", total),
             "inspections": charts.buckets_by_group(
                 "各巡视巡察整改情况（项）", inspection_page.object_list,
-                label_of=lambda row: inspection_names.get(row.key, row.label),
+                # An inspection by its team where it has one (short enough for an axis).
+                label_of=lambda row: row.short_label or row.label,
             ),
             "units": charts.completion_rates(
                 "各责任单位整改完成率",

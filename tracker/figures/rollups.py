@@ -105,6 +105,7 @@ COUNT_FIELDS = (
 # (`_add_rechecks`, one grouped query): due = fallen due and not decided (待单位报告, 待督导确认),
 # done = 已确认, failed = 未通过. Not kept as of a past day (0 there).
 RECHECK_FIELDS = ("recheck_due", "recheck_done", "recheck_failed")
+ALL_FIELDS = (*COUNT_FIELDS, *RECHECK_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,14 @@ class Figures:
     recheck_failed: int = 0
 
     def add(self, other: "Figures") -> None:
-        for name in (*COUNT_FIELDS, *RECHECK_FIELDS):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        mine, theirs = self.__dict__, other.__dict__
+        for name in ALL_FIELDS:
+            mine[name] += theirs[name]
+
+    def counts(self) -> list[int]:
+        """Every count, in ALL_FIELDS order."""
+        mine = self.__dict__
+        return [mine[name] for name in ALL_FIELDS]
 
     @property
     def not_completed(self) -> int:
@@ -198,6 +205,9 @@ class Row:
     figures: Figures
     extra: dict = field(default_factory=dict)  # unit rows: parent_id, path, depth
     children: list["Row"] = field(default_factory=list)
+    # A name short enough for a chart's axis (an inspection's team, where it has one), read
+    # with the labels; not part of the figures' data (row_as_dict).
+    short_label: str = ""
 
 
 @dataclass
@@ -432,25 +442,38 @@ def _apply_rechecks(result: "Rollup", groups: list[tuple[object, dict]]) -> None
     rows = result.rows
     if result.group_by == Grouping.MONTH:
         groups = [(_month_label_key(key), values) for key, values in groups]
+    by_key: dict[object, list[Row]] = {}
+    for row in rows:
+        by_key.setdefault(row.key, []).append(row)
     for key, values in groups:
         for name in RECHECK_FIELDS:
             setattr(result.total, name, getattr(result.total, name) + values[name])
         if result.group_by == Grouping.TOTAL:
             continue
-        for row in rows:
-            if result.group_by == Grouping.UNIT:
-                hit = key is not None and key.startswith(row.extra["path"])
-            else:
-                hit = row.key == key or (result.group_by == Grouping.ASPECT
-                                         and not row.key and not key)
-            if hit:
-                for name in RECHECK_FIELDS:
-                    setattr(row.figures, name, getattr(row.figures, name) + values[name])
+        for row in _rows_counting(result.group_by, key, by_key):
+            for name in RECHECK_FIELDS:
+                setattr(row.figures, name, getattr(row.figures, name) + values[name])
     if result.group_by == Grouping.TOTAL:
         for row in rows:
             if row.figures is not result.total:
                 for name in RECHECK_FIELDS:
                     setattr(row.figures, name, getattr(result.total, name))
+
+
+def _rows_counting(group_by: str, key, by_key: dict[object, list[Row]]) -> list[Row]:
+    """The rows a re-check group with `key` counts in: a unit row for every unit on the
+    path of the group's lead unit (the unit and the units above it: the path's ids, so a
+    unit row's path is a prefix of the key), else the row of that key (for aspects, no
+    aspect and an empty one are one row)."""
+    if group_by == Grouping.UNIT:
+        if key is None:
+            return []
+        return [row for unit_id in _path_ids(key) for row in by_key.get(unit_id, ())]
+    hits = list(by_key.get(key, ()))
+    if group_by == Grouping.ASPECT and not key:
+        hits += [row for other in ("", None) if other != key
+                 for row in by_key.get(other, ())]
+    return hits
 
 
 def _month_label_key(value) -> str | None:
@@ -702,12 +725,13 @@ def _label(rows: list[Row], group_by: str) -> None:
         inspections = {
             i["id"]: i
             for i in Inspection.objects.filter(pk__in=[r.key for r in rows]).values(
-                "id", "title", "kind", "feedback_date"
+                "id", "title", "kind", "feedback_date", "team"
             )
         }
         for row in rows:
             info = inspections[row.key]
             row.label = info["title"]
+            row.short_label = info["team"] or info["title"]
             row.extra = {"kind": info["kind"], "feedback_date": info["feedback_date"]}
         rows.sort(key=lambda r: (r.extra["feedback_date"], r.key), reverse=True)
     elif group_by == Grouping.KIND:
@@ -732,10 +756,17 @@ def _label(rows: list[Row], group_by: str) -> None:
 
 def _unit_universe(units: list[dict], *, user: User, filters: RollupFilters) -> list[dict]:
     """The units a unit rollup lists: the filter unit's subtree, else the units the user
-    reaches (tracker.access.reaches_unit, on the rows already read)."""
+    reaches (tracker.access.reaches_unit, on the rows already read: one Unit stands for each
+    row in turn, rather than a model instance per unit)."""
     if filters.unit is not None:
         return [u for u in units if u["path"].startswith(filters.unit.path)]
-    return [u for u in units if access.reaches_unit(user, Unit(pk=u["id"], path=u["path"]))]
+    probe = Unit()
+    reached = []
+    for u in units:
+        probe.pk, probe.path = u["id"], u["path"]
+        if access.reaches_unit(user, probe):
+            reached.append(u)
+    return reached
 
 
 def _unit_rows(
@@ -758,16 +789,30 @@ def _unit_rows(
     for path_ids, _ in groups:
         if base.isdisjoint(path_ids):
             listed.add(path_ids[-1])
-    sums: dict[int, Figures] = {}
+    # Each unit's counts summed over its subtree: the lead units' own counts, then, deepest
+    # unit first (longest path: a unit's path extends the path of the unit above it), each
+    # unit's sum added into the unit above it on its path. One addition per unit with tasks
+    # below it, whatever the depth.
+    sums: dict[int, list[int]] = {}
     for path_ids, figures in groups:
-        for unit_id in path_ids:
-            if unit_id in listed:
-                sums.setdefault(unit_id, Figures()).add(figures)
+        have = sums.get(path_ids[-1])
+        counts = figures.counts()
+        sums[path_ids[-1]] = counts if have is None else _plus(have, counts)
+    for u in sorted(units, key=lambda u: len(u["path"]), reverse=True):
+        counts = sums.get(u["id"])
+        if counts is None:
+            continue
+        path_ids = _path_ids(u["path"])
+        if len(path_ids) > 1:
+            above = path_ids[-2]
+            have = sums.get(above)
+            sums[above] = counts if have is None else _plus(have, counts)
     rows = [
         Row(
             u["id"],
             u["name"],
-            sums.get(u["id"], Figures()),
+            Figures(**dict(zip(ALL_FIELDS, sums[u["id"]], strict=True)))
+            if u["id"] in sums else Figures(),
             {"parent_id": u["parent_id"], "path": u["path"], "depth": u["depth"]},
         )
         for u in units

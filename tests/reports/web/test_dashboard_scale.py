@@ -70,12 +70,12 @@ def test_dashboard_queries_do_not_grow_with_the_ledger(chief_client, city):
     big_html, big = _get(chief_client)
     # The session, the user with their unit (config/auth.py); both tables' figures from one pass
     # (rollups(): the tallies, this month's lit tasks, the tasks seen only through a supporting
-    # unit, the 回头看 counts), the inspections' labels and the units; the overdue list's first rows
-    # and their supporting units; the trend's counts, its last period and the tasks seen through a
-    # supporting unit; the teams of the page's inspections; the unread notifications (the menu);
-    # the filter's inspections; the 重点任务 panel's counts and its most pressing rows
-    # (docs/priority.md).
-    assert len(big) == len(small) == 18, "\n".join(q[:90] for q in ["SMALL", *small, "BIG", *big])
+    # unit, the 回头看 counts), the inspections' labels (with their teams, the charts' short
+    # names) and the units; the overdue list's first rows (as values: the list shows no
+    # supporting units); the trend's counts, its last period and the tasks seen through a
+    # supporting unit; the unread notifications (the menu); the filter's inspections; the 重点任务
+    # panel's counts and its most pressing rows (docs/priority.md).
+    assert len(big) == len(small) == 16, "\n".join(q[:90] for q in ["SMALL", *small, "BIG", *big])
     assert small_html.count('class="unit-row"') == 2
     assert big_html.count('class="unit-row"') == DASHBOARD_ROWS
     assert big_html.count('class="inspection-row"') == DASHBOARD_ROWS
