@@ -3,6 +3,7 @@ requesting user before anything else, then narrowed by its FilterSet (tracker.fi
 filter means the same on every face (HackSoft's `user_list(filters=...)`)."""
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -265,7 +266,8 @@ def _choices_key(name: str) -> str:
     """A cache key of the filter's, apart for each database (a developer's var/cache may
     outlive a switch of DATABASE_URL; a bench keeps several ledgers)."""
     db = connection.settings_dict
-    return f"tracker:inspection-choices:{db['HOST']}:{db['PORT']}/{db['NAME']}:{name}"
+    where = f"{db['HOST']}:{db['PORT']}/{db['NAME']}:{name}"
+    return f"tracker:inspection-choices:{hashlib.sha1(where.encode()).hexdigest()}"
 
 
 def inspection_choices_for_filter(*, user: User) -> list[tuple[int, str]]:
