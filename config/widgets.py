@@ -9,6 +9,7 @@ writing of the HTML is done here.
 """
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.choices import BaseChoiceIterator
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
@@ -72,9 +73,12 @@ class ListedModelChoiceField(forms.ModelChoiceField):
     Django iterates the queryset with `.iterator()` on every render: on PostgreSQL a
     server-side cursor (DECLARE, FETCH, CLOSE: three round trips) and a model instance per
     option. A filter's short list (the reader's inspections) needs neither. `label_field` is
-    the column the option shows, as the model's `__str__` writes it. `rows`, when the form
-    sets them, are those pairs already read (a cache of the same queryset's). Validation is
-    Django's (the submitted pk is looked up in the queryset)."""
+    the column the option shows, as the model's `__str__` writes it.
+
+    `rows`, when the form sets them, are those pairs already read (a cache of the queryset's
+    options): then a submitted pk must be one of them, and the chosen object is fetched from
+    the queryset by its pk alone (the queryset may be the whole table; the options decide what
+    may be chosen). Without rows, validation is Django's."""
 
     def __init__(self, *args, label_field: str, **kwargs):
         self.label_field = label_field
@@ -85,5 +89,12 @@ class ListedModelChoiceField(forms.ModelChoiceField):
         if hasattr(self, "_choices"):
             return self._choices
         return _ListedChoices(self)
+
+    def to_python(self, value):
+        chosen = self.rows is not None and value not in self.empty_values
+        if chosen and str(value) not in {str(pk) for pk, _ in self.rows}:
+            raise ValidationError(self.error_messages["invalid_choice"],
+                                  code="invalid_choice", params={"value": value})
+        return super().to_python(value)
 
     choices = property(_get_choices, forms.ChoiceField.choices.fset)

@@ -134,14 +134,20 @@ def _supporting_units_json() -> RawSQL:
     return RawSQL(sql, (), output_field=TextField())
 
 
+# A page that skips at most this many rows folds its supporting units into its query
+# (task_rows(with_supporting=True)): the subquery then runs for at most this many skipped rows
+# plus the page's own, about what the separate query costs (one more statement and round trip).
+SUPPORTING_FOLD_MAX_OFFSET = 200
+
+
 def task_rows(tasks: QuerySet[Task], *, extra: tuple[str, ...] = (),
               with_supporting: bool = False) -> QuerySet[dict]:
     """`tasks` (a task_list() queryset, sliced or not) as row values: the same single query
     with only the columns a list shows. The supporting units come from task_rows_page(): one
     more query for the whole page, or, `with_supporting`, a column of this query (a JSON
-    array per row). Only for a list that does not skip rows with OFFSET (the API's cursor):
-    PostgreSQL computes the select list of every row an OFFSET skips, so a deep page would
-    run the correlated subquery for each skipped task."""
+    array per row). For a list that does not skip rows with OFFSET (the API's cursor), or
+    skips few (SUPPORTING_FOLD_MAX_OFFSET): PostgreSQL computes the select list of every row
+    an OFFSET skips, so a deep page would run the correlated subquery for each skipped task."""
     qs = tasks.prefetch_related(None)
     if with_supporting:
         qs = qs.annotate(**{SUPPORTING_UNITS_JSON: _supporting_units_json()})

@@ -17,13 +17,16 @@ class DashboardFilterForm(forms.Form):
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
 
-    def __init__(self, *args, inspections, inspection_choices=None, **kwargs):
-        """As tracker.web.forms.TaskFilterForm: `inspections` validates, `inspection_choices`
-        are the options when given."""
+    def __init__(self, *args, inspections=None, inspection_choices=None, **kwargs):
+        """As tracker.web.forms.TaskFilterForm: the inspections that may be chosen are
+        `inspection_choices`, (pk, title) pairs, or else the queryset `inspections`."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        self.fields["inspection"].queryset = inspections
-        self.fields["inspection"].rows = inspection_choices
+        if inspections is None and inspection_choices is None:
+            raise TypeError("DashboardFilterForm needs inspections or inspection_choices")
+        field = self.fields["inspection"]
+        field.queryset = Inspection.objects.all() if inspections is None else inspections
+        field.rows = inspection_choices
 
 
 class MonthlyReportForm(forms.Form):

@@ -98,8 +98,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     _supervisors_only(request)
     user = request.user
     today = timezone.localdate()
-    inspections = inspections_for_filter(user=user)
-    form = DashboardFilterForm(request.GET or None, inspections=inspections,
+    form = DashboardFilterForm(request.GET or None,
                                inspection_choices=inspection_choices_for_filter(user=user))
     data = form.cleaned_data if form.is_valid() else {}
     inspection = data.get("inspection")

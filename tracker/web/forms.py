@@ -336,13 +336,17 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
     unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
     lead_unit = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, inspections, inspection_choices=None, **kwargs):
-        """`inspections` validates the chosen inspection; `inspection_choices`, (pk, title)
-        pairs of the same inspections, are the options when given (else read from it)."""
+    def __init__(self, *args, inspections=None, inspection_choices=None, **kwargs):
+        """The inspections that may be chosen: `inspection_choices`, (pk, title) pairs
+        (tracker.selectors.inspection_choices_for_filter), or else the queryset
+        `inspections` (its options read when the form is shown)."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        self.fields["inspection"].queryset = inspections
-        self.fields["inspection"].rows = inspection_choices
+        if inspections is None and inspection_choices is None:
+            raise TypeError("TaskFilterForm needs inspections or inspection_choices")
+        field = self.fields["inspection"]
+        field.queryset = Inspection.objects.all() if inspections is None else inspections
+        field.rows = inspection_choices
 
     def task_filters(self) -> dict:
         """The cleaned choices as tracker.filters.TaskFilter's query (the API's names)."""

@@ -15,7 +15,6 @@ from tracker.errors import DomainError, ImportRejected
 from tracker.models import LedgerJob, LedgerJobKind, LedgerJobState
 from tracker.selectors import (
     inspection_choices_for_filter,
-    inspections_for_filter,
     unit_for_filter,
 )
 from tracker.services import ledger as ledger_services
@@ -46,8 +45,7 @@ def _ledger_page(request: HttpRequest, *, import_form: LedgerImportForm | None =
         )
     if export_form is None:
         export_form = TaskFilterForm(
-            request.GET or None, inspections=inspections_for_filter(user=user),
-            inspection_choices=inspection_choices_for_filter(user=user),
+            request.GET or None, inspection_choices=inspection_choices_for_filter(user=user),
         )
     return render(request, "web/ledger.html", {
         "title": "整改台账",
@@ -181,7 +179,7 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     """The ledger .xlsx of the tasks the reader sees, narrowed by the same filters as the task
     list (inspection, status including 已逾期, unit); a large one as a job for the worker."""
     user = request.user
-    form = TaskFilterForm(request.GET, inspections=inspections_for_filter(user=user))
+    form = TaskFilterForm(request.GET, inspection_choices=inspection_choices_for_filter(user=user))
     if not form.is_valid():
         return _ledger_page(request, export_form=form, status=400,
                             error="筛选条件有误，请重新选择后导出")

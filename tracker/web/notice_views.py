@@ -25,7 +25,7 @@ from tracker.errors import DomainError
 from tracker.filters import ID_MAX
 from tracker.models import Unit
 from tracker.notice_docx import notice_docx_response
-from tracker.selectors import inspection_choices_for_filter, inspections_for_filter
+from tracker.selectors import inspection_choices_for_filter
 from tracker.services import notices as notice_services
 from tracker.web.forms import TaskFilterForm
 from tracker.web.notice_forms import NoticeFilterForm, NoticeIssueForm, NoticeReplyForm
@@ -117,7 +117,6 @@ def notice_issue(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("只有督导人员可以下发督办单")
     today = timezone.localdate()
     task_filter = TaskFilterForm(request.GET or None,
-                                 inspections=inspections_for_filter(user=user),
                                  inspection_choices=inspection_choices_for_filter(user=user))
     filters = task_filter.task_filters() if task_filter.is_valid() else {}
     candidates = list(

@@ -25,8 +25,8 @@ from tracker.models import DeadlineExtension, Effectiveness, ExtensionStatus, Ta
 from tracker.recheck_selectors import rechecks_on_task
 from tracker.reminders.notifications import notification_mark_all_read, notification_mark_read
 from tracker.selectors import (
+    SUPPORTING_FOLD_MAX_OFFSET,
     inspection_choices_for_filter,
-    inspections_for_filter,
     problems_for_tasks,
     task_deadline_history,
     task_rows,
@@ -157,7 +157,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
 def task_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     today = timezone.localdate()
-    form = TaskFilterForm(request.GET or None, inspections=inspections_for_filter(user=user),
+    form = TaskFilterForm(request.GET or None,
                           inspection_choices=inspection_choices_for_filter(user=user))
     filters = form.task_filters() if form.is_valid() else {}
     unit = unit_for_filter(
@@ -166,7 +166,10 @@ def task_list(request: HttpRequest) -> HttpResponse:
     tasks = selectors.task_list_for_page(user=user, filters=filters)
     number = request.GET.get("page")
     page = CappedPaginator(tasks, PAGE_SIZE, number=number).get_page(number)
-    tasks_shown = task_rows_page(task_rows(page.object_list, extra=("lead_unit__path",)))
+    tasks_shown = task_rows_page(task_rows(
+        page.object_list, extra=("lead_unit__path",),
+        with_supporting=page.start_index() - 1 <= SUPPORTING_FOLD_MAX_OFFSET,
+    ))
     # 批量签收: the rows of this page the reader may acknowledge (the form shows only if any).
     ackable = {
         row["id"] for row in tasks_shown.rows

@@ -15,6 +15,7 @@ from tracker.models import Role
 from tracker.services import inspections as inspection_services
 from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
+from tracker.web.forms import TaskFilterForm
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +108,25 @@ def test_a_unit_moved_out_of_a_subtree_takes_its_inspections_along(sam, county, 
     assert filter_options(client)[0] == ["街道的巡察"]
     unit_services.unit_move(unit=town, new_parent=city)
     assert filter_options(client)[0] == []
+
+
+def test_only_an_offered_inspection_may_be_chosen(alice, bureau, town):
+    mine = task_in("教育局的巡察", bureau)
+    other = task_in("街道的巡察", town)
+    choices = [(mine.inspection_id, "教育局的巡察")]
+    chosen = TaskFilterForm({"inspection": mine.inspection_id}, inspection_choices=choices)
+    assert chosen.is_valid()
+    assert chosen.cleaned_data["inspection"] == mine.inspection
+    refused = TaskFilterForm({"inspection": other.inspection_id}, inspection_choices=choices)
+    assert not refused.is_valid()
+    assert "inspection" in refused.errors
+
+
+def test_filtering_by_another_units_inspection_shows_nothing_of_theirs(alice, bureau, town):
+    mine = task_in("教育局的巡察", bureau)
+    other = task_in("街道的巡察", town)
+    html = logged_in(alice).get(f"/tasks/?inspection={other.inspection_id}").content.decode()
+    assert mine.title in html
+    assert other.title not in html
+    own = logged_in(alice).get(f"/tasks/?inspection={mine.inspection_id}").content.decode()
+    assert mine.title in own

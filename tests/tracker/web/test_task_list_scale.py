@@ -261,12 +261,13 @@ def test_a_subtree_supervisors_task_page_issues_the_same_statements_at_any_size(
     count, client, sam, town, django_assert_num_queries
 ):
     """session, user with their unit (config/auth.py), the capped count, the page of
-    tasks, supporting units, inspections for the filter, saved filters, unread messages."""
+    tasks with their supporting units, inspections for the filter, saved filters, unread
+    messages."""
     for _ in range(count):
         TaskFactory(lead_unit=town)
     client.force_login(sam)
     workdays.is_workday(timezone.localdate())
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get("/tasks/")
     assert response.status_code == 200
     assert len(task_titles(response.content.decode())) == min(count, 50)

@@ -6,6 +6,8 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.tracker.factories import (
     DeadlineExtensionFactory,
@@ -24,6 +26,7 @@ from tracker.models import (
 )
 from tracker.services import extensions as extension_services
 from tracker.services import tasks as task_services
+from tracker.web import views
 
 pytestmark = pytest.mark.django_db
 
@@ -80,10 +83,11 @@ def test_my_tasks_runs_a_constant_number_of_queries(
 ):
     for _ in range(count):
         TaskFactory(lead_unit=bureau, supporting_units=[TaskFactory().lead_unit])
-    # session, user with their unit (config/auth.py), count for the pages, the
-    # tasks (units, problem, inspection joined), supporting units prefetched, inspections for
-    # the filter, the reader's saved filters, unread messages for the navigation bar.
-    with django_assert_num_queries(8):
+    # session, user with their unit (config/auth.py), count for the pages, the tasks (units,
+    # problem, inspection joined; on the first pages their supporting units a column of the
+    # same query), inspections for the filter (cached after this first view), the reader's
+    # saved filters, unread messages for the navigation bar.
+    with django_assert_num_queries(7):
         response = alice_client.get("/tasks/")
     assert response.status_code == 200
     assert len(task_titles(response.content.decode())) == count
@@ -257,3 +261,32 @@ def test_rejecting_an_extension_needs_a_reason(chief_client, alice_task, alice):
     assert "驳回延期申请须填写理由" in response.content.decode()
     extension.refresh_from_db()
     assert extension.status == ExtensionStatus.PENDING
+
+
+def test_the_first_pages_read_supporting_units_in_the_list_query_with_the_same_rows(
+    alice_client, bureau, town, county, monkeypatch
+):
+    """On the first pages the supporting units are a column of the list's query; further on
+    (an OFFSET past SUPPORTING_FOLD_MAX_OFFSET) one more query reads them: the same rows."""
+    for i in range(3):
+        TaskFactory(lead_unit=bureau, title=f"配合任务{i}", supporting_units=[town, county][:i])
+
+    def page() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as queries:
+            html = alice_client.get("/tasks/").content.decode()
+        return html, len(queries)
+
+    alice_client.get("/tasks/")  # the filter's options cached
+    folded, folded_queries = page()
+    monkeypatch.setattr(views, "SUPPORTING_FOLD_MAX_OFFSET", -1)
+    separate, separate_queries = page()
+    assert folded == separate.replace(*_csrf_pair(separate, folded))
+    assert separate_queries == folded_queries + 1
+    assert "湖滨街道" in folded
+    assert "东湖区" in folded
+
+
+def _csrf_pair(one: str, other: str) -> tuple[str, str]:
+    """The CSRF tokens of two renderings of a page (masked anew on every response)."""
+    find = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    return find.search(one).group(1), find.search(other).group(1)
