@@ -28,6 +28,8 @@ from tracker.models.tasks import CLOSED_STATUSES, TaskStatus
 from tracker.workdays import add_workdays, is_workday, workdays_between
 
 RED, YELLOW, GREEN, NONE = "red", "yellow", "green", "none"
+# The CSS class of a light's days-left wording on the pages (site.css); green and none: none.
+LIGHT_TEXT_CLASSES = {RED: "text-light-red", YELLOW: "text-light-yellow"}
 LIGHT_LABELS = {RED: "红灯", YELLOW: "黄灯", GREEN: "绿灯", NONE: "—"}
 
 _ONE_DAY = dt.timedelta(days=1)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from tracker.deadlines import RED, YELLOW, deadline_states
+from tracker.deadlines import LIGHT_TEXT_CLASSES, deadline_states
 from tracker.selectors import TaskRows
 
 ROW = """<tr class="task-row" data-light="{light}">
@@ -28,7 +28,6 @@ ROW = """<tr class="task-row" data-light="{light}">
   <td class="text-nowrap cell-percent" data-label="进度">{percent}</td>
 </tr>"""  # noqa: E501 (the markup as the page has it)
 
-LIGHT_CLASSES = {RED: "text-light-red", YELLOW: "text-light-yellow"}
 STATUS_CLASSES = {"completed": "success", "submitted": "info", "not_started": "secondary",
                   "long_term": "dark", "basically_completed": "primary"}  # else warning
 KEY_BADGE = mark_safe(
@@ -98,7 +97,7 @@ def task_rows_html(page: TaskRows, *, today, ackable: set[int] = frozenset()
         rows.append(_html(
             ROW,
             light=state.light, light_label=state.light_label,
-            light_class=LIGHT_CLASSES.get(state.light, ""), days_left=state.text,
+            light_class=LIGHT_TEXT_CLASSES.get(state.light, ""), days_left=state.text,
             badges=_badges(row), url=f"{detail_url}{row['id']}/", title=row["title"],
             inspection=row["inspection__title"], lead_unit=row["lead_unit__name"],
             supporting=_html('<div class="small text-muted">配合：{names}</div>',
