@@ -49,7 +49,6 @@ class PlainSelect(forms.Select):
         return mark_safe("\n".join(lines))
 
 
-
 class _ListedChoices(BaseChoiceIterator):
     """The field's options, read on first use (a render) and kept for the rest of it."""
 
@@ -84,6 +83,14 @@ class ListedModelChoiceField(forms.ModelChoiceField):
         self.label_field = label_field
         self.rows: list[tuple] | None = None
         super().__init__(*args, **kwargs)
+
+    def offer(self, *, queryset=None, rows=None) -> None:
+        """What may be chosen: `rows`, (pk, label) pairs already read, or else the options
+        of `queryset` (read when the field is shown)."""
+        if queryset is None and rows is None:
+            raise TypeError("ListedModelChoiceField needs a queryset or rows")
+        self.queryset = self.queryset.model.objects.all() if queryset is None else queryset
+        self.rows = rows
 
     def _get_choices(self):
         if hasattr(self, "_choices"):

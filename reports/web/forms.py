@@ -22,11 +22,7 @@ class DashboardFilterForm(forms.Form):
         `inspection_choices`, (pk, title) pairs, or else the queryset `inspections`."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        if inspections is None and inspection_choices is None:
-            raise TypeError("DashboardFilterForm needs inspections or inspection_choices")
-        field = self.fields["inspection"]
-        field.queryset = Inspection.objects.all() if inspections is None else inspections
-        field.rows = inspection_choices
+        self.fields["inspection"].offer(queryset=inspections, rows=inspection_choices)
 
 
 class MonthlyReportForm(forms.Form):

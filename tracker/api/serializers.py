@@ -156,10 +156,13 @@ class ProblemUpdateSerializer(ProblemSerializer):
 # --- Tasks --------------------------------------------------------------------------------
 
 
-def _iso_datetime(value: dt.datetime, zone) -> str:
-    """A datetime as DRF's DateTimeField renders it by default (ISO 8601, in `zone`, UTC as
-    "Z"), without the field's per-value look-ups."""
-    text = timezone.localtime(value, zone).isoformat()
+def _iso_datetime(value: dt.datetime | None, zone) -> str | None:
+    """A datetime read from the database (aware: USE_TZ) as DRF's DateTimeField renders it by
+    default (ISO 8601, in `zone`, UTC as "Z"), without the field's per-value look-ups; None
+    stays None."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -231,7 +234,7 @@ class TaskSerializer(serializers.ModelSerializer):
         zone = timezone.get_current_timezone()
         for name in self._DATETIMES:  # DRF's ISO 8601 in the current time zone
             value = getattr(task, name)
-            data[name] = None if value is None else _iso_datetime(value, zone)
+            data[name] = _iso_datetime(value, zone)
         unit, problem, inspection = task.lead_unit, task.problem, task.inspection
         data |= {
             "status_display": task.get_status_display(),
@@ -280,13 +283,6 @@ def task_rows_data(page: TaskRows, *, today: dt.date) -> list[dict]:
     wording are the rule book's (tracker.deadlines.deadline_states). Each task is one dict
     literal in TaskSerializer.Meta.fields' order (the test compares the order too)."""
     zone = timezone.get_current_timezone()
-
-    def iso(value):  # _iso_datetime, for a value read from the database (always aware)
-        if value is None:
-            return None
-        text = value.astimezone(zone).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-
     states = deadline_states(((r["status"], r["deadline"]) for r in page.rows), today=today)
     supporting = page.supporting
     return [
@@ -318,15 +314,15 @@ def task_rows_data(page: TaskRows, *, today: dt.date) -> list[dict]:
             "light_label": state.light_label,
             "days_left_text": state.text,
             "progress_percent": row["progress_percent"],
-            "started_at": iso(row["started_at"]),
-            "completed_at": iso(row["completed_at"]),
-            "closed_at": iso(row["closed_at"]),
+            "started_at": _iso_datetime(row["started_at"], zone),
+            "completed_at": _iso_datetime(row["completed_at"], zone),
+            "closed_at": _iso_datetime(row["closed_at"], zone),
             "version": row["version"],
-            "created_at": iso(row["created_at"]),
-            "updated_at": iso(row["updated_at"]),
+            "created_at": _iso_datetime(row["created_at"], zone),
+            "updated_at": _iso_datetime(row["updated_at"], zone),
             "awaiting_ack": row["awaiting_ack"],
-            "ack_requested_at": iso(row["ack_requested_at"]),
-            "acknowledged_at": iso(row["acknowledged_at"]),
+            "ack_requested_at": _iso_datetime(row["ack_requested_at"], zone),
+            "acknowledged_at": _iso_datetime(row["acknowledged_at"], zone),
             "acknowledged_by": row["acknowledged_by"],
         }
         for row, state in zip(page.rows, states, strict=True)

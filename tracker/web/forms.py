@@ -342,11 +342,7 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
         `inspections` (its options read when the form is shown)."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        if inspections is None and inspection_choices is None:
-            raise TypeError("TaskFilterForm needs inspections or inspection_choices")
-        field = self.fields["inspection"]
-        field.queryset = Inspection.objects.all() if inspections is None else inspections
-        field.rows = inspection_choices
+        self.fields["inspection"].offer(queryset=inspections, rows=inspection_choices)
 
     def task_filters(self) -> dict:
         """The cleaned choices as tracker.filters.TaskFilter's query (the API's names)."""
