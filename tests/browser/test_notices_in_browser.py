@@ -46,6 +46,8 @@ def test_red_notice_on_two_tasks_answered_by_both_units(
     for username, mine, other in (("jiaoyu", first, second), ("zhujian", second, first)):
         officer = open_as(username)
         officer.click("nav >> text=督办单")
+        # A click does not wait for the page it opens: count rows only once the register is up.
+        officer.wait_for_selector("h1:has-text('督办单登记簿')")
         row = officer.locator(".notice-row").filter(has_text=notice.number)
         assert row.count() == 1
         assert "红色督办" in row.inner_text()

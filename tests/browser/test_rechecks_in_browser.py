@@ -63,6 +63,7 @@ def test_closed_tasks_recheck_falls_due_and_is_confirmed(
 
     supervisor.click("nav >> text=回头看")
     supervisor.click("#recheck-tabs >> text=待督导确认")
+    supervisor.wait_for_selector("#recheck-tabs .active:has-text('待督导确认')")
     row = supervisor.locator(".recheck-row").filter(has_text=task.title)
     assert "问题未反弹" in row.inner_text()
     row.locator(".recheck-confirm-form button[type=submit]").click()
