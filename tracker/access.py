@@ -151,7 +151,7 @@ def visible_tasks_q(user: User) -> Q:
 def visible_tasks_key(user: User) -> tuple:
     """Everything visible_tasks_q(user) reads, as a hashable value: users with the same key
     get the same Q, so the same SQL and the same tasks (the API reuses its task list's compiled
-    statement by it, tracker.api.statements; the 巡视巡察 filter's cached options are shared by
+    statement by it, tracker.statements; the 巡视巡察 filter's cached options are shared by
     it, tracker.selectors.inspection_choices_for_filter). Kept beside visible_tasks_q and
     written in the same branches: an input added there is an element added here
     (tests/tracker/api/test_list_statements.py compares the two over every kind of user)."""

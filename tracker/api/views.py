@@ -28,7 +28,6 @@ from config.api.pagination import PageNumberPagination, TaskCursorPagination
 from config.api.permissions import admin_only, anyone_signed_in, supervisor_or_admin
 from tracker import access, filters, selectors
 from tracker.api import serializers
-from tracker.api.statements import ReusedStatement
 from tracker.errors import InvalidInput
 from tracker.models import (
     ApiToken,
@@ -47,6 +46,7 @@ from tracker.services import tasks as task_services
 from tracker.services import units as unit_services
 from tracker.services import users as user_services
 from tracker.services.audit import AuditAction, audit_origin, audit_record
+from tracker.statements import ReusedStatement
 
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -54,7 +54,7 @@ IF_MATCH = OpenApiParameter(
 )
 DATE_MAX = dt.date(9999, 12, 31)
 # The query parameters of a task list page that only order and page it: a request with no
-# other parameter reuses the list's compiled statement (tracker.api.statements).
+# other parameter reuses the list's compiled statement (tracker.statements).
 PAGING_PARAMS = frozenset({"cursor", "ordering", "page_size"})
 ETAG_RE = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
 
@@ -343,7 +343,7 @@ class TaskViewSet(
         (tracker.selectors.task_rows), the supporting units a column of the same query (the
         cursor never skips rows, so no OFFSET pays for them). Without filters the statement
         compiled for the same scope, ordering and position is reused
-        (tracker.api.statements)."""
+        (tracker.statements)."""
 
         def rows():
             return selectors.task_rows(self.filter_queryset(self.get_queryset()),

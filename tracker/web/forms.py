@@ -1,10 +1,16 @@
 """Forms of the pages. They only parse input; the services decide and write."""
 
+import threading
+
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from config.widgets import ListedModelChoiceField, PlainSelect
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
@@ -303,6 +309,12 @@ class ExtensionDecisionForm(BootstrapMixin, forms.Form):
     )
 
 
+FILTER_BAR_TEMPLATE = "web/_task_filter_form.html"
+FILTER_BARS_KEPT = 256  # (options, values) pairs: a few per scope and common filter
+_filter_bars: dict[tuple, SafeString] = {}  # oldest first
+_filter_bars_lock = threading.Lock()
+
+
 class TaskFilterForm(BootstrapMixin, forms.Form):
     inspection = ListedModelChoiceField(
         label="巡视巡察", queryset=Inspection.objects.none(), required=False,
@@ -343,6 +355,26 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["inspection"].offer(queryset=inspections, rows=inspection_choices)
+
+    def filter_bar(self) -> SafeString:
+        """The form as 我的任务 shows it (web/_task_filter_form.html). Its markup depends only
+        on the inspections offered, the values shown and where the site is routed, so a form
+        without errors is rendered once per process for the same ones (FILTER_BARS_KEPT):
+        the filter is on every view of the list and rendering its fields cost about as much
+        as the list's query (docs/performance.md)."""
+        rows = self.fields["inspection"].rows
+        if rows is None or (self.is_bound and self.errors):
+            return render_to_string(FILTER_BAR_TEMPLATE, {"form": self})
+        key = (tuple(map(tuple, rows)), tuple(repr(field.value()) for field in self),
+               get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+        html = _filter_bars.get(key)
+        if html is None:
+            html = render_to_string(FILTER_BAR_TEMPLATE, {"form": self})
+            with _filter_bars_lock:
+                _filter_bars[key] = html
+                while len(_filter_bars) > FILTER_BARS_KEPT:
+                    del _filter_bars[next(iter(_filter_bars))]
+        return html
 
     def task_filters(self) -> dict:
         """The cleaned choices as tracker.filters.TaskFilter's query (the API's names)."""

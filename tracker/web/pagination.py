@@ -14,22 +14,32 @@ from django.utils.functional import cached_property
 PAGES_AHEAD = 10
 
 
+def asked_page(number) -> int:
+    """The page number a request asked for (1 when it asked for none or nonsense); the page
+    shown may be an earlier one, when the list ends before it."""
+    try:
+        return max(1, int(number))
+    except (TypeError, ValueError):
+        return 1
+
+
 class CappedPaginator(Paginator):
-    def __init__(self, object_list, per_page, *, number, pages_ahead: int | None = None):
+    def __init__(self, object_list, per_page, *, number, pages_ahead: int | None = None,
+                 counted_in=None):
+        """`counted_in`: the same rows in a cheaper query (without the columns and joins
+        object_list shows them with), counted instead of object_list; either may be a
+        queryset or a tracker.statements.ReusedStatement."""
         super().__init__(object_list, per_page)
+        self.counted_in = object_list if counted_in is None else counted_in
         if pages_ahead is None:
             pages_ahead = PAGES_AHEAD
-        try:
-            asked = max(1, int(number))
-        except (TypeError, ValueError):
-            asked = 1
         # One row past the window tells "more than this" from "exactly this".
-        self.limit = (asked + pages_ahead) * per_page + 1
+        self.limit = (asked_page(number) + pages_ahead) * per_page + 1
 
     @cached_property
     def counted(self) -> int:
-        # Only the ids in the counted subquery: no joined or computed columns.
-        return self.object_list.order_by().values("pk")[: self.limit].count()
+        # Only the ids in the counted subquery: no computed columns.
+        return self.counted_in.order_by().values("pk")[: self.limit].count()
 
     @property
     def exact(self) -> bool:

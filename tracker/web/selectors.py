@@ -26,7 +26,9 @@ from tracker.selectors import (
     extension_review_list,
     inspection_list,
     task_list,
+    task_rows,
 )
+from tracker.statements import ReusedStatement
 
 
 def task_list_for_page(*, user: User, filters: Mapping | None = None) -> QuerySet[Task]:
@@ -36,6 +38,26 @@ def task_list_for_page(*, user: User, filters: Mapping | None = None) -> QuerySe
     return task_list(user=user, filters=filters).annotate(rank=page_rank()).order_by(
         "rank", "deadline", "id"
     )
+
+
+def task_page_lists(*, user: User, filters: Mapping, with_supporting: bool):
+    """我的任务's list twice: its rows (tracker.selectors.task_rows of task_list_for_page, with
+    the lead unit's path that 签收 is decided by) and the same tasks without the columns, for
+    counting. Without filters each is the statement compiled before for the same visibility
+    key (tracker.statements.ReusedStatement): its SQL depends on nothing else (the page's
+    order reads no date). Returns (rows, counted), each sliceable and countable."""
+
+    def tasks() -> QuerySet[Task]:
+        return task_list_for_page(user=user, filters=filters)
+
+    def rows() -> QuerySet[dict]:
+        return task_rows(tasks(), extra=("lead_unit__path",), with_supporting=with_supporting)
+
+    if filters:
+        return rows(), tasks()
+    key = access.visible_tasks_key(user)
+    return (ReusedStatement(rows, key=("task_page_rows", key, with_supporting)),
+            ReusedStatement(tasks, key=("task_page", key)))
 
 
 def inspections_for_import(*, user: User) -> QuerySet[Inspection]:

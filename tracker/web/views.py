@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker import access
@@ -29,7 +30,6 @@ from tracker.selectors import (
     inspection_choices_for_filter,
     problems_for_tasks,
     task_deadline_history,
-    task_rows,
     task_rows_page,
     unit_for_filter,
     unit_list_to_manage,
@@ -63,7 +63,7 @@ from tracker.web.forms import (
     TaskEditForm,
     TaskFilterForm,
 )
-from tracker.web.pagination import CappedPaginator
+from tracker.web.pagination import CappedPaginator, asked_page
 from tracker.web.security_views import otp_step_redirect
 from tracker.web.task_rows import task_rows_html
 
@@ -163,13 +163,14 @@ def task_list(request: HttpRequest) -> HttpResponse:
     unit = unit_for_filter(
         user=user, pk=filters.get("lead_unit") or filters.get("unit")
     )
-    tasks = selectors.task_list_for_page(user=user, filters=filters)
     number = request.GET.get("page")
-    page = CappedPaginator(tasks, PAGE_SIZE, number=number).get_page(number)
-    tasks_shown = task_rows_page(task_rows(
-        page.object_list, extra=("lead_unit__path",),
-        with_supporting=page.start_index() - 1 <= SUPPORTING_FOLD_MAX_OFFSET,
-    ))
+    # The asked page's offset decides the fold; a shown page is never deeper than asked.
+    rows, counted = selectors.task_page_lists(
+        user=user, filters=filters,
+        with_supporting=(asked_page(number) - 1) * PAGE_SIZE <= SUPPORTING_FOLD_MAX_OFFSET,
+    )
+    page = CappedPaginator(rows, PAGE_SIZE, number=number, counted_in=counted).get_page(number)
+    tasks_shown = task_rows_page(page.object_list)
     # 批量签收: the rows of this page the reader may acknowledge (the form shows only if any).
     ackable = {
         row["id"] for row in tasks_shown.rows
@@ -184,7 +185,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "tasks": tasks_shown.rows,  # the page's row values (tracker.selectors.task_rows)
-        "rows": task_rows_html(tasks_shown, today=today, ackable=ackable),
+        "rows": SafeString("\n".join(task_rows_html(tasks_shown, today=today, ackable=ackable))),
         "unit": unit,
         "query": query.urlencode(),
         "today": today,

@@ -1,4 +1,4 @@
-"""The task list API reuses its compiled statement (tracker.api.statements) by the user's
+"""The task list API reuses its compiled statement (tracker.statements) by the user's
 visibility key (tracker.access.visible_tasks_key): the key must decide the visibility rule's
 SQL, and a reused statement must still answer from the data as it is now."""
 
@@ -8,8 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.tracker.factories import TaskFactory, UserFactory
-from tracker import access, selectors
-from tracker.api import statements
+from tracker import access, selectors, statements
 from tracker.models import Role, Task
 from tracker.services.units import unit_move
 

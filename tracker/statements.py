@@ -1,14 +1,16 @@
-"""The task list's compiled statement, reused.
+"""A task list's compiled statements, reused.
 
-Building the list's queryset (the visibility rule's subqueries, the joins, the ordering) and
+Building a list's queryset (the visibility rule's subqueries, the joins, the ordering) and
 compiling it to SQL cost more CPU than running it: for a request without filters the SQL
 depends only on what the visibility rule reads of the user (tracker.access.visible_tasks_key)
-and on the cursor pagination's ordering, position and page size. ReusedStatement stands in
-for the list's values() queryset inside DRF's CursorPagination: it records the pagination's
-order_by/filter/slice, and on iteration runs the SQL compiled for the same key before, or
-builds the real queryset, compiles it once and keeps it. The rows are the ORM's (the same
-statement, the same converters, the same dicts); the statement runs through the connection's
-cursor, so it is logged and counted like any other.
+and on the pagination's ordering, position and page size. ReusedStatement stands in for the
+list's values() queryset inside a paginator (DRF's CursorPagination for the API, 我的任务's
+tracker.web.pagination.CappedPaginator): it records the paginator's order_by/filter/values/
+slice, and on iteration (or count()) runs the SQL compiled for the same key and steps before,
+or builds the real queryset, compiles it once and keeps it. The rows are the ORM's (the same
+statement, the same converters, the same dicts; the count is Django's own
+`SELECT COUNT(*) FROM (…) subquery`); the statement runs through the connection's cursor, so
+it is logged and counted like any other.
 """
 
 import threading
@@ -89,6 +91,9 @@ class ReusedStatement:
     def filter(self, **lookups):
         return self._then(("filter", tuple(sorted(lookups.items()))))
 
+    def values(self, *fields):
+        return self._then(("values", fields))
+
     def __getitem__(self, k):
         if not isinstance(k, slice) or k.step is not None:
             raise TypeError("ReusedStatement takes one slice without a step")
@@ -102,16 +107,32 @@ class ReusedStatement:
                 queryset = queryset.order_by(*step[1])
             elif step[0] == "filter":
                 queryset = queryset.filter(**dict(step[1]))
+            elif step[0] == "values":
+                queryset = queryset.values(*step[1])
             else:
                 queryset = queryset[step[1]:step[2]]
         return queryset
 
-    def __iter__(self):
+    def _statement(self) -> Statement:
         key = (self.key, self.steps)
         statement = statements.get(key)
         if statement is None:
             statement = compile_rows(self.queryset())
             statements.put(key, statement)
+        return statement
+
+    def count(self) -> int:
+        """The number of rows, as QuerySet.count() counts a sliced or distinct query: the
+        rows' statement as a subquery of SELECT COUNT(*)."""
+        statement = self._statement()
+        if not statement.sql:
+            return 0
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({statement.sql}) subquery", statement.params)
+            return cursor.fetchone()[0]
+
+    def __iter__(self):
+        statement = self._statement()
         if not statement.sql:
             return
         connection = connections[self.using]
