@@ -71,6 +71,10 @@ class _Cache:
 
 
 statements = _Cache(MAX_STATEMENTS)
+# Statements that differ by user alone (a count of their unread messages, their saved filters):
+# kept apart, so that many users' statements never push the lists' out.
+MAX_USER_STATEMENTS = 4096
+user_statements = _Cache(MAX_USER_STATEMENTS)
 
 
 class ReusedStatement:
@@ -79,11 +83,13 @@ class ReusedStatement:
     determine build()'s SQL."""
 
     def __init__(self, build: Callable[[], QuerySet], key: Hashable, using: str = "default",
-                 steps: tuple = ()):
+                 steps: tuple = (), kept: _Cache = statements):
         self.build, self.key, self.using, self.steps = build, key, using, steps
+        self.kept = kept
 
     def _then(self, step) -> "ReusedStatement":
-        return ReusedStatement(self.build, self.key, self.using, (*self.steps, step))
+        return ReusedStatement(self.build, self.key, self.using, (*self.steps, step),
+                               self.kept)
 
     def order_by(self, *fields):
         return self._then(("order_by", fields))
@@ -115,10 +121,10 @@ class ReusedStatement:
 
     def _statement(self) -> Statement:
         key = (self.key, self.steps)
-        statement = statements.get(key)
+        statement = self.kept.get(key)
         if statement is None:
             statement = compile_rows(self.queryset())
-            statements.put(key, statement)
+            self.kept.put(key, statement)
         return statement
 
     def count(self) -> int:

@@ -11,7 +11,7 @@ either way: a page exists exactly when a row exists at its offset.
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-PAGES_AHEAD = 10
+PAGES_AHEAD = 4
 
 
 def asked_page(number) -> int:

@@ -28,7 +28,7 @@ from tracker.selectors import (
     task_list,
     task_rows,
 )
-from tracker.statements import ReusedStatement
+from tracker.statements import ReusedStatement, user_statements
 
 
 def task_list_for_page(*, user: User, filters: Mapping | None = None) -> QuerySet[Task]:
@@ -129,9 +129,20 @@ def notifications_for(*, user: User) -> QuerySet[Notification]:
 
 
 def unread_count(*, user: User) -> int:
-    return Notification.objects.filter(recipient_user=user, read_at__isnull=True).count()
+    """The reader's unread messages (the navigation shows it on every page: its statement is
+    compiled once per user, tracker.statements)."""
+    return ReusedStatement(
+        lambda: Notification.objects.filter(recipient_user=user, read_at__isnull=True)
+        .values("pk"),
+        key=("unread", user.pk), kept=user_statements,
+    ).count()
 
 
-def saved_filters_for(*, user: User) -> QuerySet[SavedFilter]:
-    """The reader's own saved task-list filters (never anyone else's)."""
-    return SavedFilter.objects.filter(user=user).order_by("name", "id")
+def saved_filters_for(*, user: User) -> list[dict]:
+    """The reader's own saved task-list filters (never anyone else's), as pk, name and query
+    (shown on every view of 我的任务: the statement is compiled once per user)."""
+    return list(ReusedStatement(
+        lambda: SavedFilter.objects.filter(user=user).order_by("name", "id")
+        .values("pk", "name", "query"),
+        key=("saved_filters", user.pk), kept=user_statements,
+    ))

@@ -9,7 +9,12 @@ import pytest
 from django.template.loader import render_to_string
 from django.urls import set_script_prefix
 
-from tests.tracker.factories import InspectionFactory, TaskFactory
+from tests.tracker.factories import (
+    InspectionFactory,
+    NotificationFactory,
+    SavedFilterFactory,
+    TaskFactory,
+)
 from tracker import statements
 from tracker.selectors import inspection_choices_changed, inspection_choices_for_filter
 from tracker.web import forms as web_forms
@@ -143,3 +148,28 @@ def test_the_navigation_follows_the_script_prefix(sam):
         set_script_prefix("/")
     assert shown == "/zhenggai/tasks/"
     assert nav.search(client.get("/tasks/").content.decode()).group(1) == "/tasks/"
+
+
+def test_each_reader_sees_their_own_saved_filters_and_unread_count_as_they_are_now(
+    alice, bob
+):
+    """Compiled once per user (tracker.statements.user_statements), read anew each view."""
+    SavedFilterFactory(user=alice, name="甲的筛选", query="status=overdue")
+    SavedFilterFactory(user=bob, name="乙的筛选")
+    note = NotificationFactory(recipient_user=alice)
+    alice_client, bob_client = logged_in(alice), logged_in(bob)
+    for _ in range(2):
+        alice_page = alice_client.get("/tasks/").content.decode()
+        bob_page = bob_client.get("/tasks/").content.decode()
+        assert "甲的筛选" in alice_page
+        assert "乙的筛选" not in alice_page
+        assert "乙的筛选" in bob_page
+        assert "甲的筛选" not in bob_page
+        assert 'href="/tasks/?status=overdue"' in alice_page
+        assert "消息（1）" in alice_page
+        assert "消息（" not in bob_page
+    SavedFilterFactory(user=alice, name="丙的筛选")
+    note.delete()
+    alice_page = alice_client.get("/tasks/").content.decode()
+    assert "丙的筛选" in alice_page
+    assert "消息（" not in alice_page
