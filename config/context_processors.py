@@ -1,12 +1,11 @@
 """The navigation bar: the pages this person has, in their words."""
 
 import datetime as dt
-import functools
 
-from django.conf import settings
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils import timezone
 
+from config.routes import address
 from tracker import access
 
 # (url name, label, who may see it: a rule of tracker.access, None for everyone). Names not yet
@@ -27,30 +26,16 @@ NAV = [
 ]
 
 
-@functools.lru_cache(maxsize=16)
-def _nav_urls(urlconf: str, script_prefix: str) -> dict[str, str]:
-    """NAV's addresses in this URLconf under this prefix (reverse() reads only these two),
-    the names not routed there left out: reversed once, not on every page."""
-    urls = {}
-    for name, _, _ in NAV:
-        try:
-            urls[name] = reverse(name, urlconf=urlconf)
-        except NoReverseMatch:
-            continue
-    return urls
-
-
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     supervisor = access.is_supervisor_or_admin(user)
-    urls = _nav_urls(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
     items = []
     for name, label, may_see in NAV:
         if may_see is not None and not may_see(user):
             continue
-        url = urls.get(name)
+        url = address(name)  # None: not routed (yet)
         if url is None:
             continue
         if label is None:

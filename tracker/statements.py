@@ -1,4 +1,4 @@
-"""A task list's compiled statements, reused.
+"""Compiled statements of the pages' and the API's frequent reads, reused.
 
 Building a list's queryset (the visibility rule's subqueries, the joins, the ordering) and
 compiling it to SQL cost more CPU than running it: for a request without filters the SQL

@@ -92,6 +92,7 @@ TEMPLATES = [
                 "config.context_processors.navigation",
                 "config.context_processors.holiday_banner",
             ],
+            "libraries": {"routes": "config.routes"},
         },
     },
 ]
