@@ -91,22 +91,32 @@ def task_rows_html(page: TaskRows, *, today, ackable: set[int] = frozenset()
     `ackable`: the tasks whose 签收 cell offers the 批量签收 checkbox."""
     detail_url = reverse("web:task_detail", args=[0]).removesuffix("0/")  # then pk + "/"
     states = deadline_states(((r["status"], r["deadline"]) for r in page.rows), today=today)
+    # A page repeats most of its values (lights, units, inspections, statuses, dates): each
+    # distinct one is escaped once.
+    escaped: dict = {}
+
+    def esc(value) -> str:
+        text = str(value)
+        safe = escaped.get(text)
+        if safe is None:
+            safe = escaped[text] = escape(text)
+        return safe
+
     rows = []
     for row, state in zip(page.rows, states, strict=True):
         supporting = page.supporting[row["id"]]
-        rows.append(_html(
-            ROW,
-            light=state.light, light_label=state.light_label,
-            light_class=LIGHT_TEXT_CLASSES.get(state.light, ""), days_left=state.text,
-            badges=_badges(row), url=f"{detail_url}{row['id']}/", title=row["title"],
-            inspection=row["inspection__title"], lead_unit=row["lead_unit__name"],
-            supporting=_html('<div class="small text-muted">配合：{names}</div>',
-                             names="、".join(unit["name"] for unit in supporting))
-            if supporting else "",
-            deadline=row["deadline"].isoformat() if row["deadline"] else "—",
-            status_class=STATUS_CLASSES.get(row["status"], "warning"),
-            status=row["status_display"], ack=_ack(row, row["id"] in ackable),
-            percent=_html('<span class="percent">{n}%</span>', n=row["progress_percent"])
-            if row["progress_percent"] is not None else NO_PERCENT,
-        ))
+        percent = row["progress_percent"]
+        rows.append(mark_safe(ROW.format(
+            light=esc(state.light), light_label=esc(state.light_label),
+            light_class=esc(LIGHT_TEXT_CLASSES.get(state.light, "")), days_left=esc(state.text),
+            badges=_badges(row), url=esc(f"{detail_url}{row['id']}/"), title=esc(row["title"]),
+            inspection=esc(row["inspection__title"]), lead_unit=esc(row["lead_unit__name"]),
+            supporting='<div class="small text-muted">配合：{}</div>'.format(
+                esc("、".join(unit["name"] for unit in supporting))) if supporting else "",
+            deadline=esc(row["deadline"].isoformat() if row["deadline"] else "—"),
+            status_class=esc(STATUS_CLASSES.get(row["status"], "warning")),
+            status=esc(row["status_display"]), ack=_ack(row, row["id"] in ackable),
+            percent=f'<span class="percent">{esc(percent)}%</span>'
+            if percent is not None else NO_PERCENT,
+        )))
     return rows

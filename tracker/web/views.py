@@ -191,7 +191,6 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "today": today,
         "light_rule": light_rule_text(),
         "saved_filters": selectors.saved_filters_for(user=user),
-        "saved_filter_form": SavedFilterForm(initial={"query": query.urlencode()}),
         "ackable": ackable,
     })
 

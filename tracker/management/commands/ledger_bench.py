@@ -1,5 +1,5 @@
-"""Bench the ledger round trip on PostgreSQL: N tasks exported, imported back unchanged, and
-imported with 10% of the rows changed.
+"""Bench the ledger round trip on PostgreSQL: N tasks exported, imported back unchanged,
+imported with 10% of the rows changed, and imported as new into an empty inspection.
 
     psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE tracker_ledger_bench"
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_ledger_bench \\
@@ -89,6 +89,18 @@ class Command(BaseCommand):
         edited = self._edit(data, int(tasks * changed))
         result = self._phase(f"修改{changed:.0%}后导入", tasks, apply(edited), rollback=True)
         self.stdout.write(f"  {result.message}")
+        # The first import of an inspection: every row new (系统编号 blanked, as a copy).
+        empty = Inspection.objects.create(
+            title="基准巡察（新建）", kind=inspection.kind, team=inspection.team,
+            target=inspection.target, target_unit=inspection.target_unit,
+            feedback_date=inspection.feedback_date,
+        )
+        copied = self._without_keys(data)
+        result = self._phase(
+            "全部新建导入（空的巡视巡察）", tasks,
+            lambda: ledger_apply(inspection=empty, actor=chief, data=copied), rollback=True,
+        )
+        self.stdout.write(f"  {result.message}")
 
     def _phase(self, name, rows, fn, *, rollback=False):
         counter = QueryCounter()
@@ -138,6 +150,18 @@ class Command(BaseCommand):
         step = max(1, (ws.max_row - 2) // max(count, 1))
         for k in range(count):
             ws.cell(3 + k * step, columns["责任人"]).value = f"台账改{k}"
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+
+    @staticmethod
+    def _without_keys(data: bytes) -> bytes:
+        """The ledger with its 系统编号 column blank: every row a new task."""
+        wb = load_workbook(io.BytesIO(data))
+        ws = wb.active
+        column = next(i + 1 for i, c in enumerate(ws[2]) if c.value == "系统编号")
+        for row in range(3, ws.max_row + 1):
+            ws.cell(row, column).value = None
         out = io.BytesIO()
         wb.save(out)
         return out.getvalue()
