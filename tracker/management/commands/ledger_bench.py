@@ -29,6 +29,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from tracker.bench.common import QueryCounter, ensure_bench_database, rolled_back
+from tracker.ledger_excel.columns import KEY_COLUMN
 from tracker.models import (
     Inspection,
     InspectionKind,
@@ -159,7 +160,7 @@ class Command(BaseCommand):
         """The ledger with its 系统编号 column blank: every row a new task."""
         wb = load_workbook(io.BytesIO(data))
         ws = wb.active
-        column = next(i + 1 for i, c in enumerate(ws[2]) if c.value == "系统编号")
+        column = next(i + 1 for i, c in enumerate(ws[2]) if c.value == KEY_COLUMN.label)
         for row in range(3, ws.max_row + 1):
             ws.cell(row, column).value = None
         out = io.BytesIO()
