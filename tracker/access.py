@@ -14,6 +14,8 @@ one place of every rule.)
 Every predicate is False for an inactive user.
 """
 
+from dataclasses import dataclass
+
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q
 
@@ -48,6 +50,27 @@ def is_supervisor(user: User) -> bool:
 def is_supervisor_or_admin(user: User) -> bool:
     """May use the supervision faces at all: review queue, dashboard, reports, the admin."""
     return sees_everything(user) or is_supervisor(user)
+
+
+@dataclass(frozen=True)
+class RoleGrants:
+    """What a role gives an account in Django's own terms, whether or not it is active now
+    (the predicates above answer for an active user): `staff` signs in to the admin site,
+    `superuser` holds every permission, `supervisor_group` the supervisors' admin permissions
+    (tracker.services.users.SUPERVISOR_PERMISSIONS)."""
+
+    staff: bool
+    superuser: bool
+    supervisor_group: bool
+
+
+def role_grants(role: str) -> RoleGrants:
+    """The Django flags and group an account of `role` carries (set when it is saved)."""
+    return RoleGrants(
+        staff=role in (Role.SUPERVISOR, Role.ADMIN),
+        superuser=role == Role.ADMIN,
+        supervisor_group=role == Role.SUPERVISOR,
+    )
 
 
 def scope_unit(user: User) -> Unit | None:

@@ -30,6 +30,21 @@ def supervisor_group() -> Group:
     return group
 
 
+def _set_role_flags(user: User) -> None:
+    """The account's Django flags as its role grants them (tracker.access.role_grants)."""
+    grants = access.role_grants(user.role)
+    user.is_staff, user.is_superuser = grants.staff, grants.superuser
+
+
+def _set_role_group(user: User, *, created: bool = False) -> None:
+    """The supervisors' group, joined or left as the (saved) account's role grants it (a new
+    account is in no group to leave)."""
+    if access.role_grants(user.role).supervisor_group:
+        user.groups.add(supervisor_group())
+    elif not created:
+        user.groups.remove(supervisor_group())
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -52,14 +67,12 @@ def user_create(
         email=email,
         covers_subunits=covers_subunits,
         supervision_root=supervision_root,
-        is_staff=role in (Role.SUPERVISOR, Role.ADMIN),
-        is_superuser=role == Role.ADMIN,
     )
+    _set_role_flags(user)
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
-    if role == Role.SUPERVISOR:
-        user.groups.add(supervisor_group())
+    _set_role_group(user, created=True)
     audit_record(actor=actor, action=AuditAction.USER_CREATE, target=user,
                  changes=audit_diff({}, audit_snapshot(user, USER_EDITABLE_FIELDS)))
     return user
@@ -84,17 +97,13 @@ def user_update(*, user: User, actor: User, **changes) -> User:
     before = audit_snapshot(user, changes)
     for field, value in changes.items():
         setattr(user, field, value)
-    user.is_staff = user.role in (Role.SUPERVISOR, Role.ADMIN)
-    user.is_superuser = user.role == Role.ADMIN
+    _set_role_flags(user)
     try:
         user.full_clean(exclude=["password"])
     except ValidationError as error:
         raise InvalidInput("；".join(error.messages)) from error
     user.save()
-    if user.role == Role.SUPERVISOR:
-        user.groups.add(supervisor_group())
-    else:
-        user.groups.remove(supervisor_group())
+    _set_role_group(user)
     if diff := audit_diff(before, audit_snapshot(user, changes)):
         action = AuditAction.USER_ROLE_CHANGE if "role" in diff else AuditAction.USER_UPDATE
         audit_record(actor=actor, action=action, target=user, changes=diff)
