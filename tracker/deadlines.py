@@ -17,7 +17,8 @@ all call this module.
 """
 
 import datetime as dt
-from collections.abc import Iterable
+import html
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -149,6 +150,20 @@ class DeadlineState:
     @property
     def overdue(self) -> bool:
         return self.light == RED
+
+
+# templates/_light.html written out in Python, for the rows that 我的任务 and 挂图作战 write
+# without the template engine (tracker/web/task_rows.py, reports/web/dashboard_rows.py).
+LIGHT_CELL = ('<span class="text-nowrap"><span class="light-dot light-{light}" title="{label}">'
+              '</span><span class="{css}">{text}</span></span>')
+
+
+def light_cell_html(state: DeadlineState, escape: Callable[[str], str] = html.escape) -> str:
+    """A task's light and deadline wording as _light.html writes them, each value escaped
+    by `escape` (html.escape, as Django's; a page may pass a memoising one)."""
+    return LIGHT_CELL.format(light=escape(state.light), label=escape(state.light_label),
+                             css=LIGHT_TEXT_CLASSES.get(state.light, ""),
+                             text=escape(state.text))
 
 
 def deadline_state(*, status: str, deadline: dt.date | None, today: dt.date) -> DeadlineState:

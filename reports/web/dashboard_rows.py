@@ -18,7 +18,7 @@ from html import escape
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from tracker.deadlines import LIGHT_TEXT_CLASSES, deadline_states
+from tracker.deadlines import deadline_states, light_cell_html
 from tracker.models import TaskStatus
 
 # reports_web/_figures_head.html's columns: the counts and rates of one row's figures.
@@ -52,9 +52,6 @@ UNIT_ROW = (
     "\n        </tr>\n      "
 )
 
-# templates/_light.html (with the newline its include brings).
-LIGHT = ('<span class="text-nowrap"><span class="light-dot light-{light}" title="{label}">'
-         '</span><span class="{css}">{text}</span></span>\n')
 
 KEY_TASK_ROW = (
     '\n        <tr class="key-task-row" data-task="{pk}"><td>{light}</td>'
@@ -128,8 +125,8 @@ def unit_rows_html(rows, *, inspection, unit, key_only: bool, drillable: set) ->
 
 
 def _light(state) -> str:
-    return LIGHT.format(light=_e(state.light), label=_e(state.light_label),
-                        css=LIGHT_TEXT_CLASSES.get(state.light, ""), text=_e(state.text))
+    """templates/_light.html, with the newline its include brings."""
+    return light_cell_html(state, _e) + "\n"
 
 
 def _detail_prefix() -> str:

@@ -6,6 +6,7 @@ import io
 import itertools
 
 import pytest
+from django.template.loader import render_to_string
 from docx import Document
 
 from tests.tracker.factories import ProblemFactory, TaskFactory
@@ -147,3 +148,14 @@ def test_the_monthly_report_gives_each_overdue_task_its_working_days_late(chief,
     )
     text = "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
     assert "逾期的任务（牵头单位：市教育局，完成时限：2026年10月9日，已逾期2个工作日）" in text
+
+
+@pytest.mark.parametrize("days", [-3, 0, 2, 40, None])
+def test_the_light_cell_written_in_python_is_the_templates(days):
+    """light_cell_html (the rows of 我的任务 and 挂图作战) writes what _light.html writes."""
+    today = dt.date(2026, 11, 24)
+    state = deadlines.deadline_state(
+        status=TaskStatus.IN_PROGRESS if days is not None else TaskStatus.LONG_TERM,
+        deadline=None if days is None else today + dt.timedelta(days=days), today=today)
+    assert deadlines.light_cell_html(state) + "\n" == render_to_string(
+        "_light.html", {"state": state})

@@ -4,7 +4,8 @@ The list prints 50 rows of a dozen cells; through the template engine (a variabl
 {% if %} or an include at a time) the loop cost more than the rest of the page together
 (docs/performance.md, 列表与我的任务). Here each row is one `format_html` of the markup below:
 the same HTML the template wrote (tests compare them), every value escaped. The light cell is
-templates/_light.html and the badges web/_priority_badges.html, as the task page shows them.
+templates/_light.html (tracker.deadlines.light_cell_html) and the badges
+web/_priority_badges.html, as the task page shows them.
 """
 
 from html import escape
@@ -14,11 +15,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from tracker.deadlines import LIGHT_TEXT_CLASSES, deadline_states
+from tracker.deadlines import deadline_states, light_cell_html
 from tracker.selectors import TaskRows
 
 ROW = """<tr class="task-row" data-light="{light}">
-  <td><span class="text-nowrap"><span class="light-dot light-{light}" title="{light_label}"></span><span class="{light_class}">{days_left}</span></span></td>
+  <td>{light_cell}</td>
   <td>{badges}<a class="task-title" href="{url}">{title}</a>
     <div class="small text-muted text-break">{inspection}</div></td>
   <td data-label="牵头单位">{lead_unit}{supporting}</td>
@@ -26,7 +27,7 @@ ROW = """<tr class="task-row" data-light="{light}">
   <td data-label="状态"><span class="badge text-bg-{status_class}">{status}</span></td>
   <td class="cell-ack" data-label="签收">{ack}</td>
   <td class="text-nowrap cell-percent" data-label="进度">{percent}</td>
-</tr>"""  # noqa: E501 (the markup as the page has it)
+</tr>"""
 
 STATUS_CLASSES = {"completed": "success", "submitted": "info", "not_started": "secondary",
                   "long_term": "dark", "basically_completed": "primary"}  # else warning
@@ -107,8 +108,7 @@ def task_rows_html(page: TaskRows, *, today, ackable: set[int] = frozenset()
         supporting = page.supporting[row["id"]]
         percent = row["progress_percent"]
         rows.append(mark_safe(ROW.format(
-            light=esc(state.light), light_label=esc(state.light_label),
-            light_class=esc(LIGHT_TEXT_CLASSES.get(state.light, "")), days_left=esc(state.text),
+            light=esc(state.light), light_cell=light_cell_html(state, esc),
             badges=_badges(row), url=esc(f"{detail_url}{row['id']}/"), title=esc(row["title"]),
             inspection=esc(row["inspection__title"]), lead_unit=esc(row["lead_unit__name"]),
             supporting='<div class="small text-muted">配合：{}</div>'.format(
