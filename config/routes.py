@@ -26,9 +26,15 @@ def _address(urlconf: str, script_prefix: str, name: str) -> str | None:
         return None
 
 
+def routing() -> tuple[str, str]:
+    """Where this request's routes are: its URLconf and script prefix, all that reverse()
+    reads (a key for anything kept that prints addresses)."""
+    return get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
+
+
 def address(name: str) -> str | None:
     """reverse(name), or None when no route has that name."""
-    return _address(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), name)
+    return _address(*routing(), name)
 
 
 @register.simple_tag(name="address")

@@ -17,7 +17,6 @@ from tracker.models import (
     Inspection,
     NoticeColour,
     RecheckState,
-    Role,
     SupervisionNotice,
     Task,
     TaskAction,
@@ -159,7 +158,11 @@ def load_demo(*, today: dt.date) -> DemoSummary:
     units = _ensure_units(summary)
     users = _ensure_users(units, summary)
     supervisor = users["zgb"]
-    officers_by_unit = {u.unit_id: u for u in users.values() if u.role == Role.OFFICER}
+    # Each unit's demo officer: a demo user among the unit's officers as the rule book has them.
+    officers_by_unit = {u.unit_id: u for u in User.objects.filter(
+        access.officers_of_units_q([unit.pk for unit in units.values()]),
+        pk__in=[user.pk for user in users.values()],
+    ).order_by("pk")}
 
     for spec in INSPECTIONS:
         if Inspection.objects.filter(title=spec["title"]).exists():
@@ -254,8 +257,7 @@ def _ensure_notices(supervisor: User, officers_by_unit: dict[int, User], today: 
     (已回复), one answered by one of its two units (部分回复), one just issued (待回复)."""
     if SupervisionNotice.objects.exists():
         return
-    officers = {unit_id: user for unit_id, user in officers_by_unit.items()
-                if user.role == Role.OFFICER}
+    officers = officers_by_unit
 
     def tasks_before(day: dt.date, count: int, *, overdue: bool | None = None) -> list[Task]:
         qs = Task.objects.filter(

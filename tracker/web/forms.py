@@ -3,15 +3,14 @@
 import threading
 
 from django import forms
-from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from config.routes import routing
 from config.widgets import ListedModelChoiceField, PlainSelect
 from tracker.errors import DomainError, InvalidCredentials, LoginLocked
 from tracker.filters import ACK_CHOICES
@@ -366,7 +365,7 @@ class TaskFilterForm(BootstrapMixin, forms.Form):
         if rows is None or (self.is_bound and self.errors):
             return render_to_string(FILTER_BAR_TEMPLATE, {"form": self})
         key = (tuple(map(tuple, rows)), tuple(repr(field.value()) for field in self),
-               get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+               *routing())
         html = _filter_bars.get(key)
         if html is None:
             html = render_to_string(FILTER_BAR_TEMPLATE, {"form": self})
