@@ -313,6 +313,16 @@ def officers_of_units_q(unit_ids) -> Q:
     return Q(unit_id__in=unit_ids, role=Role.OFFICER, is_active=True)
 
 
+def officers_by_unit(unit_ids) -> dict[int, list[int]]:
+    """{unit id: ids of its officers (`officers_of_units_q`)}, in one query, for units that
+    have any."""
+    grouped: dict[int, list[int]] = {}
+    rows = User.objects.filter(officers_of_units_q(unit_ids)).order_by("pk")
+    for pk, unit_id in rows.values_list("pk", "unit_id"):
+        grouped.setdefault(unit_id, []).append(pk)
+    return grouped
+
+
 def supervisors_of_task(task: Task, *, level: int = 1) -> list[User]:
     """The supervisors responsible for `task`: the nearest supervisors over its lead unit
     (level 1; level 2 the next ones up). Each of them `can_supervise(user, task)`. They are

@@ -13,8 +13,10 @@ import tempfile
 
 from django.db import connection
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from tracker.figures.tallies import tally_rebuild
+from tracker.ledger_excel.columns import KEY_COLUMN
 from tracker.models import InspectionKind, Role, Unit, User
 from tracker.selectors import inspection_choices_changed
 
@@ -36,6 +38,19 @@ TO_STATUS = {
     "start": "in_progress", "submit": "submitted", "close": "completed",
     "mark_basically_completed": "basically_completed", "mark_long_term": "long_term",
 }
+
+def without_keys(data: bytes) -> bytes:
+    """An exported ledger with its 系统编号 column blank: every row a new task (an
+    inspection's first import, as a copy of another's ledger)."""
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb.active
+    column = next(i + 1 for i, c in enumerate(ws[2]) if c.value == KEY_COLUMN.label)
+    for row in range(3, ws.max_row + 1):
+        ws.cell(row, column).value = None
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
 
 def _copy(cursor, table_name: str, columns: list[str], lines) -> None:
     """COPY rows (tab-separated text lines) into a table, in chunks."""

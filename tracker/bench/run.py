@@ -28,7 +28,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from tracker import selectors, workdays
 from tracker.bench import urls as bench_urls
 from tracker.bench.common import alternating_medians, count_queries, rolled_back
-from tracker.bench.ledger import ROLES, create_roles, generate
+from tracker.bench.ledger import ROLES, create_roles, generate, without_keys
 from tracker.deadlines import due_soon_until
 from tracker.models import Inspection, Notification, NotificationKind, Reminder, Task, User
 from tracker.reminders import services as sweep
@@ -596,6 +596,25 @@ class Bench:
         same = result.unchanged == rows and not result.tasks_updated and not result.conflicts
         self.add(_row(f"Excel ledger import ({rows} rows, unchanged)", self.size,
                       "city_supervisor", project_ms, None, queries, same))
+
+        # The same rows as an inspection's first ledger: every row a new task.
+        copied = without_keys(data)
+
+        def first_import():
+            def run():
+                empty = Inspection.objects.create(
+                    title="基准巡察（首次导入）", kind=inspection.kind, team=inspection.team,
+                    target=inspection.target, target_unit=inspection.target_unit,
+                    feedback_date=inspection.feedback_date,
+                )
+                return ledger_apply(inspection=empty, actor=actor, data=copied)
+            return rolled_back(run)
+
+        result, queries = count_queries(first_import)
+        project_ms, _ = alternating_medians(first_import, None, self.repeat)
+        self.add(_row(f"Excel ledger import ({rows} rows, all new)", self.size,
+                      "city_supervisor", project_ms, None, queries,
+                      result.tasks_created == rows and not result.conflicts))
 
 
 def run_bench(*, sizes: list[int], repeat: int, seed: int = 20260301, out=None,

@@ -40,6 +40,7 @@ person who acted is never told of their own action.
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
@@ -85,25 +86,53 @@ def event_item(notice: EventNotice) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One thing to tell: `event` about `task` (key: what happened), to `recipients`."""
+
+    event: EventType
+    key: str
+    task: Task
+    recipients: frozenset[int]
+    text: str
+    note: str = ""
+
+
+# Notices per INSERT (seven parameters each).
+_NOTICES_PER_INSERT = 500
+
+
 def _insert_notices_returning(
-    *, event: str, key: str, task: Task, user_ids: list[int], text: str, note: str,
-    now: dt.datetime,
-) -> dict[int, int]:
-    """{user id: notice id} for the notices this call inserted, and only those."""
+    rows: list[tuple[Notice, int]], now: dt.datetime
+) -> list[EventNotice]:
+    """The notices (notice, recipient id) this call inserted, and only those, as instances."""
     ops = connection.ops
     table = ops.quote_name(EventNotice._meta.db_table)
-    params: list = []
-    for user_id in user_ids:
-        params += [event, key, task.pk, user_id, text[:300], note,
-                   ops.adapt_datetimefield_value(now)]
-    sql = (
-        f"INSERT INTO {table} (event, key, task_id, recipient_user_id, text, note, created_at) "
-        f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * len(user_ids))} "
-        "ON CONFLICT DO NOTHING RETURNING recipient_user_id, id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return dict(cursor.fetchall())
+    created_at = ops.adapt_datetimefield_value(now)
+    won: list[EventNotice] = []
+    for start in range(0, len(rows), _NOTICES_PER_INSERT):
+        chunk = rows[start:start + _NOTICES_PER_INSERT]
+        params: list = []
+        for notice, user_id in chunk:
+            params += [notice.event, notice.key, notice.task.pk, user_id, notice.text[:300],
+                       notice.note, created_at]
+        sql = (
+            f"INSERT INTO {table} (event, key, task_id, recipient_user_id, text, note, "
+            f"created_at) VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * len(chunk))} "
+            "ON CONFLICT DO NOTHING RETURNING event, key, recipient_user_id, id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids = {(event, key, user_id): pk for event, key, user_id, pk in cursor.fetchall()}
+        for notice, user_id in chunk:
+            pk = ids.get((str(notice.event), notice.key, user_id))
+            if pk is not None:
+                won.append(EventNotice(
+                    pk=pk, event=notice.event, key=notice.key, task=notice.task,
+                    recipient_user_id=user_id, text=notice.text[:300], note=notice.note,
+                    created_at=now,
+                ))
+    return won
 
 
 def notify_event(
@@ -112,32 +141,53 @@ def notify_event(
 ) -> int:
     """Tell each recipient once of `event`. Call inside the changing transaction. Returns
     how many notices this call created."""
-    now = now or timezone.now()
-    user_ids = {r if isinstance(r, int) else r.pk for r in recipients}
-    if actor is not None:
-        user_ids.discard(actor.pk)
-    if not user_ids:
-        return 0
-    prefs = preferences_for(sorted(user_ids))
-    wanted = [uid for uid, pref in prefs.items() if pref.wants(event)]
-    if not wanted:
-        return 0
-    won = _insert_notices_returning(
-        event=event, key=key, task=task, user_ids=wanted, text=text, note=note, now=now
+    return notify_events(
+        [Notice(event=event, key=key, task=task, text=text, note=note,
+                recipients=frozenset(r if isinstance(r, int) else r.pk for r in recipients))],
+        actor=actor, now=now,
     )
-    immediate = [uid for uid in won if prefs[uid].mode == DeliveryMode.IMMEDIATE]
-    if immediate:
-        notices = EventNotice.objects.filter(pk__in=[won[uid] for uid in immediate])
-        notices = {n.recipient_user_id: n for n in notices.select_related("task")}
+
+
+def notify_events(
+    notices: Iterable[Notice], *, actor: User | None = None, now: dt.datetime | None = None,
+) -> int:
+    """Tell each notice's recipients once (`notify_event` for many notices at once, in a
+    number of statements that does not grow with them). In "immediate" mode a person gets
+    one message for all of this call's notices to them: an Excel ledger's new tasks reach
+    each officer as one message listing them, not one message (and e-mail) per task."""
+    now = now or timezone.now()
+    notices = list(notices)
+    wanted_ids = set()
+    for notice in notices:
+        wanted_ids |= notice.recipients
+    if actor is not None:
+        wanted_ids.discard(actor.pk)
+    if not wanted_ids:
+        return 0
+    prefs = preferences_for(sorted(wanted_ids))
+    rows = list({
+        (notice.event, notice.key, uid): (notice, uid)
+        for notice in notices for uid in sorted(notice.recipients)
+        if uid in wanted_ids and prefs[uid].wants(notice.event)
+    }.values())
+    if not rows:
+        return 0
+    won = _insert_notices_returning(rows, now)
+    theirs: dict[int, list[EventNotice]] = {}
+    for notice in won:
+        if prefs[notice.recipient_user_id].mode == DeliveryMode.IMMEDIATE:
+            theirs.setdefault(notice.recipient_user_id, []).append(notice)
+    if theirs:
         today = timezone.localtime(now).date()
         made = Notification.objects.bulk_create([
             Notification(kind=NotificationKind.EVENT, recipient_user_id=uid, day=today,
-                         created_at=now, items=[event_item(notices[uid])])
-            for uid in immediate
+                         created_at=now, items=[event_item(n) for n in told])
+            for uid, told in theirs.items()
         ])
         for notification in made:
-            notices[notification.recipient_user_id].notification = notification
-        EventNotice.objects.bulk_update(list(notices.values()), ["notification"])
+            for notice in theirs[notification.recipient_user_id]:
+                notice.notification = notification
+        _link_to_messages(theirs, made)
         delivery_ids = notify.finish_notifications(
             notifications={n.recipient_user_id: n for n in made},
             recipient_field="recipient_user", now=now,
@@ -146,61 +196,83 @@ def notify_event(
     return len(won)
 
 
+def _link_to_messages(theirs: dict[int, list[EventNotice]], made: list[Notification]) -> None:
+    """Each notice points to the message that carries it: one statement when each message
+    carries one notice (an ordinary change), else one per message (an import's, whose
+    notices a CASE over thousands of rows would make slow to build)."""
+    if all(len(told) == 1 for told in theirs.values()):
+        EventNotice.objects.bulk_update([told[0] for told in theirs.values()], ["notification"])
+        return
+    for notification in made:
+        ids = [notice.pk for notice in theirs[notification.recipient_user_id]]
+        for start in range(0, len(ids), _NOTICES_PER_INSERT):
+            EventNotice.objects.filter(pk__in=ids[start:start + _NOTICES_PER_INSERT]).update(
+                notification=notification
+            )
+
+
 def _lead_unit_officers(task: Task) -> list[int]:
-    return list(
-        User.objects.filter(access.officers_of_units_q([task.lead_unit_id]))
-        .values_list("pk", flat=True)
-    )
+    return access.officers_by_unit([task.lead_unit_id]).get(task.lead_unit_id, [])
 
 
 def task_transition_notify(*, task: Task, event: TaskEvent, actor: User | None) -> int:
     """After a transition (in its transaction): submitted → the supervisors; sent back and
     reopened → the lead unit's officers with the reason; a change of status → the watchers not
     told already."""
-    told, addressed = _transition_notify(task=task, event=event, actor=actor)
+    notices = _transition_notices(
+        task=task, event=event, actor=actor,
+        supervisors=lambda: [user.pk for user in access.supervisors_of_task(task)],
+        officers=lambda: _lead_unit_officers(task),
+    )
+    addressed = set().union(*(notice.recipients for notice in notices))
     if event.from_status != event.to_status:
-        who = actor.display_name if actor else "系统"
-        told += notify_event(
-            event=EventType.WATCHED, key=f"task_event:{event.pk}", task=task, actor=actor,
-            now=event.at, recipients=_watchers_who_see(task, exclude=addressed),
-            text=f"{who}{TaskAction(event.action).label}：{TaskStatus(event.from_status).label}"
-                 f" → {TaskStatus(event.to_status).label}",
-            note=event.note,
-        )
-    return told
+        notices.append(_watched_notice(
+            task=task, event=event, actor=actor,
+            recipients=_watchers_who_see(task, exclude=addressed),
+        ))
+    # One call per notice, as before batching: a person told of the transition in one role
+    # and watching too is told once (the notices differ in event, not in key).
+    return sum(notify_events([notice], actor=actor, now=event.at) for notice in notices)
 
 
-def _transition_notify(
-    *, task: Task, event: TaskEvent, actor: User | None
-) -> tuple[int, set[int]]:
-    """(notices created, ids of the users addressed) for the transition's own event."""
+def _watched_notice(*, task: Task, event: TaskEvent, actor: User | None,
+                    recipients) -> Notice:
+    who = actor.display_name if actor else "系统"
+    return Notice(
+        event=EventType.WATCHED, key=f"task_event:{event.pk}", task=task,
+        recipients=frozenset(recipients),
+        text=f"{who}{TaskAction(event.action).label}：{TaskStatus(event.from_status).label}"
+             f" → {TaskStatus(event.to_status).label}",
+        note=event.note,
+    )
+
+
+def _transition_notices(
+    *, task: Task, event: TaskEvent, actor: User | None, supervisors, officers,
+) -> list[Notice]:
+    """The transition's own notices (not the watchers'): `supervisors` and `officers` give
+    the ids of the task's supervisors and its lead unit's officers, asked only when needed."""
     key = f"task_event:{event.pk}"
     who = actor.display_name if actor else "系统"
     if event.action == TaskAction.SUBMIT:
         submitted_on = timezone.localtime(event.at).date()
         due = review_deadline(submitted_on, settings.REVIEW_WITHIN_WORKDAYS)
-        recipients = [user.pk for user in access.supervisors_of_task(task)]
-        return notify_event(
-            event=EventType.SUBMITTED, key=key, task=task, actor=actor, now=event.at,
-            recipients=recipients,
+        return [Notice(
+            event=EventType.SUBMITTED, key=key, task=task, recipients=frozenset(supervisors()),
             text=f"{task.lead_unit.name}（{who}）提交销号，请于{_date_text(due)}前审核",
             note=event.note,
-        ), set(recipients)
+        )]
     if event.action == TaskAction.SEND_BACK:
-        recipients = _lead_unit_officers(task)
-        return notify_event(
-            event=EventType.SENT_BACK, key=key, task=task, actor=actor, now=event.at,
-            recipients=recipients,
+        return [Notice(
+            event=EventType.SENT_BACK, key=key, task=task, recipients=frozenset(officers()),
             text=f"{who}退回整改，请重新签收，按退回理由继续整改后重新提交", note=event.note,
-        ), set(recipients)
+        )]
     if event.action == TaskAction.REOPEN:
-        recipients = _lead_unit_officers(task)
-        return notify_event(
-            event=EventType.REOPENED, key=key, task=task, actor=actor, now=event.at,
-            recipients=recipients,
+        return [Notice(
+            event=EventType.REOPENED, key=key, task=task, recipients=frozenset(officers()),
             text=f"{who}将任务重新打开，任务恢复为整改中，请重新签收", note=event.note,
-        ), set(recipients)
-    return 0, set()
+        )]
+    return []
 
 
 def _watchers_who_see(task: Task, *, exclude: set[int] = frozenset()) -> list[int]:
@@ -241,13 +313,19 @@ def comment_notify(*, comment: TaskComment, mentioned_ids: list[int], actor: Use
 
 
 def task_assigned_notify(*, task: Task, event: TaskEvent, actor: User | None) -> int:
-    """A task handed to its lead unit (created, or moved to it while open) awaits the unit's
-    签收: the unit's officers (key: the TaskEvent of the handing over). The cost is the same
-    few queries for one officer or many (notify_event's batch), so an Excel ledger import pays
-    a constant number of queries per new task for it."""
-    return notify_event(
-        event=EventType.ASSIGNED, key=f"task_event:{event.pk}", task=task, actor=actor,
-        now=event.at, recipients=_lead_unit_officers(task),
+    """A task handed to its lead unit (moved to it while open) awaits the unit's 签收: the
+    unit's officers (key: the TaskEvent of the handing over). A new task's are told by
+    tasks_created_notify."""
+    return notify_events(
+        [_assigned_notice(task=task, event=event, recipients=_lead_unit_officers(task))],
+        actor=actor, now=event.at,
+    )
+
+
+def _assigned_notice(*, task: Task, event: TaskEvent, recipients) -> Notice:
+    return Notice(
+        event=EventType.ASSIGNED, key=f"task_event:{event.pk}", task=task,
+        recipients=frozenset(recipients),
         text="本单位有新交办的整改任务，请及时签收"
              + (f"（完成时限：{_date_text(task.deadline)}）" if task.deadline else ""),
     )
@@ -260,14 +338,61 @@ def supporting_units_notify(
     unit_ids = [unit.pk for unit in units if unit.pk != task.lead_unit_id]
     if not unit_ids:
         return 0
-    officers = User.objects.filter(access.officers_of_units_q(unit_ids)).values_list(
-        "pk", flat=True
+    officers = access.officers_by_unit(unit_ids)
+    return notify_events(
+        [_supporting_notice(task=task, event=event,
+                            recipients=[uid for ids in officers.values() for uid in ids])],
+        actor=actor, now=event.at,
     )
-    return notify_event(
+
+
+def _supporting_notice(*, task: Task, event: TaskEvent, recipients) -> Notice:
+    return Notice(
         event=EventType.SUPPORTING_ASSIGNED, key=f"task_event:{event.pk}", task=task,
-        actor=actor, now=event.at, recipients=list(officers),
+        recipients=frozenset(recipients),
         text=f"本单位被列为配合单位，牵头单位为{task.lead_unit.name}",
     )
+
+
+def tasks_created_notify(
+    *, created: list[tuple[Task, list[Unit], list[TaskEvent]]], actor: User | None,
+) -> int:
+    """New tasks (tracker.services.tasks.tasks_create_batch; each with its supporting units
+    and its history rows, saved, the creation first): the lead units' officers (assigned),
+    the supporting units' (supporting_assigned), and whom each creation step's transition
+    tells (task_transition_notify's rules; a new task has no watchers). The officers once
+    for all the units, the supervisors once per lead unit; all the notices in one batch, so
+    each person gets one message."""
+    if not created:
+        return 0
+    unit_ids = {task.lead_unit_id for task, _, _ in created}
+    unit_ids.update(unit.pk for _, supporting, _ in created for unit in supporting)
+    officers = access.officers_by_unit(sorted(unit_ids))
+    supervisors: dict[int, list[int]] = {}
+    notices: list[Notice] = []
+    for task, supporting, history in created:
+        creation, *steps = history
+        notices.append(_assigned_notice(task=task, event=creation,
+                                        recipients=officers.get(task.lead_unit_id, [])))
+        others = [uid for unit in supporting if unit.pk != task.lead_unit_id
+                  for uid in officers.get(unit.pk, [])]
+        if others:
+            notices.append(_supporting_notice(task=task, event=creation, recipients=others))
+        for event in steps:
+            notices += _transition_notices(
+                task=task, event=event, actor=actor,
+                supervisors=lambda task=task: _supervisor_ids(task, supervisors),
+                officers=lambda task=task: officers.get(task.lead_unit_id, []),
+            )
+    now = created[0][2][0].at
+    return notify_events(notices, actor=actor, now=now)
+
+
+def _supervisor_ids(task: Task, known: dict[int, list[int]]) -> list[int]:
+    """`access.supervisors_of_task` (ids), asked once per lead unit: it decides on it alone."""
+    if task.lead_unit_id not in known:
+        known[task.lead_unit_id] = [user.pk for user in access.supervisors_of_task(task)]
+    return known[task.lead_unit_id]
 
 
 def extension_decided_notify(

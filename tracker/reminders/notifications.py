@@ -108,6 +108,9 @@ def _context(notification: Notification, recipient_name: str) -> dict:
         "due_soon": due_soon,
         "events": events,
         "event": events[0] if events else None,
+        # A message of many events (an import's new tasks) lists the first of them.
+        "listed_events": events[:settings.TRACKER_DIGEST_MAX_ITEMS],
+        "more_events": max(0, len(events) - settings.TRACKER_DIGEST_MAX_ITEMS),
         "site_url": settings.TRACKER_SITE_URL,
     }
 

@@ -92,7 +92,19 @@ def audit_origin(request) -> dict:
     }
 
 
-def audit_record(
+def audit_record(**details) -> AuditEntry:
+    """Append one entry, in the caller's transaction (`audit_entry` says what it holds)."""
+    entry = audit_entry(**details)
+    entry.save()
+    return entry
+
+
+def audit_record_batch(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Append many entries (from `audit_entry`) in one INSERT, in the caller's transaction."""
+    return AuditEntry.objects.bulk_create(entries)
+
+
+def audit_entry(
     *,
     actor: User | None,
     action: AuditAction,
@@ -106,7 +118,7 @@ def audit_record(
     request_id: str | None = None,
     at: dt.datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry, in the caller's transaction.
+    """One entry, unsaved.
 
     `actor` None is the system (a command, a background job) or an anonymous visitor (a
     failed login names the account tried in `target_label`). `target` is the object acted on;
@@ -122,7 +134,7 @@ def audit_record(
         target_id = target.pk
     else:
         label = target_label or ""
-    return AuditEntry.objects.create(
+    return AuditEntry(
         at=at or timezone.now(),
         actor=actor,
         actor_name=_actor_name(actor)[:200],

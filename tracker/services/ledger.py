@@ -66,7 +66,7 @@ from tracker.selectors import ledger_task_list
 from tracker.services import priority as priority_services
 from tracker.services import tasks as task_services
 from tracker.services.audit import AuditAction, audit_record
-from tracker.services.inspections import problem_create
+from tracker.services.inspections import problems_create_batch
 
 IMPORT_NOTE = "依整改台账导入"
 S = TaskStatus
@@ -844,37 +844,48 @@ def ledger_import(
 
 def _execute(plan: LedgerPlan, *, actor: User, now: dt.datetime) -> ImportResult:
     problems: dict[int, Problem] = dict(plan.existing_problems)
-    for lp in plan.new_problems:
-        problems[lp.number] = problem_create(
-            inspection=plan.inspection, number=lp.number, text=lp.text, aspect=lp.aspect
-        )
-    reports = created = updated = 0
-    for item in plan.rows:
+    if plan.new_problems:
+        problems |= {
+            problem.number: problem for problem in problems_create_batch(
+                inspection=plan.inspection,
+                problems=[(lp.number, lp.text, lp.aspect) for lp in plan.new_problems],
+            )
+        }
+    new_rows = plan.of_kind(ROW_NEW)
+    specs = [_new_task(item, problems=problems) for item in new_rows]
+    try:
+        # The new rows at once: what task_create and the transition services would write
+        # row by row, in a number of statements that does not grow with the rows.
+        task_services.tasks_create_batch(actor=actor, tasks=specs, now=now)
+    except task_services.TaskBatchRefused as refused:
+        # The services refused what the plan allowed (a rule the plan does not repeat):
+        # nothing is kept, and the row is named.
+        raise ImportRejected([f"第{new_rows[refused.index].row}行：{refused.message}"]) from None
+    reports = sum(1 for spec in specs for step in spec.steps if step.action == TaskAction.PROGRESS)
+    updated = 0
+    for item in plan.of_kind(ROW_CHANGED):
         try:
-            if item.kind == ROW_NEW:
-                row = item.ledger_row
-                task = task_services.task_create(
-                    problem=problems[row.problem.number], actor=actor, title=row.title,
-                    measures=row.measures, task_type=row.task_type, lead_unit=item.lead,
-                    supporting_units=item.supporting, responsible_leader=row.leader,
-                    responsible_person=row.person, deadline=row.deadline, now=now,
-                    is_key=bool(row.is_key),
-                    priority=row.priority if row.priority is not None else TaskPriority.NORMAL,
-                )
-                reports += _bring_to_status(task, row=row, actor=actor, now=now)
-                created += 1
-            elif item.kind == ROW_CHANGED:
-                reports += _update(item, actor=actor, now=now)
-                updated += 1
+            reports += _update(item, actor=actor, now=now)
+            updated += 1
         except DomainError as exc:
-            # The services refused what the plan allowed (a rule the plan does not repeat):
-            # nothing is kept, and the row is named.
             raise ImportRejected([f"第{item.row}行：{exc.message}"]) from None
     return ImportResult(
         inspection=plan.inspection, problems_created=len(plan.new_problems),
-        tasks_created=created, progress_reports_created=reports, tasks_updated=updated,
+        tasks_created=len(specs), progress_reports_created=reports, tasks_updated=updated,
         unchanged=plan.unchanged,
         conflicts=tuple(f"第{r.row}行：{r.reason}" for r in plan.of_kind(ROW_CONFLICT)),
+    )
+
+
+def _new_task(item: RowPlan, *, problems: dict[int, Problem]) -> task_services.NewTask:
+    row = item.ledger_row
+    return task_services.NewTask(
+        problem=problems[row.problem.number], title=row.title, measures=row.measures,
+        task_type=row.task_type, lead_unit=item.lead, supporting_units=tuple(item.supporting),
+        responsible_leader=row.leader, responsible_person=row.person, deadline=row.deadline,
+        is_key=bool(row.is_key),
+        priority=row.priority if row.priority is not None else TaskPriority.NORMAL,
+        steps=tuple(steps_to_status(row.status, progress=row.progress)),
     )
 
 
@@ -914,29 +925,26 @@ def _update(item: RowPlan, *, actor: User, now: dt.datetime) -> int:
     return reports
 
 
-def _bring_to_status(task: Task, *, row: LedgerRow, actor: User, now: dt.datetime) -> int:
-    """Move a new task to the ledger's status through the transition services, so the history
+def steps_to_status(target: str, *, progress: str = "") -> list[task_services.Step]:
+    """How a new task reaches the ledger's status through the transitions, so the history
     says how it got there. A progress note (整改进展) becomes a progress report; on a task not
-    yet started it starts the task. Returns the number of progress reports written."""
-    target = row.status
-    kw = {"actor": actor, "note": IMPORT_NOTE, "now": now}
+    yet started it starts the task."""
+    note = IMPORT_NOTE
     if target == S.LONG_TERM:
-        task = task_services.task_mark_long_term(task=task, **kw)
-        if row.progress:
-            task_services.task_report_progress(task=task, actor=actor, note=row.progress, now=now)
-        return 1 if row.progress else 0
-    if row.progress:
-        task_services.task_report_progress(task=task, actor=actor, note=row.progress, now=now)
-        task.refresh_from_db()
+        steps = [task_services.Step(TaskAction.MARK_LONG_TERM, note)]
+        return steps + ([task_services.Step(TaskAction.PROGRESS, progress)] if progress else [])
+    steps = []
+    if progress:
+        steps.append(task_services.Step(TaskAction.PROGRESS, progress))
     elif target != S.NOT_STARTED:
-        task = task_services.task_start(task=task, **kw)
+        steps.append(task_services.Step(TaskAction.START, note))
     if target in (S.SUBMITTED, S.COMPLETED):
-        task = task_services.task_submit(task=task, **kw)
+        steps.append(task_services.Step(TaskAction.SUBMIT, note))
     if target == S.COMPLETED:
-        task_services.task_close(task=task, **kw)
+        steps.append(task_services.Step(TaskAction.CLOSE, note))
     if target == S.BASICALLY_COMPLETED:
-        task_services.task_mark_basically_completed(task=task, **kw)
-    return 1 if row.progress else 0
+        steps.append(task_services.Step(TaskAction.MARK_BASICALLY_COMPLETED, note))
+    return steps
 
 
 # --- Export ----------------------------------------------------------------------------------

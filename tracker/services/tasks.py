@@ -7,6 +7,7 @@ one immutable TaskEvent in the same transaction.
 
 import calendar
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ from tracker.models import (
     ProgressReport,
     Task,
     TaskAction,
+    TaskEvent,
     TaskPriority,
     TaskRecheck,
     TaskStatus,
@@ -44,7 +46,7 @@ from tracker.models import (
 )
 from tracker.reminders import events
 from tracker.selectors import inspection_choices_changed
-from tracker.services.history import record_event
+from tracker.services.history import history_row, record_event, record_events
 from tracker.services.priority import ensure_priority_valid
 
 S = TaskStatus
@@ -188,20 +190,49 @@ def _ensure_may_manage_units(actor: User, *, lead_unit: Unit | None,
                               fields={"supporting_units": f"{names}不在您的管理范围内"})
 
 
-def _timestamp_updates(target: TaskStatus, now: dt.datetime) -> dict:
-    """Timestamps that the target status implies (the database checks they agree)."""
+# How a target status sets the task's timestamps: NOW is the change's clock, KEEP_OR_NOW keeps
+# a value already there (else the clock), None clears the field (the database checks they
+# agree with the status). Rendered as SQL for an UPDATE (`_timestamp_updates`) and applied
+# to a task in memory for new tasks (`_timestamps_after`).
+NOW, KEEP_OR_NOW = "now", "keep_or_now"
+
+
+def _timestamp_rules(target: TaskStatus) -> dict[str, str | None]:
     if target == S.IN_PROGRESS:
-        return {"started_at": Coalesce(F("started_at"), Value(now)), "completed_at": None,
-                "closed_at": None}
+        return {"started_at": KEEP_OR_NOW, "completed_at": None, "closed_at": None}
     if target == S.SUBMITTED:
-        return {"completed_at": now, "closed_at": None}
+        return {"completed_at": NOW, "closed_at": None}
     if target == S.COMPLETED:
-        return {"completed_at": Coalesce(F("completed_at"), Value(now)), "closed_at": now}
+        return {"completed_at": KEEP_OR_NOW, "closed_at": NOW}
     if target == S.BASICALLY_COMPLETED:
-        return {"completed_at": Coalesce(F("completed_at"), Value(now)), "closed_at": None}
+        return {"completed_at": KEEP_OR_NOW, "closed_at": None}
     if target == S.LONG_TERM:
         return {"completed_at": None, "closed_at": None}
     return {}
+
+
+def _timestamp_updates(target: TaskStatus, now: dt.datetime) -> dict:
+    """The timestamps that the target status implies, as an UPDATE's values."""
+    def value(field: str, rule: str | None):
+        if rule == NOW:
+            return now
+        if rule == KEEP_OR_NOW:
+            return Coalesce(F(field), Value(now))
+        return None
+
+    return {field: value(field, rule) for field, rule in _timestamp_rules(target).items()}
+
+
+def _timestamps_after(task: Task, target: TaskStatus, now: dt.datetime) -> dict:
+    """The same timestamps for a task held in memory."""
+    def value(field: str, rule: str | None):
+        if rule == NOW:
+            return now
+        if rule == KEEP_OR_NOW:
+            return getattr(task, field) or now
+        return None
+
+    return {field: value(field, rule) for field, rule in _timestamp_rules(target).items()}
 
 
 def _check_version(task: Task, expected_version: int | None) -> None:
@@ -349,20 +380,37 @@ def tasks_acknowledge_batch(
     return outcome
 
 
-def _apply(
+@dataclass(frozen=True)
+class _Outcome:
+    """What one transition does to a task as read: its target status, the note as kept,
+    whether it records the lead unit's 签收 on the way, and the fields it sets (timestamps
+    apart: `_timestamp_rules` of the target)."""
+
+    target: TaskStatus
+    note: str
+    implicit_ack: bool
+    values: dict
+    moves_status: bool
+
+
+def _transition_outcome(
     *,
     task: Task,
-    actor: User,
+    actor: User | None,
     action: TaskAction,
     note: str,
+    allowed: Callable[[], bool],
+    may_acknowledge: Callable[[], bool],
     expected_version: int | None,
     now: dt.datetime,
     extra_updates: dict | None = None,
-    data: dict | None = None,
-) -> Task:
-    """Run one transition on `task` as read by the caller. Must be called inside atomic()."""
+) -> _Outcome:
+    """The checks and the outcome of one transition, shared by `_apply` (a task in the
+    database, one UPDATE) and `tasks_create_batch` (new tasks, in memory). `allowed` is the
+    rule's `may_act` for this actor and task, `may_acknowledge` `access.may_acknowledge`;
+    both are asked only when needed."""
     rule = TRANSITIONS[action]
-    if actor is None or not rule.may_act(actor, task):
+    if actor is None or not allowed():
         raise ActionForbidden(f"您没有权限对该任务执行“{action.label}”")
     _check_version(task, expected_version)
     if task.status not in rule.sources:
@@ -378,27 +426,54 @@ def _apply(
         target = S.IN_PROGRESS  # the first progress note starts the work
     implicit_ack = (
         action in IMPLICIT_ACK_ACTIONS and task.ack_requested_at is not None
-        and access.may_acknowledge(actor, task)
+        and may_acknowledge()
     )
-    updates = {
+    values = {
         "status": target,
-        "version": F("version") + 1,
         "updated_at": now,
-        **(_timestamp_updates(target, now) if target != task.status else {}),
         **(_new_ack_round(now) if action in NEW_ACK_ROUND_ACTIONS else {}),
         **(_ack_updates(actor, now) if implicit_ack else {}),
         **(extra_updates or {}),
+    }
+    return _Outcome(target=target, note=note, implicit_ack=implicit_ack, values=values,
+                    moves_status=target != task.status)
+
+
+def _apply(
+    *,
+    task: Task,
+    actor: User,
+    action: TaskAction,
+    note: str,
+    expected_version: int | None,
+    now: dt.datetime,
+    extra_updates: dict | None = None,
+    data: dict | None = None,
+) -> Task:
+    """Run one transition on `task` as read by the caller. Must be called inside atomic()."""
+    rule = TRANSITIONS[action]
+    outcome = _transition_outcome(
+        task=task, actor=actor, action=action, note=note,
+        allowed=lambda: rule.may_act(actor, task),
+        may_acknowledge=lambda: access.may_acknowledge(actor, task),
+        expected_version=expected_version, now=now, extra_updates=extra_updates,
+    )
+    target = outcome.target
+    updates = {
+        **outcome.values,
+        "version": F("version") + 1,
+        **(_timestamp_updates(target, now) if outcome.moves_status else {}),
     }
     changed = Task.objects.filter(pk=task.pk, status=task.status, version=task.version).update(
         **updates
     )
     if changed != 1:
         raise StaleWrite()
-    if implicit_ack:
+    if outcome.implicit_ack:
         _record_ack(task=task, actor=actor, now=now, implicit=action)
     event = record_event(
         task=task, actor=actor, action=action, at=now, from_status=task.status,
-        to_status=target, note=note, data=data,
+        to_status=target, note=outcome.note, data=data,
     )
     task.refresh_from_db()
     # Submitted → the supervisors; sent back / reopened → the lead unit (sent after commit).
@@ -479,7 +554,24 @@ def task_close(
     root-cause analysis (原因分析) on the task and in the closing history row, and schedules
     a 回头看 on `recheck_on` (default: RECHECK_DEFAULT_MONTHS months later; None: none)."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    extra_updates, data, recheck_on = _close_details(
+        effectiveness=effectiveness, root_cause=root_cause, recheck_on=recheck_on,
+        today=timezone.localdate(now),
+    )
+    task = _apply(
+        task=task, actor=actor, action=TaskAction.CLOSE, note=note,
+        expected_version=expected_version, now=now,
+        extra_updates=extra_updates, data=data,
+    )
+    _recheck_schedule(task=task, actor=actor, due_on=recheck_on, now=now)
+    return task
+
+
+def _close_details(
+    *, effectiveness: str, root_cause: str, recheck_on, today: dt.date
+) -> tuple[dict, dict, dt.date | None]:
+    """(fields set on the task, the closing history row's data, the 回头看 date) of a 销号
+    (task_close; tasks_create_batch for a ledger row already closed)."""
     effectiveness = effectiveness or ""
     if effectiveness not in ("", *Effectiveness.values):
         raise InvalidInput("整改成效只能是有效、基本有效或无效",
@@ -491,13 +583,7 @@ def task_close(
         ensure_recheck_on_valid(recheck_on, today=today)
     data = {"effectiveness": effectiveness, "root_cause": root_cause,
             "recheck_on": recheck_on.isoformat() if recheck_on else None}
-    task = _apply(
-        task=task, actor=actor, action=TaskAction.CLOSE, note=note,
-        expected_version=expected_version, now=now,
-        extra_updates={"effectiveness": effectiveness, "root_cause": root_cause}, data=data,
-    )
-    _recheck_schedule(task=task, actor=actor, due_on=recheck_on, now=now)
-    return task
+    return {"effectiveness": effectiveness, "root_cause": root_cause}, data, recheck_on
 
 
 def _recheck_schedule(*, task: Task, actor: User, due_on: dt.date | None,
@@ -547,6 +633,44 @@ def task_report_progress(
     )
 
 
+@dataclass(frozen=True)
+class Step:
+    """One transition a new task goes through at creation (an Excel ledger's row already under
+    way): the action and its note (a progress note for PROGRESS)."""
+
+    action: TaskAction
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """What task_create takes, for tasks_create_batch; `steps` are run on the new task in
+    order, as the transition services would run them one by one."""
+
+    problem: Problem
+    title: str
+    lead_unit: Unit
+    deadline: dt.date | None
+    measures: str = ""
+    task_type: TaskType = TaskType.BY_DEADLINE
+    supporting_units: tuple[Unit, ...] = ()
+    responsible_leader: str = ""
+    responsible_person: str = ""
+    is_key: bool = False
+    priority: int = TaskPriority.NORMAL
+    steps: tuple[Step, ...] = ()
+
+
+class TaskBatchRefused(DomainError):
+    """tasks_create_batch refused one of its tasks (nothing was written): `index` names it,
+    `error` is what task_create or the transition would have raised for it alone."""
+
+    def __init__(self, index: int, error: DomainError):
+        self.index = index
+        self.error = error
+        super().__init__(error.message, fields=error.fields)
+
+
 @transaction.atomic
 def task_create(
     *,
@@ -566,45 +690,218 @@ def task_create(
 ) -> Task:
     """Create a task under a problem. `actor` None is the system (demo data, imports).
     `is_key` and `priority` (docs/priority.md) may be set by whoever may create the task."""
-    now = now or timezone.now()
-    priority = ensure_priority_valid(priority)
-    supporting_units = list(supporting_units)
+    spec = NewTask(
+        problem=problem, title=title, lead_unit=lead_unit, deadline=deadline,
+        measures=measures, task_type=task_type, supporting_units=tuple(supporting_units),
+        responsible_leader=responsible_leader, responsible_person=responsible_person,
+        is_key=is_key, priority=priority,
+    )
+    try:
+        (task,) = tasks_create_batch(actor=actor, tasks=[spec], now=now)
+    except TaskBatchRefused as refused:
+        raise refused.error from None
+    return task
+
+
+def _new_task(spec: NewTask, *, actor: User | None, now: dt.datetime) -> Task:
+    """The unsaved task that task_create inserts for `spec`, once its input is checked."""
+    priority = ensure_priority_valid(spec.priority)
     if actor is not None:
-        _ensure_may_manage_units(actor, lead_unit=lead_unit, supporting_units=supporting_units)
-    if not title.strip():
+        _ensure_may_manage_units(actor, lead_unit=spec.lead_unit,
+                                 supporting_units=spec.supporting_units)
+    if not spec.title.strip():
         raise InvalidInput("任务名称不能为空", fields={"title": "不能为空"})
-    if deadline is None and task_type != TaskType.LONG_TERM:
+    if spec.deadline is None and spec.task_type != TaskType.LONG_TERM:
         raise InvalidInput("请填写完成时限", fields={"deadline": "除长期坚持外须填写完成时限"})
-    ensure_deadline_in_bounds(deadline, today=timezone.localdate(now))
-    task = Task.objects.create(
-        inspection_id=problem.inspection_id,
-        problem=problem,
-        title=title.strip(),
-        measures=measures,
-        task_type=task_type,
-        lead_unit=lead_unit,
-        responsible_leader=responsible_leader,
-        responsible_person=responsible_person,
-        deadline=deadline,
-        original_deadline=deadline,
-        is_key=bool(is_key),
+    ensure_deadline_in_bounds(spec.deadline, today=timezone.localdate(now))
+    return Task(
+        inspection_id=spec.problem.inspection_id,
+        problem=spec.problem,
+        title=spec.title.strip(),
+        measures=spec.measures,
+        task_type=spec.task_type,
+        lead_unit=spec.lead_unit,
+        responsible_leader=spec.responsible_leader,
+        responsible_person=spec.responsible_person,
+        deadline=spec.deadline,
+        original_deadline=spec.deadline,
+        is_key=bool(spec.is_key),
         priority=priority,
         ack_requested_at=now,  # a new assignment awaits the lead unit's 签收
     )
-    supporting = [unit for unit in supporting_units if unit.pk != lead_unit.pk]
-    task.supporting_units.set(supporting)
-    event = record_event(
-        task=task, actor=actor, action=TaskAction.CREATE, at=now, from_status="",
+
+
+@dataclass
+class _Created:
+    """A new task with what its creation and steps write besides the task row."""
+
+    task: Task
+    supporting: list[Unit]
+    events: list[TaskEvent] = field(default_factory=list)  # unsaved, in order
+    statuses: list[TaskStatus] = field(default_factory=list)  # the task's status after each
+    progress_notes: list[str] = field(default_factory=list)
+    recheck_on: dt.date | None = None
+
+
+def _creation_event(task: Task, actor: User | None, now: dt.datetime) -> TaskEvent:
+    return history_row(
+        task=None, actor=actor, at=now, action=TaskAction.CREATE, from_status="",
         to_status=task.status,
         # 重点任务 and priority given at creation, when not the defaults (docs/priority.md).
         data={key: value for key, value in (("is_key", task.is_key),
                                             ("priority", int(task.priority)))
-              if value != Task._meta.get_field(key).default} or None,
+              if value != Task._meta.get_field(key).default},
     )
-    events.task_assigned_notify(task=task, event=event, actor=actor)
-    events.supporting_units_notify(task=task, units=supporting, event=event, actor=actor)
-    inspection_choices_changed()  # its inspection now has a task in these units' lists
-    return task
+
+
+def _run_step(item: _Created, step: Step, *, actor: User | None, now: dt.datetime,
+              may_acknowledge: Callable[[], bool]) -> None:
+    """One step on a new task in memory: the same checks and outcome as the transition
+    service (`_transition_outcome`), and the same history rows. Who may act is checked by
+    the caller once the tasks are saved (`access.can_contribute` reads the database)."""
+    task = item.task
+    extra_updates = data = None
+    if step.action == TaskAction.CLOSE:
+        extra_updates, data, item.recheck_on = _close_details(
+            effectiveness="", root_cause="", recheck_on=DEFAULT_RECHECK,
+            today=timezone.localdate(now),
+        )
+    outcome = _transition_outcome(
+        task=task, actor=actor, action=step.action, note=step.note, allowed=lambda: True,
+        may_acknowledge=may_acknowledge, expected_version=None, now=now,
+        extra_updates=extra_updates,
+    )
+    before = task.status
+    if outcome.implicit_ack:
+        item.events.append(history_row(
+            task=None, actor=actor, at=now, action=TaskAction.ACKNOWLEDGE, from_status=before,
+            to_status=before, note=f"随“{step.action.label}”一并签收",
+            data={"implicit": step.action.value},
+        ))
+        item.statuses.append(outcome.target)  # recorded after the UPDATE, as _apply does
+    for name, value in {
+        **outcome.values,
+        **(_timestamps_after(task, outcome.target, now) if outcome.moves_status else {}),
+    }.items():
+        setattr(task, name, value)
+    task.version += 1
+    item.events.append(history_row(
+        task=None, actor=actor, at=now, action=step.action, from_status=before,
+        to_status=outcome.target,
+        note=outcome.note, data=data,
+    ))
+    item.statuses.append(outcome.target)
+    if step.action == TaskAction.PROGRESS:
+        item.progress_notes.append(step.note.strip())
+
+
+# Task ids per UPDATE in tasks_create_batch.
+_IDS_PER_UPDATE = 2000
+
+
+@transaction.atomic
+def tasks_create_batch(
+    *, actor: User | None, tasks: list[NewTask], now: dt.datetime | None = None
+) -> list[Task]:
+    """Create many tasks at once (an Excel ledger's new rows), each as task_create would and
+    then moved through its `steps` as the transition services would: the same checks, task
+    rows, supporting units, history, progress reports, 回头看, webhook deliveries and notices,
+    in a number of statements that does not grow with the tasks (tests compare the two ways
+    row by row). One refused task refuses all (TaskBatchRefused names it); nothing is
+    written then. The notices of one batch reach each person as one message (an import tells
+    an officer of their unit's new tasks at once, not task by task)."""
+    now = now or timezone.now()
+    may_acknowledge: dict[int, bool] = {}  # by lead unit: access.may_acknowledge reads only it
+    created: list[_Created] = []
+    for index, spec in enumerate(tasks):
+        try:
+            task = _new_task(spec, actor=actor, now=now)
+            item = _Created(task=task, supporting=[
+                unit for unit in dict.fromkeys(spec.supporting_units)
+                if unit.pk != spec.lead_unit.pk
+            ])
+            item.events.append(_creation_event(task, actor, now))
+            item.statuses.append(task.status)
+            for step in spec.steps:
+                _run_step(item, step, actor=actor, now=now, may_acknowledge=functools.partial(
+                    _asked_once, may_acknowledge, task.lead_unit_id,
+                    functools.partial(access.may_acknowledge, actor, task),
+                ))
+        except DomainError as error:
+            raise TaskBatchRefused(index, error) from None
+        created.append(item)
+    if not created:
+        return []
+    saved = Task.objects.bulk_create([item.task for item in created])
+    _ensure_steps_allowed(created, tasks, actor=actor)
+    # The INSERT stamped updated_at with the clock (auto_now); a task that took steps was
+    # last changed at `now`, as the transition services' UPDATE would have it.
+    stepped = [item.task.pk for item in created if item.events[1:]]
+    for start in range(0, len(stepped), _IDS_PER_UPDATE):
+        Task.objects.filter(pk__in=stepped[start:start + _IDS_PER_UPDATE]).update(updated_at=now)
+    for item in created:
+        if item.events[1:]:
+            item.task.updated_at = now
+    Task.supporting_units.through.objects.bulk_create([
+        Task.supporting_units.through(task_id=item.task.pk, unit_id=unit.pk)
+        for item in created for unit in item.supporting
+    ])
+    history = []
+    for item in created:
+        for event, status in zip(item.events, item.statuses, strict=True):
+            event.task = item.task
+            history.append((event, _AsAt(item.task, status)))
+    record_events(history)
+    ProgressReport.objects.bulk_create([
+        ProgressReport(task=item.task, author=actor, note=note, percent=None, created_at=now)
+        for item in created for note in item.progress_notes
+    ])
+    TaskRecheck.objects.bulk_create([
+        TaskRecheck(task=item.task, due_on=item.recheck_on, scheduled_by=actor, scheduled_at=now)
+        for item in created if item.recheck_on is not None
+    ])
+    events.tasks_created_notify(
+        created=[(item.task, item.supporting, item.events) for item in created], actor=actor,
+    )
+    inspection_choices_changed()  # its inspection now has tasks in these units' lists
+    return saved
+
+
+def _asked_once(answers: dict, key, ask: Callable[[], bool]) -> bool:
+    if key not in answers:
+        answers[key] = ask()
+    return answers[key]
+
+
+def _ensure_steps_allowed(created: list[_Created], specs: list[NewTask], *,
+                          actor: User | None) -> None:
+    """Each step's rule (`may_act`) for the new tasks, saved now: asked once per action and
+    lead unit. The rules of the steps a new task can take decide on its lead unit alone for
+    someone who may create it (they manage the lead unit, so they also see the task)."""
+    asked: dict[tuple[TaskAction, int], bool] = {}
+    for index, (item, spec) in enumerate(zip(created, specs, strict=True)):
+        for step in spec.steps:
+            key = (step.action, item.task.lead_unit_id)
+            if key not in asked:
+                asked[key] = actor is not None and TRANSITIONS[step.action].may_act(
+                    actor, item.task
+                )
+            if not asked[key]:
+                raise TaskBatchRefused(index, ActionForbidden(
+                    f"您没有权限对该任务执行“{step.action.label}”"
+                ))
+
+
+class _AsAt:
+    """A task as it stood after one of its creation steps (a webhook's payload shows it):
+    the task itself but for its status, without copying it for every history row."""
+
+    def __init__(self, task: Task, status: TaskStatus):
+        self._task = task
+        self.status = status
+
+    def __getattr__(self, name: str):
+        return getattr(self._task, name)
 
 
 EDITABLE_FIELDS = (

@@ -172,37 +172,75 @@ def webhook_payload(*, task_event: TaskEvent, task: Task, event: WebhookEvent) -
 def webhook_deliveries_record(*, task_event: TaskEvent) -> list[int]:
     """In the caller's transaction: one pending delivery per matching endpoint, queued after
     commit. Returns the delivery ids."""
-    event = webhook_event_of(task_event.action)
-    endpoints = list(
-        WebhookEndpoint.objects.filter(active=True, **{WEBHOOK_EVENT_FIELDS[event]: True})
-        .select_related("scope_unit")
-        .order_by("pk")  # deliveries in the endpoints' order, the same on every database
-    )
-    if not endpoints:
-        return []
-    endpoints = [
-        endpoint for endpoint in endpoints
-        if endpoint.scope_unit is None or Task.objects.filter(
-            access.tasks_within_subtree_q(endpoint.scope_unit), pk=task_event.task_id
-        ).exists()
-    ]
-    if not endpoints:
-        return []
-    task = Task.objects.select_related("lead_unit").get(pk=task_event.task_id)
-    payload = webhook_payload(task_event=task_event, task=task, event=event)
-    now = task_event.at  # the change's own clock, read once by its service
-    created = WebhookDelivery.objects.bulk_create([
-        WebhookDelivery(
-            endpoint=endpoint, task_event=task_event, event=event, payload=payload,
-            attempt_limit=settings.TRACKER_OUTBOUND_WEBHOOK_MAX_ATTEMPTS, created_at=now,
-            # Queued after commit; the requeue queues it again only if no worker took it.
-            next_attempt_at=now + _queue_timeout(),
+    return webhook_deliveries_record_batch([(task_event, None)])
+
+
+# Task ids per query when asking which tasks a scoped endpoint sees.
+_IDS_PER_QUERY = 2000
+
+
+def webhook_deliveries_record_batch(rows: list[tuple[TaskEvent, Task | None]]) -> list[int]:
+    """`webhook_deliveries_record` for many history rows at once (saved), each with the task
+    as it stood after its change (None: read it now): the endpoints once per kind of event,
+    each scoped endpoint's reach once for all the tasks, one INSERT, one queued message."""
+    by_event: dict[WebhookEvent, list[tuple[TaskEvent, Task | None]]] = {}
+    for task_event, task in rows:
+        by_event.setdefault(webhook_event_of(task_event.action), []).append((task_event, task))
+    deliveries = []
+    for event, pairs in by_event.items():
+        endpoints = list(
+            WebhookEndpoint.objects.filter(active=True, **{WEBHOOK_EVENT_FIELDS[event]: True})
+            .select_related("scope_unit")
+            .order_by("pk")  # deliveries in the endpoints' order, the same on every database
         )
-        for endpoint in endpoints
-    ])
-    ids = [delivery.pk for delivery in created]
+        if not endpoints:
+            continue
+        task_ids = list(dict.fromkeys(task_event.task_id for task_event, _ in pairs))
+        reach = {
+            endpoint.pk: _tasks_seen_by(endpoint, task_ids)
+            for endpoint in endpoints if endpoint.scope_unit is not None
+        }
+        wanted = [
+            (task_event, task, [e for e in endpoints
+                                if e.scope_unit is None or task_event.task_id in reach[e.pk]])
+            for task_event, task in pairs
+        ]
+        unread = {task_event.task_id for task_event, task, chosen in wanted
+                  if chosen and task is None}
+        read = Task.objects.select_related("lead_unit").in_bulk(unread) if unread else {}
+        for task_event, task, chosen in wanted:
+            if not chosen:
+                continue
+            payload = webhook_payload(task_event=task_event, event=event,
+                                      task=task if task is not None else read[task_event.task_id])
+            now = task_event.at  # the change's own clock, read once by its service
+            deliveries += [
+                WebhookDelivery(
+                    endpoint=endpoint, task_event=task_event, event=event, payload=payload,
+                    attempt_limit=settings.TRACKER_OUTBOUND_WEBHOOK_MAX_ATTEMPTS,
+                    created_at=now,
+                    # Queued after commit; the requeue queues it again only if no worker took it.
+                    next_attempt_at=now + _queue_timeout(),
+                )
+                for endpoint in chosen
+            ]
+    if not deliveries:
+        return []
+    ids = [delivery.pk for delivery in WebhookDelivery.objects.bulk_create(deliveries)]
     _queue(ids)
     return ids
+
+
+def _tasks_seen_by(endpoint: WebhookEndpoint, task_ids: list[int]) -> set[int]:
+    """Which of these tasks lie within the endpoint's unit (tracker.access's rule)."""
+    seen: set[int] = set()
+    for start in range(0, len(task_ids), _IDS_PER_QUERY):
+        seen.update(
+            Task.objects.filter(access.tasks_within_subtree_q(endpoint.scope_unit),
+                                pk__in=task_ids[start:start + _IDS_PER_QUERY])
+            .values_list("pk", flat=True)
+        )
+    return seen
 
 
 def _queue(delivery_ids: list[int]) -> None:

@@ -434,3 +434,35 @@ def test_text_the_sheet_xml_must_escape_reads_back_unchanged(bureau, chief):
     assert ws.cell(r, columns["责任人"]).value == " 张三 "
     plan = ledger_preview(inspection=inspection, actor=chief, data=data)
     assert plan.counts == {"new": 0, "changed": 0, "unchanged": 2, "conflict": 0, "errors": 0}
+
+
+def _as_new_rows(data: bytes) -> bytes:
+    """The ledger with its 系统编号 blank: a copy whose every row is a new task."""
+    wb, ws, columns = open_sheet(data)
+    for r in range(3, ws.max_row + 1):
+        ws.cell(r, columns["系统编号（请勿修改）"]).value = None
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_a_first_import_costs_the_same_queries_at_any_size(bureau, county, chief, alice):
+    """Every row new (an inspection's first ledger): the problems, tasks, history, progress
+    and notices are written at once, whatever the number of rows."""
+    sources = {n: make_ledger(n, [bureau, county]) for n in (4, 24)}
+    for inspection in sources.values():
+        for t in Task.objects.filter(inspection=inspection)[:2]:
+            ProgressReportFactory(task=t)
+    files = {n: _as_new_rows(export(inspection)) for n, inspection in sources.items()}
+    targets = {n: make_ledger(0, [bureau]) for n in files}
+    ledger_preview(inspection=targets[4], actor=chief, data=files[4])  # the actor's unit, cached
+
+    cost = {n: _queries(lambda n=n: ledger_import(inspection=targets[n], actor=chief,
+                                                   data=files[n]))
+            for n in files}
+
+    assert cost[4] == cost[24]
+    assert Task.objects.filter(inspection=targets[24]).count() == 24
+    # Alice, the bureau's officer, hears of her unit's twelve new tasks in one message.
+    assert alice.notifications.count() == 2  # one per import
+    assert len(alice.notifications.order_by("-pk").first().items) == 12

@@ -9,12 +9,12 @@ imported with 10% of the rows changed, and imported as new into an empty inspect
 
 Runs with the site's limits (TRACKER_LEDGER_MAX_ROWS, 20,000 rows by default). Wipes the
 tracker tables of the bench database (its name must end in "_bench"), builds one
-inspection with N tasks (two per problem, over 40 units, every status but 已销号, a progress note
-on every fifth), then times each phase once for seconds and SQL queries and once more under
-tracemalloc for peak memory. Imports run in a transaction that is rolled back, so the phases
-do not disturb each other. Besides wall time it prints this process's CPU time and the
-PostgreSQL backend's (when the server is local), so a figure taken on a busy machine can be
-judged. Not a test: it prints numbers for docs/ledger-excel.md.
+inspection with N tasks (two per problem, over 40 units with an officer each, every status
+but 已销号, a progress note on every fifth), then times each phase once for seconds and SQL
+queries and once more under tracemalloc for peak memory. Imports run in a transaction that
+is rolled back, so the phases do not disturb each other. Besides wall time it prints this
+process's CPU time and the PostgreSQL backend's (when the server is local), so a figure taken
+on a busy machine can be judged. Not a test: it prints numbers for docs/ledger-excel.md.
 """
 
 import io
@@ -29,7 +29,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from tracker.bench.common import QueryCounter, ensure_bench_database, rolled_back
-from tracker.ledger_excel.columns import KEY_COLUMN
+from tracker.bench.ledger import without_keys
 from tracker.models import (
     Inspection,
     InspectionKind,
@@ -96,7 +96,7 @@ class Command(BaseCommand):
             target=inspection.target, target_unit=inspection.target_unit,
             feedback_date=inspection.feedback_date,
         )
-        copied = self._without_keys(data)
+        copied = without_keys(data)
         result = self._phase(
             "全部新建导入（空的巡视巡察）", tasks,
             lambda: ledger_apply(inspection=empty, actor=chief, data=copied), rollback=True,
@@ -155,18 +155,6 @@ class Command(BaseCommand):
         wb.save(out)
         return out.getvalue()
 
-    @staticmethod
-    def _without_keys(data: bytes) -> bytes:
-        """The ledger with its 系统编号 column blank: every row a new task."""
-        wb = load_workbook(io.BytesIO(data))
-        ws = wb.active
-        column = next(i + 1 for i, c in enumerate(ws[2]) if c.value == KEY_COLUMN.label)
-        for row in range(3, ws.max_row + 1):
-            ws.cell(row, column).value = None
-        out = io.BytesIO()
-        wb.save(out)
-        return out.getvalue()
-
     def _generate(self, total: int):
         with connection.cursor() as c:
             c.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
@@ -175,6 +163,13 @@ class Command(BaseCommand):
                  for i in range(40)]
         chief = user_create(username="bench_chief", password="bench-password-1",
                             role=Role.SUPERVISOR, unit=root)
+        # Whom a first import tells (default preferences: at once, with e-mail): each unit's
+        # officer of its new tasks, the other city supervisor of the submitted ones.
+        user_create(username="bench_deputy", password="bench-password-1",
+                    role=Role.SUPERVISOR, unit=root)
+        for i, unit in enumerate(units):
+            user_create(username=f"bench_officer{i}", password="bench-password-1",
+                        role=Role.OFFICER, unit=unit, email=f"officer{i}@bench.invalid")
         inspection = Inspection.objects.create(
             title="基准巡察", kind=InspectionKind.CITY_PATROL, team="市委第一巡察组",
             target="基准", target_unit=root, feedback_date=timezone.localdate(),
