@@ -205,9 +205,12 @@ def test_one_message_lists_an_officers_new_tasks(people, bureau, county, town, a
     assert message.deliveries.filter(channel="email").count() == 1
 
 
+@pytest.mark.postgres
 def test_the_batch_costs_the_same_statements_for_three_times_the_tasks(
     people, bureau, county, town
 ):
+    """On PostgreSQL, where production runs (on SQLite Django splits an INSERT into batches of
+    999 parameters, so there the count grows by one statement per batch)."""
     small, large = InspectionFactory(), InspectionFactory()
     small_specs = _specs(_problems(small), bureau, county, town)
     large_specs = _specs(_problems(large), bureau, county, town, copies=3)
@@ -261,3 +264,18 @@ def test_a_step_the_rule_refuses_refuses_the_batch(people, bureau, county, town,
     assert refused.value.index == first_closed
     assert refused.value.message == "您没有权限对该任务执行“审核销号”"
     assert not Task.objects.filter(inspection=inspection).exists()
+
+
+def test_a_task_with_the_longest_title_is_still_announced(people, bureau, alice):
+    """A title of 300 characters makes a subject longer than a message's title holds: it is
+    cut with an ellipsis, the same on every database (PostgreSQL's cast in the UPDATE cut it
+    silently, SQLite kept it whole)."""
+    problem = _problems(InspectionFactory(), count=1)[0]
+
+    task = task_services.task_create(problem=problem, actor=people, title="长" * 300,
+                                     lead_unit=bureau, deadline=DEADLINE, now=NOW)
+
+    (message,) = Notification.objects.filter(recipient_user=alice)
+    assert message.items[0]["task_id"] == task.pk
+    assert len(message.title) == Notification._meta.get_field("title").max_length
+    assert message.title.endswith("…")

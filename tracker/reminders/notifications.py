@@ -121,7 +121,13 @@ def render_message(notification: Notification, recipient_name: str) -> tuple[str
     kind = notification.kind
     subject = render_to_string(f"tracker/email/{kind}_subject.txt", context)
     body = render_to_string(f"tracker/email/{kind}_body.txt", context)
-    return " ".join(subject.split()), body.strip() + "\n"
+    return _fits_title(" ".join(subject.split())), body.strip() + "\n"
+
+
+def _fits_title(subject: str) -> str:
+    """The subject cut to what a notification's title holds (a task's title may be longer)."""
+    limit = Notification._meta.get_field("title").max_length
+    return subject if len(subject) <= limit else subject[:limit - 1] + "…"
 
 
 def render_robot_markdown(notification: Notification, unit: Unit) -> tuple[str, str]:

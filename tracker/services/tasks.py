@@ -271,8 +271,16 @@ def _ack_updates(actor: User, now: dt.datetime) -> dict:
 
 def _record_ack(*, task: Task, actor: User, now: dt.datetime, note: str = "",
                 implicit: TaskAction | None = None):
-    return record_event(
-        task=task, actor=actor, action=TaskAction.ACKNOWLEDGE, at=now,
+    return record_events([(_ack_row(task, actor=actor, now=now, note=note,
+                                    implicit=implicit), None)])[0]
+
+
+def _ack_row(task: Task, *, actor: User, now: dt.datetime, note: str = "",
+             implicit: TaskAction | None = None):
+    """The history row of a 签收 (explicit, or `implicit` with the lead unit's first action),
+    at the task's status as read."""
+    return history_row(
+        task=task if task.pk else None, actor=actor, action=TaskAction.ACKNOWLEDGE, at=now,
         from_status=task.status, to_status=task.status,
         note=note or (f"随“{implicit.label}”一并签收" if implicit else ""),
         data={"implicit": implicit.value} if implicit else None,
@@ -773,11 +781,7 @@ def _run_step(item: _Created, step: Step, *, actor: User | None, now: dt.datetim
     )
     before = task.status
     if outcome.implicit_ack:
-        item.events.append(history_row(
-            task=None, actor=actor, at=now, action=TaskAction.ACKNOWLEDGE, from_status=before,
-            to_status=before, note=f"随“{step.action.label}”一并签收",
-            data={"implicit": step.action.value},
-        ))
+        item.events.append(_ack_row(task, actor=actor, now=now, implicit=step.action))
         item.statuses.append(outcome.target)  # recorded after the UPDATE, as _apply does
     for name, value in {
         **outcome.values,

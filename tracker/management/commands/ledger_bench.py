@@ -39,6 +39,7 @@ from tracker.models import (
     Task,
     TaskStatus,
     UnitKind,
+    WebhookEndpoint,
 )
 from tracker.services.ledger import ledger_apply, ledger_export
 from tracker.services.units import unit_create
@@ -48,7 +49,7 @@ TABLES = [
     "tracker_ledgerjob", "tracker_delivery", "tracker_reminder", "tracker_notification",
     "tracker_dispatchrequest", "tracker_progressreport", "tracker_taskevent",
     "tracker_task_supporting_units", "tracker_task", "tracker_problem", "tracker_inspection",
-    "tracker_user_groups", "tracker_user", "tracker_unit",
+    "tracker_user_groups", "tracker_user", "tracker_unit", "tracker_webhookendpoint",
 ]
 STATUSES = [TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS, TaskStatus.SUBMITTED,
             TaskStatus.BASICALLY_COMPLETED, TaskStatus.LONG_TERM]
@@ -60,8 +61,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--tasks", type=int, default=10_000)
         parser.add_argument("--changed", type=float, default=0.10, help="修改的行的比例")
+        parser.add_argument("--webhooks", type=int, default=0,
+                            help="订阅全部事件的外部推送地址个数（每条历史记录各记一条待发送）")
 
-    def handle(self, *args, tasks, changed, **options):
+    def handle(self, *args, tasks, changed, webhooks, **options):
         ensure_bench_database()
         if tasks > settings.TRACKER_LEDGER_MAX_ROWS:
             raise CommandError(
@@ -74,6 +77,12 @@ class Command(BaseCommand):
         )
         started = time.perf_counter()
         inspection, chief = self._generate(tasks)
+        for i in range(webhooks):
+            WebhookEndpoint.objects.create(
+                name=f"基准外部系统{i}", url=f"http://oa.bench.invalid/hooks/{i}",
+                on_created=True, on_changed=True, on_closed=True, on_reopened=True,
+                created_at=timezone.now(), updated_at=timezone.now(),
+            )
         self.stdout.write(f"生成：{tasks}个整改任务，用时{time.perf_counter() - started:.1f}s")
         with open("/proc/loadavg") as f:
             self.stdout.write(f"  机器负载（/proc/loadavg）：{f.read().strip()}")
