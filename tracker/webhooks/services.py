@@ -23,6 +23,7 @@ delivery's id, the same on every try) lets the receiver drop the duplicate.
 """
 
 import datetime as dt
+import functools
 import json
 import logging
 import time
@@ -130,8 +131,20 @@ def _unit(unit) -> dict | None:
     return None if unit is None else {"id": unit.pk, "name": unit.name}
 
 
+# Code → label, read once: an import's thousands of payloads look them up again and again
+# (`TaskStatus.values` builds its list on every call).
+_STATUS_LABELS = dict(TaskStatus.choices)
+_ACTION_LABELS = dict(TaskAction.choices)
+
+
 def _status_label(code: str) -> str:
-    return TaskStatus(code).label if code in TaskStatus.values else code
+    return _STATUS_LABELS.get(code, code)
+
+
+@functools.lru_cache(maxsize=64)
+def _local_iso(at: dt.datetime) -> str:
+    """The change's time as the payload writes it (a batch's rows share one clock)."""
+    return timezone.localtime(at).isoformat()
 
 
 def webhook_payload(*, task_event: TaskEvent, task: Task, event: WebhookEvent) -> dict:
@@ -141,9 +154,9 @@ def webhook_payload(*, task_event: TaskEvent, task: Task, event: WebhookEvent) -
         "event": event.value,
         "event_label": event.label,
         "event_id": task_event.pk,
-        "occurred_at": timezone.localtime(task_event.at).isoformat(),
+        "occurred_at": _local_iso(task_event.at),
         "action": task_event.action,
-        "action_label": TaskAction(task_event.action).label,
+        "action_label": _ACTION_LABELS[task_event.action],
         "from_status": task_event.from_status,
         "from_status_label": _status_label(task_event.from_status),
         "to_status": task_event.to_status,
@@ -187,6 +200,7 @@ def webhook_deliveries_record_batch(rows: list[tuple[TaskEvent, Task | None]]) -
     for task_event, task in rows:
         by_event.setdefault(webhook_event_of(task_event.action), []).append((task_event, task))
     deliveries = []
+    timeout = _queue_timeout()
     for event, pairs in by_event.items():
         endpoints = list(
             WebhookEndpoint.objects.filter(active=True, **{WEBHOOK_EVENT_FIELDS[event]: True})
@@ -220,7 +234,7 @@ def webhook_deliveries_record_batch(rows: list[tuple[TaskEvent, Task | None]]) -
                     attempt_limit=settings.TRACKER_OUTBOUND_WEBHOOK_MAX_ATTEMPTS,
                     created_at=now,
                     # Queued after commit; the requeue queues it again only if no worker took it.
-                    next_attempt_at=now + _queue_timeout(),
+                    next_attempt_at=now + timeout,
                 )
                 for endpoint in chosen
             ]
