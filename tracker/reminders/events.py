@@ -233,9 +233,9 @@ def task_transition_notify(*, task: Task, event: TaskEvent, actor: User | None) 
             task=task, event=event, actor=actor,
             recipients=_watchers_who_see(task, exclude=addressed),
         ))
-    # One call per notice, as before batching: a person told of the transition in one role
-    # and watching too is told once (the notices differ in event, not in key).
-    return sum(notify_events([notice], actor=actor, now=event.at) for notice in notices)
+    # Everyone is addressed by one of these notices (watchers already told are left out), so
+    # each still gets one message of their own.
+    return notify_events(notices, actor=actor, now=event.at)
 
 
 def _watched_notice(*, task: Task, event: TaskEvent, actor: User | None,
@@ -363,7 +363,8 @@ def tasks_created_notify(
     """New tasks (tracker.services.tasks.tasks_create_batch; each with its supporting units
     and its history rows, saved, the creation first): the lead units' officers (assigned),
     the supporting units' (supporting_assigned), and whom each creation step's transition
-    tells (task_transition_notify's rules; a new task has no watchers). The officers once
+    tells (task_transition_notify's rules; a new task has no watchers), except the
+    supervisors of a submission the same steps already closed: nothing awaits their review. The officers once
     for all the units, the supervisors once per lead unit; all the notices in one batch, so
     each person gets one message."""
     if not created:
@@ -382,6 +383,9 @@ def tasks_created_notify(
         if others:
             notices.append(_supporting_notice(task=task, event=creation, recipients=others))
         for event in steps:
+            if event.action == TaskAction.SUBMIT and task.status != TaskStatus.SUBMITTED:
+                # Submitted and closed (or marked) by the same import: nothing awaits review.
+                continue
             notices += _transition_notices(
                 task=task, event=event, actor=actor,
                 supervisors=lambda task=task: _supervisor_ids(task, supervisors),
