@@ -14,6 +14,7 @@ one place of every rule.)
 Every predicate is False for an inactive user.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -258,6 +259,18 @@ def can_contribute(user: User, task: Task) -> bool:
     return can_view_task(user, task)
 
 
+def tasks_contributed_to(user: User, task_ids: Iterable[int]) -> set[int]:
+    """Which of these tasks `can_contribute` allows the user, in one query."""
+    return set(
+        Task.objects.filter(visible_tasks_q(user), pk__in=list(task_ids))
+        .values_list("pk", flat=True)
+    )
+
+
+# Predicates over one task that have a twin deciding many tasks in one query.
+FOR_MANY_TASKS: dict = {can_contribute: tasks_contributed_to}
+
+
 def can_supervise(user: User, task: Task) -> bool:
     """Close, send back, mark, reopen, approve extensions, edit the task: a supervisor over its
     lead unit. A supervisor who only reaches a supporting unit sees the task but does not
@@ -285,14 +298,18 @@ def may_comment(user: User, task: Task) -> bool:
 # --- Who supervises a task (who reviews it, who is told, who is escalated to) -------------
 
 
-def supervisors_over_unit_q(unit: Unit) -> Q:
-    """A Q over User: the active supervisors whose scope includes `unit`, i.e. those for whom
-    `may_manage_unit(user, unit)` holds (administrators aside). The unit's path lists the
-    ids of its ancestors and itself, so one indexed IN answers it."""
-    ancestry = [int(part) for part in unit.path.strip("/").split("/") if part]
+def _ancestry(unit: Unit) -> list[int]:
+    """The ids of the unit's ancestors and itself (its materialised path)."""
+    return [int(part) for part in unit.path.strip("/").split("/") if part]
+
+
+def _supervisors_scoped_in_q(unit_ids) -> Q:
+    """Active supervisors whose scope (`scope_unit`) is one of these units: given a unit's
+    ancestry (its path: its ancestors' ids and its own), those for whom
+    `may_manage_unit(user, unit)` holds (administrators aside), by one indexed IN."""
     return Q(role=Role.SUPERVISOR, is_active=True) & (
-        Q(supervision_root_id__in=ancestry)
-        | Q(supervision_root__isnull=True, unit_id__in=ancestry)
+        Q(supervision_root_id__in=unit_ids)
+        | Q(supervision_root__isnull=True, unit_id__in=unit_ids)
     )
 
 
@@ -323,19 +340,37 @@ def officers_by_unit(unit_ids) -> dict[int, list[int]]:
     return grouped
 
 
+def supervisors_by_unit(units: Iterable[Unit], *, level: int = 1) -> dict[int, list[int]]:
+    """{unit id: ids of `supervisors_of_task` for a task led by that unit}, for many units in
+    one query (an Excel ledger's new tasks over many units)."""
+    return {unit_id: [user.pk for user in users]
+            for unit_id, users in _supervisors_over(list(units), level).items()}
+
+
 def supervisors_of_task(task: Task, *, level: int = 1) -> list[User]:
     """The supervisors responsible for `task`: the nearest supervisors over its lead unit
     (level 1; level 2 the next ones up). Each of them `can_supervise(user, task)`. They are
     told when it is submitted, and the review deadline's reminders and escalation go to
     them."""
+    return _supervisors_over([task.lead_unit], level)[task.lead_unit_id]
+
+
+def _supervisors_over(units: list[Unit], level: int) -> dict[int, list[User]]:
+    """For each unit, the nearest supervisors over it at `level` (`nearest_supervisor_ids`),
+    all read in one query."""
+    ancestry = {unit.pk: set(_ancestry(unit)) for unit in units}
     rows = list(
-        User.objects.filter(supervisors_over_unit_q(task.lead_unit)).select_related(
-            "unit", "supervision_root"
-        )
+        User.objects.filter(_supervisors_scoped_in_q(set().union(*ancestry.values())))
+        .select_related("unit", "supervision_root")
     )
     by_id = {user.pk: user for user in rows}
-    covering = [(user.pk, scope_unit(user).depth) for user in rows]
-    return [by_id[pk] for pk in nearest_supervisor_ids(covering, level)]
+    scopes = [(user.pk, scope_unit(user)) for user in rows]
+    return {
+        unit.pk: [by_id[pk] for pk in nearest_supervisor_ids(
+            [(pk, scope.depth) for pk, scope in scopes if scope.pk in ancestry[unit.pk]], level
+        )]
+        for unit in units
+    }
 
 
 # --- Inspections and problems --------------------------------------------------------------

@@ -15,6 +15,7 @@ from tests.tracker.factories import (
     InspectionFactory,
     NotificationPreferenceFactory,
     ProblemFactory,
+    UnitFactory,
     UserFactory,
     WebhookEndpointFactory,
 )
@@ -307,3 +308,43 @@ def test_a_message_of_many_events_lists_the_first_and_counts_the_rest(
     assert "3. 【" in message.body
     assert "4. 【" not in message.body
     assert f"……另有{len(specs) - 3}件未列出" in message.body
+
+
+@pytest.mark.postgres
+def test_the_batch_costs_the_same_statements_for_three_times_the_lead_units(people, city,
+                                                                           town):
+    """Who may take each step and who reviews a submission are asked for all the lead units
+    at once, not unit by unit."""
+    few_units = [UnitFactory(parent=city) for _ in range(2)]
+    many_units = [UnitFactory(parent=city) for _ in range(6)]
+    for unit in few_units + many_units:
+        UserFactory(unit=unit, role=Role.OFFICER)
+        UserFactory(unit=unit, supervisor=True)
+
+    def specs(units):
+        (problem,) = _problems(InspectionFactory(), count=1)
+        return [
+            task_services.NewTask(
+                problem=problem, title=f"任务{n}",
+                lead_unit=units[n % len(units)], deadline=DEADLINE,
+                steps=tuple(steps_to_status(status, progress="进展")),
+            )
+            for n, status in enumerate([S.SUBMITTED, S.COMPLETED, S.IN_PROGRESS] * 4)
+        ]
+
+    few_specs, many_specs = specs(few_units), specs(many_units)
+    # What is read once a process (the workday calendar behind review deadlines).
+    task_services.tasks_create_batch(actor=people, tasks=specs(few_units)[:1], now=NOW)
+    with CaptureQueriesContext(connection) as few:
+        task_services.tasks_create_batch(actor=people, tasks=few_specs, now=NOW)
+    with CaptureQueriesContext(connection) as many:
+        task_services.tasks_create_batch(actor=people, tasks=many_specs, now=NOW)
+
+    assert len({s.lead_unit for s in many_specs}) == 3 * len({s.lead_unit for s in few_specs})
+    assert len(many.captured_queries) == len(few.captured_queries)
+    # Each unit's own supervisor, nearest over it, was asked to review its submissions.
+    submitted = EventNotice.objects.filter(event="submitted", task__lead_unit__in=many_units)
+    awaiting_review = {s.lead_unit.pk for s in many_specs
+                       if s.steps[-1].action == TaskAction.SUBMIT}
+    assert len(awaiting_review) > 1
+    assert {n.recipient_user.unit_id for n in submitted} == awaiting_review

@@ -364,15 +364,18 @@ def tasks_created_notify(
     and its history rows, saved, the creation first): the lead units' officers (assigned),
     the supporting units' (supporting_assigned), and whom each creation step's transition
     tells (task_transition_notify's rules; a new task has no watchers), except the
-    supervisors of a submission the same steps already closed: nothing awaits their review. The officers once
-    for all the units, the supervisors once per lead unit; all the notices in one batch, so
-    each person gets one message."""
+    supervisors of a submission the same steps already closed: nothing awaits their review.
+    The officers and the supervisors of all the units at once; all the notices in one
+    batch, so each person gets one message."""
     if not created:
         return 0
     unit_ids = {task.lead_unit_id for task, _, _ in created}
     unit_ids.update(unit.pk for _, supporting, _ in created for unit in supporting)
     officers = access.officers_by_unit(sorted(unit_ids))
-    supervisors: dict[int, list[int]] = {}
+    submitted = {task.lead_unit_id: task.lead_unit for task, _, history in created
+                 if task.status == TaskStatus.SUBMITTED
+                 and any(event.action == TaskAction.SUBMIT for event in history)}
+    supervisors = access.supervisors_by_unit(submitted.values()) if submitted else {}
     notices: list[Notice] = []
     for task, supporting, history in created:
         creation, *steps = history
@@ -388,18 +391,11 @@ def tasks_created_notify(
                 continue
             notices += _transition_notices(
                 task=task, event=event, actor=actor,
-                supervisors=lambda task=task: _supervisor_ids(task, supervisors),
+                supervisors=lambda task=task: supervisors[task.lead_unit_id],
                 officers=lambda task=task: officers.get(task.lead_unit_id, []),
             )
     now = created[0][2][0].at
     return notify_events(notices, actor=actor, now=now)
-
-
-def _supervisor_ids(task: Task, known: dict[int, list[int]]) -> list[int]:
-    """`access.supervisors_of_task` (ids), asked once per lead unit: it decides on it alone."""
-    if task.lead_unit_id not in known:
-        known[task.lead_unit_id] = [user.pk for user in access.supervisors_of_task(task)]
-    return known[task.lead_unit_id]
 
 
 def extension_decided_notify(
