@@ -2,7 +2,8 @@
 
 Units: the city, 100 city departments, 12 counties of 16 townships each (305); 40 inspections
 of 25 problems; N tasks in the status mix of a ledger two years on, each with its history
-(create, start, submit, close...), so that as-of rollups have something to read. Users: the
+(create, start, submit, close...), so that as-of rollups have something to read, and each
+closed task with its 回头看. Users: the
 four roles the bench measures as (see ROLES).
 """
 
@@ -190,12 +191,48 @@ def generate(size: int, seed: int) -> None:
                            "tracker_taskevent"):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table_name}', 'id'), "
                            f"(SELECT max(id) FROM {table_name}))")
+    users = create_roles()
+    _generate_rechecks(decided_by=users["admin"].pk)
     # Fresh statistics and visibility map, as autovacuum would have them on a live ledger.
     with connection.cursor() as cursor:
         for table_name in ("tracker_unit", "tracker_inspection", "tracker_problem", "tracker_task",
-                           "tracker_taskevent", "tracker_tasktally", "tracker_eventtally"):
+                           "tracker_taskevent", "tracker_tasktally", "tracker_eventtally",
+                           "tracker_taskrecheck"):
             cursor.execute(f"VACUUM ANALYZE {table_name}")
-    create_roles()
+
+
+def _generate_rechecks(*, decided_by: int) -> None:
+    """Every 已销号 task's 回头看 (docs/rechecks.md), six months after its closing: still
+    scheduled when that is to come; past it, one in twenty due, one in twenty failed, the
+    rest confirmed. A ledger two years on has about as many re-checks as closed tasks, and
+    the rollups count them (no draw from the seed's sequence: the rest is as before)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO tracker_taskrecheck (
+                task_id, due_on, state, scheduled_at, scheduled_by_id, became_due_at, recurred,
+                report_note, reported_at, reported_by_id, decision_note, decided_at,
+                decided_by_id)
+            SELECT id, due::date, state, closed_at, NULL,
+                   CASE WHEN state = 'scheduled' THEN NULL ELSE due END,
+                   CASE WHEN state IN ('scheduled', 'due') THEN NULL ELSE false END,
+                   '', CASE WHEN state IN ('scheduled', 'due') THEN NULL
+                            ELSE due + interval '10 days' END,
+                   CASE WHEN state IN ('scheduled', 'due') THEN NULL ELSE %(user)s END,
+                   '', CASE WHEN state IN ('scheduled', 'due') THEN NULL
+                            ELSE due + interval '20 days' END,
+                   CASE WHEN state IN ('scheduled', 'due') THEN NULL ELSE %(user)s END
+            FROM (
+                SELECT id, closed_at, closed_at + interval '6 months' AS due,
+                       CASE WHEN closed_at + interval '6 months' > now() THEN 'scheduled'
+                            WHEN id %% 20 = 0 THEN 'due'
+                            WHEN id %% 20 = 1 THEN 'failed'
+                            ELSE 'confirmed' END AS state
+                FROM tracker_task WHERE status = 'completed'
+            ) AS closed
+            """,
+            {"user": decided_by},
+        )
 
 
 # The users the bench measures as: role key -> (username, Chinese label).
