@@ -807,12 +807,13 @@ def tasks_create_batch(
     then moved through its `steps` as the transition services would: the same checks, task
     rows, supporting units, history, progress reports, 回头看, webhook deliveries and notices,
     in a number of statements that does not grow with the tasks (tests compare the two ways
-    row by row). One difference: `updated_at` is the INSERT's clock, like `created_at` (the
+    row by row). Two differences: `updated_at` is the INSERT's clock, like `created_at` (the
     services' UPDATEs would stamp the steps with `now`, a moment before the task's own
     creation time; an UPDATE of every row only to write that costs a second per 10,000 tasks
-    through the tally triggers). One refused task refuses all (TaskBatchRefused names it);
-    nothing is written then. The notices of one batch reach each person as one message (an
-    import tells an officer of their unit's new tasks at once, not task by task)."""
+    through the tally triggers); a submission that later steps close asks no supervisor to
+    review it (events.tasks_created_notify). One refused task refuses all (TaskBatchRefused
+    names it); nothing is written then. The notices of one batch reach each person as one
+    message (an import tells an officer of their unit's new tasks at once, not task by task)."""
     now = now or timezone.now()
     may_acknowledge: dict[int, bool] = {}  # by lead unit: access.may_acknowledge reads only it
     created: list[_Created] = []
