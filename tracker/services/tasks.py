@@ -388,6 +388,10 @@ def tasks_acknowledge_batch(
     return outcome
 
 
+def _may_not(action: TaskAction) -> ActionForbidden:
+    return ActionForbidden(f"您没有权限对该任务执行“{action.label}”")
+
+
 @dataclass(frozen=True)
 class _Outcome:
     """What one transition does to a task as read: its target status, the note as kept,
@@ -419,7 +423,7 @@ def _transition_outcome(
     both are asked only when needed."""
     rule = TRANSITIONS[action]
     if actor is None or not allowed():
-        raise ActionForbidden(f"您没有权限对该任务执行“{action.label}”")
+        raise _may_not(action)
     _check_version(task, expected_version)
     if task.status not in rule.sources:
         raise TransitionNotAllowed(
@@ -876,13 +880,7 @@ def _ensure_steps_allowed(created: list[_Created], specs: list[NewTask], *,
     kind of step. The others decide on the lead unit alone (who may create a task manages
     its lead unit): asked once per kind of step and lead unit."""
     if actor is None:
-        if any(spec.steps for spec in specs):
-            index = next(i for i, spec in enumerate(specs) if spec.steps)
-            action = specs[index].steps[0].action
-            raise TaskBatchRefused(index, ActionForbidden(
-                f"您没有权限对该任务执行“{action.label}”"
-            ))
-        return
+        return  # the system takes no steps: _run_step refused them already
     taking: dict[TaskAction, list[int]] = {}
     for index, spec in enumerate(specs):
         for step in dict.fromkeys(step.action for step in spec.steps):
@@ -901,9 +899,7 @@ def _ensure_steps_allowed(created: list[_Created], specs: list[NewTask], *,
                                    functools.partial(may_act, actor, created[i].task))
             ]
         if refused:
-            raise TaskBatchRefused(min(refused), ActionForbidden(
-                f"您没有权限对该任务执行“{action.label}”"
-            ))
+            raise TaskBatchRefused(min(refused), _may_not(action))
 
 
 class _AsAt:

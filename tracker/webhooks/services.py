@@ -1,7 +1,7 @@
 """Outbound webhooks: record a delivery per subscribed endpoint with the history row, send it
 after commit, retry with backoff, record the outcome.
 
-- Record (`webhook_deliveries_record`, called by tracker.services.history.record_event in the
+- Record (`webhook_deliveries_record_batch`, called by tracker.services.history.record_events in the
   change's own transaction): one WebhookDelivery per active endpoint that subscribes to the
   event and, when it is limited to a unit, sees the task (tracker.access.tasks_within_subtree_q).
   The (endpoint, history row) pair is unique, so an event is recorded once per endpoint; a
@@ -182,20 +182,16 @@ def webhook_payload(*, task_event: TaskEvent, task: Task, event: WebhookEvent) -
     }
 
 
-def webhook_deliveries_record(*, task_event: TaskEvent) -> list[int]:
-    """In the caller's transaction: one pending delivery per matching endpoint, queued after
-    commit. Returns the delivery ids."""
-    return webhook_deliveries_record_batch([(task_event, None)])
-
-
 # Task ids per query when asking which tasks a scoped endpoint sees.
 _IDS_PER_QUERY = 2000
 
 
 def webhook_deliveries_record_batch(rows: list[tuple[TaskEvent, Task | None]]) -> list[int]:
-    """`webhook_deliveries_record` for many history rows at once (saved), each with the task
-    as it stood after its change (None: read it now): the endpoints once per kind of event,
-    each scoped endpoint's reach once for all the tasks, one INSERT, one queued message."""
+    """In the caller's transaction: one pending delivery per matching endpoint for each of
+    these history rows (saved), queued after commit; each row with the task as it stood
+    after its change (None: read it now). The endpoints once per kind of event, each scoped
+    endpoint's reach once for all the tasks, one INSERT, one queued message. Returns the
+    delivery ids."""
     by_event: dict[WebhookEvent, list[tuple[TaskEvent, Task | None]]] = {}
     for task_event, task in rows:
         by_event.setdefault(webhook_event_of(task_event.action), []).append((task_event, task))
