@@ -501,13 +501,29 @@ class ScoringSchemeFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"考评方案{n}")
     effective_from = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+def _recheck_past(*states: str):
+    return factory.LazyAttribute(lambda o: o.state not in states)
+
+
 class TaskRecheckFactory(DjangoModelFactory):
     """A 回头看 as a closure schedules it (tests of the states go through
-    tracker.services.rechecks)."""
+    tracker.services.rechecks); with `state=` a later state, its report and decision filled
+    in as the model's constraints ask."""
 
     class Meta:
         model = TaskRecheck
 
+    class Params:
+        reported = _recheck_past("scheduled", "due")
+        decided = _recheck_past("scheduled", "due", "reported")
+
     task = factory.SubFactory(TaskFactory, status=TaskStatus.COMPLETED)
+    state = "scheduled"
     due_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=180))
     scheduled_at = factory.LazyFunction(timezone.now)
+    became_due_at = factory.Maybe(_recheck_past("scheduled"), factory.LazyFunction(timezone.now))
+    recurred = factory.Maybe("reported", False, None)
+    reported_at = factory.Maybe("reported", factory.LazyFunction(timezone.now), None)
+    reported_by = factory.Maybe("reported", factory.SubFactory(UserFactory), None)
+    decided_at = factory.Maybe("decided", factory.LazyFunction(timezone.now), None)
+    decided_by = factory.Maybe("decided", factory.SubFactory(UserFactory), None)

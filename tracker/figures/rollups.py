@@ -41,8 +41,10 @@ from django.db.models import (
     Count,
     DateField,
     F,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
 from django.db.models.functions import TruncMonth
@@ -101,11 +103,37 @@ COUNT_FIELDS = (
     "due_soon",
     "closed_on_time",
 )
-# 回头看 (docs/rechecks.md): today's re-checks of the counted tasks, from their own small table
-# (`_add_rechecks`, one grouped query): due = fallen due and not decided (待单位报告, 待督导确认),
-# done = 已确认, failed = 未通过. Not kept as of a past day (0 there).
-RECHECK_FIELDS = ("recheck_due", "recheck_done", "recheck_failed")
+# 回头看 (docs/rechecks.md): today's re-checks of the counted tasks, by state: due = fallen due
+# and not decided (待单位报告, 待督导确认), done = 已确认, failed = 未通过. Read from the tallies
+# with the rest (migration 0031_recheck_tallies), or counted over the re-checks of the scanned
+# tasks (`_add_rechecks`, one grouped query). Not kept as of a past day (0 there).
+RECHECK_STATES = {
+    "recheck_due": (RecheckState.DUE, RecheckState.REPORTED),
+    "recheck_done": (RecheckState.CONFIRMED,),
+    "recheck_failed": (RecheckState.FAILED,),
+}
+RECHECK_FIELDS = tuple(RECHECK_STATES)
 ALL_FIELDS = (*COUNT_FIELDS, *RECHECK_FIELDS)
+
+
+def recheck_aggregates() -> dict:
+    """Each re-check bucket as a count over TaskRecheck rows."""
+    return {
+        name: Count("id", filter=Q(state__in=[s.value for s in states]))
+        for name, states in RECHECK_STATES.items()
+    }
+
+
+def _recheck_sums_over_tasks() -> dict:
+    """The same buckets summed over Task rows (each task's re-checks counted by a subquery,
+    so that the tasks' own counts are not multiplied by a join)."""
+    return {
+        name: Sum(Subquery(
+            TaskRecheck.objects.filter(task=OuterRef("pk"), state__in=[s.value for s in states])
+            .values("task").annotate(n=Count("id")).values("n")
+        ))
+        for name, states in RECHECK_STATES.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -347,7 +375,7 @@ def _aggregates(f: _Fields, today: dt.date) -> dict:
 
 
 def _figures(values: dict) -> Figures:
-    return Figures(**{name: values.get(name) or 0 for name in COUNT_FIELDS})
+    return Figures(**{name: values.get(name) or 0 for name in ALL_FIELDS})
 
 
 # --- The rollup --------------------------------------------------------------------------
@@ -386,12 +414,11 @@ def rollups(
     grouping. The scan (as of a past day, 重点任务 only) is run per grouping, re-checks once."""
     groupings = list(dict.fromkeys(groupings))
     if source == Source.AUTO and served_by_tallies(filters):
-        results = _tally_rollups(user=user, groupings=groupings, filters=filters)
-    else:
-        results = {
-            group_by: _scan_rollup(user=user, group_by=group_by, filters=filters)
-            for group_by in groupings
-        }
+        return _tally_rollups(user=user, groupings=groupings, filters=filters)
+    results = {
+        group_by: _scan_rollup(user=user, group_by=group_by, filters=filters)
+        for group_by in groupings
+    }
     if filters.as_of is None:
         _add_rechecks(results, user=user, filters=filters)
     return results
@@ -412,12 +439,7 @@ def _add_rechecks(results: dict[str, "Rollup"], *, user: User, filters: RollupFi
     query over the re-checks of the same scoped tasks (tracker.access through scoped_tasks),
     grouped by every grouping's key together."""
     tasks, _ = scoped_tasks(user=user, filters=filters)
-    counts = {
-        "recheck_due": Count("id", filter=Q(state__in=[RecheckState.DUE,
-                                                       RecheckState.REPORTED])),
-        "recheck_done": Count("id", filter=Q(state=RecheckState.CONFIRMED)),
-        "recheck_failed": Count("id", filter=Q(state=RecheckState.FAILED)),
-    }
+    counts = recheck_aggregates()
     rechecks = TaskRecheck.objects.filter(task__in=tasks.values("pk"))
     keyed = [group_by for group_by in results if group_by != Grouping.TOTAL]
     if not keyed:
@@ -550,7 +572,7 @@ def _unit_rollup(
 
 TALLY_COUNTERS = (
     "total", "completed", "basically_completed", "long_term", "not_started", "in_progress",
-    "submitted", "closed_on_time",
+    "submitted", "closed_on_time", *RECHECK_FIELDS,
 )
 
 # Each grouping's key: on the tallies, and on the tasks.
@@ -602,7 +624,9 @@ def _tally_rollups(
     B  the same tasks' lit tasks due from the first of this month to the end of the yellow
        window, read from tracker_task (index task_lit_deadline): overdue this month, due soon;
     C  the tasks seen only through a supporting unit (tracker.access), scanned as before
-       (none for an administrator: no query).
+       (none for an administrator: no query), their re-checks counted per task.
+
+    The re-check counts (回头看) come with the tallies in A, and with the tasks in C.
 
     Each part is grouped by the keys of all the groupings at once; each grouping's figures
     are then summed from those groups (rollups()).
@@ -622,7 +646,7 @@ def _tally_rollups(
                                     deadlines.due_soon_until(today)),
     )
     support_only = tasks.filter(access.visible_through_support_only_q(user))
-    aggregates = _aggregates(f, today)
+    aggregates = {**_aggregates(f, today), **_recheck_sums_over_tasks()}
     lights = _light_aggregates(f, today)
 
     keyed = [group_by for group_by in groupings if group_by != Grouping.TOTAL]
@@ -636,7 +660,7 @@ def _tally_rollups(
     on_tallies = {f"g{n}": F(_TALLY_KEYS[group_by][0]) for n, group_by in enumerate(keyed)}
     on_tasks = {f"g{n}": _TALLY_KEYS[group_by][1] for n, group_by in enumerate(keyed)}
     names = list(on_tallies)
-    # Each grouping's counts by its key, in COUNT_FIELDS order, summed over the three parts.
+    # Each grouping's counts by its key, in ALL_FIELDS order, summed over the three parts.
     per_grouping: list[dict[object, list[int]]] = [{} for _ in keyed]
     for qs, sums in (
         (tallies.values(**on_tallies), tally_sums),
@@ -674,7 +698,7 @@ def _tally_rollups(
 
 def _sums_by_each_key(grouped: QuerySet, names: list[str]) -> list[dict[object, list[int]]]:
     """For each key in `names` (the group-by columns of `grouped`, a values().annotate()
-    query), the aggregates of `grouped` summed by that key alone, in COUNT_FIELDS order.
+    query), the aggregates of `grouped` summed by that key alone, in ALL_FIELDS order.
 
     One key: the query itself. Several: one statement, in which the database aggregates the
     groups of all the keys together once (a single, parallel pass over the rows: lead unit ×
@@ -682,10 +706,10 @@ def _sums_by_each_key(grouped: QuerySet, names: list[str]) -> list[dict[object, 
     so that only those come back (WITH g AS (…) SELECT … GROUP BY g0 UNION ALL …). A
     GROUPING SETS pass gives the same answer, but PostgreSQL plans it without workers."""
     grouped = grouped.order_by()
-    counted = [name for name in COUNT_FIELDS if name in grouped.query.annotations]
+    counted = [name for name in ALL_FIELDS if name in grouped.query.annotations]
     if len(names) == 1:
         return [{
-            g[names[0]]: [g.get(name) or 0 for name in COUNT_FIELDS] for g in grouped
+            g[names[0]]: [g.get(name) or 0 for name in ALL_FIELDS] for g in grouped
         }]
     q = connection.ops.quote_name
     try:
@@ -707,7 +731,7 @@ def _sums_by_each_key(grouped: QuerySet, names: list[str]) -> list[dict[object, 
     for row in rows:
         at = row[0]
         counts = dict(zip(counted, row[1 + len(names):], strict=True))
-        result[at][row[1 + at]] = [int(counts.get(name) or 0) for name in COUNT_FIELDS]
+        result[at][row[1 + at]] = [int(counts.get(name) or 0) for name in ALL_FIELDS]
     return result
 
 
@@ -716,8 +740,8 @@ def _plus(a: list[int], b: list[int]) -> list[int]:
 
 
 def _figures_of(counts: list[int]) -> Figures:
-    """Figures from counts in COUNT_FIELDS order."""
-    return Figures(**dict(zip(COUNT_FIELDS, counts, strict=True)))
+    """Figures from counts in ALL_FIELDS order."""
+    return Figures(**dict(zip(ALL_FIELDS, counts, strict=True)))
 
 
 def _label(rows: list[Row], group_by: str) -> None:

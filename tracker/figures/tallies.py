@@ -1,9 +1,10 @@
 """The maintained counts (TaskTally): recount, check, rebuild.
 
-The database triggers of migration 0013_task_tallies keep tracker_tasktally exact as tasks
-change; this module recounts the same figures from the tasks through the ORM, with the rules
-the rollups scan with (tracker.figures.rollups, tracker.deadlines), so that a check compares
-two independent spellings: the triggers' SQL and the ORM's.
+The database triggers of migrations 0013_task_tallies and 0031_recheck_tallies keep
+tracker_tasktally exact as tasks and their 回头看 change; this module recounts the same
+figures from the tasks and re-checks through the ORM, with the rules the rollups scan with
+(tracker.figures.rollups, tracker.deadlines), so that a check compares two independent
+spellings: the triggers' SQL and the ORM's.
 """
 
 from dataclasses import dataclass
@@ -13,29 +14,46 @@ from django.db.models import Count, DateField, F, QuerySet, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from tracker import deadlines
-from tracker.figures.rollups import NOW_FIELDS, _count_aggregates
-from tracker.models import NO_DEADLINE_MONTH, Task, TaskTally
+from tracker.figures.rollups import NOW_FIELDS, _count_aggregates, recheck_aggregates
+from tracker.models import NO_DEADLINE_MONTH, Task, TaskRecheck, TaskTally
 
 KEY = ("lead_unit_id", "inspection_id", "aspect", "deadline_month")
-COUNTERS = (
+TASK_COUNTERS = (
     "total", "not_started", "in_progress", "submitted", "completed", "basically_completed",
     "long_term", "closed_on_time", "lit",
 )
+RECHECK_COUNTERS = ("recheck_due", "recheck_done", "recheck_failed")
+COUNTERS = TASK_COUNTERS + RECHECK_COUNTERS
+
+
+def _key_values(prefix: str = "") -> dict:
+    """The key's columns as expressions over a task (through `prefix`, e.g. "task__")."""
+    return {
+        **({"lead_unit_id": F(f"{prefix}lead_unit_id"),
+            "inspection_id": F(f"{prefix}inspection_id")} if prefix else {}),
+        "aspect": F(f"{prefix}problem__aspect"),
+        "deadline_month": Coalesce(
+            TruncMonth(f"{prefix}deadline", output_field=DateField()),
+            Value(NO_DEADLINE_MONTH, output_field=DateField()),
+        ),
+    }
 
 
 def recount() -> QuerySet:
-    """The tallies as they should stand: one aggregate over every task, grouped by the key."""
+    """The task counts as they should stand: one aggregate over every task, grouped by the key."""
     return (
-        Task.objects.values(
-            "lead_unit_id",
-            "inspection_id",
-            aspect=F("problem__aspect"),
-            deadline_month=Coalesce(
-                TruncMonth("deadline", output_field=DateField()),
-                Value(NO_DEADLINE_MONTH, output_field=DateField()),
-            ),
-        )
+        Task.objects.values("lead_unit_id", "inspection_id", **_key_values())
         .annotate(**_count_aggregates(NOW_FIELDS), lit=Count("id", filter=deadlines.has_light_q()))
+        .order_by()
+    )
+
+
+def recount_rechecks() -> QuerySet:
+    """The 回头看 counts as they should stand: one aggregate over every re-check, grouped by its
+    task's key, counted by the rollups' own rule (rollups.recheck_aggregates)."""
+    return (
+        TaskRecheck.objects.values(**_key_values("task__"))
+        .annotate(**recheck_aggregates())
         .order_by()
     )
 
@@ -66,8 +84,16 @@ def tally_check() -> list[Mismatch]:
             if any(row[name] for name in COUNTERS):
                 maintained[_normalised_key(row)] = {name: row[name] for name in COUNTERS}
         recounted = {
-            _normalised_key(row): {name: row[name] for name in COUNTERS} for row in recount()
+            _normalised_key(row): {
+                **{name: row[name] for name in TASK_COUNTERS},
+                **dict.fromkeys(RECHECK_COUNTERS, 0),
+            }
+            for row in recount()
         }
+        for row in recount_rechecks():
+            # A key without tasks cannot have re-checks: a row of tasks' zeros shows it.
+            counts = recounted.setdefault(_normalised_key(row), dict.fromkeys(COUNTERS, 0))
+            counts.update({name: row[name] for name in RECHECK_COUNTERS})
     return [
         Mismatch(key, maintained.get(key), recounted.get(key))
         for key in sorted(set(maintained) | set(recounted), key=repr)
@@ -77,18 +103,25 @@ def tally_check() -> list[Mismatch]:
 
 @transaction.atomic
 def tally_rebuild() -> int:
-    """Recount the tallies from the tasks (INSERT … SELECT); returns the number of rows.
+    """Recount the tallies from the tasks (INSERT … SELECT), then their 回头看 (UPDATE …
+    FROM); returns the number of rows.
 
-    On PostgreSQL the tasks are locked against writes (SHARE) for the length of the recount,
-    so no change slips between the delete and the insert; SQLite has one writer anyway."""
+    On PostgreSQL the tasks and re-checks are locked against writes (SHARE) for the length of
+    the recount, so no change slips between the delete and the insert; SQLite has one writer
+    anyway."""
+    table = TaskTally._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("LOCK TABLE tracker_task IN SHARE MODE")
-        cursor.execute(f"DELETE FROM {TaskTally._meta.db_table}")
-        select = recount().values_list(*KEY, *COUNTERS)
-        sql, params = select.query.sql_with_params()
-        cursor.execute(
-            f"INSERT INTO {TaskTally._meta.db_table} ({', '.join(KEY + COUNTERS)}) {sql}",
-            params,
-        )
+            cursor.execute("LOCK TABLE tracker_task, tracker_taskrecheck IN SHARE MODE")
+        cursor.execute(f"DELETE FROM {table}")
+        sql, params = recount().values_list(*KEY, *TASK_COUNTERS).query.sql_with_params()
+        zeros = ", ".join("0" for _ in RECHECK_COUNTERS)  # no default in the database
+        cursor.execute(f"INSERT INTO {table} ({', '.join(KEY + COUNTERS)}) "
+                       f"SELECT s.*, {zeros} FROM ({sql}) AS s", params)
+        rechecks = recount_rechecks().values_list(*KEY, *RECHECK_COUNTERS)
+        sql, params = rechecks.query.sql_with_params()
+        sets = ", ".join(f"{name} = c.{name}" for name in RECHECK_COUNTERS)
+        matches = " AND ".join(f"{table}.{name} = c.{name}" for name in KEY)
+        # UPDATE … FROM: PostgreSQL, SQLite 3.33+.
+        cursor.execute(f"UPDATE {table} SET {sets} FROM ({sql}) AS c WHERE {matches}", params)
     return TaskTally.objects.count()

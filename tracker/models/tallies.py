@@ -13,11 +13,12 @@ class TaskTally(models.Model):
     deadline month): the rollups (tracker.figures.rollups) sum these rows instead of scanning
     the ledger.
 
-    Written ONLY by database triggers on tracker_task and tracker_problem (installed by
-    migration 0013_task_tallies), in the same transaction as the change, so the counts are
-    exact at every moment whatever writes the task: services, the admin, the Excel ledger,
-    COPY, raw SQL. `manage.py tallies --check` compares them with a recount from the tasks,
-    `--rebuild` recounts (tracker.figures.tallies).
+    Written ONLY by database triggers on tracker_task, tracker_problem and tracker_taskrecheck
+    (installed by migrations 0013_task_tallies and 0031_recheck_tallies), in the same
+    transaction as the change, so the counts are exact at every moment whatever writes the
+    task: services, the admin, the Excel ledger, COPY, raw SQL. `manage.py tallies --check`
+    compares them with a recount from the tasks, `--rebuild` recounts
+    (tracker.figures.tallies).
 
     `lit` counts the tasks with a light (deadlines.has_light): overdue and due soon depend on
     today and are derived from it (the rollups read the current month's tasks directly).
@@ -47,6 +48,12 @@ class TaskTally(models.Model):
     long_term = models.IntegerField("长期坚持", default=0)
     closed_on_time = models.IntegerField("按期销号", default=0)
     lit = models.IntegerField("有灯色", default=0)
+    # 回头看 (docs/rechecks.md) of these tasks, by state: due (待单位报告, 待督导确认),
+    # confirmed (已确认), failed (未通过). Kept by triggers on tracker_taskrecheck too
+    # (migration 0031_recheck_tallies), and moved with their task when its key changes.
+    recheck_due = models.IntegerField("回头看待办", default=0)
+    recheck_done = models.IntegerField("回头看已确认", default=0)
+    recheck_failed = models.IntegerField("回头看未通过", default=0)
 
     class Meta:
         verbose_name = "任务计数"

@@ -1,6 +1,7 @@
 """TaskTally: the maintained counts stay exact through every write path, and the rollups read
 from them equal the scan (the reference) for every grouping, role, filter and day."""
 
+import contextlib
 import datetime as dt
 from types import SimpleNamespace
 from unittest import mock
@@ -10,13 +11,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import F
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.tracker.factories import (
     InspectionFactory,
     ProblemFactory,
     TaskFactory,
+    TaskRecheckFactory,
     UserFactory,
 )
 from tracker import access, deadlines
@@ -37,6 +39,7 @@ from tracker.models import (
     Problem,
     Task,
     TaskEvent,
+    TaskRecheck,
     TaskStatus,
     TaskTally,
     TaskType,
@@ -46,6 +49,12 @@ from tracker.models import (
 from tracker.services import tasks as task_services
 from tracker.services.extensions import extension_approve, extension_request
 from tracker.services.inspections import problem_update
+from tracker.services.rechecks import (
+    recheck_confirm,
+    recheck_fail,
+    recheck_mark_due,
+    recheck_report,
+)
 from tracker.services.units import unit_move
 
 pytestmark = pytest.mark.django_db
@@ -201,6 +210,42 @@ def test_a_flush_that_deletes_the_tasks_last_leaves_no_counts(bureau, first):
     assert not TaskTally.objects.exists()
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite",
+                    reason="PostgreSQL flushes with TRUNCATE (the test below)")
+@pytest.mark.parametrize("tables", [
+    ("tracker_taskrecheck", "tracker_task_supporting_units", "tracker_task"),
+    ("tracker_task_supporting_units", "tracker_task", "tracker_taskrecheck"),
+])
+def test_a_flush_deletes_rechecks_and_tasks_in_any_order(bureau, tables):
+    """Tasks with 回头看, one of two tasks deleted at a time, the re-checks before or after
+    them: the counts never go wrong in between, and nothing is left."""
+    tasks = TaskFactory.create_batch(2, lead_unit=bureau, problem=ProblemFactory(),
+                                     status=S.COMPLETED)
+    for task in tasks:
+        TaskRecheckFactory(task=task, state="failed")
+    with connection.cursor() as cursor:  # foreign keys are checked at commit on SQLite
+        for table in tables:
+            if table == "tracker_task":
+                cursor.execute("DELETE FROM tracker_task WHERE id = %s", [tasks[0].pk])
+                assert tally_check() == []
+                assert _recheck_counts(lead_unit=bureau)[2] == (
+                    1 if tables[0] == "tracker_task_supporting_units" else 0)
+            cursor.execute(f"DELETE FROM {table}")
+            assert tally_check() == []
+    assert not TaskTally.objects.exists()
+
+
+@pytest.mark.postgres
+def test_truncating_the_rechecks_alone_zeroes_their_counts(bureau):
+    TaskRecheckFactory(task=TaskFactory(lead_unit=bureau, status=S.COMPLETED), state="due")
+    assert _recheck_counts(lead_unit=bureau) == (1, 0, 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign key checks
+        cursor.execute("TRUNCATE tracker_taskrecheck CASCADE")
+    assert _recheck_counts(lead_unit=bureau) == (0, 0, 0)
+    assert tally_check() == []
+
+
 def test_deleting_a_task_subtracts_it_from_its_row(bureau):
     kept, deleted = TaskFactory.create_batch(2, lead_unit=bureau, problem=ProblemFactory(),
                                              status=S.IN_PROGRESS, deadline=BASE)
@@ -248,8 +293,8 @@ def _ledger(units, n: int) -> None:
 # Today's rollup (labels aside: +1 for inspections and units, as in the scan):
 #   administrator: 2 (the tallies, this month's lit tasks); no support-only part
 #   supervisor / officer: +1 the user's unit (tracker.access), +1 the support-only tasks
-#   everyone: +1 today's 回头看 counts of the same tasks (rollups._add_rechecks)
-@pytest.mark.parametrize(("who", "queries"), [("root_admin", 3), ("sam", 5), ("bob", 5)])
+#   (today's 回头看 counts come with the tallies and with the support-only tasks: no query)
+@pytest.mark.parametrize(("who", "queries"), [("root_admin", 2), ("sam", 4), ("bob", 4)])
 @pytest.mark.parametrize("group_by", [Grouping.TOTAL, Grouping.ASPECT, Grouping.MONTH])
 def test_query_count_is_the_same_for_a_small_and_a_larger_ledger(
     request, who, queries, group_by, bureau, county, town, django_assert_num_queries
@@ -266,7 +311,7 @@ def test_query_count_is_the_same_for_a_small_and_a_larger_ledger(
 
 # 挂图作战's two tables at once (rollups()): the queries of one rollup by unit (its labels are
 # the units), +1 the inspections' labels; the tallies are read once, not once per grouping.
-@pytest.mark.parametrize(("who", "queries"), [("root_admin", 5), ("sam", 7), ("bob", 7)])
+@pytest.mark.parametrize(("who", "queries"), [("root_admin", 4), ("sam", 6), ("bob", 6)])
 def test_two_groupings_cost_the_queries_of_one_plus_their_labels(
     request, who, queries, bureau, county, town, django_assert_num_queries
 ):
@@ -307,25 +352,41 @@ TRANSITIONS = {
     "long_term": task_services.task_mark_long_term,
 }
 REFUSED = (ActionForbidden, InvalidInput, StaleWrite, TransitionNotAllowed)
+# Each step on a task's latest 回头看, a year on (due by then whatever its date).
+RECHECK_STEPS = {
+    "due": lambda recheck, admin, at: recheck_mark_due(recheck=recheck, now=at),
+    "report": lambda recheck, admin, at: recheck_report(
+        actor=admin, recheck=recheck, recurred=False, note="未反弹", now=at),
+    "confirm": lambda recheck, admin, at: recheck_confirm(actor=admin, recheck=recheck, now=at),
+    "fail": lambda recheck, admin, at: recheck_fail(actor=admin, recheck=recheck,
+                                                    note="问题反弹", now=at),
+}
 ASPECTS = ["方面一", "方面二", "方面三", ""]
 
 task_index = st.integers(min_value=0, max_value=30)
 minutes = st.integers(min_value=-600, max_value=600)
 days = st.integers(min_value=-70, max_value=70)
-operations = st.lists(
-    st.one_of(
-        st.tuples(st.just("create"), st.integers(0, 2), st.integers(0, 3),
-                  st.none() | days, st.none() | st.integers(0, 3)),
-        st.tuples(st.sampled_from(sorted(TRANSITIONS)), task_index, minutes),
-        st.tuples(st.just("deadline"), task_index, days),
-        st.tuples(st.just("extend"), task_index, st.integers(1, 40)),
-        st.tuples(st.just("lead"), task_index, st.integers(0, 3)),
-        st.tuples(st.just("aspect"), st.integers(0, 2), st.sampled_from(ASPECTS)),
-        st.tuples(st.just("move"), st.sampled_from(["bureau", "county"])),
+create = st.tuples(st.just("create"), st.integers(0, 2), st.integers(0, 3),
+                   st.none() | days, st.none() | st.integers(0, 3))
+# A few tasks first (the rest of the draws then act on something), then anything.
+operations = st.tuples(
+    st.lists(create, min_size=1, max_size=4),
+    st.lists(
+        st.one_of(
+            create,
+            st.tuples(st.sampled_from(sorted(TRANSITIONS)), task_index, minutes),
+            st.tuples(st.just("finish"), task_index, minutes),  # start, submit, close at once
+            st.tuples(st.just("deadline"), task_index, days),
+            st.tuples(st.just("extend"), task_index, st.integers(1, 40)),
+            st.tuples(st.just("lead"), task_index, st.integers(0, 3)),
+            st.tuples(st.just("aspect"), st.integers(0, 2), st.sampled_from(ASPECTS)),
+            st.tuples(st.just("move"), st.sampled_from(["bureau", "county"])),
+            # 回头看 of a closed task (task_close schedules it): due, reported, decided.
+            st.tuples(st.just("recheck"), task_index, st.sampled_from(sorted(RECHECK_STEPS))),
+        ),
+        max_size=30,
     ),
-    min_size=1,
-    max_size=20,
-)
+).map(lambda parts: parts[0] + parts[1])
 
 
 @pytest.fixture
@@ -371,6 +432,11 @@ def _run(world, ops) -> None:
             elif name in TRANSITIONS and (t := task(op[1])):
                 TRANSITIONS[name](task=t, actor=admin, note="说明",
                                   now=BASE_AT + dt.timedelta(minutes=op[2]))
+            elif name == "finish" and (t := task(op[1])):
+                for step in ("start", "submit", "close"):
+                    with contextlib.suppress(*REFUSED):
+                        TRANSITIONS[step](task=Task.objects.get(pk=t.pk), actor=admin,
+                                          note="说明", now=BASE_AT + dt.timedelta(minutes=op[2]))
             elif name == "deadline" and (t := task(op[1])):
                 task_services.task_update(task=t, actor=admin,
                                           deadline=BASE + dt.timedelta(days=op[2]), now=BASE_AT)
@@ -385,6 +451,10 @@ def _run(world, ops) -> None:
             elif name == "aspect":
                 problem_update(problem=Problem.objects.get(pk=world.problem_ids[op[1]]),
                                actor=admin, aspect=op[2])
+            elif name == "recheck" and (t := task(op[1])) and (
+                recheck := TaskRecheck.objects.filter(task=t).order_by("-pk").first()
+            ):
+                RECHECK_STEPS[op[2]](recheck, admin, BASE_AT + dt.timedelta(days=400))
             elif name == "move":
                 town = Unit.objects.get(pk=world.unit_ids[3])
                 unit_move(unit=town, new_parent=Unit.objects.get(
@@ -415,6 +485,14 @@ def _filters(world, choice: int, today: dt.date) -> RollupFilters:
                            HealthCheck.data_too_large],
 )
 @given(ops=operations, today_offset=days, filter_choice=st.integers(0, 5))
+# Every 回头看 bucket, and a task moved with its re-checks, whatever the draws reach.
+@example(ops=[
+    ("create", 0, 1, 5, 2), ("create", 2, 3, 40, None), ("create", 1, 2, -3, None),
+    *[(step, i, 0) for i in range(3) for step in ("start", "submit", "close")],
+    *[("recheck", i, step) for i in range(3) for step in ("due", "report")],
+    ("recheck", 1, "confirm"), ("recheck", 2, "fail"), ("lead", 1, 0), ("deadline", 0, 60),
+    ("aspect", 0, "方面三"), ("move", "county"),
+], today_offset=0, filter_choice=0)
 def test_every_rollup_equals_the_scan_after_random_services(
     world, ops, today_offset, filter_choice
 ):
@@ -447,3 +525,80 @@ def test_every_rollup_equals_the_scan_after_random_services(
                         assert rollup_as_dict(pair[group_by], tree=True) == scanned, (
                             user.username, group_by, "pair")
         transaction.set_rollback(True)
+
+
+# --- 回头看 in the tallies (migration 0031_recheck_tallies) ---------------------------------
+
+
+def _recheck_counts(**key) -> tuple[int, int, int]:
+    row = TaskTally.objects.get(**key)
+    return row.recheck_due, row.recheck_done, row.recheck_failed
+
+
+def test_rechecks_are_counted_under_their_task_s_key_and_move_with_it(bureau, town):
+    problem = ProblemFactory(aspect="方面一")
+    key = {"lead_unit": bureau, "inspection": problem.inspection, "aspect": "方面一",
+           "deadline_month": dt.date(2026, 12, 1)}
+    tasks = TaskFactory.create_batch(3, problem=problem, lead_unit=bureau, status=S.COMPLETED,
+                                     deadline=dt.date(2026, 12, 31))
+    scheduled = TaskRecheckFactory(task=tasks[0])  # 待回头看: not counted yet
+    assert _recheck_counts(**key) == (0, 0, 0)
+    TaskRecheck.objects.filter(pk=scheduled.pk).update(state="due")
+    TaskRecheckFactory(task=tasks[1], state="reported")
+    TaskRecheckFactory(task=tasks[2], state="confirmed")
+    TaskRecheckFactory(task=tasks[2], state="failed")
+    assert _recheck_counts(**key) == (2, 1, 1)
+    assert tally_check() == []
+
+    # The task's key changes (lead unit, deadline month, then its problem's aspect): its
+    # re-checks go with it.
+    Task.objects.filter(pk=tasks[2].pk).update(lead_unit=town, deadline=dt.date(2027, 2, 1))
+    moved = {**key, "lead_unit": town, "deadline_month": dt.date(2027, 2, 1)}
+    assert _recheck_counts(**key) == (2, 0, 0)
+    assert _recheck_counts(**moved) == (0, 1, 1)
+    Problem.objects.filter(pk=problem.pk).update(aspect="方面二")
+    assert _recheck_counts(**{**moved, "aspect": "方面二"}) == (0, 1, 1)
+    assert tally_check() == []
+
+    # A state change within a bucket changes nothing; a re-check deleted is taken back; a task
+    # deleted takes its re-checks' counts with it, whatever goes first.
+    reporter = TaskRecheck.objects.get(state="reported").reported_by
+    TaskRecheck.objects.filter(state="due").update(
+        state="reported", reported_at=BASE_AT, reported_by=reporter, recurred=False)
+    TaskRecheck.objects.filter(state="confirmed").delete()
+    assert _recheck_counts(**{**moved, "aspect": "方面二"}) == (0, 0, 1)
+    assert tally_check() == []
+    TaskRecheck.objects.all().delete()
+    assert tally_check() == []
+    assert not TaskTally.objects.exclude(recheck_due=0, recheck_done=0, recheck_failed=0).exists()
+
+
+def test_a_rebuild_and_the_check_count_the_rechecks(bureau, capsys):
+    task = TaskFactory(lead_unit=bureau, status=S.COMPLETED, problem=ProblemFactory())
+    TaskRecheckFactory(task=task, state="failed")
+    TaskTally.objects.update(recheck_failed=0)  # a drifted count
+    with pytest.raises(CommandError, match="1个分组不符"):
+        call_command("tallies", "--check")
+    assert "回头看未通过维护0/重新统计1" in capsys.readouterr().err
+    assert tally_rebuild() == 1
+    assert _recheck_counts(lead_unit=bureau) == (0, 0, 1)
+    assert tally_check() == []
+
+
+def test_a_recheck_of_a_task_closed_through_the_services_is_counted_when_due(
+    bureau, root_admin
+):
+    task = TaskFactory(lead_unit=bureau, status=S.SUBMITTED, problem=ProblemFactory())
+    task_services.task_close(task=task, actor=root_admin, note="同意销号", now=BASE_AT)
+    recheck = TaskRecheck.objects.get(task=task)
+    assert _recheck_counts(lead_unit=bureau) == (0, 0, 0)
+    recheck_mark_due(recheck=recheck, now=BASE_AT + dt.timedelta(days=400))
+    assert _recheck_counts(lead_unit=bureau) == (1, 0, 0)
+    recheck_report(actor=root_admin, recheck=recheck, recurred=True, note="有反弹",
+                   now=BASE_AT + dt.timedelta(days=401))
+    recheck_fail(actor=root_admin, recheck=recheck, note="问题反弹",
+                 now=BASE_AT + dt.timedelta(days=402))
+    assert _recheck_counts(lead_unit=bureau) == (0, 0, 1)
+    figures = rollup(user=root_admin, filters=RollupFilters()).total
+    assert (figures.recheck_due, figures.recheck_done, figures.recheck_failed) == (0, 0, 1)
+    assert tally_check() == []
