@@ -103,25 +103,29 @@ def tally_check() -> list[Mismatch]:
 
 @transaction.atomic
 def tally_rebuild() -> int:
-    """Recount the tallies from the tasks (INSERT … SELECT), then their 回头看 (UPDATE …
-    FROM); returns the number of rows.
+    """Recount the tallies from the tasks and their 回头看 (one INSERT … SELECT, each row
+    written once); returns the number of rows.
 
     On PostgreSQL the tasks and re-checks are locked against writes (SHARE) for the length of
     the recount, so no change slips between the delete and the insert; SQLite has one writer
     anyway."""
     table = TaskTally._meta.db_table
+    tasks, task_params = recount().values_list(*KEY, *TASK_COUNTERS).query.sql_with_params()
+    rechecks, recheck_params = (
+        recount_rechecks().values_list(*KEY, *RECHECK_COUNTERS).query.sql_with_params()
+    )
+    columns = ", ".join(
+        [f"t.{name}" for name in KEY + TASK_COUNTERS]
+        + [f"COALESCE(r.{name}, 0)" for name in RECHECK_COUNTERS]
+    )
+    joined = " AND ".join(f"r.{name} = t.{name}" for name in KEY)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("LOCK TABLE tracker_task, tracker_taskrecheck IN SHARE MODE")
         cursor.execute(f"DELETE FROM {table}")
-        sql, params = recount().values_list(*KEY, *TASK_COUNTERS).query.sql_with_params()
-        zeros = ", ".join("0" for _ in RECHECK_COUNTERS)  # no default in the database
-        cursor.execute(f"INSERT INTO {table} ({', '.join(KEY + COUNTERS)}) "
-                       f"SELECT s.*, {zeros} FROM ({sql}) AS s", params)
-        rechecks = recount_rechecks().values_list(*KEY, *RECHECK_COUNTERS)
-        sql, params = rechecks.query.sql_with_params()
-        sets = ", ".join(f"{name} = c.{name}" for name in RECHECK_COUNTERS)
-        matches = " AND ".join(f"{table}.{name} = c.{name}" for name in KEY)
-        # UPDATE … FROM: PostgreSQL, SQLite 3.33+.
-        cursor.execute(f"UPDATE {table} SET {sets} FROM ({sql}) AS c WHERE {matches}", params)
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(KEY + COUNTERS)}) SELECT {columns} "
+            f"FROM ({tasks}) AS t LEFT JOIN ({rechecks}) AS r ON {joined}",
+            (*task_params, *recheck_params),
+        )
     return TaskTally.objects.count()
