@@ -41,9 +41,9 @@ from tracker.models import (
     Task,
     TaskAction,
     TaskEvent,
+    TaskMonthTally,
     TaskPriority,
     TaskStatus,
-    TaskTally,
     TaskType,
     Unit,
     User,
@@ -246,11 +246,11 @@ def task_overdue_list(*, user: User, today: dt.date) -> QuerySet[Task]:
 def inspections_for_filter(*, user: User) -> QuerySet[Inspection]:
     """The inspections that have at least one task the user sees.
 
-    Asked of the maintained counts (TaskTally, one row per lead unit and inspection among its
-    keys, exact at every moment) for the tasks led within the user's units, and of the tasks
+    Asked of the maintained counts (TaskMonthTally, one row per lead unit and inspection among
+    its keys, exact at every moment) for the tasks led within the user's units, and of the tasks
     for those seen only through a supporting unit (tracker.access splits the visible tasks
     so): an index probe per inspection, so the filter's cost does not grow with the ledger."""
-    led = TaskTally.objects.filter(
+    led = TaskMonthTally.objects.filter(
         access.visible_by_lead_unit_q(user), inspection=OuterRef("pk"), total__gt=0
     )
     seen = Exists(led)

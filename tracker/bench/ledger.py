@@ -196,8 +196,8 @@ def generate(size: int, seed: int) -> None:
     # Fresh statistics and visibility map, as autovacuum would have them on a live ledger.
     with connection.cursor() as cursor:
         for table_name in ("tracker_unit", "tracker_inspection", "tracker_problem", "tracker_task",
-                           "tracker_taskevent", "tracker_tasktally", "tracker_eventtally",
-                           "tracker_taskrecheck"):
+                           "tracker_taskevent", "tracker_tasktally", "tracker_taskmonthtally",
+                           "tracker_eventtally", "tracker_taskrecheck"):
             cursor.execute(f"VACUUM ANALYZE {table_name}")
 
 

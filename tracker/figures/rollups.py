@@ -1,14 +1,14 @@
 """Completion-rate rollups (整改完成率统计): the figures supervisors report upward.
 
-Today's figures are read from the maintained counts (TaskTally: one row per lead unit,
-inspection, aspect and deadline month, kept exact by database triggers, migration
-0013_task_tallies), so a rollup costs about one pass over the tallies, not over the ledger,
-whatever the role. Overdue and due soon depend on today: the lit tasks of earlier months come
-from the tallies, those due from the first of this month to the end of the yellow window are
-counted from the tasks (index task_lit_deadline). Tasks seen only through a supporting unit
-(tracker.access.visible_through_support_only_q) are not keyed by a unit the user reaches and
-are scanned as before. A request costs a fixed number of queries whatever the ledger's size
-and the number of groups:
+Today's figures are read from the maintained counts (TaskMonthTally: one row per lead unit,
+inspection and deadline month; TaskTally, by aspect too, for the rollup by aspect; kept exact
+by database triggers, migrations 0013, 0031, 0032), so a rollup costs about one pass over
+the tallies, not over the ledger, whatever the role. Overdue and due soon depend on today:
+the lit tasks of earlier months come from the tallies, those due from the first of this month
+to the end of the yellow window are counted from the tasks (index task_lit_deadline). Tasks
+seen only through a supporting unit (tracker.access.visible_through_support_only_q) are not
+keyed by a unit the user reaches and are scanned as before. A request costs a fixed number
+of queries whatever the ledger's size and the number of groups:
 
     1  the tallies of the tasks seen through their lead unit
     +1 this month's lit tasks among them (overdue this month, due soon)
@@ -59,6 +59,7 @@ from tracker.models import (
     InspectionKind,
     RecheckState,
     Task,
+    TaskMonthTally,
     TaskRecheck,
     TaskStatus,
     TaskTally,
@@ -585,10 +586,18 @@ _TALLY_KEYS = {
 }
 
 
-def _narrowed_tallies(user: User, filters: RollupFilters) -> QuerySet[TaskTally]:
+def _tally_model(groupings: Sequence[str]) -> type[TaskTally] | type[TaskMonthTally]:
+    """The smaller table that holds the groupings' keys: TaskMonthTally (no aspect) unless
+    one of them is by aspect."""
+    return TaskTally if Grouping.ASPECT in groupings else TaskMonthTally
+
+
+def _narrowed_tallies(
+    user: User, filters: RollupFilters, model: type[TaskTally] | type[TaskMonthTally]
+) -> QuerySet:
     """The tally rows of the tasks the user sees through their lead unit, narrowed by the
     filters (deadline bounds on whole months: served_by_tallies)."""
-    qs = TaskTally.objects.filter(
+    qs = model.objects.filter(
         access.visible_by_lead_unit_q(user), total__gt=0
     )
     if filters.inspection_id is not None:
@@ -619,8 +628,9 @@ def _tally_rollups(
 ) -> dict[str, Rollup]:
     """The same figures as the scan, from three parts (one query each):
 
-    A  the tallies of the tasks seen through their lead unit: every count but the lights;
-       overdue for deadlines before this month (the lit tasks of earlier months);
+    A  the tallies of the tasks seen through their lead unit (TaskMonthTally, or TaskTally
+       when grouped by aspect): every count but the lights; overdue for deadlines before
+       this month (the lit tasks of earlier months);
     B  the same tasks' lit tasks due from the first of this month to the end of the yellow
        window, read from tracker_task (index task_lit_deadline): overdue this month, due soon;
     C  the tasks seen only through a supporting unit (tracker.access), scanned as before
@@ -633,7 +643,7 @@ def _tally_rollups(
     """
     today = local_today()
     month_start = today.replace(day=1)
-    tallies = _narrowed_tallies(user, filters)
+    tallies = _narrowed_tallies(user, filters, _tally_model(groupings))
     tally_sums = {name: Sum(name) for name in TALLY_COUNTERS}
     tally_sums["overdue"] = Sum("lit", filter=Q(deadline_month__lt=month_start))
 

@@ -38,7 +38,7 @@ from tracker.models.reminders import (
 from tracker.models.saved_filters import SavedFilter
 from tracker.models.scoring import DEFAULT_WEIGHTS, WEIGHT_FIELDS, ScoringScheme
 from tracker.models.security import ApiToken, LoginFailure
-from tracker.models.tallies import NO_DEADLINE_MONTH, TaskTally
+from tracker.models.tallies import NO_DEADLINE_MONTH, TaskMonthTally, TaskTally
 from tracker.models.tallies_events import EventTally, TallyPeriod
 from tracker.models.tasks import (
     CLOSED_STATUSES,
@@ -122,6 +122,7 @@ __all__ = [
     "TaskAction",
     "TaskComment",
     "TaskEvent",
+    "TaskMonthTally",
     "TaskPriority",
     "TaskRecheck",
     "TaskStatus",

@@ -8,22 +8,8 @@ from django.db import models
 NO_DEADLINE_MONTH = dt.date(1, 1, 1)
 
 
-class TaskTally(models.Model):
-    """Maintained counts of the tasks (任务计数), one row per (lead unit, inspection, aspect,
-    deadline month): the rollups (tracker.figures.rollups) sum these rows instead of scanning
-    the ledger.
-
-    Written ONLY by database triggers on tracker_task, tracker_problem and tracker_taskrecheck
-    (installed by migrations 0013_task_tallies and 0031_recheck_tallies), in the same
-    transaction as the change, so the counts are exact at every moment whatever writes the
-    task: services, the admin, the Excel ledger, COPY, raw SQL. `manage.py tallies --check`
-    compares them with a recount from the tasks, `--rebuild` recounts
-    (tracker.figures.tallies).
-
-    `lit` counts the tasks with a light (deadlines.has_light): overdue and due soon depend on
-    today and are derived from it (the rollups read the current month's tasks directly).
-    A row whose tasks are all gone is deleted by the trigger.
-    """
+class TallyCounts(models.Model):
+    """The counters both maintained tables keep, per key (任务计数)."""
 
     # No database-level foreign keys: the rows follow the tasks through triggers, and a unit or
     # an inspection without tasks may be deleted whatever the order of the statements.
@@ -35,7 +21,6 @@ class TaskTally(models.Model):
         "tracker.Inspection", verbose_name="巡视巡察", on_delete=models.DO_NOTHING,
         db_constraint=False, related_name="+",
     )
-    aspect = models.CharField("方面", max_length=200, blank=True)
     # The first day of the deadline's month; NO_DEADLINE_MONTH for a task without a deadline.
     deadline_month = models.DateField("完成时限月份")
 
@@ -56,6 +41,29 @@ class TaskTally(models.Model):
     recheck_failed = models.IntegerField("回头看未通过", default=0)
 
     class Meta:
+        abstract = True
+
+
+class TaskTally(TallyCounts):
+    """Maintained counts of the tasks (任务计数), one row per (lead unit, inspection, aspect,
+    deadline month): the rollups (tracker.figures.rollups) sum these rows instead of scanning
+    the ledger.
+
+    Written ONLY by database triggers on tracker_task, tracker_problem and tracker_taskrecheck
+    (installed by migrations 0013_task_tallies, 0031_recheck_tallies and
+    0032_task_month_tallies), in the same transaction as the change, so the counts are exact
+    at every moment whatever writes the task: services, the admin, the Excel ledger, COPY, raw
+    SQL. `manage.py tallies --check` compares them with a recount from the tasks, `--rebuild`
+    recounts (tracker.figures.tallies).
+
+    `lit` counts the tasks with a light (deadlines.has_light): overdue and due soon depend on
+    today and are derived from it (the rollups read the current month's tasks directly).
+    A row whose tasks are all gone is deleted by the trigger.
+    """
+
+    aspect = models.CharField("方面", max_length=200, blank=True)
+
+    class Meta:
         verbose_name = "任务计数"
         verbose_name_plural = "任务计数"
         constraints = [
@@ -67,4 +75,26 @@ class TaskTally(models.Model):
 
     def __str__(self) -> str:
         return (f"{self.lead_unit_id}/{self.inspection_id}/{self.aspect or '-'}/"
+                f"{self.deadline_month:%Y-%m}: {self.total}")
+
+
+class TaskMonthTally(TallyCounts):
+    """The same counts without the aspect: one row per (lead unit, inspection, deadline
+    month), kept by the same triggers in the same statements (migration
+    0032_task_month_tallies). Every rollup not grouped by aspect reads these: a ledger's
+    tasks fall into a few aspects per unit and month, so this table has a fraction of
+    TaskTally's rows (a third, in the bench's ledger), and a rollup's cost is its rows."""
+
+    class Meta:
+        verbose_name = "任务月计数"
+        verbose_name_plural = "任务月计数"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead_unit", "inspection", "deadline_month"],
+                name="taskmonthtally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (f"{self.lead_unit_id}/{self.inspection_id}/"
                 f"{self.deadline_month:%Y-%m}: {self.total}")

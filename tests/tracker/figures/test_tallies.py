@@ -39,6 +39,7 @@ from tracker.models import (
     Problem,
     Task,
     TaskEvent,
+    TaskMonthTally,
     TaskRecheck,
     TaskStatus,
     TaskTally,
@@ -105,6 +106,7 @@ def test_bulk_create_update_and_delete_keep_the_tallies_exact(bureau, town):
     TaskEvent.objects.all().delete()
     Task.objects.all().delete()
     assert not TaskTally.objects.exists()
+    assert not TaskMonthTally.objects.exists()
     assert tally_check() == []
 
 
@@ -151,6 +153,23 @@ def test_the_command_checks_and_rebuilds(bureau, capsys):
     assert TaskTally.objects.get().completed == 0
 
 
+def test_the_month_table_sums_the_aspects_and_the_check_reads_it(bureau, capsys):
+    inspection = InspectionFactory()
+    for aspect in ("方面一", "方面二", "方面二"):
+        TaskFactory(lead_unit=bureau, problem=ProblemFactory(inspection=inspection, aspect=aspect),
+                    deadline=dt.date(2026, 12, 31), status=S.IN_PROGRESS)
+    assert TaskTally.objects.count() == 2
+    month = TaskMonthTally.objects.get()
+    assert (month.total, month.in_progress, month.lit) == (3, 3, 3)
+    TaskMonthTally.objects.update(lit=F("lit") - 1)
+    with pytest.raises(CommandError, match="1个分组不符"):
+        call_command("tallies", "--check")
+    assert "不一致（任务月计数）" in capsys.readouterr().err
+    tally_rebuild()
+    assert TaskMonthTally.objects.get().lit == 3
+    assert tally_check() == []
+
+
 def test_rebuild_writes_what_the_triggers_maintain(bureau, town):
     TaskFactory.create_batch(2, lead_unit=bureau, status=S.IN_PROGRESS)
     TaskFactory(lead_unit=town, status=S.COMPLETED, deadline=dt.date(2026, 1, 3))
@@ -159,8 +178,11 @@ def test_rebuild_writes_what_the_triggers_maintain(bureau, town):
     fields = ["lead_unit_id", "inspection_id", "aspect", "deadline_month", "total",
               "in_progress", "completed", "long_term", "closed_on_time", "lit"]
     maintained = sorted(TaskTally.objects.values_list(*fields))
+    month_fields = [name for name in fields if name != "aspect"]
+    by_month = sorted(TaskMonthTally.objects.values_list(*month_fields))
     assert tally_rebuild() == len(maintained) == 4
     assert sorted(TaskTally.objects.values_list(*fields)) == maintained
+    assert sorted(TaskMonthTally.objects.values_list(*month_fields)) == by_month
 
 
 def test_the_lit_index_has_exactly_the_light_rule():
@@ -192,6 +214,7 @@ def test_truncating_the_tasks_empties_the_tallies(bureau):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign key checks
         cursor.execute("TRUNCATE tracker_task CASCADE")
     assert not TaskTally.objects.exists()
+    assert not TaskMonthTally.objects.exists()
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite",
@@ -208,6 +231,7 @@ def test_a_flush_that_deletes_the_tasks_last_leaves_no_counts(bureau, first):
         for table in (*first, "tracker_task_supporting_units", "tracker_task"):
             cursor.execute(f"DELETE FROM {table}")
     assert not TaskTally.objects.exists()
+    assert not TaskMonthTally.objects.exists()
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite",
@@ -233,6 +257,7 @@ def test_a_flush_deletes_rechecks_and_tasks_in_any_order(bureau, tables):
             cursor.execute(f"DELETE FROM {table}")
             assert tally_check() == []
     assert not TaskTally.objects.exists()
+    assert not TaskMonthTally.objects.exists()
 
 
 @pytest.mark.postgres
@@ -254,6 +279,7 @@ def test_deleting_a_task_subtracts_it_from_its_row(bureau):
     assert (row.total, row.in_progress, row.lit) == (1, 1, 1)
     kept.delete()
     assert not TaskTally.objects.exists()
+    assert not TaskMonthTally.objects.exists()
 
 
 # --- The partition of the visible tasks --------------------------------------------------

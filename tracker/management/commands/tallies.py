@@ -1,9 +1,10 @@
-"""manage.py tallies --check | --rebuild: the maintained task counts (TaskTally)."""
+"""manage.py tallies --check | --rebuild: the maintained task counts (TaskTally,
+TaskMonthTally)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from tracker.figures.tallies import COUNTERS, tally_check, tally_rebuild
-from tracker.models import NO_DEADLINE_MONTH, TaskTally
+from tracker.models import NO_DEADLINE_MONTH
 
 SHOWN = 20  # mismatches printed at most
 
@@ -27,18 +28,21 @@ class Command(BaseCommand):
             self.stdout.write("任务计数核对一致。")
             return
         for m in mismatches[:SHOWN]:
-            unit, inspection, aspect, month = m.key
+            key = dict(zip(m.table.key, m.key, strict=True))
+            month = key["deadline_month"]
             month_text = "无完成时限" if month == NO_DEADLINE_MONTH else f"{month:%Y-%m}"
+            aspect = f"，方面“{key['aspect']}”" if "aspect" in key else ""
             maintained, recounted = m.maintained or {}, m.recounted or {}
+            model = m.table.model
             differences = "，".join(
-                f"{TaskTally._meta.get_field(name).verbose_name}维护{maintained.get(name, 0)}"
+                f"{model._meta.get_field(name).verbose_name}维护{maintained.get(name, 0)}"
                 f"/重新统计{recounted.get(name, 0)}"
                 for name in COUNTERS
                 if maintained.get(name, 0) != recounted.get(name, 0)
             )
             self.stderr.write(
-                f"不一致：牵头单位{unit}，巡视巡察{inspection}，方面“{aspect}”，"
-                f"时限月份{month_text}：{differences}"
+                f"不一致（{model._meta.verbose_name}）：牵头单位{key['lead_unit_id']}，"
+                f"巡视巡察{key['inspection_id']}{aspect}，时限月份{month_text}：{differences}"
             )
         raise CommandError(
             f"任务计数与按任务重新统计的结果不一致：{len(mismatches)}个分组不符。"
