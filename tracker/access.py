@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q
+from django.utils.functional import LazyObject, empty
 
 from tracker.models import (
     Inspection,
@@ -34,6 +35,17 @@ _NOTHING = Q(pk__in=[])
 
 
 # --- Who the user is -----------------------------------------------------------------------
+
+
+def as_instance(user: User) -> User:
+    """The User behind `request.user`'s lazy proxy. Every attribute read through the proxy
+    costs a few calls; a page that asks a rule once per row (a unit rollup asks
+    `reaches_unit` for every unit) passes the instance instead."""
+    if isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        return user._wrapped
+    return user
 
 
 def sees_everything(user: User) -> bool:

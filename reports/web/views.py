@@ -96,7 +96,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     Drill-down: all inspections → one inspection's units (?inspection=) → a unit's subtree
     (&unit=) → its tasks (the task list, filtered)."""
     _supervisors_only(request)
-    user = request.user
+    user = access.as_instance(request.user)
     today = timezone.localdate()
     form = DashboardFilterForm(request.GET or None,
                                inspection_choices=inspection_choices_for_filter(user=user))

@@ -126,3 +126,12 @@ def test_inspection_filter_offers_exactly_the_inspections_with_a_visible_task(
     assert tasks["bureau_with_town"].inspection_id in {
         i.pk for i in selectors.inspections_for_filter(user=bob)
     }
+
+
+def test_as_instance_unwraps_the_request_s_lazy_user(alice):
+    from django.utils.functional import SimpleLazyObject
+
+    lazy = SimpleLazyObject(lambda: alice)
+    assert access.as_instance(lazy) is alice  # set up on first use
+    assert access.as_instance(lazy) is alice
+    assert access.as_instance(alice) is alice

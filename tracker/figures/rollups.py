@@ -414,6 +414,7 @@ def rollups(
     grouped query too. So the queries are those of one rollup, plus the labels of each
     grouping. The scan (as of a past day, 重点任务 only) is run per grouping, re-checks once."""
     groupings = list(dict.fromkeys(groupings))
+    user = access.as_instance(user)
     if source == Source.AUTO and served_by_tallies(filters):
         return _tally_rollups(user=user, groupings=groupings, filters=filters)
     results = {
