@@ -169,9 +169,10 @@ def generate(size: int, seed: int) -> None:
                     f"{1 + task_id // 20 % 4 if task_id % 20 == 0 else 1}\n"
                 )
 
-        # The tallies' row trigger would upsert once per copied task; the ledger is counted
-        # once instead, after the COPY (tracker.figures.tallies.tally_rebuild).
+        # The tallies' triggers would count the copied tasks; the ledger is counted once
+        # instead, after the COPY and the re-checks (tracker.figures.tallies.tally_rebuild).
         cursor.execute("ALTER TABLE tracker_task DISABLE TRIGGER tracker_task_tally")
+        cursor.execute("ALTER TABLE tracker_task DISABLE TRIGGER tracker_task_tally_insert")
         try:
             _copy(cursor, "tracker_task",
                   ["id", "inspection_id", "problem_id", "title", "measures", "task_type",
@@ -181,6 +182,7 @@ def generate(size: int, seed: int) -> None:
                   task_lines())
         finally:
             cursor.execute("ALTER TABLE tracker_task ENABLE TRIGGER tracker_task_tally")
+            cursor.execute("ALTER TABLE tracker_task ENABLE TRIGGER tracker_task_tally_insert")
         events.seek(0)
         _copy(cursor, "tracker_taskevent",
               ["id", "task_id", "at", "action", "from_status", "to_status", "note", "data"],
