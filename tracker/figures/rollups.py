@@ -410,9 +410,10 @@ def rollups(
 
     From the tallies, every part is read once, grouped by all the groupings' keys together
     (lead unit × inspection: some thousands of groups), and each grouping's sums are taken
-    from those groups in the same statement (_sums_by_each_key); the re-checks are one
-    grouped query too. So the queries are those of one rollup, plus the labels of each
-    grouping. The scan (as of a past day, 重点任务 only) is run per grouping, re-checks once."""
+    from those groups in the same statement (_sums_by_each_key), the re-checks with them.
+    So the queries are those of one rollup, plus the labels of each grouping. The scan (as
+    of a past day, 重点任务 only) is run per grouping, its re-checks counted once by one
+    grouped query (_add_rechecks)."""
     groupings = list(dict.fromkeys(groupings))
     user = access.as_instance(user)
     if source == Source.AUTO and served_by_tallies(filters):
