@@ -23,7 +23,8 @@ SIZE = 10000
 KEYS = {"work", "size", "role", "project_ms", "floor_ms", "ratio", "queries", "same"}
 ROLES = {"admin", "city_supervisor", "district_supervisor", "officer"}
 # Every work of the issue, by the start of its name in the table.
-WORKS = ["rollup by inspection", "rollup by unit", "rollup by total", "as-of rollup",
+WORKS = ["rollup by inspection", "rollup by unit", "rollup by total", "rollup by aspect",
+         "rollup by kind", "rollup by month", "as-of rollup",
          "挂图作战 dashboard", "挂图作战 dashboard vs one full-table aggregate",
          "我的任务 page 1", "我的任务 deep page", "task list API page 1",
          "reminder sweep", "Excel ledger export", "Excel ledger import"]

@@ -109,12 +109,24 @@ def scope_sql(user: User) -> tuple[str, str]:
     return units, where
 
 
+# The groupings the bench measures (tracker.figures.rollups.Grouping), and each one's key over
+# the tasks `t` for the floor (as the API gives it: an aspect, a kind's code, a "YYYY-MM").
+ROLLUP_GROUPINGS = ("inspection", "unit", "total", "aspect", "kind", "month")
+GROUP_KEYS = {
+    "inspection": ("t.inspection_id", ""),
+    "aspect": ("p.aspect", "JOIN tracker_problem p ON p.id = t.problem_id"),
+    "kind": ("i.kind", "JOIN tracker_inspection i ON i.id = t.inspection_id"),
+    "month": ("to_char(t.deadline, 'YYYY-MM')", ""),
+}
+
+
 def rollup_floor_sql(grouping: str, user: User) -> str:
     units, where = scope_sql(user)
     if grouping == "total":
         return f"SELECT NULL, {AGG} FROM tracker_task t WHERE {where}"
-    if grouping == "inspection":
-        return f"SELECT t.inspection_id, {AGG} FROM tracker_task t WHERE {where} GROUP BY 1"
+    if grouping in GROUP_KEYS:
+        key, join = GROUP_KEYS[grouping]
+        return f"SELECT {key}, {AGG} FROM tracker_task t {join} WHERE {where} GROUP BY 1"
     return f"""WITH p AS (SELECT t.lead_unit_id, {AGG} FROM tracker_task t WHERE {where}
                          GROUP BY 1)
                SELECT a.id, {SUMS} FROM tracker_unit a
@@ -371,7 +383,7 @@ class Bench:
 
     def rollups(self, role, user, client):
         params = {"today": self.today, "soon": due_soon_until(self.today)}
-        for grouping in ("inspection", "unit", "total"):
+        for grouping in ROLLUP_GROUPINGS:
             url_params = {"group_by": grouping}
             response, queries = self.measured(client, "/api/v1/rollups/", url_params)
             sql = rollup_floor_sql(grouping, user)
