@@ -52,6 +52,7 @@ from tracker.models import (
     TaskAction,
     TaskComment,
     TaskEvent,
+    TaskMonthTally,
     TaskRecheck,
     TaskStatus,
     TaskTally,
@@ -473,6 +474,21 @@ class TaskTallyFactory(DjangoModelFactory):
         return model_class.objects.get(
             lead_unit=task.lead_unit, inspection=task.inspection,
             aspect=task.problem.aspect, deadline_month=month,
+        )
+
+
+class TaskMonthTallyFactory(DjangoModelFactory):
+    """The same, for the counts without the aspect (migration 0032)."""
+
+    class Meta:
+        model = TaskMonthTally
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        task = TaskFactory(**kwargs)
+        month = task.deadline.replace(day=1) if task.deadline else NO_DEADLINE_MONTH
+        return model_class.objects.get(
+            lead_unit=task.lead_unit, inspection=task.inspection, deadline_month=month,
         )
 
 
