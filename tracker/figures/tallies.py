@@ -36,7 +36,6 @@ class Table:
 TALLIES = Table(TaskTally, ("lead_unit_id", "inspection_id", "aspect", "deadline_month"))
 MONTH_TALLIES = Table(TaskMonthTally, ("lead_unit_id", "inspection_id", "deadline_month"))
 TABLES = (TALLIES, MONTH_TALLIES)
-KEY = TALLIES.key
 
 
 def _key_values(key: tuple[str, ...], prefix: str = "") -> tuple[list[str], dict]:
